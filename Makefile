@@ -1,0 +1,41 @@
+# sheetledger — the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help test demo sandbox lint fmt bench clean
+
+help:  ## list the targets
+	@echo "sheetledger — make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+test: $(STAMP)  ## create .venv if missing, install, run the whole test suite
+	$(PY) -m pytest -n 2 -q
+
+demo: $(STAMP)  ## play a working day of a furniture business on the bundled sandbox
+	$(VENV)/bin/sheetledger demo
+
+sandbox: $(STAMP)  ## start the emulators (amoCRM, Google Sheets, Telegram) on loopback
+	$(VENV)/bin/sheetledger sandbox --seed empty --state-dir .sandbox
+
+lint: $(STAMP)  ## ruff and mypy on the package
+	$(VENV)/bin/ruff check sheetledger tests
+	$(VENV)/bin/mypy sheetledger
+
+fmt: $(STAMP)  ## format the code with ruff
+	$(VENV)/bin/ruff format sheetledger tests
+	$(VENV)/bin/ruff check --fix sheetledger tests
+
+bench: $(STAMP)  ## print request counts, CPU, wall time and memory at 10,000 deals
+	$(PY) bench/bench_sync.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from sheetledger.cli import main
+
+raise SystemExit(main())
