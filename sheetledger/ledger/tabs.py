@@ -1,0 +1,143 @@
+"""The managed tabs, declared once: columns by header, who owns each, what kind it holds.
+
+Owners:
+* ``KEY``    the row's ID; the daemon writes it once, rows are found by it;
+* ``CRM``    copied from amoCRM; the daemon overwrites it when the CRM changes;
+* ``CALC``   computed by the daemon from the ledger (totals, balances);
+* ``PEOPLE`` typed or ticked by people; the daemon never overwrites it;
+* ``DAEMON`` the daemon's bookkeeping for the row (sync state).
+
+The header row is checked every cycle: the managed headers must stand in this
+order from column A. Columns people add to the right are theirs and left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sheetledger.ledger.cells import Kind
+
+
+class Owner(StrEnum):
+    KEY = "key"
+    CRM = "crm"
+    CALC = "calc"
+    PEOPLE = "people"
+    DAEMON = "daemon"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    owner: Owner
+    kind: Kind = Kind.TEXT
+    width: int = 110
+    note: str = ""
+
+    @property
+    def daemon_writes(self) -> bool:
+        """Whether the daemon may overwrite this column on an existing row."""
+        return self.owner in (Owner.CRM, Owner.CALC, Owner.DAEMON)
+
+
+@dataclass(frozen=True)
+class TabSchema:
+    key: str  # "payments": the config's tabs.<key> gives the title
+    columns: tuple[Column, ...]
+    hidden: bool = False
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", {c.key: i for i, c in enumerate(self.columns)})
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def id_column(self) -> Column:
+        return self.columns[0]
+
+    def column(self, key: str) -> Column:
+        return self.columns[self.index[key]]
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+
+def _c(key: str, header: str, owner: Owner, kind: Kind = Kind.TEXT, width: int = 110, note: str = "") -> Column:
+    return Column(key, header, owner, kind, width, note)
+
+
+K, CRM, CALC, PEOPLE, DAEMON = Owner.KEY, Owner.CRM, Owner.CALC, Owner.PEOPLE, Owner.DAEMON
+
+DEALS = TabSchema(
+    "deals",
+    (
+        _c("id", "Deal ID", K, Kind.INT, 90),
+        _c("name", "Deal", CRM, width=220),
+        _c("pipeline", "Pipeline", CRM, width=120),
+        _c("status", "Status", CRM, width=150),
+        _c("manager", "Manager", CRM, width=140),
+        _c("contract_no", "Contract no", CRM, width=100),
+        _c("contract_date", "Contract date", CRM, Kind.DATE, 100),
+        _c("product", "Product", CRM, width=140),
+        _c("salon", "Salon", CRM, width=120),
+        _c("city", "City", CRM, width=110),
+        _c("budget", "Budget", CRM, Kind.MONEY, 110),
+        _c("confirmed_total", "Confirmed total", CALC, Kind.MONEY, 120),
+        _c("balance_due", "Balance due", CALC, Kind.MONEY, 110),
+        _c("link", "Link", CRM, width=260),
+        _c("crm_updated_at", "CRM updated", CRM, Kind.INT, 100, "amoCRM updated_at (unix)"),
+        _c("pipeline_id", "Pipeline ID", CRM, Kind.INT, 90),
+        _c("status_id", "Status ID", CRM, Kind.INT, 90),
+        _c("flag", "Flag", DAEMON, width=220),
+    ),
+)
+
+PAYMENTS = TabSchema(
+    "payments",
+    (
+        _c("id", "Payment ID", K, width=110),
+        _c("deal_id", "Deal ID", CRM, Kind.INT, 90),
+        _c("contract_no", "Contract no", CRM, width=100),
+        _c("manager", "Manager", CRM, width=140),
+        _c("kind", "Kind", CRM, width=110),
+        _c("method", "Method", CRM, width=90),
+        _c("amount", "Amount", CRM, Kind.MONEY, 110),
+        _c("date", "Date", CRM, Kind.DATE, 100),
+        _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
+        _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
+        _c("confirmed_by", "Confirmed by", PEOPLE, width=130),
+        _c("confirmed_at", "Confirmed at", PEOPLE, Kind.DATE, 110),
+        _c("bank_ref", "Bank ref", PEOPLE, width=110),
+        _c("comment", "Comment", PEOPLE, width=200),
+        _c("pushed_amount", "Pushed amount", DAEMON, Kind.MONEY, 110),
+        _c("state", "Sync state", DAEMON, width=240),
+    ),
+)
+
+CASH = TabSchema(
+    "cash",
+    (
+        _c("manager", "Manager", K, width=160),
+        _c("amount", "Cash held", CALC, Kind.MONEY, 120),
+        _c("count", "Payments", CALC, Kind.INT, 90),
+        _c("oldest", "Oldest", CALC, Kind.DATE, 100),
+        _c("payment_ids", "Payment IDs", CALC, width=300),
+    ),
+)
+
+STATE = TabSchema(
+    "state",
+    (
+        _c("key", "Key", K, width=220),
+        _c("value", "Value", DAEMON, width=260),
+    ),
+    hidden=True,
+)
+
+MASTER_TABS = (DEALS, PAYMENTS, CASH, STATE)

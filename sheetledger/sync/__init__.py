@@ -1,0 +1,1 @@
+"""The sync cycle: read the ledger, pull from amoCRM, plan, push, write."""

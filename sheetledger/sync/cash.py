@@ -1,0 +1,54 @@
+"""Cash on hand: per manager, the cash payments nobody has confirmed yet. Pure.
+
+Cash is "on the manager" from the payment's date until the cashier confirms it
+(design.md §3). Cancelled payments (lost deals) are not cash anyone holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sheetledger.config import Method
+from sheetledger.model import ZERO, money
+from sheetledger.sync.ledger_view import LedgerView
+from sheetledger.sync.state import RowState
+
+
+def unconfirmed_cash(view: LedgerView) -> list[dict[str, Any]]:
+    """The unconfirmed cash payment rows, oldest first."""
+    rows = [
+        row
+        for row in view.tab("payments")
+        if row.get("method") == Method.CASH.value
+        and not row.get("confirmed")
+        and row.get("amount") is not None
+        and RowState.parse(row.get("state")).status != "cancelled"
+    ]
+    return sorted(rows, key=lambda r: (r.get("date") is None, r.get("date"), str(r.get("id"))))
+
+
+def plan_cash(view: LedgerView) -> list[dict[str, Any]]:
+    """The Cash on hand rows: one per manager holding cash, most cash first."""
+    held: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"amount": ZERO, "count": 0, "oldest": None, "payment_ids": []}
+    )
+    for row in unconfirmed_cash(view):
+        manager = str(row.get("manager") or "(no manager)")
+        entry = held[manager]
+        entry["amount"] += row["amount"]
+        entry["count"] += 1
+        if row.get("date") is not None and (entry["oldest"] is None or row["date"] < entry["oldest"]):
+            entry["oldest"] = row["date"]
+        entry["payment_ids"].append(str(row["id"]))
+    rows = [
+        {
+            "manager": manager,
+            "amount": money(entry["amount"]),
+            "count": entry["count"],
+            "oldest": entry["oldest"],
+            "payment_ids": ", ".join(entry["payment_ids"]),
+        }
+        for manager, entry in held.items()
+    ]
+    return sorted(rows, key=lambda r: (-r["amount"], r["manager"]))

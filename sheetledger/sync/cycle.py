@@ -1,0 +1,242 @@
+"""One sync cycle (design.md §3): read → pull → plan → push → write. The thin I/O shell.
+
+Requests per cycle: one Sheets read; the amoCRM lead pages changed since the
+cursor; when something changed, one Sheets read to locate rows and one atomic
+Sheets write; PATCH leads and POST notes in batches of 50 when there are ticks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sheetledger.config import Config
+from sheetledger.errors import RetriableError
+from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.store import LocalState
+from sheetledger.sync.cash import plan_cash
+from sheetledger.sync.cursor import CURSOR_KEY, next_cursor, pull_from
+from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes
+from sheetledger.sync.pull import Lookups, plan_pull
+from sheetledger.sync.push import PushEvent, PushPlan, note_text, plan_push
+
+log = logging.getLogger(__name__)
+
+LOOKUPS_KEY = "amocrm.lookups"
+LOOKUPS_MAX_AGE = 3600.0
+
+
+class Crm(Protocol):  # what the cycle needs of AmoClient
+    def users(self) -> list[dict[str, Any]]: ...
+    def pipelines(self) -> list[dict[str, Any]]: ...
+    def leads(self, *, updated_from: int | None = None) -> Any: ...
+    def update_leads(self, patches: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+    def notes(self, lead_ids: Any, *, note_type: str | None = None) -> Any: ...
+    def add_notes(self, notes: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class CycleReport:
+    leads_read: int = 0
+    new_rows: int = 0
+    updated_rows: int = 0
+    events: list[PushEvent] = field(default_factory=list)
+    pushed: list[PushEvent] = field(default_factory=list)
+    notes_found: int = 0
+    lead_patches: int = 0
+    cells_written: int = 0
+    problems: list[str] = field(default_factory=list)
+    cursor: int | None = None
+    dry_run: bool = False
+    changes: LedgerChanges | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return (
+            f"{self.leads_read} leads read, {self.new_rows} new rows, {self.updated_rows} rows updated, "
+            f"{len(self.pushed)}/{len(self.events)} confirmations pushed, {self.cells_written} cells written"
+            + (f", {len(self.problems)} problems" if self.problems else "")
+        )
+
+
+def load_lookups(crm: Crm, store: LocalState, *, force: bool = False) -> Lookups:
+    """Users, pipelines and statuses, cached in the local state for an hour."""
+    cached = store.get_with_age(LOOKUPS_KEY)
+    if cached is not None and not force and cached[1] < LOOKUPS_MAX_AGE:
+        return Lookups.from_json(cached[0])
+    lookups = Lookups.from_api(crm.users(), crm.pipelines())
+    store.set(LOOKUPS_KEY, lookups.as_json())
+    return lookups
+
+
+def _needs_refresh(leads: list[Mapping[str, Any]], lookups: Lookups) -> bool:
+    for lead in leads:
+        key = (int(lead.get("pipeline_id") or 0), int(lead.get("status_id") or 0))
+        if key not in lookups.statuses:
+            return True
+        user = lead.get("responsible_user_id")
+        if user and int(user) not in lookups.users:
+            return True
+    return False
+
+
+def run_cycle(
+    config: Config,
+    ledger: LedgerSheets,
+    crm: Crm,
+    store: LocalState,
+    *,
+    now: datetime,
+    full: bool = False,
+    dry_run: bool = False,
+) -> CycleReport:
+    report = CycleReport(dry_run=dry_run)
+    started = int(now.timestamp())
+    today = now.astimezone(config.tz).date()
+
+    view = ledger.read()
+    broken = ledger.header_problems()
+    for key in ("deals", "payments", "state"):
+        if key in broken:
+            raise HeaderProblem(ledger.tabs[key][0], broken[key])
+
+    lookups = load_lookups(crm, store)
+    cursor_text = view.state.get(CURSOR_KEY, "")
+    cursor = None if full or not cursor_text.isdigit() else int(cursor_text)
+    leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
+    report.leads_read = len(leads)
+    if _needs_refresh(leads, lookups):
+        lookups = load_lookups(crm, store, force=True)
+
+    pull = plan_pull(view, leads, lookups, config)
+    report.new_rows, report.updated_rows = pull.new_rows, pull.updated_rows
+    report.problems.extend(pull.problems)
+    after_pull = apply_changes(view, pull.changes)
+    push = plan_push(after_pull, config, lookups, today)
+    report.problems.extend(push.problems)
+    report.events = list(push.events)
+
+    changes = LedgerChanges()
+    changes.extend(pull.changes)
+    changes.extend(push.totals)
+    new_cursor = next_cursor(cursor if not full else _int(cursor_text), pull.max_updated_at, started)
+    if new_cursor is not None and str(new_cursor) != cursor_text:
+        changes.state[CURSOR_KEY] = str(new_cursor)
+    report.cursor = new_cursor
+
+    if dry_run:
+        changes.replace.update(_cash_replacement(apply_changes(after_pull, push.totals), view, broken))
+        report.changes = changes
+        return report
+
+    done: list[PushEvent] = []
+    if push.events:
+        try:
+            done, patched = push_to_crm(push, crm, store, report, lookups)
+        except RetriableError as exc:
+            # The CRM is unreachable: write what was pulled; the ticks stay and are pushed next time.
+            report.problems.append(f"push postponed: {exc}")
+            patched = {}
+        changes.extend(push.marks_for(done))
+        for deal_id, values in patched.items():
+            changes.update("deals", str(deal_id), values)
+        report.pushed = done
+
+    final = apply_changes(after_pull, changes)
+    changes.replace.update(_cash_replacement(final, view, broken))
+    if "cash" in broken:
+        report.problems.append(f"tab '{ledger.tabs['cash'][0]}': {broken['cash']} — not rewritten")
+    report.cells_written = ledger.write(changes)
+    report.changes = changes
+    if done:
+        store.journal_remove((e.payment_id, e.seq) for e in done)
+    store.trust_journal()
+    return report
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _cash_replacement(final: LedgerView, current: LedgerView, broken: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    if "cash" in broken or "cash" not in current.tabs:
+        return {}
+    wanted = plan_cash(final)
+    have = list(current.tab("cash"))
+    if _comparable(have) == _comparable(wanted):
+        return {}
+    return {"cash": wanted}
+
+
+def _comparable(rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (str(r.get("manager")), r.get("amount"), r.get("count"), r.get("oldest"), str(r.get("payment_ids") or ""))
+        for r in rows
+    ]
+
+
+def push_to_crm(
+    plan: PushPlan, crm: Crm, store: LocalState, report: CycleReport, lookups: Lookups
+) -> tuple[list[PushEvent], dict[int, dict[str, Any]]]:
+    """Send the plan's PATCHes and notes exactly once; return the events now in amoCRM.
+
+    The journal is written before anything is sent. An event found in the journal
+    (a previous attempt died before the ledger recorded it), or any event when the
+    journal cannot be trusted, is first looked for by its marker in the deal's notes.
+    """
+    from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
+
+    events = plan.events
+    keys = [(e.payment_id, e.seq) for e in events]
+    in_doubt = set(keys) if not store.journal_trusted else store.journaled(keys)
+    store.journal_add((e.payment_id, e.seq, e.deal_id, e.marker) for e in events)
+
+    patched: dict[int, dict[str, Any]] = {}
+    patches = list(plan.lead_patches.values())
+    if patches:
+        try:
+            results = crm.update_leads(patches)
+        except AmoValidationError as exc:
+            results = []
+            report.problems.append(f"amoCRM refused the deal update: {exc}")
+            patches = []
+        updated_at = {int(r["id"]): r.get("updated_at") for r in results if "id" in r}
+        for patch in patches:
+            values: dict[str, Any] = {}
+            if patch["id"] in updated_at and updated_at[patch["id"]]:
+                values["crm_updated_at"] = int(updated_at[patch["id"]])
+            if "status_id" in patch:
+                values["status_id"] = patch["status_id"]
+                key = (int(patch["pipeline_id"]), int(patch["status_id"]))
+                values["status"] = lookups.statuses.get(key, str(patch["status_id"]))
+            patched[int(patch["id"])] = values
+        report.lead_patches = len(patches)
+
+    found: set[str] = set()
+    doubtful = [e for e in events if (e.payment_id, e.seq) in in_doubt]
+    if doubtful:
+        markers = {e.marker for e in doubtful}
+        for note in crm.notes(sorted({e.deal_id for e in doubtful}), note_type="common"):
+            text = str((note.get("params") or {}).get("text") or "")
+            found.update(m for m in markers if m in text)
+        report.notes_found = len(found)
+    to_post = [e for e in events if e.marker not in found]
+    if to_post:
+        try:
+            crm.add_notes(
+                [
+                    {"entity_id": e.deal_id, "note_type": "common", "params": {"text": note_text(e)}}
+                    for e in to_post
+                ]
+            )
+        except AmbiguousWriteError as exc:
+            # Whether the notes landed is unknown: they stay journaled and are looked for next cycle.
+            report.problems.append(f"notes not confirmed by amoCRM, will check next cycle: {exc}")
+            return [e for e in events if e.marker in found], patched
+    return list(events), patched

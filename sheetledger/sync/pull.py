@@ -1,0 +1,188 @@
+"""Pull: changed amoCRM leads -> Deals and Payments rows. Pure.
+
+Rules (design.md §2–3):
+* one Deals row per lead of the configured pipelines, one Payments row per filled slot;
+* CRM-owned cells follow the CRM; people's cells are never touched;
+* a payment already confirmed whose amount changed in the CRM is flagged, not overwritten;
+* a lost deal (143) cancels its unconfirmed payments;
+* a deal moved out of the configured pipelines is left as it is and flagged;
+* a lead that is in no configured pipeline and not in the ledger is ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sheetledger.config import Config
+from sheetledger.crm.parse import parse_deal, parse_payments
+from sheetledger.ledger.tabs import DEALS, PAYMENTS
+from sheetledger.model import Deal, Payment
+from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, differing
+from sheetledger.sync.state import RowState
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Names for the ids in a lead: users, pipelines, statuses (cached, refreshed hourly)."""
+
+    users: Mapping[int, str] = field(default_factory=dict)
+    pipelines: Mapping[int, str] = field(default_factory=dict)
+    statuses: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    status_sort: Mapping[tuple[int, int], int] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, users: Iterable[Mapping[str, Any]], pipelines: Iterable[Mapping[str, Any]]) -> Lookups:
+        names = {int(u["id"]): str(u.get("name") or u["id"]) for u in users}
+        pipes: dict[int, str] = {}
+        statuses: dict[tuple[int, int], str] = {}
+        sorts: dict[tuple[int, int], int] = {}
+        for pipe in pipelines:
+            pid = int(pipe["id"])
+            pipes[pid] = str(pipe.get("name") or pid)
+            for status in (pipe.get("_embedded") or {}).get("statuses") or ():
+                key = (pid, int(status["id"]))
+                statuses[key] = str(status.get("name") or status["id"])
+                sorts[key] = int(status.get("sort") or 0)
+        return cls(names, pipes, statuses, sorts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "users": {str(k): v for k, v in self.users.items()},
+            "pipelines": {str(k): v for k, v in self.pipelines.items()},
+            "statuses": [[p, s, n, self.status_sort.get((p, s), 0)] for (p, s), n in self.statuses.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Lookups:
+        statuses = {(int(p), int(s)): str(n) for p, s, n, _ in data.get("statuses", [])}
+        sorts = {(int(p), int(s)): int(o) for p, s, _, o in data.get("statuses", [])}
+        return cls(
+            {int(k): v for k, v in data.get("users", {}).items()},
+            {int(k): v for k, v in data.get("pipelines", {}).items()},
+            statuses,
+            sorts,
+        )
+
+
+@dataclass
+class PullResult:
+    changes: LedgerChanges
+    max_updated_at: int  # the newest lead updated_at seen (0 when none)
+    deals_seen: int = 0
+    new_rows: int = 0
+    updated_rows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def deal_row(deal: Deal, lookups: Lookups, base_url: str) -> dict[str, Any]:
+    return {
+        "id": deal.id,
+        "name": deal.name,
+        "pipeline": lookups.pipelines.get(deal.pipeline_id, str(deal.pipeline_id)),
+        "status": lookups.statuses.get((deal.pipeline_id, deal.status_id), str(deal.status_id)),
+        "manager": lookups.users.get(deal.manager_id or 0, "") if deal.manager_id else "",
+        "contract_no": deal.contract_no,
+        "contract_date": deal.contract_date,
+        "product": deal.product,
+        "salon": deal.salon,
+        "city": deal.city,
+        "budget": deal.budget,
+        "link": f"{base_url}/leads/detail/{deal.id}",
+        "crm_updated_at": deal.updated_at,
+        "pipeline_id": deal.pipeline_id,
+        "status_id": deal.status_id,
+    }
+
+
+def payment_row(payment: Payment, deal_values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "deal_id": payment.deal_id,
+        "contract_no": deal_values.get("contract_no", ""),
+        "manager": deal_values.get("manager", ""),
+        "kind": payment.kind,
+        "method": payment.method.value if payment.method else "",
+        "amount": payment.amount,
+        "date": payment.date,
+    }
+
+
+_DEAL_CRM_KEYS = [c.key for c in DEALS.columns if c.owner.value == "crm"]
+_PAY_CRM_KEYS = [c.key for c in PAYMENTS.columns if c.owner.value == "crm"]
+
+
+def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Lookups, config: Config) -> PullResult:
+    """What the ledger must change so it shows ``leads`` as the CRM has them now."""
+    tz = ZoneInfo(config.timezone)
+    pipelines = set(config.amocrm.pipelines)
+    deals_tab = view.tab("deals")
+    pays_tab = view.tab("payments")
+    changes = LedgerChanges()
+    result = PullResult(changes, 0)
+    for lead in leads:
+        deal = parse_deal(lead, config.amocrm, tz)
+        result.max_updated_at = max(result.max_updated_at, deal.updated_at)
+        key = str(deal.id)
+        existing = deals_tab.get(key)
+        if deal.pipeline_id not in pipelines:
+            if existing is not None:
+                flag = f"moved out of the synced pipelines (now in {lookups.pipelines.get(deal.pipeline_id, deal.pipeline_id)})"
+                if existing.get("flag") != flag:
+                    changes.update("deals", key, {"flag": flag})
+            continue
+        result.deals_seen += 1
+        wanted = deal_row(deal, lookups, config.amocrm.base_url) | {"flag": ""}
+        if existing is None:
+            changes.appends.append(RowAppend("deals", key, wanted))
+            result.new_rows += 1
+        else:
+            diff = differing(existing, wanted, [*_DEAL_CRM_KEYS, "flag"])
+            if diff:
+                changes.update("deals", key, diff)
+                result.updated_rows += 1
+        for payment in parse_payments(lead, config.amocrm, tz):
+            _plan_payment(payment, deal, wanted, pays_tab.get(payment.id), changes, result)
+    return result
+
+
+def _plan_payment(
+    payment: Payment,
+    deal: Deal,
+    deal_values: Mapping[str, Any],
+    existing: Mapping[str, Any] | None,
+    changes: LedgerChanges,
+    result: PullResult,
+) -> None:
+    wanted = payment_row(payment, deal_values)
+    if existing is None:
+        state = RowState.new(problem=payment.problem)
+        if deal.lost:
+            state = state.with_status("cancelled")
+        changes.appends.append(RowAppend("payments", payment.id, wanted | {"state": state.render()}))
+        result.new_rows += 1
+        if payment.problem:
+            result.problems.append(f"{payment.id}: {payment.problem}")
+        return
+    state = RowState.parse(existing.get("state"))
+    confirmed = bool(existing.get("confirmed"))
+    diff = differing(existing, wanted, _PAY_CRM_KEYS)
+    flag = ""
+    if "amount" in diff and state.status == "pushed":
+        # The money was already confirmed at the old amount: a person must look (design §3).
+        flag = f"E_CHANGED amount changed in CRM to {payment.amount} after confirmation"
+        del diff["amount"]
+    new_state = state.with_problem(flag or payment.problem)
+    if deal.lost and not confirmed and state.status in ("", "new"):
+        new_state = new_state.with_status("cancelled")
+    elif not deal.lost and state.status == "cancelled":
+        new_state = new_state.with_status("")  # the deal came back to life
+    if new_state.render() != (existing.get("state") or ""):
+        diff["state"] = new_state.render()
+    if diff:
+        changes.update("payments", payment.id, diff)
+        result.updated_rows += 1
+    if payment.problem or flag:
+        result.problems.append(f"{payment.id}: {flag or payment.problem}")

@@ -1,0 +1,238 @@
+"""Push: ticks in the ledger -> amoCRM fields, status and a note in the deal's history. Pure.
+
+A tick is an event (design.md §2): ☐ → ☑ confirms, ☑ → ☐ after a push reverses,
+a received amount changed after a push corrects. Each event gets the next ``seq``
+of its payment and a marker in its note, so a retry after a crash can tell that
+the note is already there. Field values are absolute (the deal's confirmed
+total), so writing them twice is harmless.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sheetledger.config import Config, Method
+from sheetledger.model import WON, ZERO, money
+from sheetledger.sync.ledger_view import LedgerChanges, LedgerView
+from sheetledger.sync.pull import Lookups
+from sheetledger.sync.state import RowState, marker
+
+
+@dataclass(frozen=True)
+class PushEvent:
+    payment_id: str
+    deal_id: int
+    kind: str  # confirm | reverse | correct
+    seq: int
+    amount: Decimal  # what is confirmed now (0 for a reversal)
+    previous: Decimal | None  # what was pushed before (reverse/correct)
+    expected: Decimal | None
+    method: str
+    by: str
+    on: date
+    payment_kind: str
+    contract_no: str
+
+    @property
+    def marker(self) -> str:
+        return marker(self.payment_id, self.seq)
+
+
+@dataclass
+class PushPlan:
+    events: list[PushEvent] = field(default_factory=list)
+    lead_patches: dict[int, dict[str, Any]] = field(default_factory=dict)  # deal id -> PATCH body
+    totals: LedgerChanges = field(default_factory=LedgerChanges)  # Deals CALC cells, always written
+    problems: list[str] = field(default_factory=list)
+
+    def marks_for(self, events: list[PushEvent]) -> LedgerChanges:
+        """The ledger cells that record ``events`` as pushed (written only after the CRM took them)."""
+        changes = LedgerChanges()
+        for event in events:
+            if event.kind == "reverse":
+                values: dict[str, Any] = {
+                    "state": RowState("reversed", event.seq).render(),
+                    "pushed_amount": None,
+                }
+            else:
+                values = {"state": RowState("pushed", event.seq).render(), "pushed_amount": event.amount}
+            changes.update("payments", event.payment_id, values)
+        return changes
+
+
+def effective_amount(row: Mapping[str, Any]) -> Decimal | None:
+    """What a confirmed payment brought: the received amount, or the expected one when empty."""
+    received = row.get("received")
+    return received if received is not None else row.get("amount")
+
+
+def deal_totals(view: LedgerView) -> dict[int, Decimal]:
+    """The confirmed total of every deal: the effective amounts of its ticked payments."""
+    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in view.tab("payments"):
+        if row.get("confirmed") and row.get("deal_id") is not None:
+            amount = effective_amount(row)
+            if amount is not None:
+                totals[int(row["deal_id"])] += amount
+    return dict(totals)
+
+
+def method_labels(config: Config) -> dict[str, str]:
+    """Each method's label as the CRM spells it (the first option mapped to it)."""
+    labels: dict[str, str] = {}
+    for text, method in config.amocrm.methods.items():
+        labels.setdefault(method.value, text)
+    for method in Method:
+        labels.setdefault(method.value, method.value)
+    return labels
+
+
+def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -> PushPlan:
+    """Events to push, the lead PATCHes they need, and the Deals totals to write."""
+    plan = PushPlan()
+    labels = method_labels(config)
+    deals = view.tab("deals")
+    for row in view.tab("payments"):
+        event = _event_for(row, labels, today)
+        if isinstance(event, str):
+            plan.problems.append(event)
+            continue
+        if event is not None:
+            plan.events.append(event)
+
+    totals = deal_totals(view)
+    pushed_before = _pushed_totals(view)
+    event_deals = {e.deal_id for e in plan.events}
+    for deal_id_text, deal in deals.rows.items():
+        deal_id = int(deal_id_text)
+        total = money(totals.get(deal_id, ZERO))
+        budget = deal.get("budget") or ZERO
+        wanted = {"confirmed_total": total, "balance_due": money(budget - total)}
+        diff = {k: v for k, v in wanted.items() if deal.get(k) != v}
+        if diff:
+            plan.totals.update("deals", deal_id_text, diff)
+        if deal_id in event_deals:
+            patch = _lead_patch(deal_id, deal, total, pushed_before.get(deal_id, ZERO), config, lookups)
+            if patch:
+                plan.lead_patches[deal_id] = patch
+    return plan
+
+
+def _pushed_totals(view: LedgerView) -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in view.tab("payments"):
+        if RowState.parse(row.get("state")).status == "pushed" and row.get("pushed_amount") is not None:
+            totals[int(row["deal_id"])] += row["pushed_amount"]
+    return dict(totals)
+
+
+def _event_for(row: Mapping[str, Any], labels: Mapping[str, str], today: date) -> PushEvent | str | None:
+    state = RowState.parse(row.get("state"))
+    confirmed = bool(row.get("confirmed"))
+    amount = effective_amount(row)
+    pushed = row.get("pushed_amount")
+    if confirmed and state.status != "pushed":
+        kind, previous = "confirm", None
+    elif not confirmed and state.status == "pushed":
+        kind, previous = "reverse", pushed
+    elif confirmed and state.status == "pushed" and amount is not None and pushed != amount:
+        kind, previous = "correct", pushed
+    else:
+        return None
+    if kind != "reverse" and (amount is None or amount <= 0):
+        return f"{row.get('id')}: E_AMOUNT ticked, but there is no amount to confirm"
+    if row.get("deal_id") is None:
+        return f"{row.get('id')}: E_DEAL the row has no deal id"
+    return PushEvent(
+        payment_id=str(row["id"]),
+        deal_id=int(row["deal_id"]),
+        kind=kind,
+        seq=state.seq + 1,
+        amount=money(amount) if kind != "reverse" and amount is not None else ZERO,
+        previous=previous,
+        expected=row.get("amount"),
+        method=labels.get(str(row.get("method") or ""), str(row.get("method") or "")),
+        by=str(row.get("confirmed_by") or "ledger"),
+        on=row.get("confirmed_at") or today,
+        payment_kind=str(row.get("kind") or ""),
+        contract_no=str(row.get("contract_no") or ""),
+    )
+
+
+def _lead_patch(
+    deal_id: int,
+    deal: Mapping[str, Any],
+    total: Decimal,
+    total_before: Decimal,
+    config: Config,
+    lookups: Lookups,
+) -> dict[str, Any]:
+    patch: dict[str, Any] = {}
+    field_id = config.amocrm.fields.confirmed_total
+    if field_id is not None:
+        patch["custom_fields_values"] = [{"field_id": field_id, "values": [{"value": format(total, "f")}]}]
+    target = _target_status(deal, total, total_before, config, lookups)
+    if target is not None:
+        patch["status_id"] = target
+        patch["pipeline_id"] = int(deal["pipeline_id"])
+    if patch:
+        patch["id"] = deal_id
+    return patch
+
+
+def _target_status(
+    deal: Mapping[str, Any], total: Decimal, total_before: Decimal, config: Config, lookups: Lookups
+) -> int | None:
+    """The status the rules ask for, or None. Never moves a closed deal, never moves back."""
+    pipeline_id, status_id = deal.get("pipeline_id"), deal.get("status_id")
+    if pipeline_id is None or status_id is None or status_id in (WON, 143):
+        return None
+    rules = config.amocrm.status_rules
+    budget = deal.get("budget") or ZERO
+    target = None
+    if rules.on_fully_paid and budget > 0 and total >= budget:
+        target = rules.on_fully_paid.status_id
+    elif rules.on_first_confirmation and total_before <= 0 < total:
+        target = rules.on_first_confirmation.status_id
+    if target is None or target == status_id:
+        return None
+    current_sort = lookups.status_sort.get((int(pipeline_id), int(status_id)))
+    target_sort = lookups.status_sort.get((int(pipeline_id), target), 10_000 if target == WON else None)
+    if current_sort is not None and target_sort is not None and current_sort >= target_sort:
+        return None
+    return target
+
+
+def _rub(amount: Decimal | None) -> str:
+    if amount is None:
+        return "—"
+    whole, _, cents = f"{money(amount):,.2f}".partition(".")
+    return f"{whole.replace(',', ' ')},{cents} ₽"
+
+
+def note_text(event: PushEvent) -> str:
+    """The note left in the deal's history (Russian: it is read in amoCRM by the managers)."""
+    what = f"{event.payment_kind or 'Платёж'}"
+    if event.contract_no:
+        what += f" по договору № {event.contract_no}"
+    who = f"{event.by}, {event.on.strftime('%d.%m.%Y')}"
+    if event.kind == "confirm":
+        text = f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). Подтвердил(а): {who}."
+        if event.expected is not None and event.expected != event.amount:
+            text += f" Ожидалось {_rub(event.expected)}, получено {_rub(event.amount)}."
+    elif event.kind == "reverse":
+        text = (
+            f"↩️ Подтверждение оплаты отменено: {what} — {_rub(event.previous)} ({event.method}). "
+            f"Отметку снял(а): {who}."
+        )
+    else:
+        text = (
+            f"✏️ Сумма подтверждённой оплаты изменена: {what} ({event.method}) — "
+            f"было {_rub(event.previous)}, стало {_rub(event.amount)}. Изменил(а): {who}."
+        )
+    return f"{text}\n{event.marker}"

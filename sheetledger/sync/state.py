@@ -1,0 +1,57 @@
+"""The ``Sync state`` cell of a payment row: where its confirmation stands.
+
+Rendered as ``<status> #<seq> · <problem>``, e.g. ``pushed #1``, ``reversed #2``,
+``cancelled``, ``E_METHOD unknown payment type 'Бартер'``,
+``pushed #1 · E_CHANGED amount changed in CRM to 12000.00 after confirmation``.
+``seq`` counts the events pushed to amoCRM for the payment; the marker of event
+``n`` in the deal's notes is ``sheetledger:<payment id>#<n>``, which is how a retry
+after a crash recognises a note it already wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+STATUSES = ("pushed", "reversed", "cancelled")
+_PATTERN = re.compile(r"^(?:(pushed|reversed|cancelled)\b)?\s*(?:#(\d+))?\s*(?:·\s*)?(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class RowState:
+    status: str = ""  # "" (not confirmed yet), pushed, reversed, cancelled
+    seq: int = 0
+    problem: str = ""
+
+    @classmethod
+    def new(cls, problem: str = "") -> RowState:
+        return cls("", 0, problem)
+
+    @classmethod
+    def parse(cls, text: object) -> RowState:
+        if not text:
+            return cls()
+        match = _PATTERN.match(str(text).strip())
+        if match is None:  # pragma: no cover - the pattern matches any text
+            return cls(problem=str(text))
+        status, seq, problem = match.groups()
+        return cls(status or "", int(seq or 0), problem.strip())
+
+    def render(self) -> str:
+        head = " ".join(part for part in (self.status, f"#{self.seq}" if self.seq else "") if part)
+        if self.problem:
+            return f"{head} · {self.problem}" if head else self.problem
+        return head
+
+    def with_status(self, status: str) -> RowState:
+        return replace(self, status=status)
+
+    def with_problem(self, problem: str) -> RowState:
+        return replace(self, problem=problem)
+
+    def next_event(self, status: str) -> RowState:
+        return RowState(status, self.seq + 1, "")
+
+
+def marker(payment_id: str, seq: int) -> str:
+    return f"sheetledger:{payment_id}#{seq}"
