@@ -93,6 +93,7 @@ __all__ = [
     "dedup_key",
     "match_category",
     "parse_message",
+    "result_records",
 ]
 
 HELP_EXAMPLES = """\
@@ -595,3 +596,38 @@ def _stem(word: str) -> str:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
             return word[: -len(ending)]
     return word
+
+
+# --------------------------------------------------------------------------- output
+
+
+def result_records(result: ParseResult) -> list[dict[str, object]]:
+    """The result as JSON-ready objects, one per non-empty line, in line order.
+
+    An expense: ``line``, ``amount`` (a string, ``"3500.00"``), ``date`` (ISO),
+    ``category``, ``category_guessed``, ``comment``, ``deal_ref``. A line that cannot
+    be recorded: ``line``, ``error`` (the code), ``message`` (Russian), ``text``.
+    """
+    records: list[tuple[int, dict[str, object]]] = [
+        (
+            e.line_no,
+            {
+                "line": e.line_no,
+                "amount": str(e.amount),
+                "date": e.date.isoformat(),
+                "category": e.category,
+                "category_guessed": e.category_guessed,
+                "comment": e.comment,
+                "deal_ref": e.deal_ref,
+            },
+        )
+        for e in result.expenses
+    ]
+    records += [
+        (
+            err.line_no,
+            {"line": err.line_no, "error": err.code, "message": err.message, "text": err.text},
+        )
+        for err in result.errors
+    ]
+    return [record for _, record in sorted(records, key=lambda pair: pair[0])]
