@@ -85,6 +85,55 @@ def cmd_parse(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 
+def cmd_init(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger import commands
+
+    return commands.init(_load(args), console)
+
+
+def cmd_discover(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger import commands
+
+    return commands.discover(_load(args), console)
+
+
+def cmd_sync(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger import commands
+
+    return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
+
+
+def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
+    import signal
+    import threading
+
+    from rich.table import Table
+
+    from sheetledger.sandbox.runner import Sandbox
+
+    box = Sandbox.start(args.state_dir, seed=args.seed, ports=(args.amocrm_port, args.google_port, args.telegram_port))
+    table = Table(title=f"sheetledger sandbox ({args.seed}) — state in {args.state_dir}")
+    table.add_column("service")
+    table.add_column("base URL")
+    table.add_column("control side")
+    for name, url in box.urls.items():
+        table.add_row(name, url, f"{url}/_sandbox/")
+    console.print(table)
+    console.print(f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)")
+    console.print(f"ids and tokens: {box.folder / 'sandbox.json'}")
+    console.print("Ctrl+C stops it; the state is saved to the folder and resumed next time.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(30):
+            box.save()  # a crash loses at most half a minute of sandbox state
+    except KeyboardInterrupt:
+        pass
+    box.stop(save=True)
+    console.print("sandbox stopped, state saved")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -118,6 +167,50 @@ def build_parser() -> argparse.ArgumentParser:
         "exits non-zero when there is any.",
     )
     check.set_defaults(func=cmd_check)
+
+    init = sub.add_parser(
+        "init",
+        help="prepare the spreadsheet's tabs, headers, formats and checkboxes (safe to repeat)",
+        description="Add the managed tabs (Deals, Payments, Cash on hand, hidden _state) with "
+        "their headers, formats, checkboxes and warning-only protection. Running it again "
+        "changes nothing; it never deletes tabs, rows or columns people added.",
+    )
+    init.set_defaults(func=cmd_init)
+
+    discover = sub.add_parser(
+        "discover",
+        help="list amoCRM pipelines, statuses, users and deal fields, to fill config.yaml",
+        description="Print the account's pipelines with their statuses, the users, and every "
+        "deal custom field with its id, type and options.",
+    )
+    discover.set_defaults(func=cmd_discover)
+
+    sync = sub.add_parser(
+        "sync",
+        help="run one sync cycle: pull deals and payments, push confirmations",
+        description="One cycle: read the ledger, pull deals changed in amoCRM since the cursor, "
+        "write new and changed rows, push ticked payments to amoCRM (fields, status, a note), "
+        "rewrite Cash on hand. Exit code 1 when a row or a service had a problem.",
+    )
+    sync.add_argument("--once", action="store_true", help="run one cycle and exit (the default; `run` is the daemon)")
+    sync.add_argument("--dry-run", action="store_true", help="print what would change; write nothing anywhere")
+    sync.add_argument("--full", action="store_true", help="re-read every deal, not only those changed since the cursor")
+    sync.set_defaults(func=cmd_sync)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run emulators of amoCRM, Google Sheets and Telegram on loopback, with a config for them",
+        description="Start faithful emulators of amoCRM API v4, Google Sheets v4 (+ Drive and "
+        "OAuth) and the Telegram Bot API on free loopback ports, seed them, and write "
+        "STATE_DIR/config.yaml (complete: no environment needed) and STATE_DIR/sandbox.json. "
+        "Runs until interrupted; the state is saved to STATE_DIR and resumed next time.",
+    )
+    sandbox.add_argument("--seed", choices=("empty", "demo"), default="empty", help="what the accounts start with")
+    sandbox.add_argument("--state-dir", type=Path, default=Path(".sandbox"), help="where config and state go (default .sandbox)")
+    sandbox.add_argument("--amocrm-port", type=int, default=0, help="fixed port for amoCRM (default: any free one)")
+    sandbox.add_argument("--google-port", type=int, default=0, help="fixed port for Google (default: any free one)")
+    sandbox.add_argument("--telegram-port", type=int, default=0, help="fixed port for Telegram (default: any free one)")
+    sandbox.set_defaults(func=cmd_sandbox)
 
     parse = sub.add_parser(
         "parse",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -309,7 +308,7 @@ class Config(_Model):
         return value
 
     @property
-    def tz(self) -> tzinfo:
+    def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")

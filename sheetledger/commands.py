@@ -1,0 +1,101 @@
+"""The bodies of the CLI commands that talk to the services (init, discover, sync).
+
+``cli.py`` parses arguments and turns errors into exit codes; these functions
+compose the adapters, run the job and print what happened.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sheetledger.config import Config
+from sheetledger.connect import build_crm, build_google, master_ledger, open_state, register_config_secrets
+from sheetledger.sync.cycle import CycleReport, run_cycle
+
+
+def init(config: Config, console: Console) -> int:
+    from sheetledger.ledger.setup import prepare
+
+    register_config_secrets(config)
+    client = build_google(config)
+    report = prepare(master_ledger(config, client))
+    table = Table(title="sheetledger init: master spreadsheet")
+    table.add_column("what")
+    table.add_column("tabs")
+    table.add_row("created", ", ".join(report.created) or "—")
+    table.add_row("headers written", ", ".join(report.headers_written) or "—")
+    table.add_row("formatted", ", ".join(report.formatted) or "—")
+    console.print(table)
+    for problem in report.problems:
+        console.print(f"[red]✘[/red] {problem}")
+    if not report.changed and not report.problems:
+        console.print("already prepared: nothing changed")
+    return 1 if report.problems else 0
+
+
+def discover(config: Config, console: Console) -> int:
+    register_config_secrets(config)
+    crm = build_crm(config)
+    account = crm.account()
+    console.print(f"amoCRM account «{account.get('name')}» (id {account.get('id')}, {account.get('subdomain')})")
+    pipelines = Table(title="Pipelines and statuses (amocrm.pipelines, amocrm.status_rules)")
+    for column in ("pipeline id", "pipeline", "status id", "status", "sort"):
+        pipelines.add_column(column)
+    for pipe in crm.pipelines():
+        for status in (pipe.get("_embedded") or {}).get("statuses", []):
+            pipelines.add_row(str(pipe["id"]), str(pipe.get("name")), str(status["id"]), str(status.get("name")), str(status.get("sort")))
+    console.print(pipelines)
+    users = Table(title="Users (managers)")
+    users.add_column("id")
+    users.add_column("name")
+    users.add_column("email")
+    for user in crm.users():
+        users.add_row(str(user["id"]), str(user.get("name")), str(user.get("email") or ""))
+    console.print(users)
+    fields = Table(title="Deal custom fields (amocrm.fields, amocrm.payment_slots, amocrm.methods)")
+    for column in ("field id", "name", "type", "options (enum id: text)"):
+        fields.add_column(column, overflow="fold")
+    for field in crm.lead_fields():
+        options = "; ".join(f"{e.get('id')}: {e.get('value')}" for e in field.get("enums") or ())
+        fields.add_row(str(field["id"]), str(field.get("name")), str(field.get("type")), options)
+    console.print(fields)
+    return 0
+
+
+def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool = False) -> int:
+    register_config_secrets(config)
+    client = build_google(config)
+    ledger = master_ledger(config, client)
+    crm = build_crm(config)
+    store = open_state(config)
+    try:
+        report = run_cycle(config, ledger, crm, store, now=datetime.now(UTC), full=full, dry_run=dry_run)
+    finally:
+        store.close()
+    print_report(report, console)
+    return 0 if report.ok else 1
+
+
+def print_report(report: CycleReport, console: Console) -> None:
+    if report.dry_run and report.changes is not None:
+        table = Table(title="dry run: what this cycle would do (nothing written)")
+        table.add_column("change")
+        table.add_column("count", justify="right")
+        rows: list[tuple[str, Any]] = [
+            ("new rows", len(report.changes.appends)),
+            ("row updates", len(report.changes.merged_updates())),
+            ("confirmations to push", len(report.events)),
+            ("computed tabs rewritten", ", ".join(report.changes.replace) or "—"),
+        ]
+        for name, count in rows:
+            table.add_row(name, str(count))
+        console.print(table)
+        for event in report.events:
+            console.print(f"  {event.kind} {event.payment_id} #{event.seq}: {event.amount} ({event.method})")
+    console.print(report.summary())
+    for problem in report.problems:
+        console.print(f"  [yellow]![/yellow] {problem}")

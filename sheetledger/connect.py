@@ -1,0 +1,90 @@
+"""Building the service clients from the config, once, in one place.
+
+Each adapter takes its base URL and secret explicitly; production and the sandbox
+run this same code, only the URLs in the config differ.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sheetledger.config import Config
+from sheetledger.errors import ConfigError
+from sheetledger.ledger.tabs import MASTER_TABS, TabSchema
+from sheetledger.logs import register_secrets
+from sheetledger.store import LocalState
+
+if TYPE_CHECKING:
+    import gspread
+
+    from sheetledger.crm.amocrm import AmoClient
+    from sheetledger.ledger.sheets import LedgerSheets
+
+
+def register_config_secrets(config: Config) -> None:
+    """Teach the log filter every secret of the config, so none is ever printed."""
+    values = []
+    for secret in config.secrets().values():
+        if secret.present:
+            value = secret.reveal()
+            values.append(value)
+            if value.lstrip().startswith("{"):
+                try:
+                    info = json.loads(value)
+                except ValueError:
+                    continue
+                values.extend(str(info.get(k, "")) for k in ("private_key", "private_key_id"))
+    register_secrets(values)
+
+
+def service_account_info(config: Config) -> dict[str, Any]:
+    try:
+        info = json.loads(config.google.service_account.reveal())
+    except ValueError as exc:
+        raise ConfigError(
+            str(config.source or "config"),
+            [f"google.service_account: not a JSON service-account key ({config.google.service_account.source})"],
+        ) from exc
+    if not isinstance(info, dict) or "client_email" not in info or "private_key" not in info:
+        raise ConfigError(
+            str(config.source or "config"),
+            ["google.service_account: the JSON has no client_email/private_key (is it a service-account key?)"],
+        )
+    return info
+
+
+def build_crm(config: Config) -> AmoClient:
+    from sheetledger.crm.amocrm import AmoClient
+
+    return AmoClient(
+        config.amocrm.base_url,
+        config.amocrm.token.reveal(),
+        requests_per_second=config.amocrm.requests_per_second,
+        timeout=config.amocrm.timeout_seconds,
+    )
+
+
+def build_google(config: Config) -> gspread.Client:
+    from sheetledger.ledger.google import connect
+
+    return connect(
+        service_account_info(config),
+        api_base_url=config.google.api_base_url,
+        drive_base_url=config.google.drive_base_url,
+        timeout=config.google.timeout_seconds,
+    )
+
+
+def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
+    return {schema.key: (getattr(config.google.tabs, schema.key), schema) for schema in MASTER_TABS}
+
+
+def master_ledger(config: Config, client: gspread.Client) -> LedgerSheets:
+    from sheetledger.ledger.sheets import LedgerSheets
+
+    return LedgerSheets(client, config.google.spreadsheet_id, master_tabs(config), config.tz)
+
+
+def open_state(config: Config) -> LocalState:
+    return LocalState(config.state_dir / "state.db")
