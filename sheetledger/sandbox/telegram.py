@@ -78,7 +78,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sheetledger.sandbox.server import Emulator, HTTPError, Request, Response, route
 
@@ -137,6 +137,15 @@ class BotAPIError(HTTPError):
             body["parameters"] = parameters
         super().__init__(Response.json(body, status))
         self.description = description
+
+
+T = TypeVar("T")
+
+
+def _copy(value: T) -> T:
+    """A deep copy of JSON data, so callers never hold the emulator's live objects."""
+    copied: T = json.loads(json.dumps(value))
+    return copied
 
 
 def _ok(result: Any) -> Response:
@@ -632,7 +641,7 @@ class TelegramEmulator(Emulator):
                 if self.webhook_url:
                     raise BotAPIError(409, WEBHOOK_ACTIVE)
                 if self.updates:
-                    return _ok([json.loads(json.dumps(u)) for u in self.updates[:limit]])
+                    return _ok([_copy(u) for u in self.updates[:limit]])
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return _ok([])
@@ -876,7 +885,7 @@ class TelegramEmulator(Emulator):
             "kind": kind,
             "content": content,
         }
-        self.files[stored["file_id"]] = stored
+        self.files[str(stored["file_id"])] = stored
         return stored
 
     def _file_from_param(self, value: JSON | str | None, kind: str) -> JSON:
@@ -1008,17 +1017,17 @@ class TelegramEmulator(Emulator):
                 chat["username"] = user["username"]
             self.chats[user["id"]] = chat
             return chat
-        chat = self.chats.get(chat_id)
-        if chat is None:
+        existing = self.chats.get(chat_id)
+        if existing is None:
             if chat_type not in ("group", "supergroup"):
                 raise ValueError(f"chat {chat_id} needs chat_type 'group' or 'supergroup'")
             if chat_id >= 0:
                 raise ValueError(f"group chat ids are negative, got {chat_id}")
-            chat = {"id": chat_id, "type": chat_type, "title": title or f"Group {chat_id}"}
-            self.chats[chat_id] = chat
+            existing = {"id": chat_id, "type": chat_type, "title": title or f"Group {chat_id}"}
+            self.chats[chat_id] = existing
         elif title:
-            chat["title"] = title
-        return chat
+            existing["title"] = title
+        return existing
 
     def open_chat(
         self, user_id: int, *, first_name: str | None = None, username: str | None = None
@@ -1075,7 +1084,7 @@ class TelegramEmulator(Emulator):
             self._push_update("message", message)
         else:
             self.dropped_updates += 1
-        return json.loads(json.dumps(message))
+        return _copy(message)
 
     def send_text(
         self,
@@ -1125,7 +1134,7 @@ class TelegramEmulator(Emulator):
             else:
                 message.pop("entities", None)
             self._push_update("edited_message", message)
-            return json.loads(json.dumps(message))
+            return _copy(message)
 
     def send_document(
         self,
@@ -1219,7 +1228,7 @@ class TelegramEmulator(Emulator):
             query = {
                 "id": query_id,
                 "from": dict(user),
-                "message": json.loads(json.dumps(message)),
+                "message": _copy(message),
                 "chat_instance": str(-(7_755_010_283_474_538_001 + abs(chat_key))),
                 "data": callback_data,
             }
@@ -1229,7 +1238,7 @@ class TelegramEmulator(Emulator):
                 "answered": False,
             }
             self._push_update("callback_query", query)
-            return json.loads(json.dumps(query))
+            return _copy(query)
 
     def block_bot(self, user_id: int) -> None:
         """The user blocks the bot: sends to their chat get 403 until they write again."""
@@ -1250,7 +1259,7 @@ class TelegramEmulator(Emulator):
     def _sent_now(self, chat_id: int) -> list[JSON]:
         stored = self.messages.get(chat_id, {})
         ids = self.bot_message_ids.get(chat_id, [])
-        return [json.loads(json.dumps(stored[i])) for i in ids if i in stored]
+        return [_copy(stored[i]) for i in ids if i in stored]
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:
         """What the bot sent to ``chat_id``, oldest first, as it is now (after edits)."""
@@ -1261,7 +1270,7 @@ class TelegramEmulator(Emulator):
         """Every message of the chat, the users' and the bot's, by message id."""
         with self.lock:
             stored = self.messages.get(chat_id, {})
-            return [json.loads(json.dumps(stored[i])) for i in sorted(stored)]
+            return [_copy(stored[i]) for i in sorted(stored)]
 
     def wait_for_sent(
         self,
@@ -1317,7 +1326,7 @@ class TelegramEmulator(Emulator):
     def pending_updates(self) -> list[dict[str, Any]]:
         """Updates created and not yet confirmed by the bot (what getUpdates would return)."""
         with self.lock:
-            return json.loads(json.dumps(self.updates))
+            return _copy(self.updates)
 
     def file_content(self, file_id: str) -> bytes:
         with self.lock:
