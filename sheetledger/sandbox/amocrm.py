@@ -884,7 +884,8 @@ class AmoEmulator(Emulator):
                 assert field is not None
                 self._fields[field["id"]] = field
                 out.append({**self._render_field(field, origin), "request_id": rid})
-        return _hal({"_total_items": len(out), "_embedded": {"custom_fields": out}})
+        # 201 Created, as for users (reference §3.1).
+        return _hal({"_total_items": len(out), "_embedded": {"custom_fields": out}}, 201)
 
     # -- custom field values -----------------------------------------------------------
 
