@@ -131,6 +131,23 @@ CASH = TabSchema(
     ),
 )
 
+EXPENSES = TabSchema(
+    "expenses",
+    (
+        _c("id", "Expense ID", K, width=170, note="tg:<chat>:<message>:<line> for the bot's rows"),
+        _c("date", "Date", CRM, Kind.DATE, 100),
+        _c("amount", "Amount", CRM, Kind.MONEY, 110),
+        _c("category", "Category", PEOPLE, width=130),
+        _c("comment", "Comment", PEOPLE, width=260),
+        _c("contract_no", "Contract no", PEOPLE, width=100),
+        _c("deal_id", "Deal ID", DAEMON, Kind.INT, 90),
+        _c("entered_by", "Entered by", DAEMON, width=150),
+        _c("source", "Source", DAEMON, width=90),
+        _c("recorded_at", "Recorded at", DAEMON, Kind.DATETIME, 140),
+        _c("void", "Void", PEOPLE, Kind.BOOL, 70, "ticked = undone: kept, but excluded from totals"),
+    ),
+)
+
 STATE = TabSchema(
     "state",
     (
@@ -140,4 +157,4 @@ STATE = TabSchema(
     hidden=True,
 )
 
-MASTER_TABS = (DEALS, PAYMENTS, CASH, STATE)
+MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, STATE)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import requests
 import pytest
+import requests
 
 from sheetledger.sandbox.server import Emulator, LoopbackServer, Request, Response, route
 
