@@ -80,7 +80,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from sheetledger.config import Category
 
@@ -316,7 +316,7 @@ def _parse_line(
             f"Сумма {_format_rub(chosen.value)} больше предела {_format_rub(ceiling)} — "
             f"похоже на опечатку: «{source}».",
         )
-    amount = chosen.value.quantize(_KOPEKS, rounding=ROUND_HALF_UP)
+    amount = _to_kopeks(chosen.value)
     if amount == 0:
         return fail("zero_amount", f"Сумма равна нулю: «{source}».")
 
@@ -451,11 +451,19 @@ def _choose_amount(
     return max(edges or amounts, key=lambda a: abs(a.value))
 
 
+def _to_kopeks(value: Decimal) -> Decimal:
+    """``value`` rounded half-up to two places, however many digits it has."""
+    with localcontext() as context:
+        # The default 28 digits would make quantize() raise on a long pasted number.
+        context.prec = max(context.prec, value.adjusted() + 4)
+        return value.quantize(_KOPEKS, rounding=ROUND_HALF_UP)
+
+
 def _format_rub(value: Decimal) -> str:
     """``Decimal('1200.5')`` → ``'1 200,50 ₽'``, as a Russian reader expects."""
-    if value.is_nan() or value.adjusted() > 30:
-        return f"{value:E} ₽"
-    text = f"{value.quantize(_KOPEKS, rounding=ROUND_HALF_UP):,.2f}"
+    if value.adjusted() > 20:  # a run of digits pasted by mistake: no need to show them all
+        return f"{value:.3E} ₽"
+    text = f"{_to_kopeks(value):,.2f}"
     text = text.replace(",", " ").replace(".", ",").removesuffix(",00")
     return f"{text} ₽"
 
