@@ -1220,6 +1220,7 @@ class AmoEmulator(Emulator):
             if problems or lead is None:
                 raise AmoValidationFailed(problems.as_list())
             self._commit_leads([lead])
+            self.changed.set()
             return self._public_lead(lead)
 
     def update_lead(self, lead_id: int, patch: Mapping[str, Any]) -> dict[str, Any]:
