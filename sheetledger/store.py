@@ -130,3 +130,203 @@ class LocalState:
             ).fetchall()
         keys = ("job", "started", "finished", "ok", "detail", "error")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    # -- the bot's outbox and Telegram offset ---------------------------------------------
+    #
+    # The outbox is the bot's journal of the expense rows it accepted, by dedup key
+    # (``tg:<chat>:<message>:<line>``): ``row`` is the row as the bot knows it (JSON),
+    # ``op`` is what is still to write (``append`` the whole row, ``update`` the
+    # columns in ``dirty``), ``pending`` says whether Google still has to see it.
+    # An entry is added (durably) before the Sheets write and marked done after, so a
+    # redelivered update finds its key here; ``version`` grows with every change, so a
+    # flush marks done only what it actually wrote. Done entries are kept for the
+    # buttons of old replies and pruned after a while.
+
+    _BOT_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS bot_outbox (
+        key TEXT PRIMARY KEY, row TEXT NOT NULL, op TEXT NOT NULL, dirty TEXT NOT NULL,
+        pending INTEGER NOT NULL, version INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '', created REAL NOT NULL, updated REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS bot_outbox_pending ON bot_outbox(pending, created);
+    """
+
+    def _bot_tables(self) -> None:
+        if not getattr(self, "_bot_ready", False):
+            with self._lock:
+                self._db.executescript(self._BOT_SCHEMA)
+                self._bot_ready = True
+
+    def _outbox_entry(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        key, data, op, dirty, pending, version, attempts, error, created = row
+        return {
+            "key": key,
+            "row": json.loads(data),
+            "op": op,
+            "dirty": json.loads(dirty),
+            "pending": bool(pending),
+            "version": int(version),
+            "attempts": int(attempts),
+            "error": error,
+            "created": float(created),
+        }
+
+    _OUTBOX_COLUMNS = "key, row, op, dirty, pending, version, attempts, error, created"
+
+    def outbox_add(self, entries: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Accept rows to append, ``(key, row)``; returns the keys that were new. Durable on return.
+
+        A key already in the outbox (pending or done) is left as it is: a redelivered
+        message never makes a second row.
+        """
+        self._bot_tables()
+        now = time.time()
+        added = []
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for key, row in entries:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO bot_outbox(key, row, op, dirty, pending, version, "
+                        "created, updated) VALUES(?,?,?,?,1,1,?,?)",
+                        (key, json.dumps(row, ensure_ascii=False), "append", "[]", now, now),
+                    )
+                    if cursor.rowcount:
+                        added.append(key)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return added
+
+    def outbox_get(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The entries of ``keys`` that exist, by key."""
+        self._bot_tables()
+        wanted = list(keys)
+        found: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT {self._OUTBOX_COLUMNS} FROM bot_outbox WHERE key IN ({marks})", chunk
+                ).fetchall()
+                for row in rows:
+                    entry = self._outbox_entry(row)
+                    found[entry["key"]] = entry
+        return found
+
+    def outbox_find(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """The entries whose key starts with ``prefix`` (one message's rows: ``tg:<c>:<m>:``)."""
+        self._bot_tables()
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._OUTBOX_COLUMNS} FROM bot_outbox WHERE key >= ? AND key < ? "
+                "ORDER BY key",
+                (prefix, prefix + "\uffff"),
+            ).fetchall()
+        return {row[0]: self._outbox_entry(row) for row in rows}
+
+    def outbox_change(
+        self, key: str, values: dict[str, Any], row: dict[str, Any] | None = None
+    ) -> bool:
+        """Queue ``values`` (column -> value) for the row ``key``; False when the key is unknown
+        and no ``row`` is given to start from. Durable on return.
+
+        A pending append absorbs the change (the row is written once, already changed); a
+        written row becomes a pending ``update`` of the changed columns.
+        """
+        self._bot_tables()
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                found = self._db.execute(
+                    "SELECT row, op, dirty, pending FROM bot_outbox WHERE key=?", (key,)
+                ).fetchone()
+                if found is None:
+                    if row is None:
+                        self._db.execute("ROLLBACK")
+                        return False
+                    self._db.execute(
+                        "INSERT INTO bot_outbox(key, row, op, dirty, pending, version, created, "
+                        "updated) VALUES(?,?,?,?,1,1,?,?)",
+                        (key, json.dumps({**row, **values}, ensure_ascii=False), "update",
+                         json.dumps(sorted(values)), now, now),
+                    )
+                else:
+                    data, op, dirty, pending = found
+                    merged = {**json.loads(data), **values}
+                    if pending and op == "append":
+                        new_dirty: list[str] = []
+                    else:
+                        old = set(json.loads(dirty)) if pending else set()
+                        new_dirty = sorted(old | set(values))
+                        op = "update"
+                    self._db.execute(
+                        "UPDATE bot_outbox SET row=?, op=?, dirty=?, pending=1, version=version+1, "
+                        "updated=? WHERE key=?",
+                        (
+                            json.dumps(merged, ensure_ascii=False),
+                            op,
+                            json.dumps(new_dirty),
+                            now,
+                            key,
+                        ),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return True
+
+    def outbox_pending(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Entries still to write, oldest first."""
+        self._bot_tables()
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._OUTBOX_COLUMNS} FROM bot_outbox WHERE pending=1 "
+                "ORDER BY created, key LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [self._outbox_entry(row) for row in rows]
+
+    def outbox_done(self, written: Iterable[tuple[str, int]]) -> None:
+        """Mark ``(key, version)`` written; an entry changed since (newer version) stays pending."""
+        self._bot_tables()
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE bot_outbox SET pending=0, dirty='[]', error='', updated=? "
+                "WHERE key=? AND version=?",
+                [(now, key, version) for key, version in written],
+            )
+            self._db.execute("COMMIT")
+
+    def outbox_failed(self, keys: Iterable[str], error: str) -> None:
+        self._bot_tables()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE bot_outbox SET attempts=attempts+1, error=? WHERE key=?",
+                [(error, key) for key in keys],
+            )
+            self._db.execute("COMMIT")
+
+    def outbox_prune(self, older_than_seconds: float) -> int:
+        """Forget written entries untouched for that long; returns how many."""
+        self._bot_tables()
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM bot_outbox WHERE pending=0 AND updated < ?",
+                (time.time() - older_than_seconds,),
+            )
+        return int(cursor.rowcount)
+
+    def telegram_offset(self) -> int:
+        """The first update id the bot has not handled yet (0: none stored)."""
+        return int(self.get("telegram.offset", 0))
+
+    def set_telegram_offset(self, offset: int) -> None:
+        """Store the offset after the update below it was handled. Durable on return."""
+        self.set("telegram.offset", int(offset))
