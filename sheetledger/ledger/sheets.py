@@ -291,6 +291,7 @@ class LedgerSheets:
             {u.tab for u in changes.updates}
             | {a.tab for a in changes.appends}
             | set(changes.replace)
+            | {tab for tab, _ in changes.removes}
             | ({"state"} if changes.state else set())
         )
         for key in touched:
@@ -308,16 +309,18 @@ class LedgerSheets:
             if sheet_id is None:
                 raise FatalError("Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`")
             positions, last_row, grid_rows = where[key]
-            appends = [(a.row_id, a.values) for a in changes.appends if a.tab == key]
+            appends = [(a.row_id, dict(a.values)) for a in changes.appends if a.tab == key]
             if key == "state":
                 appends.extend(state_rows[1])
-            new_rows = [(rid, vals) for rid, vals in appends if rid not in positions]
             updates = {rid: vals for (tab, rid), vals in changes.merged_updates().items() if tab == key}
             if key == "state":
                 updates.update(state_rows[0])
+            new_rows: list[tuple[str, dict[str, Any]]] = []
             for rid, vals in appends:
                 if rid in positions:  # appended by an earlier, interrupted write: update instead
                     updates.setdefault(rid, {}).update(vals)
+                else:  # a row planned new and changed again in the same cycle: one row
+                    new_rows.append((rid, vals | updates.pop(rid, {})))
             replacement = changes.replace.get(key)
             needed = last_row + len(new_rows)
             if replacement is not None:
@@ -347,6 +350,20 @@ class LedgerSheets:
                 if block:
                     requests_.append(self._update_cells(sheet_id, 2, 0, block, schema, 0, fmt=True, clear=True))
                     cells += sum(len(b) for b in block)
+        deletions: list[tuple[int, int]] = []
+        for tab, row_id in changes.removes:
+            row = where[tab][0].get(row_id)
+            if row is not None:
+                deletions.append((sheet_ids[self.tabs[tab][0]], row))
+        # Bottom-up, after every write above: each index is still right when its turn comes.
+        for sheet_id, row in sorted(set(deletions), key=lambda d: -d[1]):
+            requests_.append(
+                {
+                    "deleteDimension": {
+                        "range": {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}
+                    }
+                }
+            )
         if requests_:
             self._call(
                 "write",

@@ -158,3 +158,52 @@ STATE = TabSchema(
 )
 
 MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, STATE)
+
+# --------------------------------------------------------------------------- cabinets
+# A cabinet is a person's own spreadsheet: only the payments of its methods and only
+# the columns that person needs (mission.md §1: no budgets, no profit, no other rows).
+
+CABINET_PAYMENTS = TabSchema(
+    "cabinet_payments",
+    (
+        _c("id", "Payment ID", K, width=110),
+        _c("deal", "Deal", CRM, width=220),
+        _c("contract_no", "Contract no", CRM, width=100),
+        _c("manager", "Manager", CRM, width=140),
+        _c("kind", "Kind", CRM, width=110),
+        _c("method", "Method", CRM, width=90),
+        _c("amount", "Amount", CRM, Kind.MONEY, 110),
+        _c("date", "Date", CRM, Kind.DATE, 100),
+        _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
+        _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
+        _c("comment", "Comment", PEOPLE, width=220),
+        _c("mirror", "Synced", DAEMON, width=80, note="the daemon's memory of this row; do not edit"),
+    ),
+)
+
+HANDOVER = TabSchema(
+    "handover",
+    (
+        _c("manager", "Manager", K, width=170),
+        _c("held", "Cash held", CALC, Kind.MONEY, 120),
+        _c("count", "Payments", CALC, Kind.INT, 90),
+        _c("oldest", "Oldest", CALC, Kind.DATE, 100),
+        _c("received", "Amount received", PEOPLE, Kind.MONEY, 140, "type the cash you received"),
+        _c("accept", "Accept", PEOPLE, Kind.BOOL, 80, "tick to confirm the handover"),
+        _c("done", "Handovers", DAEMON, Kind.INT, 90),
+        _c("result", "Last result", DAEMON, width=320),
+    ),
+)
+
+HANDOVER_LOG = TabSchema(
+    "handover_log",
+    (
+        _c("id", "Handover", K, width=230),
+        _c("date", "Date", DAEMON, Kind.DATE, 100),
+        _c("manager", "Manager", DAEMON, width=170),
+        _c("amount", "Amount", DAEMON, Kind.MONEY, 110),
+        _c("confirmed", "Payments confirmed", DAEMON, width=240),
+        _c("partial", "Partial receipt", DAEMON, width=200),
+        _c("by", "Accepted by", DAEMON, width=140),
+    ),
+)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets as _secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ CATEGORIES = (
     {"name": "Зарплата", "keywords": ["зарплата", "зп", "аванс", "премия"]},
     {"name": "Налоги", "keywords": ["налог", "налоги", "ндфл", "усн", "взносы"]},
     {"name": "Сервисы", "keywords": ["сервис", "подписка", "хостинг", "amocrm", "амо", "телефония"]},
-    {"name": "Транспорт", "keywords": ["такси", "бензин", "доставка", "топливо"]},
+    {"name": "Транспорт", "keywords": ["такси", "яндекс такси", "бензин", "доставка", "топливо"]},
     {"name": "Офис", "keywords": ["канцелярия", "вода", "кофе", "уборка"]},
     {"name": "Прочее", "keywords": []},
 )
@@ -70,6 +71,7 @@ class Sandbox:
         seed: str = "empty",
         ports: tuple[int, int, int] = (0, 0, 0),
         fresh: bool = False,
+        clock: Callable[[], float] | None = None,
     ) -> Sandbox:
         """Start (or resume, when ``folder`` holds a saved sandbox) and write the config."""
         folder = Path(folder)
@@ -79,7 +81,7 @@ class Sandbox:
         info: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8")) if resume else {}
         amo_token = info.get("amocrm", {}).get("token") or _secrets.token_urlsafe(32)
         bot_token = info.get("telegram", {}).get("token") or f"7000000001:{_secrets.token_urlsafe(26)[:35]}"
-        amo = AmoEmulator(amo_token, subdomain="mebel")
+        amo = AmoEmulator(amo_token, subdomain="mebel", **({"clock": clock} if clock else {}))
         sheets = SheetsEmulator()
         telegram = TelegramEmulator(bot_token, bot_username="sheetledger_sandbox_bot")
         box = cls(folder, amo, sheets, telegram, info)

@@ -7,6 +7,7 @@ Cash is "on the manager" from the payment's date until the cashier confirms it
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from sheetledger.config import Method
@@ -15,8 +16,14 @@ from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.state import RowState
 
 
+def outstanding(row: dict[str, Any]) -> Decimal:
+    """Cash of this payment still on the manager: the amount less any partial receipt."""
+    received = row.get("received") or ZERO
+    return money(max(ZERO, (row.get("amount") or ZERO) - received))
+
+
 def unconfirmed_cash(view: LedgerView) -> list[dict[str, Any]]:
-    """The unconfirmed cash payment rows, oldest first."""
+    """The unconfirmed cash payment rows with cash still outstanding, oldest first."""
     rows = [
         row
         for row in view.tab("payments")
@@ -24,6 +31,7 @@ def unconfirmed_cash(view: LedgerView) -> list[dict[str, Any]]:
         and not row.get("confirmed")
         and row.get("amount") is not None
         and RowState.parse(row.get("state")).status != "cancelled"
+        and outstanding(row) > 0
     ]
     return sorted(rows, key=lambda r: (r.get("date") is None, r.get("date"), str(r.get("id"))))
 
@@ -36,7 +44,7 @@ def plan_cash(view: LedgerView) -> list[dict[str, Any]]:
     for row in unconfirmed_cash(view):
         manager = str(row.get("manager") or "(no manager)")
         entry = held[manager]
-        entry["amount"] += row["amount"]
+        entry["amount"] += outstanding(row)
         entry["count"] += 1
         if row.get("date") is not None and (entry["oldest"] is None or row["date"] < entry["oldest"]):
             entry["oldest"] = row["date"]

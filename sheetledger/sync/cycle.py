@@ -150,6 +150,7 @@ def run_cycle(
 
     final = apply_changes(after_pull, changes)
     changes.replace.update(_cash_replacement(final, view, broken))
+    _hold_back_lone_cursor(changes, _int(cursor_text), new_cursor)
     if "cash" in broken:
         report.problems.append(f"tab '{ledger.tabs['cash'][0]}': {broken['cash']} — not rewritten")
     report.cells_written = ledger.write(changes)
@@ -158,6 +159,22 @@ def run_cycle(
         store.journal_remove((e.payment_id, e.seq) for e in done)
     store.trust_journal()
     return report
+
+
+CURSOR_ALONE_AFTER = 3600  # seconds a cursor may lag before it is written on its own
+
+
+def _hold_back_lone_cursor(changes: LedgerChanges, old: int | None, new: int | None) -> None:
+    """Keep idle cycles write-free: a cursor that moved only a little is not worth a write.
+
+    Re-reading the few leads of that window costs nothing extra (the same one page), while
+    a write every minute would; after an hour it is written anyway, alone.
+    """
+    only_cursor = set(changes.state) == {CURSOR_KEY} and not (
+        changes.updates or changes.appends or changes.replace or changes.removes
+    )
+    if only_cursor and old is not None and new is not None and new - old < CURSOR_ALONE_AFTER:
+        del changes.state[CURSOR_KEY]
 
 
 def _int(text: str) -> int | None:

@@ -64,9 +64,10 @@ class LedgerChanges:
     appends: list[RowAppend] = field(default_factory=list)
     replace: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # computed tabs
     state: dict[str, str] = field(default_factory=dict)
+    removes: list[tuple[str, str]] = field(default_factory=list)  # (tab, row id): rows to delete
 
     def __bool__(self) -> bool:
-        return bool(self.updates or self.appends or self.replace or self.state)
+        return bool(self.updates or self.appends or self.replace or self.state or self.removes)
 
     def update(self, tab: str, row_id: str, values: Mapping[str, Any]) -> None:
         if values:
@@ -77,6 +78,7 @@ class LedgerChanges:
         self.appends.extend(other.appends)
         self.replace.update(other.replace)
         self.state.update(other.state)
+        self.removes.extend(other.removes)
 
     def merged_updates(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Updates folded per row (later values win), appends excluded."""
@@ -86,7 +88,7 @@ class LedgerChanges:
         return merged
 
     def count(self) -> int:
-        return len(self.updates) + len(self.appends) + len(self.replace) + len(self.state)
+        return len(self.updates) + len(self.appends) + len(self.replace) + len(self.state) + len(self.removes)
 
 
 def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
@@ -107,6 +109,8 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
         row = tabs[tab].rows.get(row_id)
         if row is not None:
             row.update(values)
+    for tab, row_id in changes.removes:
+        tabs[tab].rows.pop(row_id, None)
     for tab, replacement in changes.replace.items():
         schema = tabs[tab].schema
         tabs[tab].rows = {str(r[schema.id_column.key]): dict(r) for r in replacement}

@@ -122,7 +122,7 @@ def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Loo
     pays_tab = view.tab("payments")
     changes = LedgerChanges()
     result = PullResult(changes, 0)
-    for lead in leads:
+    for lead in _newest_per_id(leads):
         deal = parse_deal(lead, config.amocrm, tz)
         result.max_updated_at = max(result.max_updated_at, deal.updated_at)
         key = str(deal.id)
@@ -148,6 +148,23 @@ def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Loo
     return result
 
 
+def _newest_per_id(leads: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each lead once, as its newest copy (the latest one on a tie).
+
+    Pages ordered by ``updated_at`` shift while a lead is saved mid-pagination, so the
+    same lead can come twice: planned twice it would be appended as two rows, or an
+    older copy would overwrite a newer one.
+    """
+    newest: dict[Any, Mapping[str, Any]] = {}
+    for lead in leads:
+        key = lead.get("id")
+        kept = newest.get(key)
+        if kept is None or int(lead.get("updated_at") or 0) >= int(kept.get("updated_at") or 0):
+            newest.pop(key, None)
+            newest[key] = lead
+    return list(newest.values())
+
+
 def _plan_payment(
     payment: Payment,
     deal: Deal,
@@ -170,12 +187,12 @@ def _plan_payment(
     confirmed = bool(existing.get("confirmed"))
     diff = differing(existing, wanted, _PAY_CRM_KEYS)
     flag = ""
-    if "amount" in diff and state.status == "pushed":
+    if "amount" in diff and state.status in ("pushed", "partial"):
         # The money was already confirmed at the old amount: a person must look (design §3).
         flag = f"E_CHANGED amount changed in CRM to {payment.amount} after confirmation"
         del diff["amount"]
     new_state = state.with_problem(flag or payment.problem)
-    if deal.lost and not confirmed and state.status in ("", "new"):
+    if deal.lost and not confirmed and state.status in ("", "reversed"):
         new_state = new_state.with_status("cancelled")
     elif not deal.lost and state.status == "cancelled":
         new_state = new_state.with_status("")  # the deal came back to life

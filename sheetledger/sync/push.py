@@ -59,6 +59,8 @@ class PushPlan:
                     "state": RowState("reversed", event.seq).render(),
                     "pushed_amount": None,
                 }
+            elif event.kind == "partial":
+                values = {"state": RowState("partial", event.seq).render(), "pushed_amount": event.amount}
             else:
                 values = {"state": RowState("pushed", event.seq).render(), "pushed_amount": event.amount}
             changes.update("payments", event.payment_id, values)
@@ -71,14 +73,23 @@ def effective_amount(row: Mapping[str, Any]) -> Decimal | None:
     return received if received is not None else row.get("amount")
 
 
+def received_so_far(row: Mapping[str, Any]) -> Decimal | None:
+    """What the ledger says arrived for this payment: all of it when ticked, else a partial receipt."""
+    if row.get("confirmed"):
+        return effective_amount(row)
+    received = row.get("received")
+    return received if received is not None and received > 0 else None
+
+
 def deal_totals(view: LedgerView) -> dict[int, Decimal]:
-    """The confirmed total of every deal: the effective amounts of its ticked payments."""
+    """The confirmed total of every deal: ticked payments, plus partial receipts."""
     totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in view.tab("payments"):
-        if row.get("confirmed") and row.get("deal_id") is not None:
-            amount = effective_amount(row)
-            if amount is not None:
-                totals[int(row["deal_id"])] += amount
+        if row.get("deal_id") is None:
+            continue
+        amount = received_so_far(row)
+        if amount is not None:
+            totals[int(row["deal_id"])] += amount
     return dict(totals)
 
 
@@ -126,7 +137,8 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
 def _pushed_totals(view: LedgerView) -> dict[int, Decimal]:
     totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in view.tab("payments"):
-        if RowState.parse(row.get("state")).status == "pushed" and row.get("pushed_amount") is not None:
+        status = RowState.parse(row.get("state")).status
+        if status in ("pushed", "partial") and row.get("pushed_amount") is not None:
             totals[int(row["deal_id"])] += row["pushed_amount"]
     return dict(totals)
 
@@ -136,12 +148,20 @@ def _event_for(row: Mapping[str, Any], labels: Mapping[str, str], today: date) -
     confirmed = bool(row.get("confirmed"))
     amount = effective_amount(row)
     pushed = row.get("pushed_amount")
+    partial = row.get("received") if not confirmed else None
     if confirmed and state.status != "pushed":
         kind, previous = "confirm", None
-    elif not confirmed and state.status == "pushed":
+    elif not confirmed and state.status == "pushed" and (partial is None or partial <= 0):
         kind, previous = "reverse", pushed
     elif confirmed and state.status == "pushed" and amount is not None and pushed != amount:
         kind, previous = "correct", pushed
+    elif partial is not None and partial > 0 and (state.status != "partial" or pushed != partial):
+        # Money arrived, but not all of it (e.g. a cash handover that ran out mid-payment).
+        # Unticked after a push with a receipt left: one partial event, not a reversal then a
+        # partial in the next cycle (two notes, and a CRM total that contradicts the first).
+        kind, previous, amount = "partial", pushed if state.status in ("partial", "pushed") else None, partial
+    elif not confirmed and state.status == "partial" and (partial is None or partial <= 0):
+        kind, previous = "reverse", pushed
     else:
         return None
     if kind != "reverse" and (amount is None or amount <= 0):
@@ -229,6 +249,11 @@ def note_text(event: PushEvent) -> str:
         text = (
             f"↩️ Подтверждение оплаты отменено: {what} — {_rub(event.previous)} ({event.method}). "
             f"Отметку снял(а): {who}."
+        )
+    elif event.kind == "partial":
+        text = (
+            f"💵 Оплата получена частично: {what} — {_rub(event.amount)} из {_rub(event.expected)} "
+            f"({event.method}). Принял(а): {who}."
         )
     else:
         text = (

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-STATUSES = ("pushed", "reversed", "cancelled")
-_PATTERN = re.compile(r"^(?:(pushed|reversed|cancelled)\b)?\s*(?:#(\d+))?\s*(?:·\s*)?(.*)$", re.S)
+STATUSES = ("pushed", "partial", "reversed", "cancelled")
+_PATTERN = re.compile(r"^(?:(pushed|partial|reversed|cancelled)\b)?\s*(?:#(\d+))?\s*(?:·\s*)?(.*)$", re.S)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,277 @@
+"""Cabinets: a person's own spreadsheet with only the payments they confirm. Pure.
+
+Each cycle (design.md §1, §3; mission.md §1):
+1. ``merge_edits`` brings ticks, received amounts and comments typed in a cabinet
+   into the master. It is a three-way merge: the cabinet row's hidden ``Synced``
+   cell remembers what the daemon last wrote there, so a change is attributed to
+   the side that made it — a tick in the cabinet flows to the master, a tick in the
+   master flows to the cabinet, the same tick on both sides is one tick.
+2. ``plan_handovers`` turns a cashier's "this manager gave me X" into confirmations
+   of that manager's oldest cash payments, a partial receipt for a remainder, a log
+   line, and a reset of the form.
+3. ``plan_mirror`` writes into the cabinet exactly the unconfirmed and recently
+   confirmed payments of its methods, and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sheetledger.config import Cabinet
+from sheetledger.model import ZERO, money
+from sheetledger.sync.cash import outstanding, plan_cash, unconfirmed_cash
+from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, differing
+from sheetledger.sync.state import RowState
+
+RECENT_DAYS = 14  # confirmed payments stay visible in the cabinet this long
+SHARED = ("confirmed", "received", "comment")  # the people's cells a cabinet shares with the master
+_CRM_KEYS = ("deal", "contract_no", "manager", "kind", "method", "amount", "date")
+
+
+def cabinet_label(cabinet: Cabinet) -> str:
+    return cabinet.title or cabinet.name
+
+
+def _mirror(values: Mapping[str, Any]) -> str:
+    received = values.get("received")
+    return json.dumps(
+        {
+            "c": 1 if values.get("confirmed") else 0,
+            "r": format(received, "f") if received is not None else "",
+            "m": values.get("comment") or "",
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _base(text: Any) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        raw = json.loads(str(text))
+    except ValueError:
+        return None
+    received = raw.get("r")
+    return {
+        "confirmed": bool(raw.get("c")),
+        "received": money(Decimal(received)) if received else None,
+        "comment": raw.get("m") or None,
+    }
+
+
+def _norm(key: str, value: Any) -> Any:
+    if key == "confirmed":
+        return bool(value)
+    if value in ("", None):
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- 1. edits
+
+
+def merge_edits(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date) -> LedgerChanges:
+    """Master updates for what people changed in this cabinet since the daemon last looked."""
+    changes = LedgerChanges()
+    payments = master.tab("payments")
+    for row_id, cab in cabinet_view.tab("cabinet_payments").rows.items():
+        mas = payments.get(row_id)
+        if mas is None:
+            continue
+        base = _base(cab.get("mirror"))
+        update: dict[str, Any] = {}
+        for key in SHARED:
+            cab_value, mas_value = _norm(key, cab.get(key)), _norm(key, mas.get(key))
+            if base is None:
+                # Never mirrored (a row the person added, or the Synced cell was cleared):
+                # take what the person entered, keep the master where the cabinet is empty.
+                if cab_value not in (None, False) and cab_value != mas_value:
+                    update[key] = cab_value
+                continue
+            base_value = _norm(key, base[key])
+            if cab_value != base_value and cab_value != mas_value:
+                update[key] = cab_value  # the cabinet changed it (it wins a same-cell conflict)
+        if update.get("confirmed") is True:
+            if not mas.get("confirmed_by"):
+                update["confirmed_by"] = cabinet_label(cabinet)
+            if not mas.get("confirmed_at"):
+                update["confirmed_at"] = today
+        if update:
+            changes.update("payments", row_id, update)
+    return changes
+
+
+# --------------------------------------------------------------------------- 2. handovers
+
+
+@dataclass
+class HandoverPlan:
+    master: LedgerChanges = field(default_factory=LedgerChanges)
+    cabinet: LedgerChanges = field(default_factory=LedgerChanges)
+    results: list[str] = field(default_factory=list)
+
+
+def handover_ref(manager: str, number: int) -> str:
+    return f"сдача №{number} · {manager}"
+
+
+def plan_handovers(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date) -> HandoverPlan:
+    """Apply every accepted handover of the form: the oldest cash of that manager first.
+
+    A handover is recognised by its reference (``сдача №N · manager``), written into
+    the ``Confirmed by`` cell of every payment it touched: a cycle that dies after the
+    master write and before the cabinet reset finds it there and does not apply it twice.
+    """
+    plan = HandoverPlan()
+    if "handover" not in cabinet_view.tabs:
+        return plan
+    label = cabinet_label(cabinet)
+    cash_rows = unconfirmed_cash(master)
+    for manager, form in cabinet_view.tab("handover").rows.items():
+        amount = form.get("received")
+        if not form.get("accept") or amount is None:
+            continue
+        number = int(form.get("done") or 0) + 1
+        ref = handover_ref(manager, number)
+        stamp = f"{label}: {ref}"
+        touched = [r for r in master.tab("payments") if stamp in str(r.get("confirmed_by") or "")]
+        confirmed_ids: list[str] = []
+        partial = ""
+        if touched:  # applied by a cycle that died before it could reset the form
+            confirmed_ids = [str(r["id"]) for r in touched if r.get("confirmed")]
+            partial = ", ".join(f"{r['id']}: {r.get('received')}" for r in touched if not r.get("confirmed"))
+            left = ZERO
+        elif amount <= 0:
+            plan.cabinet.update("handover", manager, {"accept": False, "result": "✘ the amount must be positive"})
+            plan.results.append(f"{manager}: handover of {amount} refused (not positive)")
+            continue
+        else:
+            left = money(amount)
+            for row in (r for r in cash_rows if str(r.get("manager") or "") == manager):
+                if left <= 0:
+                    break
+                due = outstanding(row)
+                before = row.get("received") or ZERO
+                if left >= due:
+                    # All of it is in now: a plain confirmation of the expected amount.
+                    values: dict[str, Any] = {"confirmed": True, "received": None}
+                    left -= due
+                    confirmed_ids.append(str(row["id"]))
+                else:
+                    values = {"received": money(before + left)}
+                    partial = f"{row['id']}: {money(before + left)} of {row.get('amount')}"
+                    left = ZERO
+                values |= {"confirmed_by": stamp, "confirmed_at": today}
+                plan.master.update("payments", str(row["id"]), values)
+        result = f"✔ {ref}: {money(amount)} — {len(confirmed_ids)} payment(s) confirmed"
+        if partial:
+            result += f"; partial {partial}"
+        if left > 0:
+            result += f"; {left} more than the manager held — check it"
+        plan.results.append(result)
+        plan.cabinet.update(
+            "handover", manager, {"received": None, "accept": False, "done": number, "result": result}
+        )
+        plan.cabinet.appends.append(
+            RowAppend(
+                "handover_log",
+                ref,
+                {
+                    "id": ref,
+                    "date": today,
+                    "manager": manager,
+                    "amount": money(amount),
+                    "confirmed": ", ".join(confirmed_ids),
+                    "partial": partial,
+                    "by": label,
+                },
+            )
+        )
+    return plan
+
+
+# --------------------------------------------------------------------------- 3. mirror
+
+
+def belongs(row: Mapping[str, Any], cabinet: Cabinet, today: date) -> bool:
+    """Whether a master payment row is shown in this cabinet."""
+    if str(row.get("method") or "") not in {m.value for m in cabinet.methods}:
+        return False
+    if RowState.parse(row.get("state")).status == "cancelled" and not row.get("confirmed"):
+        return False
+    if not row.get("confirmed"):
+        return True
+    when = row.get("confirmed_at")
+    return when is None or when >= today - timedelta(days=RECENT_DAYS)
+
+
+def plan_mirror(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date) -> LedgerChanges:
+    """The cabinet writes that make it show what the master says, for its methods only."""
+    changes = LedgerChanges()
+    deals = master.tab("deals")
+    current = cabinet_view.tab("cabinet_payments")
+    wanted_ids: set[str] = set()
+    for row in master.tab("payments"):
+        if not belongs(row, cabinet, today):
+            continue
+        row_id = str(row["id"])
+        wanted_ids.add(row_id)
+        deal = deals.get(str(row.get("deal_id"))) or {}
+        values = {
+            "id": row_id,
+            "deal": deal.get("name") or "",
+            "contract_no": row.get("contract_no"),
+            "manager": row.get("manager"),
+            "kind": row.get("kind"),
+            "method": row.get("method"),
+            "amount": row.get("amount"),
+            "date": row.get("date"),
+        }
+        shared = {key: _norm(key, row.get(key)) for key in SHARED}
+        mirror = _mirror(shared)
+        have = current.get(row_id)
+        if have is None:
+            changes.appends.append(RowAppend("cabinet_payments", row_id, values | shared | {"mirror": mirror}))
+            continue
+        diff = differing(have, values, _CRM_KEYS)
+        base = _base(have.get("mirror"))
+        for key in SHARED:
+            # Write a shared cell only when the master moved it: a tick the person made in
+            # the cabinet since its read is never overwritten by a stale value.
+            base_value = _norm(key, base[key]) if base else None
+            if shared[key] != base_value and shared[key] != _norm(key, have.get(key)):
+                diff[key] = shared[key]
+        if have.get("mirror") != mirror:
+            diff["mirror"] = mirror
+        if diff:
+            changes.update("cabinet_payments", row_id, diff)
+    for row_id in current.rows:
+        if row_id not in wanted_ids:
+            changes.removes.append(("cabinet_payments", row_id))
+    if cabinet.handover and "handover" in cabinet_view.tabs:
+        _plan_handover_form(master, cabinet_view, changes)
+    return changes
+
+
+def _plan_handover_form(master: LedgerView, cabinet_view: LedgerView, changes: LedgerChanges) -> None:
+    """One form row per manager holding cash (the cabinet's view of Cash on hand)."""
+    form = cabinet_view.tab("handover")
+    held = {r["manager"]: r for r in plan_cash(master)}
+    for manager, cash in held.items():
+        values = {"manager": manager, "held": cash["amount"], "count": cash["count"], "oldest": cash["oldest"]}
+        have = form.get(manager)
+        if have is None:
+            changes.appends.append(RowAppend("handover", manager, values | {"accept": False, "done": 0}))
+        else:
+            diff = differing(have, values, ("held", "count", "oldest"))
+            if diff:
+                changes.update("handover", manager, diff)
+    for manager, have in form.rows.items():
+        if manager not in held and (have.get("held") or ZERO) != ZERO:
+            changes.update("handover", manager, {"held": ZERO, "count": 0, "oldest": None})
