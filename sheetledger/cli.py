@@ -103,6 +103,12 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
 
 
+def cmd_bot(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.bot.app import run_bot
+
+    return run_bot(_load(args))
+
+
 def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
     import signal
     import threading
@@ -196,6 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="print what would change; write nothing anywhere")
     sync.add_argument("--full", action="store_true", help="re-read every deal, not only those changed since the cursor")
     sync.set_defaults(func=cmd_sync)
+
+    bot = sub.add_parser(
+        "bot",
+        help="run the Telegram bot alone: expenses from whitelisted people into the ledger",
+        description="Poll Telegram and record expense messages of the people listed in "
+        "telegram.users into the Expenses tab (one row per line, dedup key "
+        "tg:<chat>:<message>:<line>). An update is confirmed only after its row is written "
+        "or kept in the local outbox (state_dir/state.db) while Google is unreachable; the "
+        "outbox is flushed every schedule.outbox_flush. Runs until SIGINT/SIGTERM.",
+    )
+    bot.set_defaults(func=cmd_bot)
 
     sandbox = sub.add_parser(
         "sandbox",
