@@ -43,6 +43,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType
@@ -563,8 +564,13 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
 async def _reply(
     message: Message, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
+    # Quote the person's message (a reply to which message is otherwise unclear when
+    # several were sent); still send when that message was deleted meanwhile.
+    quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
     try:
-        await _retrying(lambda: message.reply_text(text, reply_markup=markup))
+        await _retrying(
+            lambda: message.reply_text(text, reply_markup=markup, reply_parameters=quote)
+        )
     except Forbidden:
         log.warning("chat %s blocked the bot; the reply was not delivered", message.chat_id)
 

@@ -382,7 +382,9 @@ class ExpenseBook:
         Returns the row as it is now and whether the sheet has it already; None when the
         row is known neither locally nor in the sheet.
         """
-        wanted = {k: v for k, v in values.items() if k in ("category", "void")}
+        wanted = {
+            k: v for k, v in values.items() if k in ("category", "category_guessed", "void")
+        }
         with self._lock:
             known = self.state.outbox_get([key]).get(key)
             if known is not None:
