@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from sheetledger.config import Config
-from sheetledger.connect import build_crm, build_google, master_ledger, open_state, register_config_secrets
+from sheetledger.connect import (
+    build_crm,
+    build_google,
+    cabinet_ledgers,
+    master_ledger,
+    open_state,
+    register_config_secrets,
+    service_account_info,
+)
+from sheetledger.errors import SheetledgerError
 from sheetledger.sync.cycle import CycleReport, run_cycle
 
 
@@ -22,19 +31,33 @@ def init(config: Config, console: Console) -> int:
 
     register_config_secrets(config)
     client = build_google(config)
-    report = prepare(master_ledger(config, client))
-    table = Table(title="sheetledger init: master spreadsheet")
-    table.add_column("what")
-    table.add_column("tabs")
-    table.add_row("created", ", ".join(report.created) or "—")
-    table.add_row("headers written", ", ".join(report.headers_written) or "—")
-    table.add_row("formatted", ", ".join(report.formatted) or "—")
+    table = Table(title="sheetledger init")
+    for column in ("spreadsheet", "created", "headers written", "formatted"):
+        table.add_column(column)
+    problems: list[str] = []
+    targets = [("master", master_ledger(config, client))]
+    targets += [(f"cabinet '{name}'", sheets) for name, sheets in cabinet_ledgers(config, client).items()]
+    email = service_account_info(config).get("client_email", "the service account")
+    for label, sheets in targets:
+        try:
+            report = prepare(sheets)
+        except SheetledgerError as exc:
+            problems.append(
+                f"{label} ({sheets.spreadsheet_id}): {exc}. Create it in Google Sheets and share it "
+                f"with {email} as an editor (a service account cannot create files in your Drive)."
+            )
+            continue
+        table.add_row(
+            label,
+            ", ".join(report.created) or "—",
+            ", ".join(report.headers_written) or "—",
+            ", ".join(report.formatted) or "—",
+        )
+        problems.extend(f"{label}: {p}" for p in report.problems)
     console.print(table)
-    for problem in report.problems:
-        console.print(f"[red]✘[/red] {problem}")
-    if not report.changed and not report.problems:
-        console.print("already prepared: nothing changed")
-    return 1 if report.problems else 0
+    for problem in problems:
+        console.print(f"[red]✘[/red] {problem}", soft_wrap=True)
+    return 1 if problems else 0
 
 
 def discover(config: Config, console: Console) -> int:
@@ -73,7 +96,16 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
     crm = build_crm(config)
     store = open_state(config)
     try:
-        report = run_cycle(config, ledger, crm, store, now=datetime.now(UTC), full=full, dry_run=dry_run)
+        report = run_cycle(
+            config,
+            ledger,
+            crm,
+            store,
+            now=datetime.now(UTC),
+            full=full,
+            dry_run=dry_run,
+            cabinets=cabinet_ledgers(config, client),
+        )
     finally:
         store.close()
     print_report(report, console)
@@ -97,5 +129,7 @@ def print_report(report: CycleReport, console: Console) -> None:
         for event in report.events:
             console.print(f"  {event.kind} {event.payment_id} #{event.seq}: {event.amount} ({event.method})")
     console.print(report.summary())
+    for line in report.handovers:
+        console.print(f"  cash handover {line}")
     for problem in report.problems:
         console.print(f"  [yellow]![/yellow] {problem}")

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from sheetledger.config import Config
 from sheetledger.errors import ConfigError
-from sheetledger.ledger.tabs import MASTER_TABS, TabSchema
+from sheetledger.config import Cabinet
+from sheetledger.ledger.tabs import CABINET_PAYMENTS, HANDOVER, HANDOVER_LOG, MASTER_TABS, TabSchema
 from sheetledger.logs import register_secrets
 from sheetledger.store import LocalState
 
@@ -84,6 +85,27 @@ def master_ledger(config: Config, client: gspread.Client) -> LedgerSheets:
     from sheetledger.ledger.sheets import LedgerSheets
 
     return LedgerSheets(client, config.google.spreadsheet_id, master_tabs(config), config.tz)
+
+
+CABINET_TITLES = {"cabinet_payments": "Payments", "handover": "Cash handover", "handover_log": "Handover log"}
+
+
+def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:
+    tabs = {"cabinet_payments": (CABINET_TITLES["cabinet_payments"], CABINET_PAYMENTS)}
+    if cabinet.handover:
+        tabs["handover"] = (CABINET_TITLES["handover"], HANDOVER)
+        tabs["handover_log"] = (CABINET_TITLES["handover_log"], HANDOVER_LOG)
+    return tabs
+
+
+def cabinet_ledgers(config: Config, client: gspread.Client) -> dict[str, LedgerSheets]:
+    """One ``LedgerSheets`` per cabinet of the config, by cabinet name."""
+    from sheetledger.ledger.sheets import LedgerSheets
+
+    return {
+        cabinet.name: LedgerSheets(client, cabinet.spreadsheet_id, cabinet_tabs(cabinet), config.tz)
+        for cabinet in config.google.cabinets
+    }
 
 
 def open_state(config: Config) -> LocalState:

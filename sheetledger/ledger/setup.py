@@ -181,8 +181,8 @@ def _formatting(sheet_id: int, schema: TabSchema, rows: int, *, protect: bool) -
             {
                 "updateDimensionProperties": {
                     "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": index, "endIndex": index + 1},
-                    "properties": {"pixelSize": column.width},
-                    "fields": "pixelSize",
+                    "properties": {"pixelSize": column.width, "hiddenByUser": column.hidden},
+                    "fields": "pixelSize,hiddenByUser",
                 }
             }
         )

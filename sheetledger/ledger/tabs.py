@@ -35,6 +35,7 @@ class Column:
     kind: Kind = Kind.TEXT
     width: int = 110
     note: str = ""
+    hidden: bool = False  # hidden by init (people need not see the daemon's memory)
 
     @property
     def daemon_writes(self) -> bool:
@@ -177,7 +178,7 @@ CABINET_PAYMENTS = TabSchema(
         _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
         _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
         _c("comment", "Comment", PEOPLE, width=220),
-        _c("mirror", "Synced", DAEMON, width=80, note="the daemon's memory of this row; do not edit"),
+        Column("mirror", "Synced", DAEMON, Kind.TEXT, 80, "the daemon's memory of this row; do not edit", hidden=True),
     ),
 )
 

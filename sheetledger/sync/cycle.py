@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sheetledger.config import Config
-from sheetledger.errors import RetriableError
+from sheetledger.config import Cabinet, Config
+from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.store import LocalState
+from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.cursor import CURSOR_KEY, next_cursor, pull_from
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes
@@ -52,6 +53,7 @@ class CycleReport:
     cursor: int | None = None
     dry_run: bool = False
     changes: LedgerChanges | None = None
+    handovers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -95,6 +97,7 @@ def run_cycle(
     now: datetime,
     full: bool = False,
     dry_run: bool = False,
+    cabinets: Mapping[str, LedgerSheets] | None = None,
 ) -> CycleReport:
     report = CycleReport(dry_run=dry_run)
     started = int(now.timestamp())
@@ -105,6 +108,7 @@ def run_cycle(
     for key in ("deals", "payments", "state"):
         if key in broken:
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
+    rooms = _read_cabinets(config, cabinets or {}, report)
 
     lookups = load_lookups(crm, store)
     cursor_text = view.state.get(CURSOR_KEY, "")
@@ -117,13 +121,23 @@ def run_cycle(
     pull = plan_pull(view, leads, lookups, config)
     report.new_rows, report.updated_rows = pull.new_rows, pull.updated_rows
     report.problems.extend(pull.problems)
+    changes = LedgerChanges()
+    changes.extend(pull.changes)
     after_pull = apply_changes(view, pull.changes)
+    # What people did in their cabinets becomes part of the master before anything is pushed.
+    for room in rooms:
+        edits = merge_edits(after_pull, room.view, room.cabinet, today)
+        changes.extend(edits)
+        after_pull = apply_changes(after_pull, edits)
+        if room.cabinet.handover:
+            handovers = plan_handovers(after_pull, room.view, room.cabinet, today)
+            changes.extend(handovers.master)
+            after_pull = apply_changes(after_pull, handovers.master)
+            room.pending.extend(handovers.cabinet)
+            report.handovers.extend(handovers.results)
     push = plan_push(after_pull, config, lookups, today)
     report.problems.extend(push.problems)
     report.events = list(push.events)
-
-    changes = LedgerChanges()
-    changes.extend(pull.changes)
     changes.extend(push.totals)
     new_cursor = next_cursor(cursor if not full else _int(cursor_text), pull.max_updated_at, started)
     if new_cursor is not None and str(new_cursor) != cursor_text:
@@ -158,7 +172,54 @@ def run_cycle(
     if done:
         store.journal_remove((e.payment_id, e.seq) for e in done)
     store.trust_journal()
+    final = apply_changes(view, changes)
+    for room in rooms:
+        _mirror_cabinet(room, final, today, report)
     return report
+
+
+@dataclass
+class _Room:
+    """A cabinet as this cycle saw it, and the writes it still owes it."""
+
+    cabinet: Cabinet
+    sheets: LedgerSheets
+    view: LedgerView
+    pending: LedgerChanges = field(default_factory=LedgerChanges)
+
+
+def _read_cabinets(config: Config, cabinets: Mapping[str, LedgerSheets], report: CycleReport) -> list[_Room]:
+    rooms = []
+    for cabinet in config.google.cabinets:
+        sheets = cabinets.get(cabinet.name)
+        if sheets is None:
+            continue
+        try:
+            view = sheets.read()
+        except SheetledgerError as exc:
+            # One cabinet out of reach must not stop the others or the master (issue: retried later).
+            report.problems.append(f"cabinet '{cabinet.name}' skipped this cycle: {exc}")
+            continue
+        broken = sheets.header_problems()
+        if broken:
+            for key, problem in broken.items():
+                report.problems.append(
+                    f"cabinet '{cabinet.name}', tab '{sheets.tabs[key][0]}': {problem} — not synced"
+                )
+            continue
+        rooms.append(_Room(cabinet, sheets, view))
+    return rooms
+
+
+def _mirror_cabinet(room: _Room, final: LedgerView, today: Any, report: CycleReport) -> None:
+    changes = LedgerChanges()
+    changes.extend(room.pending)
+    after_handover = apply_changes(room.view, room.pending)
+    changes.extend(plan_mirror(final, after_handover, room.cabinet, today))
+    try:
+        report.cells_written += room.sheets.write(changes)
+    except SheetledgerError as exc:
+        report.problems.append(f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}")
 
 
 CURSOR_ALONE_AFTER = 3600  # seconds a cursor may lag before it is written on its own

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sheetledger.config import Config
-from sheetledger.connect import build_google, master_ledger
+from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.ledger.setup import prepare
 from sheetledger.ledger.sheets import LedgerSheets
@@ -40,6 +40,7 @@ class World:
     crm: AmoClient
     ledger: LedgerSheets
     store: LocalState
+    cabinets: dict[str, LedgerSheets] = field(default_factory=dict)
     reports: list[CycleReport] = field(default_factory=list)
 
     @property
@@ -55,6 +56,7 @@ class World:
 
     def sync(self, **kwargs: Any) -> CycleReport:
         self.clock.advance(60)
+        kwargs.setdefault("cabinets", self.cabinets)
         report = run_cycle(self.config, self.ledger, self.crm, self.store, now=self.now(), **kwargs)
         self.reports.append(report)
         return report
@@ -139,6 +141,30 @@ class World:
         if by is not None:
             self.box.sheets.type_cell(self.spreadsheet_id, f"'{title}'!K{row}", by)
 
+    def cabinet_rows(self, name: str, tab: str = "cabinet_payments") -> list[dict[str, Any]]:
+        sheets = self.cabinets[name]
+        values = self.box.sheets.values(sheets.spreadsheet_id, sheets.tabs[tab][0])
+        if not values:
+            return []
+        header = [str(h) for h in values[0]]
+        return [dict(zip(header, row + [""] * (len(header) - len(row)), strict=False)) for row in values[1:] if row]
+
+    def cabinet_cell(self, name: str, tab: str, row_id: str, header: str) -> str:
+        """The A1 address of the cell under ``header`` in the row of ``row_id``."""
+        sheets = self.cabinets[name]
+        title = sheets.tabs[tab][0]
+        values = self.box.sheets.values(sheets.spreadsheet_id, title)
+        column = [str(h) for h in values[0]].index(header)
+        for number, row in enumerate(values, start=1):
+            if row and str(row[0]) == row_id:
+                return f"'{title}'!{chr(65 + column)}{number}"
+        raise KeyError(row_id)
+
+    def cabinet_type(self, name: str, tab: str, row_id: str, header: str, value: str) -> None:
+        """A person types into their cabinet (TRUE ticks a checkbox)."""
+        sheets = self.cabinets[name]
+        self.box.sheets.type_cell(sheets.spreadsheet_id, self.cabinet_cell(name, tab, row_id, header), value)
+
     def untick(self, payment_id: str) -> None:
         title = self.ledger.tabs["payments"][0]
         row = self.row_number("payments", payment_id)
@@ -164,4 +190,8 @@ def make_world(folder: Path) -> World:
         clock=clock,
     )
     store = LocalState(folder / "state.db")
-    return World(box, config, clock, crm, ledger, store)
+    cabinets = cabinet_ledgers(config, client)
+    for cabinet in cabinets.values():
+        prepare(cabinet)
+        cabinet.sleep = lambda seconds: None
+    return World(box, config, clock, crm, ledger, store, cabinets)
