@@ -71,8 +71,10 @@ def connect(
     them this is the plain production client. ``timeout`` (seconds) applies to
     every request.
     """
-    credentials = Credentials.from_service_account_info(service_account_info, scopes=list(SCOPES))
-    session = AuthorizedSession(credentials)
+    credentials = Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+        service_account_info, scopes=list(SCOPES)
+    )
+    session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
     drive_base = drive_base_url or api_base_url
     session.mount(SHEETS_HOST, _TimeoutAdapter(timeout, SHEETS_HOST, api_base_url))
     session.mount(DRIVE_HOST, _TimeoutAdapter(timeout, DRIVE_HOST, drive_base))

@@ -154,13 +154,13 @@ def parse_cells(part: str) -> Bounds:
     part = part.strip()
     r1c1 = _R1C1.fullmatch(part)
     if r1c1:
-        row_a, col_a = int(r1c1.group(1)), int(r1c1.group(2))
-        row_b = int(r1c1.group(3) or row_a)
-        col_b = int(r1c1.group(4) or col_a)
-        if min(row_a, col_a, row_b, col_b) < 1:
+        top, left = int(r1c1.group(1)), int(r1c1.group(2))
+        bottom = int(r1c1.group(3) or top)
+        right = int(r1c1.group(4) or left)
+        if min(top, left, bottom, right) < 1:
             raise ValueError("R1C1 indexes start at 1")
         return Bounds(
-            min(row_a, row_b) - 1, max(row_a, row_b), min(col_a, col_b) - 1, max(col_a, col_b)
+            min(top, bottom) - 1, max(top, bottom), min(left, right) - 1, max(left, right)
         )
     first, colon, second = part.partition(":")
     a = _A1_SIDE.fullmatch(first)
@@ -182,8 +182,8 @@ def parse_cells(part: str) -> Bounds:
         raise ValueError("rows start at 1")
     if col_a is None and col_b is not None and row_a is not None and row_b is None:
         raise ValueError(f"not an A1 reference: {part!r}")
-    rows = [int(x) for x in (row_a, row_b) if x is not None]
-    cols = [column_index(x) for x in (col_a, col_b) if x is not None]
+    rows = [int(text) for text in (row_a, row_b) if text is not None]
+    cols = [column_index(text) for text in (col_a, col_b) if text is not None]
     # One-sided ranges (A2:Z, A2:2): the side given on both ends is bounded, the
     # other runs to the edge of the grid; with both given, normalise the corners.
     start_row = end_row = start_col = end_col = None

@@ -140,7 +140,9 @@ class TokenIssuer:
             self.accounts = {a["email"]: ServiceAccount(**a) for a in accounts}
             self._tokens.clear()
 
-    def grant(self, form: dict[str, Any], now: float, *, wall: float | None = None) -> dict[str, Any]:
+    def grant(
+        self, form: dict[str, Any], now: float, *, wall: float | None = None
+    ) -> dict[str, Any]:
         """Answer a token request body, or raise ``TokenError``.
 
         ``now`` is the emulator's clock (token expiry, so tests can age tokens);
@@ -167,12 +169,11 @@ class TokenIssuer:
         if header.get("alg") != "RS256":
             raise TokenError("invalid_grant", "Invalid JWT Signature.")
         public_key = serialization.load_pem_public_key(account.public_key_pem)
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise TokenError("invalid_grant", "Invalid JWT Signature.")
         try:
-            public_key.verify(  # type: ignore[union-attr, call-arg]
-                signature,
-                f"{parts[0]}.{parts[1]}".encode(),
-                padding.PKCS1v15(),  # type: ignore[arg-type]
-                hashes.SHA256(),  # type: ignore[arg-type]
+            public_key.verify(
+                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
             )
         except InvalidSignature as exc:
             raise TokenError("invalid_grant", "Invalid JWT Signature.") from exc

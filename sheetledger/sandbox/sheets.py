@@ -32,33 +32,35 @@ HTTP routes that call them (scripts, ``sheetledger sandbox``); every edit goes
 through the same code as the API, so validations, formats, protected and named
 ranges and developer metadata move with rows exactly like the API moves them:
 
-=========================================  ==================================================
-in-process                                 HTTP (JSON body, or query for GET)
-=========================================  ==================================================
-``create_spreadsheet(title, sheets=...,    ``POST /_sandbox/spreadsheets`` ``{"title", "sheets",
-shared_with=[...], owner=..., locale=..)``  "shared_with", "owner", "locale"}`` -> ``{"spreadsheetId"}``
-``share(spreadsheet_id, email, role)``     ``POST /_sandbox/share`` ``{"spreadsheet_id", "email", "role"}``
-``type_cell(sid, a1, value,                ``POST /_sandbox/type`` ``{"spreadsheet_id", "a1", "value",
-user_entered=True)``                        "user_entered"}``
-``tick(sid, a1, checked=True)``            ``POST /_sandbox/tick`` ``{"spreadsheet_id", "a1", "checked"}``
-``insert_rows(sid, sheet_title, at_row,    ``POST /_sandbox/insert_rows`` ``{"spreadsheet_id",
-count=1)``                                  "sheet_title", "at_row", "count"}``
-``delete_rows(sid, sheet_title, at_row,    ``POST /_sandbox/delete_rows`` (same keys)
-count=1)``
-``sort_range(sid, sheet_title,             ``POST /_sandbox/sort`` ``{"spreadsheet_id", "sheet_title",
-column_letter, ascending=True,              "column", "ascending", "header_rows"}``
-header_rows=1)``
-``rename_header(sid, sheet_title, old,     ``POST /_sandbox/rename_header`` ``{"spreadsheet_id",
-new)``                                      "sheet_title", "old", "new"}``
-``values(sid, sheet_title)``               ``GET /_sandbox/values?spreadsheet_id=..&sheet_title=..``
-``service_account_info(token_uri)``        ``GET /_sandbox/service_account`` (token_uri = this server)
-``access_token(email=None)``               ``POST /_sandbox/token`` ``{"email"}`` -> ``{"access_token"}``
-``quota_per_minute = {...}``               ``PUT /_sandbox/quota`` ``{"read": 60, "write": 60}``
-=========================================  ==================================================
+Each in-process method, then its HTTP twin (JSON body; GET takes a query):
+
+* ``create_spreadsheet(title, sheets=..., shared_with=[...], owner=..., locale=...)``
+  -> ``POST /_sandbox/spreadsheets {"title", "sheets", "shared_with", "owner", "locale"}``
+  answering ``{"spreadsheetId"}``;
+* ``share(spreadsheet_id, email, role="writer")``
+  -> ``POST /_sandbox/share {"spreadsheet_id", "email", "role"}``;
+* ``type_cell(spreadsheet_id, a1, value, user_entered=True)``
+  -> ``POST /_sandbox/type {"spreadsheet_id", "a1", "value", "user_entered"}``;
+* ``tick(spreadsheet_id, a1, checked=True)``
+  -> ``POST /_sandbox/tick {"spreadsheet_id", "a1", "checked"}``;
+* ``insert_rows(spreadsheet_id, sheet_title, at_row, count=1)`` and ``delete_rows(...)``
+  -> ``POST /_sandbox/insert_rows`` / ``delete_rows``
+  ``{"spreadsheet_id", "sheet_title", "at_row", "count"}``;
+* ``sort_range(spreadsheet_id, sheet_title, column_letter, ascending=True, header_rows=1)``
+  -> ``POST /_sandbox/sort {"spreadsheet_id", "sheet_title", "column", "ascending",
+  "header_rows"}``;
+* ``rename_header(spreadsheet_id, sheet_title, old, new)``
+  -> ``POST /_sandbox/rename_header {"spreadsheet_id", "sheet_title", "old", "new"}``;
+* ``values(spreadsheet_id, sheet_title)`` (unformatted, trimmed)
+  -> ``GET /_sandbox/values?spreadsheet_id=...&sheet_title=...``;
+* ``metadata(spreadsheet_id)`` every developer metadata entry (in-process only);
+* ``service_account_info(token_uri)`` -> ``GET /_sandbox/service_account`` (token_uri =
+  this server); ``access_token(email=None)`` -> ``POST /_sandbox/token {"email"}``;
+* ``quota_per_minute = {"read": 60, "write": 60}`` -> ``PUT /_sandbox/quota {...}``.
 
 Rows are 1-based like the sheet's row numbers (``at_row=2`` is the first row
-under a header). ``POST /_sandbox/edit`` ``{"match": "POST /v4/spreadsheets/X/values:batchUpdate",
-"op": "sort" | "type" | "tick" | "insert_rows" | "delete_rows" | "rename_header", ...the op's keys}``
+under a header). ``POST /_sandbox/edit {"match": "values:batchUpdate", "op": "sort", ...}``
+(op: type, tick, insert_rows, delete_rows, sort, rename_header, share; plus the op's keys)
 schedules one of these edits to run just before the next request matching
 ``match`` (the HTTP twin of ``before_next(callback, match=...)``).
 
@@ -70,6 +72,7 @@ and references in formulas are not rewritten when rows move.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import io
@@ -85,7 +88,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from xml.sax.saxutils import escape as xml_escape
 
 from sheetledger.sandbox.a1 import (
@@ -473,7 +476,7 @@ def format_number(value: float | int, pattern: str, locale: str = "en_US") -> st
         dec_text = dec_text[:-1]
     loc = _locale(locale)
     if grouping and int_text:
-        groups = []
+        groups: list[str] = []
         while len(int_text) > 3:
             groups.insert(0, int_text[-3:])
             int_text = int_text[:-3]
@@ -513,7 +516,7 @@ def render_formatted(value: Any, number_format: dict[str, Any] | None, locale: s
 
 
 def _is_date_format(number_format: dict[str, Any] | None) -> bool:
-    return bool(number_format) and number_format.get("type") in ("DATE", "TIME", "DATE_TIME")  # type: ignore[union-attr]
+    return number_format is not None and number_format.get("type") in ("DATE", "TIME", "DATE_TIME")
 
 
 # --------------------------------------------------------------------------- formulas
@@ -537,6 +540,8 @@ class FormulaError(Exception):
 
 class _FormulaEval:
     """Recursive descent over a formula's arithmetic, reading cells from ``lookup``."""
+
+    FUNCTIONS = frozenset({"SUM", "MIN", "MAX", "COUNT", "AVERAGE", "ABS", "ROUND"})
 
     def __init__(self, text: str, lookup: Callable[[int, int], Any]) -> None:
         self.tokens = self._tokenize(text)
@@ -690,6 +695,8 @@ class _FormulaEval:
                     raise FormulaError(None)
         else:
             self.take()
+        if name not in self.FUNCTIONS:
+            raise FormulaError(None)  # no formula engine: anything else reads as empty
         numbers = []
         for arg in args:
             if isinstance(arg, list):
@@ -736,7 +743,7 @@ def evaluate_formula(text: str, lookup: Callable[[int, int], Any]) -> Any:
 
 
 def parse_mask(mask: str) -> dict[str, Any]:
-    """A field mask as a tree: ``a.b,c(d,e),f/g`` -> ``{a: {b: {}}, c: {d: {}, e: {}}, f: {g: {}}}``.
+    """A field mask as a tree: ``a.b,c(d,e)`` -> ``{a: {b: {}}, c: {d: {}, e: {}}}``.
 
     Google accepts dotted (gspread-formatting), slashed (gspread) and
     parenthesised (``ws.format``) forms; ``*`` means everything.
@@ -802,9 +809,13 @@ def apply_mask(
             else:
                 result.pop(key, None)
             continue
-        inner_source = source.get(key) if isinstance(source.get(key), dict) else {}
-        inner_target = result.get(key) if isinstance(result.get(key), dict) else {}
-        merged = apply_mask(inner_target, inner_source or {}, sub)
+        inner_source = source.get(key)
+        inner_target = result.get(key)
+        merged = apply_mask(
+            inner_target if isinstance(inner_target, dict) else {},
+            inner_source if isinstance(inner_source, dict) else {},
+            sub,
+        )
         if merged:
             result[key] = merged
         else:
@@ -1096,6 +1107,7 @@ class Spreadsheet:
         self.sheets: list[Sheet] = []
         self.named_ranges: list[dict[str, Any]] = []
         self.metadata: list[DevMeta] = []
+        self.metadata_ids: set[int] | None = None  # cache for id checks; rebuilt when stale
         self.trashed = False
 
     def clone(self) -> Spreadsheet:
@@ -1104,6 +1116,7 @@ class Spreadsheet:
         twin.sheets = [sheet.clone() for sheet in self.sheets]
         twin.named_ranges = copy.deepcopy(self.named_ranges)
         twin.metadata = [meta.clone() for meta in self.metadata]
+        twin.metadata_ids = None
         return twin
 
     def sheet_by_id(self, sheet_id: int) -> Sheet | None:
@@ -1141,7 +1154,8 @@ class Spreadsheet:
 
 # --------------------------------------------------------------------------- constants
 
-# Copied from a fresh spreadsheet's metadata (fixtures/gsheets/WorksheetTest.test_add_validation.json).
+# Copied from a fresh spreadsheet's metadata
+# (fixtures/gsheets/WorksheetTest.test_add_validation.json).
 DEFAULT_FORMAT: dict[str, Any] = {
     "backgroundColor": {"red": 1, "green": 1, "blue": 1},
     "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},
@@ -1230,6 +1244,7 @@ PROTECTED = (
     "owner to remove protection if you need to edit."
 )
 PROJECT_NUMBER = "498586711441"
+LIST_VALUE = "type.googleapis.com/google.protobuf.ListValue"
 VALUE_INPUT = ("RAW", "USER_ENTERED")
 VALUE_RENDER = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
 DATETIME_RENDER = ("SERIAL_NUMBER", "FORMATTED_STRING")
@@ -1399,6 +1414,10 @@ def _drive_error(status: int, reason: str, message: str, location: str | None = 
     )
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _rfc3339(seconds: float) -> str:
     moment = datetime.fromtimestamp(seconds, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -1445,6 +1464,7 @@ def _sort_key(value: Any, descending: bool) -> tuple[int, Any]:
     """Sheets' order: numbers, then text (case-insensitive), then booleans; blanks always last."""
     if value is None or value == "":
         return (1, 0)
+    key: Any
     if isinstance(value, bool):
         rank, key = 2, int(value)
     elif isinstance(value, int | float):
@@ -1529,15 +1549,15 @@ class SheetsEmulator(Emulator):
         if email is None:
             return self._unauthenticated(STANDARD_MESSAGES[401], reason, path)
         request.caller = email  # type: ignore[attr-defined]
-        if self.quota_per_minute and kind in self.quota_per_minute:
-            limit = self.quota_per_minute[kind]  # type: ignore[index]
-            if self.counters.in_current_minute(kind) >= limit:  # type: ignore[arg-type]
-                return self._quota_response(kind, limit)  # type: ignore[arg-type]
+        if self.quota_per_minute and kind is not None and kind in self.quota_per_minute:
+            limit = self.quota_per_minute[kind]
+            if self.counters.in_current_minute(kind) >= limit:
+                return self._quota_response(kind, limit)
         return None
 
     def _unauthenticated(self, message: str, reason: str, path: str) -> Response:
         service = "drive.googleapis.com" if path.startswith("/drive/") else "sheets.googleapis.com"
-        details = [
+        details: list[dict[str, Any]] = [
             {
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                 "reason": reason,
@@ -1557,7 +1577,7 @@ class SheetsEmulator(Emulator):
             f"user' of service 'sheets.googleapis.com' for consumer "
             f"'project_number:{PROJECT_NUMBER}'."
         )
-        details = [
+        details: list[dict[str, Any]] = [
             {
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                 "reason": "RATE_LIMIT_EXCEEDED",
@@ -1590,10 +1610,8 @@ class SheetsEmulator(Emulator):
     def fault_response(self, status: int, request: Request) -> Response:
         if status == 429:
             found = None
-            try:
+            with contextlib.suppress(HTTPError):
                 found = self._match(request)
-            except HTTPError:
-                pass
             kind = found[1] if found else "read"
             return self._quota_response(kind or "read")
         return _google_error(status)
@@ -1856,14 +1874,14 @@ class SheetsEmulator(Emulator):
         if not isinstance(values, list):
             raise _bad_field(
                 field,
-                f"Invalid value at '{field}' (type.googleapis.com/google.protobuf.ListValue), {json.dumps(values, ensure_ascii=False)}",
+                f"Invalid value at '{field}' ({LIST_VALUE}), {_json_text(values)}",
             )
         for i, row in enumerate(values):
             if not isinstance(row, list):
                 where = f"{field}[{i}]"
                 raise _bad_field(
                     where,
-                    f"Invalid value at '{where}' (type.googleapis.com/google.protobuf.ListValue), {json.dumps(row, ensure_ascii=False)}",
+                    f"Invalid value at '{where}' ({LIST_VALUE}), {_json_text(row)}",
                 )
             for j, cell in enumerate(row):
                 if isinstance(cell, dict | list):
@@ -1899,12 +1917,14 @@ class SheetsEmulator(Emulator):
             if bounds.end_row is not None and r0 + height > bounds.end_row:
                 raise _fail(
                     400,
-                    f"Requested writing within range [{title}], but tried writing to row [{bounds.end_row + 1}]",
+                    f"Requested writing within range [{title}], "
+                    f"but tried writing to row [{bounds.end_row + 1}]",
                 )
             if bounds.end_col is not None and c0 + width > bounds.end_col:
                 raise _fail(
                     400,
-                    f"Requested writing within range [{title}], but tried writing to column [{column_letters(bounds.end_col)}]",
+                    f"Requested writing within range [{title}], "
+                    f"but tried writing to column [{column_letters(bounds.end_col)}]",
                 )
         if (
             not grow
@@ -1949,7 +1969,10 @@ class SheetsEmulator(Emulator):
     def _store(
         self, book: Spreadsheet, sheet: Sheet, r0: int, c0: int, rows: list[list[Any]], option: str
     ) -> int:
-        """Write rows of JSON values at (r0, c0); null skips a cell, "" clears it. Returns cells written."""
+        """Write rows of JSON values at (r0, c0): null skips a cell, "" clears it.
+
+        Returns the number of cells written.
+        """
         written = 0
         locale = book.locale
         sheet.ensure_rows(r0 + len(rows))
@@ -2749,7 +2772,8 @@ class SheetsEmulator(Emulator):
         ):
             raise _fail(
                 400,
-                f"Invalid {field}: a DataFilter must set exactly one of a1Range, gridRange, developerMetadataLookup",
+                f"Invalid {field}: a DataFilter must set exactly one of a1Range, gridRange, "
+                "developerMetadataLookup",
             )
         if data_filter.get("a1Range") is not None:
             return [self._resolve(book, data_filter["a1Range"])]
@@ -2886,7 +2910,9 @@ class SheetsEmulator(Emulator):
             for meta in book.metadata:
                 if meta.sheet_id != sheet.sheet_id:
                     continue
-                if (meta.loc_type == "ROW" and (meta.start or 0) < r1 and r0 < (meta.end or 0)) or (meta.loc_type == "COLUMN" and (meta.start or 0) < c1 and c0 < (meta.end or 0)):
+                if (meta.loc_type == "ROW" and (meta.start or 0) < r1 and r0 < (meta.end or 0)) or (
+                    meta.loc_type == "COLUMN" and (meta.start or 0) < c1 and c0 < (meta.end or 0)
+                ):
                     found.append(meta)
         return found
 
@@ -2949,7 +2975,8 @@ class SheetsEmulator(Emulator):
         if len(kinds) > 1:
             raise _fail(
                 400,
-                f"Invalid requests[{i}]: Only one kind of request may be set, got {', '.join(kinds)}.",
+                f"Invalid requests[{i}]: Only one kind of request may be set, "
+                f"got {', '.join(kinds)}.",
             )
         kind = kinds[0]
         payload = req[kind]
@@ -3177,9 +3204,9 @@ class SheetsEmulator(Emulator):
         else:
             sub = {k: v for k, v in tree.items() if k not in self._DERIVED}
             new = apply_mask(old or {}, cell, sub) if sub else dict(old or {})
-        new = {k: v for k, v in new.items() if v not in (None, {})} or None
-        cache[key] = (old, new)
-        sheet.set_extra(r, c, new)
+        kept = {k: v for k, v in new.items() if v not in (None, {})} or None
+        cache[key] = (old, kept)
+        sheet.set_extra(r, c, kept)
 
     def _req_repeatCell(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
         tree = self._mask(p)
@@ -3252,7 +3279,7 @@ class SheetsEmulator(Emulator):
             rule = self._validation_rule(rule)
         r0, r1, c0, c1 = Bounds.from_grid_range(grid).clip(sheet.row_count, sheet.column_count)
         cell = {"dataValidation": rule} if rule else {}
-        tree = {"dataValidation": {}}
+        tree: dict[str, Any] = {"dataValidation": {}}
         cache: dict[int, tuple[Any, Any]] = {}
         for r in range(r0, r1):
             for c in range(c0, c1):
@@ -3458,18 +3485,23 @@ class SheetsEmulator(Emulator):
     ) -> dict[str, Any]:
         data = p.get("developerMetadata") or {}
         mid = data.get("metadataId")
+        # The set of ids taken is built once per batch (a first import tags ~30,000 rows).
+        taken = book.metadata_ids
+        if taken is None or len(taken) != len(book.metadata):
+            taken = {m.id for m in book.metadata}
         if mid is not None:
             if int(mid) <= 0:
                 raise _Invalid("metadataId must be positive.")
-            if any(m.id == int(mid) for m in book.metadata):
+            if int(mid) in taken:
                 raise _Invalid(f"Developer metadata with ID {mid} already exists.")
         else:
-            taken = {m.id for m in book.metadata}
             mid = self._new_id()
             while mid in taken:
                 mid = self._new_id()
         meta = self._metadata_from_json(book, data, int(mid))
         book.metadata.append(meta)
+        taken.add(meta.id)
+        book.metadata_ids = taken
         return {"createDeveloperMetadata": {"developerMetadata": meta.as_json()}}
 
     def _req_updateDeveloperMetadata(
@@ -3987,9 +4019,11 @@ class SheetsEmulator(Emulator):
                 (
                     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                    '<Default Extension="rels" ContentType="application/'
+                    'vnd.openxmlformats-package.relationships+xml"/>'
                     '<Default Extension="xml" ContentType="application/xml"/>'
-                    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+                    '<Override PartName="/xl/workbook.xml" ContentType="application/'
+                    "vnd.openxmlformats-"
                     'officedocument.spreadsheetml.sheet.main+xml"/>' + overrides + "</Types>"
                 ),
             )
@@ -4003,7 +4037,8 @@ class SheetsEmulator(Emulator):
                 ),
             )
             sheets_xml = "".join(
-                f'<sheet name="{xml_escape(n, {chr(34): "&quot;"})}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                f'<sheet name="{xml_escape(n, {chr(34): "&quot;"})}" '
+                f'sheetId="{i + 1}" r:id="rId{i + 1}"/>'
                 for i, n in enumerate(names)
             )
             archive.writestr(
@@ -4205,7 +4240,7 @@ class SheetsEmulator(Emulator):
     def type_cell(
         self, spreadsheet_id: str, a1: str, value: Any, user_entered: bool = True
     ) -> None:
-        """A person types ``value`` into one cell (``TRUE`` ticks a checkbox, ``=`` starts a formula)."""
+        """A person types ``value`` into one cell (``TRUE`` ticks a checkbox, ``=`` a formula)."""
 
         def edit(book: Spreadsheet) -> None:
             sheet, bounds = self._resolve(book, a1)
@@ -4358,7 +4393,7 @@ class SheetsEmulator(Emulator):
 
     # -- HTTP twins of the people controls ----------------------------------------------
 
-    _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    _OPS: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "type": ("type_cell", ("spreadsheet_id", "a1", "value", "user_entered")),
         "tick": ("tick", ("spreadsheet_id", "a1", "checked")),
         "insert_rows": ("insert_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),

@@ -57,7 +57,9 @@ def book(client: gspread.Client) -> gspread.Spreadsheet:
     return client.create("Ledger")
 
 
-def api(server: LoopbackServer, emulator: SheetsEmulator, method: str, path: str, **kw: Any) -> requests.Response:
+def api(
+    server: LoopbackServer, emulator: SheetsEmulator, method: str, path: str, **kw: Any
+) -> requests.Response:
     headers = {"Authorization": f"Bearer {emulator.access_token()}"}
     return requests.request(method, server.url + path, headers=headers, timeout=10, **kw)
 
@@ -75,10 +77,15 @@ def test_open_update_get_append_batch(client: gspread.Client, book: gspread.Spre
     got = ws.batch_get(["A2:B2", "A4:B4"], value_render_option=ValueRenderOption.unformatted)
     assert [list(r) for r in got] == [[["p1", 111]], [["p3", 7]]]
     payments = book.add_worksheet("Payments", rows=50, cols=5)
-    assert payments.row_count == 50 and [w.title for w in book.worksheets()] == ["Sheet1", "Payments"]
+    assert payments.row_count == 50 and [w.title for w in book.worksheets()] == [
+        "Sheet1",
+        "Payments",
+    ]
 
 
-def test_response_ranges_are_clipped_and_values_trimmed(client: gspread.Client, book: gspread.Spreadsheet) -> None:
+def test_response_ranges_are_clipped_and_values_trimmed(
+    client: gspread.Client, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1
     ws.update([["A1", "B1", "", "D1"], ["", "", "", ""], ["", ""], ["A4", "B4", "", "D4"]], "A1")
     raw = ws.spreadsheet.values_get("'Sheet1'!A1:D4")
@@ -95,7 +102,11 @@ def test_response_ranges_are_clipped_and_values_trimmed(client: gspread.Client, 
 def test_raw_vs_user_entered(book: gspread.Spreadsheet) -> None:
     ws = book.sheet1
     ws.update([["=1+1", "TRUE", "2020-01-01", "12%", "'007"]], "A1", raw=True)
-    ws.update([["=1+1", "TRUE", "2020-01-01", "12%", "'007"]], "A2", value_input_option=ValueInputOption.user_entered)
+    ws.update(
+        [["=1+1", "TRUE", "2020-01-01", "12%", "'007"]],
+        "A2",
+        value_input_option=ValueInputOption.user_entered,
+    )
     unformatted = ws.get("A1:E2", value_render_option=ValueRenderOption.unformatted)
     assert unformatted[0] == ["=1+1", "TRUE", "2020-01-01", "12%", "'007"]
     assert unformatted[1] == [2, True, 43831, 0.12, "007"]
@@ -110,9 +121,16 @@ def test_number_formats_and_date_render_options(book: gspread.Spreadsheet) -> No
     ws.format("B1", {"numberFormat": {"type": "DATE", "pattern": "dd.mm.yyyy"}})
     ws.format("C1", {"numberFormat": {"type": "NUMBER", "pattern": "0"}})
     assert ws.get("A1:C1")[0] == ["1,234.50", "15.03.2023", "3"]
-    assert ws.get("A1:C1", value_render_option=ValueRenderOption.unformatted)[0] == [1234.5, 45000, 3]
-    formatted_dates = ws.get("A1:C1", value_render_option=ValueRenderOption.unformatted,
-                             date_time_render_option="FORMATTED_STRING")
+    assert ws.get("A1:C1", value_render_option=ValueRenderOption.unformatted)[0] == [
+        1234.5,
+        45000,
+        3,
+    ]
+    formatted_dates = ws.get(
+        "A1:C1",
+        value_render_option=ValueRenderOption.unformatted,
+        date_time_render_option="FORMATTED_STRING",
+    )
     assert formatted_dates[0] == [1234.5, "15.03.2023", 3]
 
 
@@ -124,7 +142,9 @@ def test_write_beyond_grid_fails_but_append_grows(book: gspread.Spreadsheet) -> 
     assert "exceeds grid limits. Max rows: 2, max columns: 2" in caught.value.error["message"]
     ws.update([["h1", "h2"], ["a", "b"]], "A1")
     reply = ws.append_rows([["c", "d", "e"]], value_input_option="RAW")
-    assert reply["tableRange"] == "Small!A1:B2" and reply["updates"]["updatedRange"] == "Small!A3:C3"
+    assert (
+        reply["tableRange"] == "Small!A1:B2" and reply["updates"]["updatedRange"] == "Small!A3:C3"
+    )
     props = book.fetch_sheet_metadata()["sheets"][1]["properties"]["gridProperties"]
     assert props == {"rowCount": 3, "columnCount": 3}
 
@@ -132,14 +152,19 @@ def test_write_beyond_grid_fails_but_append_grows(book: gspread.Spreadsheet) -> 
 def test_append_insert_rows_shifts_rows_below(book: gspread.Spreadsheet) -> None:
     ws = book.sheet1
     ws.update([["h"], ["a"], ["b"], [""], ["tail"]], "A1")
-    reply = book.values_append("'Sheet1'!A1:A3", {"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-                               {"values": [["new"]]})
+    reply = book.values_append(
+        "'Sheet1'!A1:A3",
+        {"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+        {"values": [["new"]]},
+    )
     assert reply["tableRange"] == "Sheet1!A1:A3"
     assert reply["updates"]["updatedRange"] == "Sheet1!A4"
     assert ws.col_values(1) == ["h", "a", "b", "new", "", "tail"]
 
 
-def test_checkbox_validation_reads_booleans_and_person_ticks(emulator: SheetsEmulator, book: gspread.Spreadsheet) -> None:
+def test_checkbox_validation_reads_booleans_and_person_ticks(
+    emulator: SheetsEmulator, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1
     ws.update([["id", "confirmed"], ["p1", False], ["p2", ""]], "A1")
     ws.add_validation("B2:B3", gspread.utils.ValidationConditionType.boolean, [], showCustomUi=True)
@@ -158,17 +183,33 @@ def test_checkbox_validation_reads_booleans_and_person_ticks(emulator: SheetsEmu
 
 
 def row_metadata(book: gspread.Spreadsheet, sheet_id: int, row: int, value: str) -> dict[str, Any]:
-    return {"createDeveloperMetadata": {"developerMetadata": {
-        "metadataKey": "sheetledger.row_id", "metadataValue": value, "visibility": "DOCUMENT",
-        "location": {"dimensionRange": {"sheetId": sheet_id, "dimension": "ROWS",
-                                        "startIndex": row, "endIndex": row + 1}}}}}
+    return {
+        "createDeveloperMetadata": {
+            "developerMetadata": {
+                "metadataKey": "sheetledger.row_id",
+                "metadataValue": value,
+                "visibility": "DOCUMENT",
+                "location": {
+                    "dimensionRange": {
+                        "sheetId": sheet_id,
+                        "dimension": "ROWS",
+                        "startIndex": row,
+                        "endIndex": row + 1,
+                    }
+                },
+            }
+        }
+    }
 
 
 def test_filter_write_lands_on_the_right_row_after_a_person_sorted(
-        emulator: SheetsEmulator, client: gspread.Client, book: gspread.Spreadsheet) -> None:
+    emulator: SheetsEmulator, client: gspread.Client, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1
     ws.update([["id", "amount", "confirmed"], ["p3", 30, ""], ["p1", 10, ""], ["p2", 20, ""]], "A1")
-    book.batch_update({"requests": [row_metadata(book, 0, r, f"p{v}") for r, v in ((1, 3), (2, 1), (3, 2))]})
+    book.batch_update(
+        {"requests": [row_metadata(book, 0, r, f"p{v}") for r, v in ((1, 3), (2, 1), (3, 2))]}
+    )
     # The daemon read the rows; a person sorts by id before its write arrives.
     sorted_by_person = threading.Event()
 
@@ -177,28 +218,46 @@ def test_filter_write_lands_on_the_right_row_after_a_person_sorted(
         sorted_by_person.set()
 
     emulator.before_next(person_sorts, match="values:batchUpdateByDataFilter")
-    lookup = {"developerMetadataLookup": {"metadataKey": "sheetledger.row_id", "metadataValue": "p3"}}
+    lookup = {
+        "developerMetadataLookup": {"metadataKey": "sheetledger.row_id", "metadataValue": "p3"}
+    }
     reply = client.http_client.request(
-        "post", f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}/values:batchUpdateByDataFilter",
-        json={"valueInputOption": "RAW", "data": [{"dataFilter": lookup, "values": [["p3", 30, True]]}]},
+        "post",
+        f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}/values:batchUpdateByDataFilter",
+        json={
+            "valueInputOption": "RAW",
+            "data": [{"dataFilter": lookup, "values": [["p3", 30, True]]}],
+        },
     ).json()
     assert sorted_by_person.is_set()
     assert reply["responses"][0]["updatedRange"] == "Sheet1!A4:C4"
     assert emulator.values(book.id, "Sheet1") == [
-        ["id", "amount", "confirmed"], ["p1", 10], ["p2", 20], ["p3", 30, True]]
+        ["id", "amount", "confirmed"],
+        ["p1", 10],
+        ["p2", 20],
+        ["p3", 30, True],
+    ]
     found = client.http_client.request(
-        "post", f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}/developerMetadata:search",
-        json={"dataFilters": [lookup]}).json()
+        "post",
+        f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}/developerMetadata:search",
+        json={"dataFilters": [lookup]},
+    ).json()
     location = found["matchedDeveloperMetadata"][0]["developerMetadata"]["location"]
-    assert location == {"locationType": "ROW", "dimensionRange": {"dimension": "ROWS", "startIndex": 3, "endIndex": 4}}
+    assert location == {
+        "locationType": "ROW",
+        "dimensionRange": {"dimension": "ROWS", "startIndex": 3, "endIndex": 4},
+    }
     got = client.http_client.request(
-        "post", f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}/values:batchGetByDataFilter",
-        json={"dataFilters": [lookup], "valueRenderOption": "UNFORMATTED_VALUE"}).json()
+        "post",
+        f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}/values:batchGetByDataFilter",
+        json={"dataFilters": [lookup], "valueRenderOption": "UNFORMATTED_VALUE"},
+    ).json()
     assert got["valueRanges"][0]["valueRange"]["values"] == [["p3", 30, True]]
 
 
 def test_insert_and_delete_dimension_shift_values_metadata_and_protection(
-        emulator: SheetsEmulator, book: gspread.Spreadsheet) -> None:
+    emulator: SheetsEmulator, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1
     ws.update([["h"], ["a"], ["b"], ["c"]], "A1")
     ws.add_protected_range("A3", warning_only=True)
@@ -207,7 +266,12 @@ def test_insert_and_delete_dimension_shift_values_metadata_and_protection(
     assert ws.col_values(1) == ["h", "new", "a", "b", "c"]
     assert emulator.metadata(book.id)[0]["location"]["dimensionRange"]["startIndex"] == 3
     protected = book.fetch_sheet_metadata()["sheets"][0]["protectedRanges"][0]["range"]
-    assert protected == {"startRowIndex": 3, "endRowIndex": 4, "startColumnIndex": 0, "endColumnIndex": 1}
+    assert protected == {
+        "startRowIndex": 3,
+        "endRowIndex": 4,
+        "startColumnIndex": 0,
+        "endColumnIndex": 1,
+    }
     ws.delete_rows(4)  # the row holding "b": its metadata and protection go with it
     assert ws.col_values(1) == ["h", "new", "a", "c"]
     assert emulator.metadata(book.id) == []
@@ -217,9 +281,13 @@ def test_insert_and_delete_dimension_shift_values_metadata_and_protection(
     assert emulator.values(book.id, "Sheet1") == [["h"], [], [], ["new"], ["c"]]
 
 
-def test_protected_and_named_ranges_in_metadata(emulator: SheetsEmulator, book: gspread.Spreadsheet) -> None:
+def test_protected_and_named_ranges_in_metadata(
+    emulator: SheetsEmulator, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1
-    ws.add_protected_range("A1:C1", editor_users_emails=[emulator.service_account_email], description="header")
+    ws.add_protected_range(
+        "A1:C1", editor_users_emails=[emulator.service_account_email], description="header"
+    )
     ws.define_named_range("A1:C100", "payments_tbl")
     meta = book.fetch_sheet_metadata()
     protected = meta["sheets"][0]["protectedRanges"][0]
@@ -232,13 +300,30 @@ def test_protected_and_named_ranges_in_metadata(emulator: SheetsEmulator, book: 
 
 
 def test_protection_stops_a_service_account_that_is_not_an_editor(
-        emulator: SheetsEmulator, server: LoopbackServer, client: gspread.Client) -> None:
-    sid = emulator.create_spreadsheet("Cabinet", ["Payments"], shared_with=[emulator.service_account_email])
+    emulator: SheetsEmulator, server: LoopbackServer, client: gspread.Client
+) -> None:
+    sid = emulator.create_spreadsheet(
+        "Cabinet", ["Payments"], shared_with=[emulator.service_account_email]
+    )
     owner_token = emulator.access_token("owner@example.com")
-    body = {"requests": [{"addProtectedRange": {"protectedRange": {
-        "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1}, "editors": {"users": []}}}}]}
-    made = requests.post(f"{server.url}/v4/spreadsheets/{sid}:batchUpdate", json=body, timeout=10,
-                         headers={"Authorization": f"Bearer {owner_token}"})
+    body = {
+        "requests": [
+            {
+                "addProtectedRange": {
+                    "protectedRange": {
+                        "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
+                        "editors": {"users": []},
+                    }
+                }
+            }
+        ]
+    }
+    made = requests.post(
+        f"{server.url}/v4/spreadsheets/{sid}:batchUpdate",
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {owner_token}"},
+    )
     assert made.status_code == 200
     ws = client.open_by_key(sid).sheet1
     with pytest.raises(gspread.exceptions.APIError) as caught:
@@ -251,48 +336,88 @@ def test_batch_update_is_all_or_nothing(book: gspread.Spreadsheet) -> None:
     ws = book.sheet1
     before = book.fetch_sheet_metadata()
     with pytest.raises(gspread.exceptions.APIError) as caught:
-        book.batch_update({"requests": [
-            {"addSheet": {"properties": {"title": "Expenses"}}},
-            {"updateSheetProperties": {"properties": {"sheetId": 0, "gridProperties": {"frozenRowCount": 1}},
-                                       "fields": "gridProperties.frozenRowCount"}},
-            {"deleteSheet": {"sheetId": 424242}},
-        ]})
+        book.batch_update(
+            {
+                "requests": [
+                    {"addSheet": {"properties": {"title": "Expenses"}}},
+                    {
+                        "updateSheetProperties": {
+                            "properties": {"sheetId": 0, "gridProperties": {"frozenRowCount": 1}},
+                            "fields": "gridProperties.frozenRowCount",
+                        }
+                    },
+                    {"deleteSheet": {"sheetId": 424242}},
+                ]
+            }
+        )
     assert caught.value.code == 400
-    assert caught.value.error["message"] == "Invalid requests[2].deleteSheet: No grid with id: 424242"
+    assert (
+        caught.value.error["message"] == "Invalid requests[2].deleteSheet: No grid with id: 424242"
+    )
     assert book.fetch_sheet_metadata() == before
     with pytest.raises(gspread.exceptions.APIError) as unknown:
         book.batch_update({"requests": [{"frobnicate": {}}]})
-    assert unknown.value.code == 400 and "Unknown name \"frobnicate\"" in unknown.value.error["message"]
+    assert (
+        unknown.value.code == 400 and 'Unknown name "frobnicate"' in unknown.value.error["message"]
+    )
     ws.freeze(rows=1)
-    assert book.fetch_sheet_metadata()["sheets"][0]["properties"]["gridProperties"]["frozenRowCount"] == 1
+    assert (
+        book.fetch_sheet_metadata()["sheets"][0]["properties"]["gridProperties"]["frozenRowCount"]
+        == 1
+    )
 
 
 def test_hide_dimension_chart_and_pivot_are_stored(book: gspread.Spreadsheet) -> None:
     ws = book.sheet1
     ws.hide_columns(0, 1)
     report = book.add_worksheet("Report", 20, 5)
-    chart = {"spec": {"title": "Spend", "basicChart": {"chartType": "LINE", "domains": [], "series": []}},
-             "position": {"overlayPosition": {"anchorCell": {"sheetId": report.id, "rowIndex": 0, "columnIndex": 3}}}}
-    pivot = {"source": {"sheetId": 0, "startRowIndex": 0, "startColumnIndex": 0, "endColumnIndex": 3},
-             "rows": [{"sourceColumnOffset": 0, "showTotals": True, "sortOrder": "ASCENDING"}],
-             "values": [{"summarizeFunction": "SUM", "sourceColumnOffset": 2}]}
-    reply = book.batch_update({"requests": [
-        {"addChart": {"chart": chart}},
-        {"updateCells": {"start": {"sheetId": report.id, "rowIndex": 0, "columnIndex": 0}, "fields": "pivotTable",
-                         "rows": {"values": [{"pivotTable": pivot}]}}},
-    ]})
+    chart = {
+        "spec": {
+            "title": "Spend",
+            "basicChart": {"chartType": "LINE", "domains": [], "series": []},
+        },
+        "position": {
+            "overlayPosition": {
+                "anchorCell": {"sheetId": report.id, "rowIndex": 0, "columnIndex": 3}
+            }
+        },
+    }
+    pivot = {
+        "source": {"sheetId": 0, "startRowIndex": 0, "startColumnIndex": 0, "endColumnIndex": 3},
+        "rows": [{"sourceColumnOffset": 0, "showTotals": True, "sortOrder": "ASCENDING"}],
+        "values": [{"summarizeFunction": "SUM", "sourceColumnOffset": 2}],
+    }
+    reply = book.batch_update(
+        {
+            "requests": [
+                {"addChart": {"chart": chart}},
+                {
+                    "updateCells": {
+                        "start": {"sheetId": report.id, "rowIndex": 0, "columnIndex": 0},
+                        "fields": "pivotTable",
+                        "rows": {"values": [{"pivotTable": pivot}]},
+                    }
+                },
+            ]
+        }
+    )
     chart_id = reply["replies"][0]["addChart"]["chart"]["chartId"]
     meta = book.fetch_sheet_metadata({"includeGridData": "true", "ranges": "Report!A1"})
     assert meta["sheets"][0]["charts"][0]["chartId"] == chart_id
     assert meta["sheets"][0]["data"][0]["rowData"][0]["values"][0]["pivotTable"] == pivot
     columns = book.fetch_sheet_metadata({"includeGridData": "true", "ranges": "Sheet1!A1:B1"})
-    assert columns["sheets"][0]["data"][0]["columnMetadata"][0] == {"pixelSize": 100, "hiddenByUser": True}
+    assert columns["sheets"][0]["data"][0]["columnMetadata"][0] == {
+        "pixelSize": 100,
+        "hiddenByUser": True,
+    }
 
 
 # --------------------------------------------------------------------------- errors, auth, quota
 
 
-def test_errors_have_googles_codes(emulator: SheetsEmulator, client: gspread.Client, book: gspread.Spreadsheet) -> None:
+def test_errors_have_googles_codes(
+    emulator: SheetsEmulator, client: gspread.Client, book: gspread.Spreadsheet
+) -> None:
     with pytest.raises(gspread.exceptions.SpreadsheetNotFound):
         client.open_by_key("does-not-exist")
     private = emulator.create_spreadsheet("Somebody's", ["Sheet1"])
@@ -302,9 +427,13 @@ def test_errors_have_googles_codes(emulator: SheetsEmulator, client: gspread.Cli
     assert denied.value.__cause__.error["status"] == "PERMISSION_DENIED"  # type: ignore[union-attr]
     with pytest.raises(gspread.exceptions.APIError) as bad:
         book.values_get("'Nope'!A1")
-    assert bad.value.code == 400 and bad.value.error["message"] == "Unable to parse range: 'Nope'!A1"
+    assert (
+        bad.value.code == 400 and bad.value.error["message"] == "Unable to parse range: 'Nope'!A1"
+    )
     with pytest.raises(gspread.exceptions.APIError) as batch:
-        book.values_batch_update({"valueInputOption": "RAW", "data": [{"range": "'Nope'!A1", "values": [[1]]}]})
+        book.values_batch_update(
+            {"valueInputOption": "RAW", "data": [{"range": "'Nope'!A1", "values": [[1]]}]}
+        )
     assert batch.value.error["message"] == "Invalid data[0]: Unable to parse range: 'Nope'!A1"
     emulator.share(private, emulator.service_account_email, role="reader")
     read_only = client.open_by_key(private).sheet1
@@ -313,7 +442,9 @@ def test_errors_have_googles_codes(emulator: SheetsEmulator, client: gspread.Cli
     assert reader.value.code == 403
 
 
-def test_scripted_429_and_per_minute_quota(emulator: SheetsEmulator, clock: FakeClock, book: gspread.Spreadsheet) -> None:
+def test_scripted_429_and_per_minute_quota(
+    emulator: SheetsEmulator, clock: FakeClock, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1
     emulator.fail_next(429, match="values:batchGet")
     with pytest.raises(gspread.exceptions.APIError) as limited:
@@ -329,35 +460,64 @@ def test_scripted_429_and_per_minute_quota(emulator: SheetsEmulator, clock: Fake
     with pytest.raises(gspread.exceptions.APIError) as quota:
         ws.update([["c"]], "A1")
     assert quota.value.code == 429
-    assert quota.value.error["details"][0]["metadata"]["quota_limit"] == "WriteRequestsPerMinutePerUser"
+    assert (
+        quota.value.error["details"][0]["metadata"]["quota_limit"]
+        == "WriteRequestsPerMinutePerUser"
+    )
     assert ws.acell("A1").value == "b"  # reads are not limited; the refused write changed nothing
     clock.now += 60
     ws.update([["c"]], "A1")
 
 
-def test_counters_tell_reads_from_writes(emulator: SheetsEmulator, book: gspread.Spreadsheet) -> None:
+def test_counters_tell_reads_from_writes(
+    emulator: SheetsEmulator, book: gspread.Spreadsheet
+) -> None:
     ws = book.sheet1  # gspread fetches metadata for this: one more read
     emulator.counters.reset()
     ws.batch_get(["A1:B2", "C1"])
     ws.batch_update([{"range": "A1", "values": [[1]]}, {"range": "B1", "values": [[2]]}])
-    book.batch_update({"requests": [{"updateSheetProperties": {
-        "properties": {"sheetId": 0, "title": "Renamed"}, "fields": "title"}}]})
+    book.batch_update(
+        {
+            "requests": [
+                {
+                    "updateSheetProperties": {
+                        "properties": {"sheetId": 0, "title": "Renamed"},
+                        "fields": "title",
+                    }
+                }
+            ]
+        }
+    )
     assert emulator.counters.by_kind["read"] == 1
     assert emulator.counters.by_kind["write"] == 2
 
 
-def test_token_endpoint_and_401(emulator: SheetsEmulator, server: LoopbackServer, clock: FakeClock,
-                                client: gspread.Client, book: gspread.Spreadsheet) -> None:
+def test_token_endpoint_and_401(
+    emulator: SheetsEmulator,
+    server: LoopbackServer,
+    clock: FakeClock,
+    client: gspread.Client,
+    book: gspread.Spreadsheet,
+) -> None:
     missing = requests.get(f"{server.url}/v4/spreadsheets/{book.id}", timeout=10)
     assert missing.status_code == 401
     assert missing.json()["error"]["status"] == "UNAUTHENTICATED"
     assert missing.json()["error"]["details"][0]["reason"] == "CREDENTIALS_MISSING"
-    forged = requests.get(f"{server.url}/v4/spreadsheets/{book.id}", timeout=10,
-                          headers={"Authorization": "Bearer ya29.forged"})
+    forged = requests.get(
+        f"{server.url}/v4/spreadsheets/{book.id}",
+        timeout=10,
+        headers={"Authorization": "Bearer ya29.forged"},
+    )
     assert forged.status_code == 401
-    bad_grant = requests.post(f"{server.url}/token", timeout=10, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "a.b.c"})
-    assert bad_grant.status_code == 400 and bad_grant.json()["error"] in ("invalid_grant", "invalid_request")
+    bad_grant = requests.post(
+        f"{server.url}/token",
+        timeout=10,
+        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "a.b.c"},
+    )
+    assert bad_grant.status_code == 400 and bad_grant.json()["error"] in (
+        "invalid_grant",
+        "invalid_request",
+    )
     stranger = dict(emulator.service_account_info(server.url + "/token"))
     stranger["client_email"] = "stranger@elsewhere.iam.gserviceaccount.com"
     with pytest.raises(Exception, match="account not found"):
@@ -373,7 +533,9 @@ def test_token_endpoint_and_401(emulator: SheetsEmulator, server: LoopbackServer
 # --------------------------------------------------------------------------- Drive
 
 
-def test_drive_create_list_share_export_delete(emulator: SheetsEmulator, client: gspread.Client) -> None:
+def test_drive_create_list_share_export_delete(
+    emulator: SheetsEmulator, client: gspread.Client
+) -> None:
     made = client.create("Cashbox")
     made.sheet1.update([["id", "amount", "ok"], ["p1", 10.5, True], ["=1+2"]], "A1", raw=False)
     assert client.open("Cashbox").id == made.id
@@ -398,8 +560,10 @@ def test_drive_create_list_share_export_delete(emulator: SheetsEmulator, client:
 
 def test_people_controls_in_process(emulator: SheetsEmulator, client: gspread.Client) -> None:
     sid = emulator.create_spreadsheet(
-        "Ledger", [{"title": "Payments", "values": [["id", "amount"], ["b", 2], ["a", 1], ["c", 3]]}],
-        shared_with=[emulator.service_account_email])
+        "Ledger",
+        [{"title": "Payments", "values": [["id", "amount"], ["b", 2], ["a", 1], ["c", 3]]}],
+        shared_with=[emulator.service_account_email],
+    )
     emulator.sort_range(sid, "Payments", "B", ascending=False)
     assert emulator.values(sid, "Payments") == [["id", "amount"], ["c", 3], ["b", 2], ["a", 1]]
     emulator.rename_header(sid, "Payments", "amount", "sum")
@@ -412,29 +576,56 @@ def test_people_controls_in_process(emulator: SheetsEmulator, client: gspread.Cl
         emulator.rename_header(sid, "Payments", "missing", "b")
 
 
-def test_people_controls_over_http(emulator: SheetsEmulator, server: LoopbackServer, client: gspread.Client) -> None:
-    made = requests.post(f"{server.url}/_sandbox/spreadsheets", timeout=10, json={
-        "title": "Ledger", "sheets": [{"title": "Payments", "values": [["id"], ["b"], ["a"]]}],
-        "shared_with": [emulator.service_account_email]})
+def test_people_controls_over_http(
+    emulator: SheetsEmulator, server: LoopbackServer, client: gspread.Client
+) -> None:
+    made = requests.post(
+        f"{server.url}/_sandbox/spreadsheets",
+        timeout=10,
+        json={
+            "title": "Ledger",
+            "sheets": [{"title": "Payments", "values": [["id"], ["b"], ["a"]]}],
+            "shared_with": [emulator.service_account_email],
+        },
+    )
     sid = made.json()["spreadsheetId"]
-    assert requests.post(f"{server.url}/_sandbox/type", timeout=10,
-                         json={"spreadsheet_id": sid, "a1": "Payments!B1", "value": "ok"}).ok
-    scheduled = requests.post(f"{server.url}/_sandbox/edit", timeout=10, json={
-        "match": "values:batchGet", "op": "sort", "spreadsheet_id": sid, "sheet_title": "Payments", "column": "A"})
+    assert requests.post(
+        f"{server.url}/_sandbox/type",
+        timeout=10,
+        json={"spreadsheet_id": sid, "a1": "Payments!B1", "value": "ok"},
+    ).ok
+    scheduled = requests.post(
+        f"{server.url}/_sandbox/edit",
+        timeout=10,
+        json={
+            "match": "values:batchGet",
+            "op": "sort",
+            "spreadsheet_id": sid,
+            "sheet_title": "Payments",
+            "column": "A",
+        },
+    )
     assert scheduled.status_code == 201
     ws = client.open_by_key(sid).worksheet("Payments")
     assert ws.batch_get(["A1:B3"])[0] == [["id", "ok"], ["a"], ["b"]]  # sorted just before the read
-    values = requests.get(f"{server.url}/_sandbox/values", timeout=10,
-                          params={"spreadsheet_id": sid, "sheet_title": "Payments"}).json()
+    values = requests.get(
+        f"{server.url}/_sandbox/values",
+        timeout=10,
+        params={"spreadsheet_id": sid, "sheet_title": "Payments"},
+    ).json()
     assert values == {"values": [["id", "ok"], ["a"], ["b"]]}
     info = requests.get(f"{server.url}/_sandbox/service_account", timeout=10).json()
     assert info["token_uri"] == f"{server.url}/token"
     assert connect(info, api_base_url=server.url).open_by_key(sid).title == "Ledger"
 
 
-def test_state_round_trip_keeps_data_and_the_key(emulator: SheetsEmulator, server: LoopbackServer,
-                                                 client: gspread.Client, book: gspread.Spreadsheet,
-                                                 tmp_path: Any) -> None:
+def test_state_round_trip_keeps_data_and_the_key(
+    emulator: SheetsEmulator,
+    server: LoopbackServer,
+    client: gspread.Client,
+    book: gspread.Spreadsheet,
+    tmp_path: Any,
+) -> None:
     ws = book.sheet1
     ws.update([["id", "when"], ["p1", "2024-02-01"], ["=1+1"]], "A1", raw=False)
     ws.add_validation("C2", gspread.utils.ValidationConditionType.boolean, [])
