@@ -61,9 +61,10 @@ def _amount(value: Any) -> Decimal | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return money(Decimal(str(value).replace(",", ".").replace(" ", "")))
+        amount = money(Decimal(str(value).replace(",", ".").replace(" ", "")))
     except InvalidOperation:
         return None
+    return amount if amount.is_finite() else None  # "NaN" parses, then breaks every comparison
 
 
 def parse_deal(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> Deal:

@@ -36,15 +36,22 @@ class Kind(StrEnum):
     INT = "int"
 
 
+def _needs_quote(text: str) -> bool:
+    # Apostrophes already in front count too: "'=x" must come back as "'=x", not "=x",
+    # or a CRM value such as "'=x" would differ from its own cell on every cycle.
+    return text.lstrip("'").startswith(_FORMULA_STARTS)
+
+
 def neutralise(text: str) -> str:
     """Text that cannot become a formula (OWASP's CSV-injection advice: prefix with ')."""
-    if text.startswith(_FORMULA_STARTS):
+    if _needs_quote(text):
         return "'" + text
     return text
 
 
 def unneutralise(text: str) -> str:
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+    """The inverse of ``neutralise``: ``unneutralise(neutralise(t)) == t`` for every text."""
+    if text.startswith("'") and _needs_quote(text[1:]):
         return text[1:]
     return text
 
@@ -54,7 +61,10 @@ def date_to_serial(value: date) -> int:
 
 
 def serial_to_date(serial: float) -> date:
-    return SHEETS_EPOCH + timedelta(days=int(serial))
+    try:
+        return SHEETS_EPOCH + timedelta(days=int(serial))
+    except (OverflowError, ValueError) as exc:  # e.g. 31122024 typed without the dots
+        raise CellProblem(f"expected a date, found {serial!r}") from exc
 
 
 def datetime_to_serial(value: datetime, tz: ZoneInfo) -> float:
@@ -64,8 +74,13 @@ def datetime_to_serial(value: datetime, tz: ZoneInfo) -> float:
 
 
 def serial_to_datetime(serial: float, tz: ZoneInfo) -> datetime:
-    naive = datetime(1899, 12, 30) + timedelta(days=float(serial))
-    return naive.replace(tzinfo=tz).astimezone(UTC)
+    # A serial is a float of days (written rounded to 1e-8 day, 0.864 ms): round to the
+    # millisecond, or 12:34:56 comes back as 12:34:56.000064.
+    try:
+        naive = datetime(1899, 12, 30) + timedelta(milliseconds=round(float(serial) * 86_400_000))
+        return naive.replace(tzinfo=tz).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise CellProblem(f"expected a date and time, found {serial!r}") from exc
 
 
 def to_cell(kind: Kind, value: Any, tz: ZoneInfo) -> CellValue:
@@ -111,9 +126,12 @@ def from_cell(kind: Kind, raw: Any, tz: ZoneInfo) -> Any:
         return _money(raw)
     if kind is Kind.INT:
         try:
-            return int(Decimal(str(raw)))
+            number = Decimal(str(raw))
         except (InvalidOperation, ValueError) as exc:
             raise CellProblem(f"expected a whole number, found {raw!r}") from exc
+        if not number.is_finite() or number != number.to_integral_value():
+            raise CellProblem(f"expected a whole number, found {raw!r}")
+        return int(number)
     if kind is Kind.DATE:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             return serial_to_date(raw)
@@ -139,13 +157,17 @@ def _money(raw: Any) -> Decimal:
     if isinstance(raw, bool):
         raise CellProblem(f"expected an amount, found {raw!r}")
     if isinstance(raw, int | float):
-        return money(Decimal(repr(raw)))
-    text = str(raw).replace("\u00a0", "").replace(" ", "").replace("₽", "").replace("руб", "")
-    text = text.replace(",", ".").rstrip(".")
+        text = repr(raw)
+    else:
+        text = str(raw).replace("\u00a0", "").replace(" ", "").replace("₽", "").replace("руб", "")
+        text = text.replace(",", ".").rstrip(".")
     try:
-        return money(Decimal(text))
+        amount = money(Decimal(text))  # 1e30 does not fit two places: InvalidOperation
     except InvalidOperation as exc:
         raise CellProblem(f"expected an amount, found {raw!r}") from exc
+    if not amount.is_finite():  # "nan" would poison every sum and comparison
+        raise CellProblem(f"expected an amount, found {raw!r}")
+    return amount
 
 
 def _date_text(text: str) -> date:
