@@ -415,15 +415,13 @@ class ExpenseBot:
             lines = len([line for line in message.text.splitlines() if line.strip()])
             await _reply(message, render_errors(result.errors, lines))
             return
-        refs = [e.deal_ref for e in result.expenses if e.deal_ref]
-        deals = await asyncio.to_thread(self.book.deals, refs) if refs else None
         planned = plan_expenses(
             result.expenses,
             chat_id=message.chat_id,
             message_id=message.message_id,
             entered_by=user.name,
             recorded_at=datetime.now(UTC),
-            deals=deals,
+            deals=None,  # contract numbers are resolved when the rows are written
         )
         recorded: Recorded = await asyncio.to_thread(self.book.record, planned)
         log.info(

@@ -22,15 +22,15 @@ Nothing lost, nothing doubled:
   those columns. Undo is a tick in the Void column: the row is kept and excluded
   from totals.
 
-Reads: the Deals index (for ``#1045``) and the Expenses tab's header check come
-from one ``values:batchGet`` of Expenses + Deals, cached for ``max_age`` seconds
-and re-read once when a contract number is not found (the sync may just have
-added the deal). A write then costs one ``batchGet`` of the ID column and one
-``batchUpdate``. Totals always read afresh (people edit the sheet).
-
-A contract number that cannot be checked because Google is down is resolved when
-the row is flushed. Sheets backoff is kept short for the bot (a person waits for
-the reply): at most ~2 s of retries before the row goes to the outbox.
+Requests per write (one message, or one flush of everything pending): one
+``values:batchGet`` of Expenses + Deals — it checks the Expenses header right
+before writing (a renamed or moved column stops the write, the row waits) and
+gives the Deals index that turns ``#1045`` into a deal id — then the writer's
+``batchGet`` of the ID column and one ``batchUpdate``. Contract numbers are thus
+resolved at write time, also for rows that waited out an outage. Totals read
+afresh too (people edit the sheet). Sheets backoff is kept short for the bot (a
+person waits for the reply): at most ~2 s of retries before the row waits in the
+outbox.
 """
 
 from __future__ import annotations
@@ -286,19 +286,13 @@ class ExpenseBook:
         self,
         ledger: LedgerSheets | Callable[[], LedgerSheets],
         state: LocalState,
-        *,
-        max_age: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ledger_or_factory = ledger
         self._ledger: LedgerSheets | None = None
         self.state = state
-        self.max_age = max_age
-        self.clock = clock
         self._lock = threading.RLock()
         self._view: LedgerView | None = None
         self._deals: DealIndex | None = None
-        self._read_at = float("-inf")
         self._outage = ""
 
     @classmethod
@@ -330,29 +324,8 @@ class ExpenseBook:
 
     def _read(self) -> LedgerView:
         view = self.ledger.read([TAB, "deals"])
-        self._view, self._deals, self._read_at = view, DealIndex.from_view(view), self.clock()
+        self._view, self._deals = view, DealIndex.from_view(view)
         return view
-
-    def _fresh(self, max_age: float | None = None) -> None:
-        age = self.clock() - self._read_at
-        if self._view is None or age > (self.max_age if max_age is None else max_age):
-            self._read()
-
-    def deals(self, wanted: Iterable[str] = ()) -> DealIndex | None:
-        """The Deals index, re-read when stale or when a ``wanted`` number is missing.
-
-        None when Google cannot be read (the numbers are checked at flush time).
-        """
-        with self._lock:
-            try:
-                self._fresh()
-                assert self._deals is not None
-                if any(not self._deals.lookup(ref) for ref in wanted):
-                    self._fresh(max_age=5.0)
-            except SheetledgerError as exc:
-                self._note_outage(exc)
-                return self._deals
-            return self._deals
 
     # -- writing -------------------------------------------------------------------------
 
@@ -433,7 +406,7 @@ class ExpenseBook:
             if not pending:
                 return FlushReport()
             try:
-                self._fresh()
+                self._read()  # checks the header of Expenses, refreshes the Deals index
                 self._resolve_deals(pending)
                 pending = self.state.outbox_pending()
                 changes = LedgerChanges()

@@ -45,8 +45,11 @@ def add_deal(config: Config, deal_id: int, contract_no: str) -> None:
     ledger.read(["deals"])
     changes = LedgerChanges()
     changes.appends.append(
-        RowAppend("deals", str(deal_id), {"id": deal_id, "name": f"Сделка {contract_no}",
-                                          "contract_no": contract_no})
+        RowAppend(
+            "deals",
+            str(deal_id),
+            {"id": deal_id, "name": f"Сделка {contract_no}", "contract_no": contract_no},
+        )
     )
     ledger.write(changes)
 

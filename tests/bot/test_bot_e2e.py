@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from sheetledger.bot.app import EDIT_IGNORED, REFUSE_GROUP, WAITING
+from sheetledger.bot.app import EDIT_IGNORED, REFUSE_GROUP
 from sheetledger.config import Config
 from sheetledger.ledger.cells import date_to_serial
 from sheetledger.sandbox.runner import ACCOUNTANT_ID, OWNER_ID, SUPPLY_ID, Sandbox
 from sheetledger.store import LocalState
 from tests.bot.botkit import (
-    WAIT,
     RunningBot,
     add_deal,
     expense_rows,
@@ -76,7 +75,9 @@ def local_day(config: Config, unix: int) -> datetime:
 # --------------------------------------------------------------------------- recording
 
 
-def test_owner_records_an_expense_row_and_reply(running: tuple[Sandbox, Config, RunningBot]) -> None:
+def test_owner_records_an_expense_row_and_reply(
+    running: tuple[Sandbox, Config, RunningBot],
+) -> None:
     box, config, _ = running
     sent = box.telegram.send_text(OWNER_ID, "3500 реклама яндекс")
     reply = box.telegram.wait_for_sent(OWNER_ID)[0]
@@ -129,7 +130,9 @@ def test_buttons_change_category_undo_and_bring_back(
     assert set(buttons(undone).values()) == {f"r:{mid}:0"}
 
     box.telegram.send_text(OWNER_ID, "/today")
-    totals = box.telegram.wait_for_sent(OWNER_ID, predicate=lambda m: "Расходы за сегодня" in m["text"])
+    totals = box.telegram.wait_for_sent(
+        OWNER_ID, predicate=lambda m: "Расходы за сегодня" in m["text"]
+    )
     assert "расходов нет" in totals[0]["text"]  # the void row is not counted
 
     box.telegram.press_button(OWNER_ID, reply["message_id"], f"r:{mid}:0")
@@ -187,9 +190,7 @@ def test_several_lines_make_several_rows_and_one_reply(
     assert [Decimal(str(r["Amount"])) for r in rows] == [Decimal("3500"), Decimal("1200.5")]
     assert rows[1]["Date"] == rows[0]["Date"] - 1
     assert "Записал 2 расхода" in reply["text"] and "Итого: 4 700,50 ₽" in reply["text"]
-    assert set(buttons(reply).values()) == {
-        f"c:{mid}:0", f"u:{mid}:0", f"c:{mid}:2", f"u:{mid}:2"
-    }
+    assert set(buttons(reply).values()) == {f"c:{mid}:0", f"u:{mid}:0", f"c:{mid}:2", f"u:{mid}:2"}
     box.telegram.press_button(OWNER_ID, reply["message_id"], f"u:{mid}:2")
     wait_for_rows(box, config, lambda rows: rows[1]["Void"] is True and rows[0]["Void"] is False)
     edited = box.telegram.wait_for_sent(OWNER_ID, predicate=lambda m: "отменено" in m["text"])[0]
@@ -311,7 +312,9 @@ def test_commands_help_categories_today_and_month(
     tg.wait_for_sent(OWNER_ID, 4)
     tg.send_text(OWNER_ID, "/today")
     today = tg.wait_for_sent(OWNER_ID, 5)[4]["text"]
-    assert "4 700 ₽ (2)" in today and "Реклама — 3 500 ₽" in today and "Транспорт — 1 200 ₽" in today
+    assert (
+        "4 700 ₽ (2)" in today and "Реклама — 3 500 ₽" in today and "Транспорт — 1 200 ₽" in today
+    )
     tg.send_text(OWNER_ID, "/month")
     month = tg.wait_for_sent(OWNER_ID, 6)[5]["text"]
     day = local_day(config, tg.sent(OWNER_ID)[-1]["date"]).date()
