@@ -1526,6 +1526,7 @@ class SheetsEmulator(Emulator):
         # Drive refuses file creation by service accounts with 403 storageQuotaExceeded
         # nowadays (reference §7); off by default because the recorded cassettes predate it.
         self.service_accounts_have_no_storage = False
+        self.failed_edits: list[str] = []  # scheduled person edits (POST /_sandbox/edit) refused
 
     # ------------------------------------------------------------------ identity & auth
 
@@ -4434,8 +4435,16 @@ class SheetsEmulator(Emulator):
     def control_scheduled_edit(self, request: Request) -> Response:
         body = request.json() or {}
         call = self._op_call(str(body.get("op", "")), body)
+
+        def edit_quietly() -> None:
+            # A refused scheduled edit must not turn the daemon's request into a 500.
+            try:
+                call()
+            except (KeyError, ValueError) as exc:
+                self.failed_edits.append(f"{body.get('op')}: {exc}")
+
         fault = self.before_next(
-            call, match=str(body.get("match", "")), count=int(body.get("count", 1))
+            edit_quietly, match=str(body.get("match", "")), count=int(body.get("count", 1))
         )
         return Response.json(fault.as_dict(), 201)
 

@@ -614,6 +614,33 @@ def test_people_controls_over_http(
         params={"spreadsheet_id": sid, "sheet_title": "Payments"},
     ).json()
     assert values == {"values": [["id", "ok"], ["a"], ["b"]]}
+
+    def control(op: str, **body: Any) -> requests.Response:
+        return requests.post(
+            f"{server.url}/_sandbox/{op}", json={"spreadsheet_id": sid, **body}, timeout=10
+        )
+
+    assert control("insert_rows", sheet_title="Payments", at_row=2, count=1).ok
+    assert control("rename_header", sheet_title="Payments", old="ok", new="seen").ok
+    assert control("tick", a1="Payments!B2").ok
+    assert control("delete_rows", sheet_title="Payments", at_row=3).ok
+    assert control("share", email="cashier@example.com", role="reader").ok
+    assert (
+        control("rename_header", sheet_title="Payments", old="missing", new="x").status_code == 400
+    )
+    assert emulator.values(sid, "Payments") == [["id", "seen"], ["", True], ["b"]]
+    assert requests.put(f"{server.url}/_sandbox/quota", json={"read": 5}, timeout=10).ok
+    assert emulator.quota_per_minute == {"read": 5}
+    assert requests.put(f"{server.url}/_sandbox/quota", json={}, timeout=10).ok
+    assert emulator.quota_per_minute is None
+    token = requests.post(f"{server.url}/_sandbox/token", json={}, timeout=10).json()[
+        "access_token"
+    ]
+    assert requests.get(
+        f"{server.url}/v4/spreadsheets/{sid}",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}"},
+    ).ok
     info = requests.get(f"{server.url}/_sandbox/service_account", timeout=10).json()
     assert info["token_uri"] == f"{server.url}/token"
     assert connect(info, api_base_url=server.url).open_by_key(sid).title == "Ledger"
@@ -643,3 +670,153 @@ def test_state_round_trip_keeps_data_and_the_key(
         assert sheet.get_all_values() == [["id", "when"], ["p1", "2024-02-01"], ["2", ""]]
         assert sheet.get("A3", value_render_option=ValueRenderOption.formula) == [["=1+1"]]
         assert revived.metadata(book.id)[0]["metadataValue"] == "p1"
+
+
+def test_more_structure_requests_and_partial_responses(
+    client: gspread.Client, book: gspread.Spreadsheet
+) -> None:
+    ws = book.sheet1
+    ws.update([["id", "status"], ["b", "new"], ["a", "paid"], ["c", ""]], "A1")
+    url = f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}"
+    reply = book.batch_update(
+        {
+            "requests": [
+                {
+                    "sortRange": {
+                        "range": {"sheetId": 0, "startRowIndex": 1},
+                        "sortSpecs": [{"dimensionIndex": 0}],
+                    }
+                },
+                {
+                    "setDataValidation": {
+                        "range": {
+                            "sheetId": 0,
+                            "startRowIndex": 1,
+                            "startColumnIndex": 1,
+                            "endColumnIndex": 2,
+                        },
+                        "rule": {
+                            "condition": {
+                                "type": "ONE_OF_LIST",
+                                "values": [
+                                    {"userEnteredValue": "new"},
+                                    {"userEnteredValue": "paid"},
+                                ],
+                            },
+                            "strict": True,
+                            "showCustomUi": True,
+                        },
+                    }
+                },
+                {
+                    "updateDimensionProperties": {
+                        "range": {
+                            "sheetId": 0,
+                            "dimension": "COLUMNS",
+                            "startIndex": 0,
+                            "endIndex": 1,
+                        },
+                        "properties": {"pixelSize": 200},
+                        "fields": "pixelSize",
+                    }
+                },
+                {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 2}},
+                {"duplicateSheet": {"sourceSheetId": 0, "newSheetName": "Copy"}},
+                {
+                    "createDeveloperMetadata": {
+                        "developerMetadata": {
+                            "metadataKey": "schema",
+                            "metadataValue": "1",
+                            "location": {"spreadsheet": True},
+                            "visibility": "DOCUMENT",
+                        }
+                    }
+                },
+            ],
+            "includeSpreadsheetInResponse": True,
+        }
+    )
+    assert ws.col_values(1) == ["id", "a", "b", "c"]
+    copy_id = reply["replies"][4]["duplicateSheet"]["properties"]["sheetId"]
+    assert reply["updatedSpreadsheet"]["developerMetadata"][0]["metadataKey"] == "schema"
+    props = book.fetch_sheet_metadata(
+        {"fields": "sheets.properties(sheetId,title,gridProperties.columnCount)"}
+    )
+    assert props == {
+        "sheets": [
+            {
+                "properties": {
+                    "sheetId": 0,
+                    "title": "Sheet1",
+                    "gridProperties": {"columnCount": 28},
+                }
+            },
+            {
+                "properties": {
+                    "sheetId": copy_id,
+                    "title": "Copy",
+                    "gridProperties": {"columnCount": 28},
+                }
+            },
+        ]
+    }
+    grid = book.fetch_sheet_metadata({"includeGridData": "true", "ranges": "Copy!A2:B2"})["sheets"][
+        0
+    ]["data"][0]
+    assert grid["startRow"] == 1 and grid["columnMetadata"][0]["pixelSize"] == 200
+    assert grid["rowData"][0]["values"][1]["dataValidation"]["condition"]["type"] == "ONE_OF_LIST"
+    by_filter = client.http_client.request(
+        "post", f"{url}:getByDataFilter", json={"dataFilters": [{"a1Range": "Copy!A1"}]}
+    ).json()
+    assert [s["properties"]["title"] for s in by_filter["sheets"]] == ["Copy"]
+    cleared = client.http_client.request(
+        "post",
+        f"{url}/values:batchClearByDataFilter",
+        json={
+            "dataFilters": [
+                {"gridRange": {"sheetId": copy_id, "startRowIndex": 3, "endRowIndex": 4}}
+            ]
+        },
+    ).json()
+    assert cleared["clearedRanges"] == ["Copy!A4:AB4"]
+    deleted = book.batch_update(
+        {
+            "requests": [
+                {
+                    "deleteDeveloperMetadata": {
+                        "dataFilter": {"developerMetadataLookup": {"metadataKey": "schema"}}
+                    }
+                },
+                {"deleteSheet": {"sheetId": copy_id}},
+            ]
+        }
+    )
+    assert (
+        deleted["replies"][0]["deleteDeveloperMetadata"]["deletedDeveloperMetadata"][0][
+            "metadataValue"
+        ]
+        == "1"
+    )
+    assert [w.title for w in book.worksheets()] == ["Sheet1"]
+
+
+def test_gspread_formatting_batches_and_grid_reads(book: gspread.Spreadsheet) -> None:
+    import gspread_formatting as gf
+
+    ws = book.sheet1
+    ws.update([["amount"], [1234.5]], "A1")
+    with gf.batch_updater(book) as batch:  # sends a list of lists of requests
+        batch.format_cell_range(
+            ws, "A2:A", gf.CellFormat(numberFormat=gf.NumberFormat("NUMBER", "#,##0.00"))
+        )
+        batch.set_frozen(ws, rows=1)
+        batch.set_data_validation_for_cell_range(
+            ws, "B2:B", gf.DataValidationRule(gf.BooleanCondition("BOOLEAN", []), showCustomUi=True)
+        )
+    assert ws.acell("A2").value == "1,234.50"
+    assert gf.get_frozen_row_count(ws) == 1
+    rule = gf.get_data_validation_rule(ws, "B5")
+    assert rule is not None and rule.condition.type == "BOOLEAN"
+    assert gf.get_effective_format(ws, "A2").numberFormat.pattern == "#,##0.00"
+    gf.set_data_validation_for_cell_range(ws, "B2:B", None)
+    assert gf.get_data_validation_rule(ws, "B5") is None
