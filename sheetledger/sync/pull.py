@@ -120,6 +120,9 @@ def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Loo
     pipelines = set(config.amocrm.pipelines)
     deals_tab = view.tab("deals")
     pays_tab = view.tab("payments")
+    slots_of: dict[str, list[str]] = {}
+    for row_id in pays_tab.rows:
+        slots_of.setdefault(row_id.split(":", 1)[0], []).append(row_id)
     changes = LedgerChanges()
     result = PullResult(changes, 0)
     for lead in _newest_per_id(leads):
@@ -143,9 +146,31 @@ def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Loo
             if diff:
                 changes.update("deals", key, diff)
                 result.updated_rows += 1
+        filled = set()
         for payment in parse_payments(lead, config.amocrm, tz):
+            filled.add(payment.id)
             _plan_payment(payment, deal, wanted, pays_tab.get(payment.id), changes, result)
+        for row_id in slots_of.get(key, ()):
+            if row_id not in filled:
+                _plan_emptied_slot(row_id, pays_tab.rows[row_id], changes, result)
     return result
+
+
+def _plan_emptied_slot(row_id: str, row: Mapping[str, Any], changes: LedgerChanges, result: PullResult) -> None:
+    """A payment slot emptied in the CRM: the row stays (people may have worked on it), flagged.
+
+    Unconfirmed, it no longer counts as expected money (cancelled, so not cash on hand);
+    confirmed, the money arrived all the same and a person must look.
+    """
+    state = RowState.parse(row.get("state"))
+    if row.get("confirmed") or state.status in ("pushed", "partial"):
+        wanted = state.with_problem("E_GONE the payment was removed in amoCRM after confirmation")
+    else:
+        wanted = RowState("cancelled", state.seq, "E_GONE the payment was removed in amoCRM")
+    if wanted.render() != (row.get("state") or ""):
+        changes.update("payments", row_id, {"state": wanted.render()})
+        result.updated_rows += 1
+        result.problems.append(f"{row_id}: {wanted.problem}")
 
 
 def _newest_per_id(leads: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -187,7 +212,7 @@ def _plan_payment(
     confirmed = bool(existing.get("confirmed"))
     diff = differing(existing, wanted, _PAY_CRM_KEYS)
     flag = ""
-    if "amount" in diff and state.status in ("pushed", "partial"):
+    if "amount" in diff and (state.status in ("pushed", "partial") or confirmed):
         # The money was already confirmed at the old amount: a person must look (design §3).
         flag = f"E_CHANGED amount changed in CRM to {payment.amount} after confirmation"
         del diff["amount"]

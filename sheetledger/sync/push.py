@@ -37,6 +37,7 @@ class PushEvent:
     on: date
     payment_kind: str
     contract_no: str
+    problem: str = ""  # the row's flag, kept when the event is marked
 
     @property
     def marker(self) -> str:
@@ -56,13 +57,19 @@ class PushPlan:
         for event in events:
             if event.kind == "reverse":
                 values: dict[str, Any] = {
-                    "state": RowState("reversed", event.seq).render(),
+                    "state": RowState("reversed", event.seq, event.problem).render(),
                     "pushed_amount": None,
                 }
             elif event.kind == "partial":
-                values = {"state": RowState("partial", event.seq).render(), "pushed_amount": event.amount}
+                values = {
+                    "state": RowState("partial", event.seq, event.problem).render(),
+                    "pushed_amount": event.amount,
+                }
             else:
-                values = {"state": RowState("pushed", event.seq).render(), "pushed_amount": event.amount}
+                values = {
+                    "state": RowState("pushed", event.seq, event.problem).render(),
+                    "pushed_amount": event.amount,
+                }
             changes.update("payments", event.payment_id, values)
         return changes
 
@@ -181,6 +188,7 @@ def _event_for(row: Mapping[str, Any], labels: Mapping[str, str], today: date) -
         on=row.get("confirmed_at") or today,
         payment_kind=str(row.get("kind") or ""),
         contract_no=str(row.get("contract_no") or ""),
+        problem=state.problem,
     )
 
 

@@ -155,14 +155,29 @@ def test_amount_changed_after_push_is_flagged_not_overwritten() -> None:
     assert updates_of(back)[("payments", "1001:1")] == {"state": "pushed #1"}
 
 
-def test_amount_changed_before_push_follows_the_crm() -> None:
+def test_amount_changed_under_an_unpushed_tick_is_flagged_not_overwritten() -> None:
+    # The person confirmed the amount they saw; the CRM moving it must not change what
+    # gets confirmed behind their back.
     view = pulled(BASE)
     tick(view, "1001:1", confirmed=True)  # ticked but not pushed yet
     changed = lead(
         1001, slots=[("35000", CASH_TEXT, date(2024, 4, 1)), ("70000", BANK_TEXT, date(2024, 5, 1))]
     )
     row = updates_of(pull(view, changed))[("payments", "1001:1")]
-    assert row == {"amount": Decimal("35000.00")}
+    assert "amount" not in row
+    assert row["state"].startswith("E_CHANGED") and "35000.00" in row["state"]
+
+
+def test_an_emptied_slot_cancels_an_unconfirmed_payment_and_flags_a_confirmed_one() -> None:
+    view = pulled(BASE)
+    tick(view, "1001:2", confirmed=True)
+    only_first = lead(1001, slots=[("30000", CASH_TEXT, date(2024, 4, 1))])
+    updates = updates_of(pull(view, only_first))
+    assert "1001:1" not in {k[1] for k in updates}
+    assert updates[("payments", "1001:2")]["state"].startswith("E_GONE")
+    none_left = lead(1001, slots=[])
+    cancelled = updates_of(pull(view, none_left))[("payments", "1001:1")]
+    assert cancelled["state"].startswith("cancelled") and "E_GONE" in cancelled["state"]
 
 
 def test_lost_deal_cancels_unconfirmed_payments_only() -> None:
