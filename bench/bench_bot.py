@@ -1,0 +1,142 @@
+"""How much the bot itself costs per expense message (run by hand or by ``make bench``).
+
+The emulators run in this process; ``sheetledger bot`` runs as a child process, so
+its CPU time (from /proc, sampled only around the messages) is the bot's own
+overhead — parsing, PTB, gspread, the outbox, the offset commits — without the
+emulators' time. Wall time per message (sent → reply) is printed too; it includes
+the emulators and the loopback round trips.
+
+    .venv/bin/python bench/bench_bot.py [--messages 50] [--rows 10000] [--deals 1000]
+
+``--rows`` pre-fills the Expenses tab: each write first reads Expenses + Deals
+once (header check, contract numbers), so that read grows with the tab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from sheetledger.connect import build_google, master_ledger  # noqa: E402
+from sheetledger.ledger.setup import prepare  # noqa: E402
+from sheetledger.sandbox.runner import OWNER_ID, Sandbox  # noqa: E402
+from sheetledger.sync.ledger_view import LedgerChanges, RowAppend  # noqa: E402
+
+MESSAGES = (
+    "3500 реклама яндекс",
+    "1 200,50 такси вчера",
+    "45к аренда #{contract}",
+    "кофе в офис 850р",
+    "2 такси 700\n300 доставка",
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def seed(box: Sandbox, rows: int, deals: int) -> None:
+    config = box.load_config()
+    ledger = master_ledger(config, build_google(config))
+    prepare(ledger)
+    ledger.read(["expenses", "deals"])
+    changes = LedgerChanges()
+    for n in range(deals):
+        values = {"id": 30_000_000 + n, "name": f"Сделка {n}", "contract_no": str(1000 + n)}
+        changes.appends.append(RowAppend("deals", str(30_000_000 + n), values))
+    start = date(2026, 1, 1)
+    now = datetime.now(UTC)
+    for n in range(rows):
+        key = f"tg:{OWNER_ID}:{n + 1}:0"
+        values = {
+            "id": key,
+            "date": start + timedelta(days=n % 300),
+            "amount": Decimal(100 + n % 5000),
+            "category": "Офис",
+            "comment": f"строка {n}",
+            "entered_by": "bench",
+            "source": "telegram",
+            "recorded_at": now,
+            "void": False,
+        }
+        changes.appends.append(RowAppend("expenses", key, values))
+    ledger.write(changes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=10_000, help="Expenses rows already there")
+    parser.add_argument("--deals", type=int, default=1_000, help="Deals rows already there")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-bot-"))
+    box = Sandbox.start(folder / "sandbox")
+    try:
+        t0 = time.perf_counter()
+        seed(box, args.rows, args.deals)
+        print(f"seeded {args.rows} expenses and {args.deals} deals in {time.perf_counter() - t0:.1f}s")
+        command = [sys.executable, "-m", "sheetledger", "-c", str(box.config_path), "bot"]
+        log = (folder / "bot.log").open("wb")
+        bot = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            box.telegram.wait_for_poll(timeout=30)
+            # One message first: connections, the token, sheet ids, imports settle.
+            box.telegram.send_text(OWNER_ID, "100 кофе")
+            box.telegram.wait_for_sent(OWNER_ID, 1, timeout=30)
+            box.sheets.counters.reset()
+            box.telegram.counters.reset()
+            cpu_before = cpu_seconds(bot.pid)
+            walls = []
+            for n in range(args.messages):
+                text = MESSAGES[n % len(MESSAGES)].format(contract=1000 + n % max(args.deals, 1))
+                started = time.perf_counter()
+                box.telegram.send_text(OWNER_ID, text)
+                box.telegram.wait_for_sent(OWNER_ID, n + 2, timeout=60)
+                walls.append(time.perf_counter() - started)
+            cpu = cpu_seconds(bot.pid) - cpu_before
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(30)
+            log.close()
+        sheets = box.sheets.counters.as_dict()["by_kind"]
+        telegram = box.telegram.counters.as_dict()["by_kind"]
+        n = args.messages
+        walls.sort()
+        print(f"messages: {n} (expense rows in the tab before: {args.rows})")
+        print(f"bot CPU per message (own overhead, emulators excluded): {cpu / n * 1000:.1f} ms")
+        print(
+            f"wall per message, sent -> reply (emulators included): "
+            f"median {statistics.median(walls) * 1000:.0f} ms, "
+            f"p95 {walls[int(0.95 * (n - 1))] * 1000:.0f} ms"
+        )
+        print(
+            "Sheets requests per message: "
+            + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(sheets.items()))
+            + "  (minimum: 1 read for the header and deals, 1 locate, 1 write)"
+        )
+        print(
+            "Telegram requests per message: "
+            + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(telegram.items()))
+        )
+    finally:
+        box.stop(save=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
