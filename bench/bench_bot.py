@@ -26,12 +26,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-from sheetledger.connect import build_google, master_ledger  # noqa: E402
-from sheetledger.ledger.setup import prepare  # noqa: E402
-from sheetledger.sandbox.runner import OWNER_ID, Sandbox  # noqa: E402
-from sheetledger.sync.ledger_view import LedgerChanges, RowAppend  # noqa: E402
+from sheetledger.connect import build_google, master_ledger
+from sheetledger.ledger.setup import prepare
+from sheetledger.sandbox.runner import OWNER_ID, Sandbox
+from sheetledger.sync.ledger_view import LedgerChanges, RowAppend
 
 MESSAGES = (
     "3500 реклама яндекс",
@@ -89,10 +87,12 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         seed(box, args.rows, args.deals)
-        print(f"seeded {args.rows} expenses and {args.deals} deals in {time.perf_counter() - t0:.1f}s")
+        took = time.perf_counter() - t0
+        print(f"seeded {args.rows} expenses and {args.deals} deals in {took:.1f}s")
         command = [sys.executable, "-m", "sheetledger", "-c", str(box.config_path), "bot"]
         log = (folder / "bot.log").open("wb")
-        bot = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "PTB_TIMEDELTA": "true"}
+        bot = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             box.telegram.wait_for_poll(timeout=30)
             # One message first: connections, the token, sheet ids, imports settle.
