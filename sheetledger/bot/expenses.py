@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from sheetledger.ledger.sheets import LedgerSheets
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = [
     "DealIndex",
@@ -322,8 +323,20 @@ class ExpenseBook:
             self._ledger = source() if callable(source) else source
         return self._ledger
 
+    def _google(self, call: Callable[[], T]) -> T:
+        """Run a Sheets call; an unexpected exception (google-auth's token refresh failing,
+        say) is an outage too: the row waits in the outbox rather than the handler failing."""
+        try:
+            return call()
+        except SheetledgerError:
+            raise
+        except Exception as exc:
+            if not self._outage:
+                log.warning("unexpected failure talking to Google", exc_info=True)
+            raise RetriableError("Google", f"{type(exc).__name__}: {exc}") from exc
+
     def _read(self) -> LedgerView:
-        view = self.ledger.read([TAB, "deals"])
+        view = self._google(lambda: self.ledger.read([TAB, "deals"]))
         self._view, self._deals = view, DealIndex.from_view(view)
         return view
 
@@ -417,7 +430,7 @@ class ExpenseBook:
                     else:
                         dirty = {k: row[k] for k in entry["dirty"] if k in row}
                         changes.updates.append(RowUpdate(TAB, entry["key"], dirty))
-                self.ledger.write(changes)
+                self._google(lambda: self.ledger.write(changes))
             except SheetledgerError as exc:
                 problem = self._note_outage(exc)
                 self.state.outbox_failed([e["key"] for e in pending], problem)

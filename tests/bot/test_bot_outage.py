@@ -83,6 +83,21 @@ def test_an_expense_sent_during_an_outage_is_written_once_google_answers(
     assert len(expense_rows(box, config)) == 1
 
 
+def test_an_expense_waits_while_googles_token_endpoint_fails(
+    sandbox: tuple[Sandbox, Config], state: LocalState
+) -> None:
+    box, config = sandbox
+    box.sheets.fail_next(503, count=100_000, match="/token")
+    with RunningBot(make_bot(config, state, flush_every=0.05)):
+        box.telegram.send_text(OWNER_ID, "3500 реклама")
+        reply = box.telegram.wait_for_sent(OWNER_ID)[0]
+        assert WAITING in reply["text"]
+        box.sheets.faults.clear()
+        rows = wait_for_rows(box, config, lambda rows: len(rows) == 1)
+    assert Decimal(str(rows[0]["Amount"])) == Decimal("3500")
+    assert state.outbox_pending() == []
+
+
 def test_an_undo_while_google_is_down_reaches_the_row_when_it_is_written(
     sandbox: tuple[Sandbox, Config], state: LocalState
 ) -> None:
