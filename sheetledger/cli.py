@@ -140,6 +140,23 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.daemon import run_daemon
+
+    config = _load(args)
+    if args.log_format is None and config.logging.format == "json":
+        from sheetledger.logs import setup_logging
+
+        setup_logging(level="DEBUG" if args.verbose else config.logging.level, fmt="json")
+    return run_daemon(config)
+
+
+def cmd_status(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.status import print_status
+
+    return print_status(_load(args, require_secrets=False), console)
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -213,6 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
         "outbox is flushed every schedule.outbox_flush. Runs until SIGINT/SIGTERM.",
     )
     bot.set_defaults(func=cmd_bot)
+
+    run = sub.add_parser(
+        "run",
+        help="the daemon: sync on schedule, flush the bot's outbox, run the Telegram bot",
+        description="Run until SIGTERM/SIGINT: the sync job (every minute by default, "
+        "schedule.sync), the outbox flush and the Telegram bot, in one process. A stop "
+        "finishes the running job first. Outages are logged and announced once.",
+    )
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser(
+        "status",
+        help="last run, result and duration of each job, the cursor, the outbox, the last error",
+        description="Read the local state (state.db) and print what the daemon did last; "
+        "usable while the daemon runs. Needs no secrets.",
+    )
+    status.set_defaults(func=cmd_status)
 
     sandbox = sub.add_parser(
         "sandbox",
