@@ -36,6 +36,7 @@ fmt: $(STAMP)  ## format the code with ruff
 
 bench: $(STAMP)  ## print request counts, CPU, wall time and memory at 10,000 deals
 	$(PY) bench/bench_sync.py
+	$(PY) bench/bench_bot.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -48,6 +48,7 @@ from sheetledger.bot.parse import ExpenseLine, dedup_key
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
 from sheetledger.model import money
 from sheetledger.store import LocalState
+from sheetledger.ledger.tabs import DEALS
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, RowUpdate
 
 if TYPE_CHECKING:
@@ -335,8 +336,17 @@ class ExpenseBook:
                 log.warning("unexpected failure talking to Google", exc_info=True)
             raise RetriableError("Google", f"{type(exc).__name__}: {exc}") from exc
 
-    def _read(self) -> LedgerView:
-        view = self._google(lambda: self.ledger.read([TAB, "deals"]))
+    def _read(self, *, rows: bool = True) -> LedgerView:
+        """Expenses and the Deals index; ``rows=False`` reads only the Expenses header and the
+        Deals columns up to the contract number (what a write needs: rows are found by ID then).
+        """
+        if rows:
+            view = self._google(lambda: self.ledger.read([TAB, "deals"]))
+        else:
+            contract = DEALS.index["contract_no"] + 1
+            view = self._google(
+                lambda: self.ledger.read([TAB, "deals"], header_only=[TAB], leading={"deals": contract})
+            )
         self._view, self._deals = view, DealIndex.from_view(view)
         return view
 
@@ -419,7 +429,7 @@ class ExpenseBook:
             if not pending:
                 return FlushReport()
             try:
-                self._read()  # checks the header of Expenses, refreshes the Deals index
+                self._read(rows=False)  # checks the header of Expenses, refreshes the Deals index
                 self._resolve_deals(pending)
                 pending = self.state.outbox_pending()
                 changes = LedgerChanges()

@@ -81,10 +81,13 @@ class HeaderProblem(FatalError):
         self.tab = tab
 
 
-def check_header(schema: TabSchema, header: Sequence[Any]) -> str:
-    """'' when the managed headers stand in order from column A, else what is wrong."""
+def check_header(schema: TabSchema, header: Sequence[Any], limit: int | None = None) -> str:
+    """'' when the managed headers stand in order from column A, else what is wrong.
+
+    ``limit`` checks only the first columns (a read of the leading columns only).
+    """
     found = [str(h).strip() if h is not None else "" for h in header]
-    for index, column in enumerate(schema.columns):
+    for index, column in enumerate(schema.columns[:limit]):
         actual = found[index] if index < len(found) else ""
         if actual != column.header:
             letter = column_letter(index)
@@ -179,13 +182,28 @@ class LedgerSheets:
 
         return with_retries(counted, what=what, sleep=self.sleep)
 
-    def read(self, keys: Iterable[str] | None = None) -> LedgerView:
-        """All managed tabs (or ``keys``) in one request, parsed into a ``LedgerView``."""
+    def read(
+        self,
+        keys: Iterable[str] | None = None,
+        *,
+        header_only: Iterable[str] = (),
+        leading: Mapping[str, int] | None = None,
+    ) -> LedgerView:
+        """All managed tabs (or ``keys``) in one request, parsed into a ``LedgerView``.
+
+        ``header_only`` tabs are read as their header row alone (enough to know a write
+        is safe: rows are located by ID at write time); ``leading`` reads only the first
+        N columns of a tab. Both keep a frequent small write from reading a large tab.
+        """
         keys = list(keys or self.tabs)
+        headers = set(header_only)
+        widths = dict(leading or {})
         ranges = []
         for key in keys:
             title, schema = self.tabs[key]
-            ranges.append(f"{quote_title(title)}!A1:{column_letter(schema.width - 1)}")
+            width = widths.get(key, schema.width)
+            last = column_letter(width - 1)
+            ranges.append(f"{quote_title(title)}!A1:{last}1" if key in headers else f"{quote_title(title)}!A1:{last}")
         reply = self._call(
             "read",
             lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
@@ -194,7 +212,7 @@ class LedgerSheets:
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=True):
             title, schema = self.tabs[key]
             rows = value_range.get("values", [])
-            tab, layout = self._parse_tab(title, schema, rows)
+            tab, layout = self._parse_tab(title, schema, rows, widths.get(key))
             view.tabs[key] = tab
             self.layouts[key] = layout
         if "state" in view.tabs:
@@ -203,11 +221,13 @@ class LedgerSheets:
             }
         return view
 
-    def _parse_tab(self, title: str, schema: TabSchema, rows: list[list[Any]]) -> tuple[TabRows, TabLayout]:
+    def _parse_tab(
+        self, title: str, schema: TabSchema, rows: list[list[Any]], width: int | None = None
+    ) -> tuple[TabRows, TabLayout]:
         layout = TabLayout(title, schema, last_row=max(1, len(rows)))
         tab = TabRows(schema)
         header = rows[0] if rows else []
-        layout.header_problem = check_header(schema, header) if rows else "the header row is empty"
+        layout.header_problem = check_header(schema, header, width) if rows else "the header row is empty"
         if layout.header_problem:
             return tab, layout
         id_kind = schema.id_column.kind
@@ -223,7 +243,7 @@ class LedgerSheets:
                 continue
             values: dict[str, Any] = {}
             problems: dict[str, str] = {}
-            for index, column in enumerate(schema.columns):
+            for index, column in enumerate(schema.columns[:width]):
                 cell = raw[index] if index < len(raw) else None
                 try:
                     values[column.key] = from_cell(column.kind, cell, self.tz)
