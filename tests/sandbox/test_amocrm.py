@@ -21,7 +21,7 @@ from sheetledger.sandbox.amocrm import (
 from sheetledger.sandbox.seed import AmoSeed, seed_amocrm
 from sheetledger.sandbox.server import LoopbackServer
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "amocrm"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amocrm"
 TOKEN = "sandbox-long-lived-token-123456"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -33,7 +33,7 @@ import requests
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "gsheets"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gsheets"
 RECORDED_ACCOUNT = "telegram-budgeter@telegram-budgeter.iam.gserviceaccount.com"
 HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 INVENTED_IDS = (

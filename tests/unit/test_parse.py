@@ -23,7 +23,7 @@ from tests.unit.builders import (
     unix_day,
 )
 
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "amocrm" / "leads_list.real.dmitriichernukho.json"
+FIXTURE = ROOT / "tests" / "fixtures" / "amocrm" / "leads_list.real.dmitriichernukho.json"
 
 
 def test_deal_from_a_full_lead() -> None:
@@ -64,8 +64,6 @@ def test_custom_fields_null_means_nothing_filled() -> None:
 
 
 def test_real_recorded_leads_parse() -> None:
-    if not FIXTURE.is_file():
-        pytest.skip("shared fixtures not present")
     leads = json.loads(FIXTURE.read_text(encoding="utf-8"))["_embedded"]["leads"]
     assert leads
     for raw in leads:
