@@ -15,17 +15,20 @@ in which a person's sort could still move a row; Sheets offers no conditional wr
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import gspread
 import requests
 from gspread.exceptions import APIError
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
@@ -38,6 +41,11 @@ T = TypeVar("T")
 
 MONEY_FORMAT = {"type": "NUMBER", "pattern": "#,##0.00"}
 DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
+# Shared by every cell written (never modified): one object each, not one per cell.
+_MONEY_CELL_FORMAT = {"numberFormat": MONEY_FORMAT}
+_DATE_CELL_FORMAT = {"numberFormat": DATE_FORMAT}
+_CHECKBOX_RULE = {"condition": {"type": "BOOLEAN"}, "strict": True}
+ROWS_PER_REQUEST = 500  # rows of one updateCells request within the batch (see _EncodedBatch)
 _READ_PARAMS = {
     "valueRenderOption": "UNFORMATTED_VALUE",
     "dateTimeRenderOption": "SERIAL_NUMBER",
@@ -98,6 +106,40 @@ def check_header(schema: TabSchema, header: Sequence[Any], limit: int | None = N
                 return f"column {letter} should be '{column.header}', found '{actual}' (renamed?)"
             return f"column '{column.header}' ({letter}) is missing"
     return ""
+
+
+def cell_reader(kind: Kind, tz: ZoneInfo) -> Callable[[Any], Any]:
+    """``from_cell`` for a column of ``kind`` and a non-empty cell, common cases first.
+
+    Same results as ``from_cell``; amounts and dates repeat across a tab (one price list,
+    one year of days), so each reader remembers the ones it has made (Decimal and date
+    are immutable). Zero is left out of the memo: 0.0 == -0.0 but their amounts differ.
+    """
+    if kind is Kind.TEXT:
+
+        def text(raw: Any) -> Any:
+            if type(raw) is str:
+                return raw if raw[0] != "'" else from_cell(kind, raw, tz)
+            return from_cell(kind, raw, tz)
+
+        return text
+    if kind is Kind.INT:
+        return lambda raw: raw if type(raw) is int else from_cell(kind, raw, tz)
+    if kind is Kind.BOOL:
+        return lambda raw: raw if type(raw) is bool else from_cell(kind, raw, tz)
+    if kind in (Kind.MONEY, Kind.DATE):
+        memo: dict[Any, Any] = {}
+
+        def remembered(raw: Any) -> Any:
+            if raw and (type(raw) is float or type(raw) is int):
+                found = memo.get(raw)
+                if found is None:
+                    found = memo[raw] = from_cell(kind, raw, tz)
+                return found
+            return from_cell(kind, raw, tz)
+
+        return remembered
+    return lambda raw: from_cell(kind, raw, tz)
 
 
 def with_retries(
@@ -172,6 +214,9 @@ class LedgerSheets:
         self._sheet_ids: dict[str, int] = {}
         self.layouts: dict[str, TabLayout] = {}
         self.requests = 0
+        self._seen_version: str | None = None
+        self._cached: LedgerView | None = None
+        self.reads_skipped = 0
 
     # -- reading ------------------------------------------------------------------
 
@@ -230,32 +275,70 @@ class LedgerSheets:
         layout.header_problem = check_header(schema, header, width) if rows else "the header row is empty"
         if layout.header_problem:
             return tab, layout
-        id_kind = schema.id_column.kind
+        id_kind, id_key = schema.id_column.kind, schema.id_column.key
+        columns = schema.columns[:width]
+        keys = [column.key for column in columns]
+        # One reader per column, built once per read: 30,000 payments are ~500,000 cells,
+        # and the per-cell dispatch on the kind was most of an idle cycle's CPU.
+        readers = [(column.key, cell_reader(column.kind, self.tz)) for column in columns]
         for offset, raw in enumerate(rows[1:], start=2):
             if not raw or raw[0] in ("", None):
                 continue
             try:
-                row_id = str(from_cell(id_kind, raw[0], self.tz))
+                parsed_id = from_cell(id_kind, raw[0], self.tz)
             except CellProblem:
                 continue
+            row_id = str(parsed_id)
             if row_id in tab.rows:
                 layout.duplicates.append(row_id)
                 continue
-            values: dict[str, Any] = {}
+            values: dict[str, Any] = dict.fromkeys(keys)  # empty and missing cells are None
             problems: dict[str, str] = {}
-            for index, column in enumerate(schema.columns[:width]):
-                cell = raw[index] if index < len(raw) else None
+            for (key, read), cell in zip(readers, raw, strict=False):
+                if cell is None or cell == "":
+                    continue
                 try:
-                    values[column.key] = from_cell(column.kind, cell, self.tz)
+                    values[key] = read(cell)
                 except CellProblem as exc:
-                    values[column.key] = None
-                    problems[column.key] = str(exc)
-            values[schema.id_column.key] = from_cell(id_kind, raw[0], self.tz)
+                    problems[key] = str(exc)
+            values[id_key] = parsed_id
             tab.rows[row_id] = values
             if problems:
                 tab.problems[row_id] = problems
             layout.rows_by_id[row_id] = offset
         return tab, layout
+
+    def read_if_changed(self) -> LedgerView:
+        """``read()``, unless Drive says the file has not changed since the last one.
+
+        Drive's ``version`` "reflects every change made to the file" and costs a Drive
+        request, not one of the Sheets read quota (reference/google-sheets-api.md §4): a
+        cabinet nobody touched is not read again every minute. Our own writes change the
+        version too, so the cycle after a write reads it afresh. The version is taken
+        before the read, so an edit racing the read can only cause one read too many.
+        """
+        version = self._drive_version()
+        if version is not None and version == self._seen_version and self._cached is not None:
+            self.reads_skipped += 1
+            return self._cached
+        view = self.read()
+        self._cached, self._seen_version = view, version
+        return view
+
+    def _drive_version(self) -> str | None:
+        from gspread.urls import DRIVE_FILES_API_V3_URL
+
+        try:
+            reply = self.http.request(
+                "get",
+                f"{DRIVE_FILES_API_V3_URL}/{self.spreadsheet_id}",
+                params={"fields": "version", "supportsAllDrives": True},
+            )
+            return str(reply.json().get("version") or "") or None
+        except (APIError, requests.RequestException, ValueError) as exc:
+            # No Drive API (not enabled for the project) only costs the saving.
+            log.debug("Drive version of %s unavailable: %s", self.spreadsheet_id, exc)
+            return None
 
     def header_problems(self) -> dict[str, str]:
         return {key: layout.header_problem for key, layout in self.layouts.items() if layout.header_problem}
@@ -320,7 +403,7 @@ class LedgerSheets:
                 raise HeaderProblem(layout.title, layout.header_problem)
         sheet_ids = self.sheet_ids()
         where = self._locate(touched)
-        requests_: list[dict[str, Any]] = []
+        requests_ = _EncodedBatch()
         cells = 0
         state_rows = self._state_rows(changes, where)
         for key in touched:
@@ -346,7 +429,7 @@ class LedgerSheets:
             if replacement is not None:
                 needed = max(needed, 1 + len(replacement))
             if needed > grid_rows:
-                requests_.append(
+                requests_.add(
                     {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": needed - grid_rows + 50}}
                 )
             for rid, vals in updates.items():
@@ -355,20 +438,28 @@ class LedgerSheets:
                     log.warning("%s: row %s vanished before the write (deleted by a person?)", title, rid)
                     continue
                 for start, run in _runs(schema, vals):
-                    requests_.append(self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False))
+                    requests_.add(self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False))
                     cells += len(run)
             if new_rows:
                 block = [[vals.get(c.key) for c in schema.columns] for _, vals in new_rows]
                 for (rid, vals), line in zip(new_rows, block, strict=True):
                     line[0] = vals.get(schema.id_column.key, rid)
-                requests_.append(self._update_cells(sheet_id, last_row + 1, 0, block, schema, 0, fmt=True))
+                for first in range(0, len(block), ROWS_PER_REQUEST):
+                    part = block[first : first + ROWS_PER_REQUEST]
+                    at = last_row + 1 + first
+                    requests_.add(self._update_cells(sheet_id, at, 0, part, schema, 0, fmt=True))
                 cells += sum(len(b) for b in block)
             if replacement is not None:
                 block = [[r.get(c.key) for c in schema.columns] for r in replacement]
                 clear_to = max(last_row, 1 + len(block))
                 block += [[None] * schema.width for _ in range(clear_to - 1 - len(block))]
                 if block:
-                    requests_.append(self._update_cells(sheet_id, 2, 0, block, schema, 0, fmt=True, clear=True))
+                    for first in range(0, len(block), ROWS_PER_REQUEST):
+                        part = block[first : first + ROWS_PER_REQUEST]
+                        cleared = self._update_cells(
+                            sheet_id, 2 + first, 0, part, schema, 0, fmt=True, clear=True
+                        )
+                        requests_.add(cleared)
                     cells += sum(len(b) for b in block)
         deletions: list[tuple[int, int]] = []
         for tab, row_id in changes.removes:
@@ -377,7 +468,7 @@ class LedgerSheets:
                 deletions.append((sheet_ids[self.tabs[tab][0]], row))
         # Bottom-up, after every write above: each index is still right when its turn comes.
         for sheet_id, row in sorted(set(deletions), key=lambda d: -d[1]):
-            requests_.append(
+            requests_.add(
                 {
                     "deleteDimension": {
                         "range": {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}
@@ -385,11 +476,15 @@ class LedgerSheets:
                 }
             )
         if requests_:
-            self._call(
-                "write",
-                lambda: self.http.batch_update(self.spreadsheet_id, {"requests": requests_}),
-            )
+            payload = requests_.body()
+            self._call("write", lambda: self._send_batch_update(payload))
         return cells
+
+    def _send_batch_update(self, payload: bytes) -> Any:
+        """``spreadsheets:batchUpdate`` with a body already encoded (gspread's encodes a dict)."""
+        url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
+        headers = {"Content-Type": "application/json"}
+        return self.http.request("post", url, data=payload, headers=headers).json()
 
     def _state_rows(
         self, changes: LedgerChanges, where: Mapping[str, tuple[dict[str, int], int, int]]
@@ -414,11 +509,22 @@ class LedgerSheets:
         clear: bool = False,
     ) -> dict[str, Any]:
         rows = []
+        # Equal values make equal cells: share them. A first import is ~660,000 cells, and a
+        # dict per cell (two with its value, more with formats) was most of its peak memory.
+        # Zero is not shared: 0 == -0.0, but the two are written differently.
+        shared: dict[tuple[Any, ...], dict[str, Any]] = {}
         for line in block:
             cells = []
             for offset, value in enumerate(line):
-                col = schema.columns[first_column + offset]
-                cells.append(self._cell(col.kind, value, fmt=fmt, clear=clear))
+                kind = schema.columns[first_column + offset].kind
+                if type(value) in (Decimal, int, float) and value == 0:
+                    cells.append(self._cell(kind, value, fmt=fmt, clear=clear))
+                    continue
+                key = (kind, type(value), value)
+                cell = shared.get(key)
+                if cell is None:
+                    cell = shared[key] = self._cell(kind, value, fmt=fmt, clear=clear)
+                cells.append(cell)
             rows.append({"values": cells})
         fields = "userEnteredValue"
         if fmt:
@@ -446,12 +552,42 @@ class LedgerSheets:
             cell["userEnteredValue"] = {"stringValue": raw}
         if fmt:
             if kind is Kind.MONEY:
-                cell["userEnteredFormat"] = {"numberFormat": MONEY_FORMAT}
+                cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
             elif kind is Kind.DATE:
-                cell["userEnteredFormat"] = {"numberFormat": DATE_FORMAT}
+                cell["userEnteredFormat"] = _DATE_CELL_FORMAT
             if kind is Kind.BOOL and not clear:
-                cell["dataValidation"] = {"condition": {"type": "BOOLEAN"}, "strict": True}
+                cell["dataValidation"] = _CHECKBOX_RULE
         return cell
+
+
+class _EncodedBatch:
+    """The requests of one ``spreadsheets:batchUpdate``, JSON-encoded as they are added.
+
+    A first import writes ~660,000 cells. Kept as one tree of dicts, then dumped to one
+    JSON string, then encoded to bytes, it was three copies of itself at the peak; added
+    here ``ROWS_PER_REQUEST`` rows at a time, each part is bytes at once and its dicts go.
+    The parts still make one atomic batchUpdate, applied in order.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def add(self, request: Mapping[str, Any]) -> None:
+        # UTF-8, not \uXXXX escapes: Russian text is a third of the size.
+        text = json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        self.parts.append(text.encode())
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def body(self) -> bytes:
+        """The request body, made in one join (so one copy of the parts, not two)."""
+        pieces = [b'{"requests":[']
+        for index, part in enumerate(self.parts):
+            pieces += (b",", part) if index else (part,)
+        pieces.append(b"]}")
+        self.parts = []
+        return b"".join(pieces)
 
 
 def _runs(schema: TabSchema, values: Mapping[str, Any]) -> list[tuple[int, list[Any]]]:
