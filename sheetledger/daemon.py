@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -113,6 +114,8 @@ class Daemon:
 
             self.bot = ExpenseBot.from_config(config, self.store)
         self.outages = OutageWatch(self._announce)
+        if self.bot is not None:
+            self.bot.poller.watch = self.outages
         self.scheduler = BackgroundScheduler(
             timezone=config.tz,
             job_defaults={
@@ -160,12 +163,23 @@ class Daemon:
             log.log(level, "sync: %s", report.summary())
             for problem in report.problems:
                 log.warning("sync: %s", problem)
-        finally:
-            with self.cycle_done:
-                self.cycles += 1
-                self.last_report = report
-                self.cycle_done.notify_all()
         return report
+
+    def _job_finished(self, event: JobExecutionEvent) -> None:
+        """Count a finished sync run for ``wait_for_cycles``.
+
+        Counted here, not at the end of ``sync_job``: APScheduler releases the job's
+        ``max_instances`` slot only after the function has returned, then dispatches this
+        event. A ``run_sync_now`` right after a waiter woke up on a count made inside the
+        job would find the slot still taken, and the scheduler would skip that run.
+        """
+        if event.job_id != "sync":
+            return
+        report = getattr(event, "retval", None)
+        with self.cycle_done:
+            self.cycles += 1
+            self.last_report = report if isinstance(report, CycleReport) else None
+            self.cycle_done.notify_all()
 
     def outbox_job(self) -> None:
         if self.bot is None or self.loop is None:
@@ -184,7 +198,11 @@ class Daemon:
             return self.cycle_done.wait_for(lambda: self.cycles >= count, timeout=timeout)
 
     def run_sync_now(self) -> None:
-        """Ask the scheduler for a sync now (it still never overlaps a running one)."""
+        """Ask the scheduler for a sync now (it still never overlaps a running one).
+
+        Asked while a sync is running, the scheduler skips the request (``max_instances``):
+        wait for the running one (``wait_for_cycles``) before asking.
+        """
         self.scheduler.modify_job("sync", next_run_time=datetime.now(UTC))
 
     # -- the admin's chat ---------------------------------------------------------------------
@@ -210,6 +228,7 @@ class Daemon:
 
     def schedule(self) -> None:
         schedule = self.config.schedule
+        self.scheduler.add_listener(self._job_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.add_job(
             self.sync_job, trigger_for(schedule.sync, self.config), id="sync", name="sync",
             next_run_time=datetime.now(UTC),

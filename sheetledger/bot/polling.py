@@ -71,6 +71,9 @@ class Poller:
         self.offset = 0
         self.handled = 0
         self._outage = ""
+        # The daemon's OutageWatch (``failed(service, error)`` / ``recovered(service)``), so a
+        # Telegram outage is told like the others; None when the bot runs alone.
+        self.watch: Any = None
 
     async def _fetch(self) -> tuple[Update, ...]:
         updates: tuple[Update, ...] = await self.application.bot.get_updates(
@@ -120,6 +123,8 @@ class Poller:
             if self._outage:
                 log.info("Telegram answers again")
                 self._outage = ""
+                if self.watch is not None:
+                    self.watch.recovered("Telegram")
             for update in updates:
                 if update.update_id < self.offset:
                     continue  # an update below the offset we already committed
@@ -146,6 +151,8 @@ class Poller:
         if text != self._outage:
             log.warning("Telegram polling failed (%s); retrying with backoff", text)
             self._outage = text
+            if self.watch is not None:
+                self.watch.failed("Telegram", text)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -191,3 +191,20 @@ def test_sigterm_mid_cycle_finishes_the_cycle_and_a_restart_loses_and_doubles_no
     deal = int(str(rows[0][0]).split(":")[0])
     notes = [n for n in box.amo.notes_of(deal) if n.get("note_type") == "common"]
     assert len(notes) == 1
+
+
+def test_a_telegram_outage_is_logged_once_and_its_end_announced(box: Sandbox, caplog):
+    caplog.set_level(logging.INFO, logger="sheetledger.daemon")
+    box.telegram.open_chat(OWNER_ID)
+    box.telegram.fail_next(502, count=2, match="getUpdates")
+    with Running(_daemon(box)) as running:
+        assert running.daemon.wait_for_cycles(1)
+        back_msg = box.telegram.wait_for_sent(
+            OWNER_ID, timeout=20, predicate=lambda m: "Telegram снова доступен" in m.get("text", "")
+        )
+    down = [r for r in caplog.records if "Telegram is unavailable" in r.getMessage()]
+    back = [r for r in caplog.records if "Telegram is back" in r.getMessage()]
+    assert len(down) == 1 and len(back) == 1
+    assert len(back_msg) == 1
+    # While Telegram was down the announcement could not be sure to arrive; its end always does.
+    assert sum("Telegram недоступен" in m.get("text", "") for m in box.telegram.sent(OWNER_ID)) <= 1
