@@ -5,13 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sheetledger.config import Config, load_config
-from sheetledger.connect import build_crm, build_google, master_ledger, register_config_secrets
-from sheetledger.errors import SheetledgerError
+from sheetledger.connect import (
+    build_google,
+    cabinet_ledgers,
+    master_ledger,
+    register_config_secrets,
+    service_account_info,
+)
+from sheetledger.errors import ConfigError, RetriableError, SheetledgerError
+
+if TYPE_CHECKING:
+    from sheetledger.crm.amocrm import AmoClient
+    from sheetledger.ledger.sheets import LedgerSheets
+
+AMO, GOOGLE, TELEGRAM = "amoCRM", "Google Sheets", "Telegram"
+
+# A check reports what it sees now, quickly: one attempt and short timeouts. The clients'
+# retries with backoff are for the daemon; in a check they kept a person waiting ~10 s
+# (amoCRM's five attempts) before saying that a service is down.
+PROBE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -24,123 +43,200 @@ class Finding:
 def _guard(area: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
     try:
         return fn()
+    except ConfigError as exc:  # found only when used (a secret file that is not a key)
+        return [Finding(area, False, "; ".join(exc.problems))]
+    except RetriableError as exc:  # its own text says "(will retry)": not what check does
+        return [Finding(area, False, f"{exc.service} unavailable: {exc.detail} — try again later")]
     except SheetledgerError as exc:
         return [Finding(area, False, str(exc))]
     except Exception as exc:  # an unexpected failure is still a finding, not a traceback
         return [Finding(area, False, f"{type(exc).__name__}: {exc}")]
 
 
+# --------------------------------------------------------------------------- amoCRM
+
+
+def _probe_crm(config: Config) -> AmoClient:
+    from sheetledger.crm.amocrm import AmoClient
+
+    return AmoClient(
+        config.amocrm.base_url,
+        config.amocrm.token.reveal(),
+        requests_per_second=config.amocrm.requests_per_second,
+        timeout=min(config.amocrm.timeout_seconds, PROBE_TIMEOUT),
+        max_attempts=1,
+    )
+
+
 def check_amocrm(config: Config) -> list[Finding]:
-    crm = build_crm(config)
+    amo = config.amocrm
+    crm = _probe_crm(config)
     account = crm.account()
-    found = [Finding("amoCRM", True, f"account «{account.get('name')}» (id {account.get('id')})")]
+    found = [Finding(AMO, True, f"account «{account.get('name')}» (id {account.get('id')})")]
+
+    def bad(detail: str) -> None:
+        found.append(Finding(AMO, False, detail))
+
     pipelines = {int(p["id"]): p for p in crm.pipelines()}
-    for pipeline_id in config.amocrm.pipelines:
+    for pipeline_id in amo.pipelines:
         pipe = pipelines.get(pipeline_id)
         if pipe is None:
-            found.append(Finding("amoCRM", False, f"amocrm.pipelines: no pipeline {pipeline_id} (see `sheetledger discover`)"))
+            bad(f"amocrm.pipelines: no pipeline {pipeline_id} (see `sheetledger discover`)")
             continue
         statuses = {int(s["id"]) for s in (pipe.get("_embedded") or {}).get("statuses", [])}
         for name, rule in (
-            ("on_first_confirmation", config.amocrm.status_rules.on_first_confirmation),
-            ("on_fully_paid", config.amocrm.status_rules.on_fully_paid),
+            ("on_first_confirmation", amo.status_rules.on_first_confirmation),
+            ("on_fully_paid", amo.status_rules.on_fully_paid),
         ):
             if rule is not None and rule.status_id not in statuses:
-                found.append(
-                    Finding("amoCRM", False, f"amocrm.status_rules.{name}: status {rule.status_id} is not in pipeline «{pipe.get('name')}»")
+                bad(
+                    f"amocrm.status_rules.{name}: status {rule.status_id} "
+                    f"is not in pipeline «{pipe.get('name')}»"
                 )
-        found.append(Finding("amoCRM", True, f"pipeline «{pipe.get('name')}» ({len(statuses)} statuses)"))
+        summary = f"pipeline «{pipe.get('name')}» ({len(statuses)} statuses)"
+        found.append(Finding(AMO, True, summary))
+
     fields = {int(f["id"]): f for f in crm.lead_fields()}
     expected: list[tuple[str, int | None, tuple[str, ...]]] = [
-        ("fields.contract_no", config.amocrm.fields.contract_no, ("text", "numeric", "textarea")),
-        ("fields.contract_date", config.amocrm.fields.contract_date, ("date", "date_time")),
-        ("fields.confirmed_total", config.amocrm.fields.confirmed_total, ("numeric", "monetary")),
+        ("fields.contract_no", amo.fields.contract_no, ("text", "numeric", "textarea")),
+        ("fields.contract_date", amo.fields.contract_date, ("date", "date_time")),
+        ("fields.confirmed_total", amo.fields.confirmed_total, ("numeric", "monetary")),
     ]
-    for index, slot in enumerate(config.amocrm.payment_slots):
+    for index, slot in enumerate(amo.payment_slots):
         expected += [
             (f"payment_slots.{index}.amount", slot.amount, ("numeric", "monetary")),
             (f"payment_slots.{index}.method", slot.method, ("select", "radiobutton")),
             (f"payment_slots.{index}.date", slot.date, ("date", "date_time")),
         ]
     for name in ("product", "salon", "city"):
-        expected.append((f"fields.{name}", getattr(config.amocrm.fields, name), ()))
-    bad = 0
+        expected.append((f"fields.{name}", getattr(amo.fields, name), ()))
+    expected = [item for item in expected if item[1] is not None]
+    problems_before = len(found)
     for path, field_id, types in expected:
-        if field_id is None:
-            continue
-        field = fields.get(field_id)
+        field = fields.get(field_id or 0)
         if field is None:
-            found.append(Finding("amoCRM", False, f"amocrm.{path}: no deal field {field_id}"))
-            bad += 1
+            bad(f"amocrm.{path}: no deal field {field_id} (see `sheetledger discover`)")
         elif types and field.get("type") not in types:
-            found.append(
-                Finding("amoCRM", False, f"amocrm.{path}: field {field_id} «{field.get('name')}» is {field.get('type')}, expected {' or '.join(types)}")
+            bad(
+                f"amocrm.{path}: field {field_id} «{field.get('name')}» is {field.get('type')}, "
+                f"expected {' or '.join(types)}"
             )
-            bad += 1
-    for index, slot in enumerate(config.amocrm.payment_slots):
-        field = fields.get(slot.method)
+    mapped = {k.casefold() for k in amo.methods}
+    for method_field_id in dict.fromkeys(slot.method for slot in amo.payment_slots):
+        field = fields.get(method_field_id)
         if field is None:
             continue
         options = {str(e.get("value")) for e in field.get("enums") or ()}
-        unmapped = sorted(o for o in options if o.casefold() not in {k.casefold() for k in config.amocrm.methods})
+        unmapped = sorted(o for o in options if o.casefold() not in mapped)
         if unmapped:
-            found.append(
-                Finding("amoCRM", False, f"amocrm.methods: option(s) {', '.join(unmapped)} of «{field.get('name')}» are not mapped to a method")
+            bad(
+                f"amocrm.methods: option(s) {', '.join(unmapped)} of «{field.get('name')}» "
+                "are not mapped to a method"
             )
-            bad += 1
-    if not bad:
-        found.append(Finding("amoCRM", True, f"{len(expected)} deal fields present with the right types"))
+    if len(found) == problems_before:
+        summary = f"{len(expected)} deal fields present with the right types"
+        found.append(Finding(AMO, True, summary))
     return found
+
+
+# --------------------------------------------------------------------------- Google
+
+
+def _no_wait(_seconds: float) -> None:
+    """A check does not back off between the Sheets client's attempts."""
+
+
+def _sheet_findings(label: str, ledger: LedgerSheets) -> list[Finding]:
+    """The managed tabs of one spreadsheet: present, with the right headers."""
+    titles = ledger.sheet_ids()
+    missing = [title for title, _schema in ledger.tabs.values() if title not in titles]
+    present = [key for key, (title, _schema) in ledger.tabs.items() if title in titles]
+    found: list[Finding] = []
+    if missing:
+        names = ", ".join(f"'{title}'" for title in missing)
+        found.append(Finding(GOOGLE, False, f"{label}: no tab {names} — run `sheetledger init`"))
+    if present:
+        ledger.read(present)
+        for key, problem in ledger.header_problems().items():
+            found.append(Finding(GOOGLE, False, f"{label}, tab '{ledger.tabs[key][0]}': {problem}"))
+    if not found:
+        found.append(Finding(GOOGLE, True, f"{label}: {len(ledger.tabs)} tabs, headers right"))
+    return found
+
+
+def _google_problem(exc: Exception, email: str, token_uri: str) -> tuple[str, bool]:
+    """What went wrong, in words, and whether it is the whole service (stop asking)."""
+    # The access-token request fails before any Sheets call, with google-auth's errors.
+    from google.auth import exceptions as auth_errors
+
+    if isinstance(exc, auth_errors.TransportError):
+        cause = exc.args[0] if exc.args else exc
+        return f"not reachable: no access token from {token_uri} ({type(cause).__name__})", True
+    if isinstance(exc, auth_errors.RefreshError):
+        reason = exc.args[0] if exc.args else exc
+        if getattr(exc, "retryable", False):  # 5xx/429 from the token endpoint
+            return f"unavailable: no access token from {token_uri}: {reason}", True
+        return f"the token endpoint refused the service-account key: {reason}", True
+    code = getattr(exc.__cause__, "code", None)
+    if code == 403:
+        return f"not shared with the service account: share it with {email} as an editor", False
+    if code == 404:
+        return "not found: check its spreadsheet_id", False
+    if isinstance(exc, RetriableError):
+        return f"unavailable: {exc.detail} — try again later", True
+    if isinstance(exc, SheetledgerError):
+        return str(exc), False
+    return f"{type(exc).__name__}: {exc}", False
 
 
 def check_google(config: Config) -> list[Finding]:
-    client = build_google(config)
-    ledger = master_ledger(config, client)
+    info = service_account_info(config)
+    email, token_uri = str(info.get("client_email")), str(info.get("token_uri"))
+    timeout = min(config.google.timeout_seconds, PROBE_TIMEOUT)
+    google = config.google.model_copy(update={"timeout_seconds": timeout})
+    probe = config.model_copy(update={"google": google})
+    client = build_google(probe)
+    targets = [("master spreadsheet", master_ledger(probe, client))]
+    cabinets = cabinet_ledgers(probe, client)
+    targets += [(f"cabinet '{name}'", sheets) for name, sheets in cabinets.items()]
     found: list[Finding] = []
-    try:
-        ledger.read()
-    except SheetledgerError as exc:
-        return [Finding("Google Sheets", False, f"master spreadsheet: {exc}")]
-    problems = ledger.header_problems()
-    for key, (title, _schema) in ledger.tabs.items():
-        if key in problems:
-            found.append(Finding("Google Sheets", False, f"tab '{title}': {problems[key]}"))
-    if not problems:
-        found.append(Finding("Google Sheets", True, f"master spreadsheet: {len(ledger.tabs)} tabs with the right headers"))
-    for cabinet in config.google.cabinets:
+    for label, ledger in targets:
+        ledger.sleep = _no_wait
         try:
-            client.http_client.fetch_sheet_metadata(cabinet.spreadsheet_id, {"fields": "properties.title"})
-            found.append(Finding("Google Sheets", True, f"cabinet '{cabinet.name}' reachable"))
-        except Exception as exc:
-            code = getattr(exc, "code", None)
-            hint = {
-                403: "not shared with the service account: share it as an editor",
-                404: "not found: check its spreadsheet_id",
-            }.get(code, str(exc))
-            found.append(Finding("Google Sheets", False, f"cabinet '{cabinet.name}': {hint}"))
+            found += _sheet_findings(label, ledger)
+        except Exception as exc:  # one spreadsheet's problem does not hide the others'
+            problem, whole_service = _google_problem(exc, email, token_uri)
+            found.append(Finding(GOOGLE, False, f"{label} ({ledger.spreadsheet_id}): {problem}"))
+            if whole_service:
+                break
     return found
+
+
+# --------------------------------------------------------------------------- Telegram
 
 
 def check_telegram(config: Config) -> list[Finding]:
     from sheetledger.bot.identity import get_me
 
     me = get_me(config.telegram)
-    return [Finding("Telegram", True, f"bot @{me['username']} (id {me['id']})")]
+    return [Finding(TELEGRAM, True, f"bot @{me['username']} (id {me['id']})")]
 
 
 def run_check(config_path: Path, console: Console) -> int:
     config = load_config(config_path)
     register_config_secrets(config)
     findings = [Finding("config", True, f"{config_path} is valid")]
-    findings += _guard("amoCRM", lambda: check_amocrm(config))
-    findings += _guard("Google Sheets", lambda: check_google(config))
-    findings += _guard("Telegram", lambda: check_telegram(config))
+    findings += _guard(AMO, lambda: check_amocrm(config))
+    findings += _guard(GOOGLE, lambda: check_google(config))
+    findings += _guard(TELEGRAM, lambda: check_telegram(config))
     table = Table(title="sheetledger check", show_lines=False)
     table.add_column("", width=2)
     table.add_column("service")
     table.add_column("finding", overflow="fold")
     for finding in findings:
-        table.add_row("✔" if finding.ok else "✘", finding.area, finding.detail, style=None if finding.ok else "red")
+        # Text, not markup: a detail quotes servers and people ("[...]" must print as is).
+        mark, style = ("✔", "") if finding.ok else ("✘", "red")
+        table.add_row(mark, finding.area, Text(finding.detail), style=style or None)
     console.print(table)
     failed = sum(not f.ok for f in findings)
     console.print(f"{failed} problem(s)" if failed else "all good")

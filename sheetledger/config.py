@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -199,20 +200,9 @@ class GoogleConfig(_Model):
     drive_base_url: str | None = None
     timeout_seconds: float = Field(default=60.0, gt=0)
 
-    @model_validator(mode="after")
-    def _one_cabinet_per_method(self) -> GoogleConfig:
-        owners: dict[Method, list[str]] = {}
-        for cabinet in self.cabinets:
-            for method in cabinet.methods:
-                owners.setdefault(method, []).append(cabinet.name)
-        twice = {m: names for m, names in owners.items() if len(names) > 1}
-        if twice:
-            detail = "; ".join(f"{m.value} is in {', '.join(n)}" for m, n in sorted(twice.items()))
-            raise ValueError(f"each payment method belongs to one cabinet: {detail}")
-        names = [c.name for c in self.cabinets]
-        if len(set(names)) != len(names):
-            raise ValueError("cabinet names must be unique")
-        return self
+    # One cabinet per method, unique cabinet names and cabinet users known to the bot are
+    # checked by ``_cross_problems`` on the raw document: a model validator here would run
+    # only when every other field is valid, and hide these problems behind the first ones.
 
 
 class TelegramUser(_Model):
@@ -250,14 +240,23 @@ class ExpensesConfig(_Model):
     default_category: str = "Other"
     ceiling: Decimal = Field(default=Decimal("10000000"), gt=0)
 
-    @model_validator(mode="after")
-    def _default_known(self) -> ExpensesConfig:
-        names = [c.name for c in self.categories]
-        if len(set(n.casefold() for n in names)) != len(names):
+    # Field validators (not a model validator): each runs as soon as its own field is
+    # valid, so these problems are listed together with the section's other ones.
+    @field_validator("categories")
+    @classmethod
+    def _unique_names(cls, categories: tuple[Category, ...]) -> tuple[Category, ...]:
+        names = [c.name.casefold() for c in categories]
+        if len(set(names)) != len(names):
             raise ValueError("category names must be unique")
-        if self.default_category not in names:
-            raise ValueError(f"default_category {self.default_category!r} is not a category")
-        return self
+        return categories
+
+    @field_validator("default_category")
+    @classmethod
+    def _default_known(cls, value: str, info: ValidationInfo) -> str:
+        categories = info.data.get("categories")
+        if categories is not None and value not in [c.name for c in categories]:
+            raise ValueError(f"{value!r} is not one of the categories")
+        return value
 
 
 class Every(_Model):
@@ -270,9 +269,63 @@ class Every(_Model):
     def _one(self) -> Every:
         if (self.every_seconds is None) == (self.cron is None):
             raise ValueError("give exactly one of every_seconds or cron")
-        if self.cron is not None and len(self.cron.split()) != 5:
-            raise ValueError("cron needs five fields: minute hour day month weekday")
+        if self.cron is not None:
+            problem = _cron_problem(self.cron)
+            if problem:
+                raise ValueError(problem)
         return self
+
+
+# crontab's five fields: (name, lowest, highest, names in order)
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun",
+                      "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("weekday", 0, 6, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+)
+_CRON_PART = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
+
+
+def _cron_problem(expression: str) -> str:
+    """'' for a valid crontab expression (``*/5 9-18 * * mon-fri``), else what is wrong.
+
+    Checked here, not left to the scheduler, so a bad schedule is reported with the
+    config's other problems instead of when the daemon starts. Weekdays must be names:
+    APScheduler 3 (``CronTrigger.from_crontab``) reads 0 as Monday where crontab reads
+    Sunday, and refuses 7, so a number would silently run on the wrong day.
+    """
+    parts = expression.split()
+    if len(parts) != 5:
+        return f"cron needs five fields: minute hour day month weekday (got {len(parts)})"
+    for text, (name, low, high, names) in zip(parts, _CRON_FIELDS, strict=True):
+        for item in text.lower().split(","):
+            match = _CRON_PART.match(item)
+            if match is None or match.group(2) == "0":
+                return f"cron {name} field {text!r} is not valid"
+            if match.group(1) == "*":
+                continue
+            values = []
+            for bound in match.group(1).split("-"):
+                if name == "weekday" and bound.isdigit():
+                    return (
+                        f"cron weekday field {text!r}: write day names (mon-fri, sun): "
+                        "numbers mean different days to crontab and to the scheduler"
+                    )
+                # names count from the field's lowest value: jan = 1, mon = 0
+                value = names.index(bound) + low if bound in names else (
+                    int(bound) if bound.isdigit() else None
+                )
+                if value is None or not low <= value <= high:
+                    allowed = f"{low}-{high}" if name != "weekday" else "mon-sun"
+                    if names and name != "weekday":
+                        allowed += f" or {names[0]}-{names[-1]}"
+                    return f"cron {name} field {text!r}: {bound!r} is not within {allowed}"
+                values.append(value)
+            if values != sorted(values):
+                return f"cron {name} field {text!r}: a range must not run backwards"
+    return ""
 
 
 class Schedule(_Model):
@@ -311,20 +364,6 @@ class Config(_Model):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Config:
-        problems = []
-        known = {u.id for u in self.telegram.users}
-        for index, cabinet in enumerate(self.google.cabinets):
-            for user in cabinet.users:
-                if user not in known:
-                    problems.append(
-                        f"google.cabinets.{index}.users: {user} is not in telegram.users"
-                    )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
     def secrets(self) -> dict[str, Secret]:
         """Every secret by its config path (for ``check`` and for log redaction)."""
         return {
@@ -354,6 +393,13 @@ _FRIENDLY = {
     "greater_than": "must be positive",
     "too_short": "must not be empty",
     "enum": "expected one of",
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+    "tuple_type": "expected a list",
+    "list_type": "expected a list",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
 }
 
 
@@ -369,6 +415,8 @@ def _format_error(error: Mapping[str, Any]) -> str:
     elif kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         message = f"expected one of {expected}"
+    elif kind == "string_pattern_mismatch" and loc == ["currency"]:
+        message = "expected a three-letter currency code such as RUB"
     elif kind in _FRIENDLY and kind != "enum":
         message = _FRIENDLY[kind]
     elif message.startswith("Value error, "):
@@ -376,6 +424,79 @@ def _format_error(error: Mapping[str, Any]) -> str:
     elif message.startswith("Assertion failed, "):
         message = message.removeprefix("Assertion failed, ")
     return f"{path}: {message}"
+
+
+def _spurious(error: Mapping[str, Any]) -> bool:
+    """pydantic adds "too short" to a list whose items failed (``[abc]`` counts as 0
+    items *after validation*); the item's own error already says what is wrong."""
+    if error["type"] != "too_short":
+        return False
+    given = error.get("input")
+    minimum = error.get("ctx", {}).get("min_length", 0)
+    return isinstance(given, (list, tuple)) and len(given) >= minimum
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _cross_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Rules across cabinets and sections, checked on the raw document.
+
+    They are checked here (tolerating whatever else is broken) rather than by model
+    validators, which pydantic runs only once every field is valid: the promise is every
+    problem at once.
+    """
+    google, telegram = raw.get("google"), raw.get("telegram")
+    cabinets = google.get("cabinets") if isinstance(google, dict) else None
+    if not isinstance(cabinets, list):
+        return []
+    known: set[int] | None = None
+    if isinstance(telegram, dict):
+        users = telegram.get("users") or []
+        if isinstance(users, list):
+            ids = (_as_int(u.get("id")) for u in users if isinstance(u, dict))
+            known = {user_id for user_id in ids if user_id is not None}
+    problems: list[str] = []
+    method_owner: dict[str, tuple[int, str]] = {}
+    name_owner: dict[str, int] = {}
+    for index, cabinet in enumerate(cabinets):
+        if not isinstance(cabinet, dict):
+            continue
+        where = f"google.cabinets.{index}"
+        name = cabinet.get("name")
+        label = f"cabinet {name!r}" if isinstance(name, str) and name else f"cabinet {index}"
+        if isinstance(name, str) and name:
+            if name in name_owner:
+                problems.append(
+                    f"{where}.name: {name!r} is already the name of cabinet {name_owner[name]}; "
+                    "cabinet names must be unique"
+                )
+            name_owner.setdefault(name, index)
+        methods = cabinet.get("methods")
+        for position, method in enumerate(methods if isinstance(methods, list) else []):
+            if not isinstance(method, str):
+                continue
+            owner = method_owner.setdefault(method, (index, label))
+            if owner[0] != index:
+                problems.append(
+                    f"{where}.methods.{position}: {method} is already in {owner[1]} "
+                    "(each payment method belongs to one cabinet)"
+                )
+        cabinet_users = cabinet.get("users")
+        if known is None or not isinstance(cabinet_users, list):
+            continue
+        for position, user in enumerate(cabinet_users):
+            user_id = _as_int(user)
+            if user_id is not None and user_id not in known:
+                problems.append(f"{where}.users.{position}: {user_id} is not in telegram.users")
+    return problems
 
 
 def _resolve_secrets(
@@ -400,10 +521,13 @@ def _resolve_secrets(
             if not path.is_absolute():
                 path = base / path
             text = None
+            file_where = ".".join((*section_path, file_key))
             if path.is_file():
                 text = path.read_text(encoding="utf-8").strip()
+                if not text and require:
+                    problems.append(f"{file_where}: the file is empty: {path}")
             elif require:
-                problems.append(f"{'.'.join((*section_path, file_key))}: no such file: {path}")
+                problems.append(f"{file_where}: no such file: {path}")
             section[key] = Secret(text, str(path))
             continue
         if value is None:
@@ -421,6 +545,8 @@ def _resolve_secrets(
         env_value = environ.get(name)
         if env_value is None and require:
             problems.append(f"{where}: environment variable {name} is not set")
+        elif not env_value and require:
+            problems.append(f"{where}: environment variable {name} is empty")
         section[key] = Secret(env_value, f"${name}")
     return problems
 
@@ -440,6 +566,7 @@ def parse_config(
     base = base_dir or Path.cwd()
     env = os.environ if environ is None else environ
     problems = _resolve_secrets(raw, base, env, require_secrets)
+    problems += _cross_problems(raw)
     state_dir = raw.get("state_dir")
     if isinstance(state_dir, str) and not Path(state_dir).is_absolute():
         raw["state_dir"] = str(base / state_dir)
@@ -447,7 +574,7 @@ def parse_config(
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_format_error(e) for e in exc.errors())
+        problems.extend(_format_error(e) for e in exc.errors() if not _spurious(e))
     if problems or config is None:
         raise ConfigError(source, problems)
     return config
@@ -470,7 +597,10 @@ def load_config(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        raise ConfigError(str(path), [f"{where}: not valid YAML: {exc}"]) from exc
+        # Only the problem, not PyYAML's full text: that quotes the offending line, which
+        # may be a secret someone pasted into the file.
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(str(path), [f"{where}: not valid YAML: {problem}"]) from exc
     config = parse_config(
         raw,
         source=str(path),

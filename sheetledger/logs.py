@@ -16,10 +16,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
-# A Bot API token: <bot id>:<35 chars of [A-Za-z0-9_-]>.
-_BOT_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+# A Bot API token: <bot id>:<35 chars of [A-Za-z0-9_-]>. Not \b-anchored: in a Bot API
+# URL the id follows "bot" (``/bot123:ABC...``), where there is no word boundary.
+_BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
-_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S
+)
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
