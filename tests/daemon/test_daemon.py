@@ -199,6 +199,9 @@ def test_a_telegram_outage_is_logged_once_and_its_end_announced(box: Sandbox, ca
     box.telegram.fail_next(502, count=2, match="getUpdates")
     with Running(_daemon(box)) as running:
         assert running.daemon.wait_for_cycles(1)
+        box.telegram.wait_for_sent(OWNER_ID, timeout=20, predicate=lambda m: "Telegram недоступен" in m["text"])
+        # A long poll only returns when there is an update (or after its timeout): someone writes.
+        box.telegram.send_text(OWNER_ID, "/today")
         back_msg = box.telegram.wait_for_sent(
             OWNER_ID, timeout=20, predicate=lambda m: "Telegram снова доступен" in m.get("text", "")
         )
