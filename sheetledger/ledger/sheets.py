@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 MONEY_FORMAT = {"type": "NUMBER", "pattern": "#,##0.00"}
 DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
-# Shared by every cell written (never modified): one object each, not one per cell.
+# Shared by every request that sets them (never modified).
 _MONEY_CELL_FORMAT = {"numberFormat": MONEY_FORMAT}
 _DATE_CELL_FORMAT = {"numberFormat": DATE_FORMAT}
 _CHECKBOX_RULE = {"condition": {"type": "BOOLEAN"}, "strict": True}
@@ -448,6 +448,8 @@ class LedgerSheets:
                     part = block[first : first + ROWS_PER_REQUEST]
                     at = last_row + 1 + first
                     requests_.add(self._update_cells(sheet_id, at, 0, part, schema, 0, fmt=True))
+                for request in _row_formats(sheet_id, last_row + 1, len(block), schema, clear=False):
+                    requests_.add(request)
                 cells += sum(len(b) for b in block)
             if replacement is not None:
                 block = [[r.get(c.key) for c in schema.columns] for r in replacement]
@@ -460,6 +462,8 @@ class LedgerSheets:
                             sheet_id, 2 + first, 0, part, schema, 0, fmt=True, clear=True
                         )
                         requests_.add(cleared)
+                    for request in _row_formats(sheet_id, 2, len(block), schema, clear=True):
+                        requests_.add(request)
                     cells += sum(len(b) for b in block)
         deletions: list[tuple[int, int]] = []
         for tab, row_id in changes.removes:
@@ -526,14 +530,12 @@ class LedgerSheets:
                     cell = shared[key] = self._cell(kind, value, fmt=fmt, clear=clear)
                 cells.append(cell)
             rows.append({"values": cells})
-        fields = "userEnteredValue"
-        if fmt:
-            fields += ",userEnteredFormat.numberFormat,dataValidation"
+        # Values only: the formats of new rows go by column (``_row_formats``), not per cell.
         return {
             "updateCells": {
                 "start": {"sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": column},
                 "rows": rows,
-                "fields": fields,
+                "fields": "userEnteredValue",
             }
         }
 
@@ -550,14 +552,46 @@ class LedgerSheets:
             cell["userEnteredValue"] = {"numberValue": raw}
         else:
             cell["userEnteredValue"] = {"stringValue": raw}
-        if fmt:
-            if kind is Kind.MONEY:
-                cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
-            elif kind is Kind.DATE:
-                cell["userEnteredFormat"] = _DATE_CELL_FORMAT
-            if kind is Kind.BOOL and not clear:
-                cell["dataValidation"] = _CHECKBOX_RULE
         return cell
+
+
+def _row_formats(
+    sheet_id: int, row: int, count: int, schema: TabSchema, *, clear: bool
+) -> list[dict[str, Any]]:
+    """Number formats and checkboxes of ``count`` rows from ``row``: a repeatCell per run
+    of alike columns. Other columns get theirs cleared, as a per-cell write would.
+
+    Sent per cell they were 40% of a first import's request body (16 of 40 MB).
+    """
+    runs: list[tuple[int, int, dict[str, Any]]] = []  # (first column, end column, cell)
+    for index, column in enumerate(schema.columns):
+        cell: dict[str, Any] = {}
+        if column.kind is Kind.MONEY:
+            cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
+        elif column.kind is Kind.DATE:
+            cell["userEnteredFormat"] = _DATE_CELL_FORMAT
+        if column.kind is Kind.BOOL and not clear:
+            cell["dataValidation"] = _CHECKBOX_RULE
+        if runs and runs[-1][2] == cell:
+            runs[-1] = (runs[-1][0], index + 1, cell)
+        else:
+            runs.append((index, index + 1, cell))
+    return [
+        {
+            "repeatCell": {
+                "range": {
+                    "sheetId": sheet_id,
+                    "startRowIndex": row - 1,
+                    "endRowIndex": row - 1 + count,
+                    "startColumnIndex": first,
+                    "endColumnIndex": end,
+                },
+                "cell": cell,
+                "fields": "userEnteredFormat.numberFormat,dataValidation",
+            }
+        }
+        for first, end, cell in runs
+    ]
 
 
 class _EncodedBatch:
