@@ -117,16 +117,19 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
 
     from sheetledger.sandbox.runner import Sandbox
 
+    # A folder with a saved sandbox is resumed, whatever --seed says.
+    resumed = (args.state_dir / "sandbox.json").exists()
     box = Sandbox.start(args.state_dir, seed=args.seed, ports=(args.amocrm_port, args.google_port, args.telegram_port))
-    table = Table(title=f"sheetledger sandbox ({args.seed}) — state in {args.state_dir}")
+    what = "resumed" if resumed else args.seed
+    table = Table(title=f"sheetledger sandbox ({what}) — state in {args.state_dir}")
     table.add_column("service")
     table.add_column("base URL")
     table.add_column("control side")
     for name, url in box.urls.items():
         table.add_row(name, url, f"{url}/_sandbox/")
     console.print(table)
-    console.print(f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)")
-    console.print(f"ids and tokens: {box.folder / 'sandbox.json'}")
+    console.print(f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)", soft_wrap=True)
+    console.print(f"ids and tokens: {box.folder / 'sandbox.json'}", soft_wrap=True)
     console.print("Ctrl+C stops it; the state is saved to the folder and resumed next time.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -138,6 +141,17 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
     box.stop(save=True)
     console.print("sandbox stopped, state saved")
     return 0
+
+
+def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.demo import run_demo
+
+    result = run_demo(args.state_dir, console)
+    if args.keep and result.exit_code == EXIT_OK:
+        # Look around right away: the emulators again, on the state the demo saved.
+        ports = {"amocrm_port": 0, "google_port": 0, "telegram_port": 0}
+        cmd_sandbox(argparse.Namespace(state_dir=args.state_dir, seed="demo", **ports), console)
+    return result.exit_code
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -262,6 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--google-port", type=int, default=0, help="fixed port for Google (default: any free one)")
     sandbox.add_argument("--telegram-port", type=int, default=0, help="fixed port for Telegram (default: any free one)")
     sandbox.set_defaults(func=cmd_sandbox)
+
+    demo = sub.add_parser(
+        "demo",
+        help="play a working day of a furniture business on the sandbox, checking every step",
+        description="Start the sandbox with the demo business (about 200 deals over two months), "
+        "prepare the spreadsheets, run the real daemon (sync and bot) in this process and play "
+        "a day: new deals, a cash handover, the accountant's ticks, expenses sent to the bot, "
+        "confirmations pushed to amoCRM. Prints each step and checks it; exits 1 if any check "
+        "fails. STATE_DIR is emptied first and keeps the sandbox state afterwards.",
+    )
+    demo.add_argument(
+        "--state-dir", type=Path, default=Path(".demo"),
+        help="where the sandbox goes (default .demo; emptied first)",
+    )
+    demo.add_argument(
+        "--keep", action="store_true",
+        help="afterwards keep the sandbox running on that state until Ctrl+C",
+    )
+    demo.set_defaults(func=cmd_demo)
 
     parse = sub.add_parser(
         "parse",
