@@ -132,7 +132,7 @@ def plan_handovers(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabine
     if "handover" not in cabinet_view.tabs:
         return plan
     label = cabinet_label(cabinet)
-    cash_rows = unconfirmed_cash(master)
+    cash_rows = unconfirmed_cash(master, today)
     for manager, form in cabinet_view.tab("handover").rows.items():
         amount = form.get("received")
         if not form.get("accept") or amount is None:
@@ -255,14 +255,16 @@ def plan_mirror(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, 
         if row_id not in wanted_ids:
             changes.removes.append(("cabinet_payments", row_id))
     if cabinet.handover and "handover" in cabinet_view.tabs:
-        _plan_handover_form(master, cabinet_view, changes)
+        _plan_handover_form(master, cabinet_view, changes, today)
     return changes
 
 
-def _plan_handover_form(master: LedgerView, cabinet_view: LedgerView, changes: LedgerChanges) -> None:
+def _plan_handover_form(
+    master: LedgerView, cabinet_view: LedgerView, changes: LedgerChanges, today: date
+) -> None:
     """One form row per manager holding cash (the cabinet's view of Cash on hand)."""
     form = cabinet_view.tab("handover")
-    held = {r["manager"]: r for r in plan_cash(master)}
+    held = {r["manager"]: r for r in plan_cash(master, today)}
     for manager, cash in held.items():
         values = {"manager": manager, "held": cash["amount"], "count": cash["count"], "oldest": cash["oldest"]}
         have = form.get(manager)

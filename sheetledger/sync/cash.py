@@ -1,12 +1,15 @@
 """Cash on hand: per manager, the cash payments nobody has confirmed yet. Pure.
 
 Cash is "on the manager" from the payment's date until the cashier confirms it
-(design.md §3). Cancelled payments (lost deals) are not cash anyone holds.
+(design.md §3). Cancelled payments (lost deals) are not cash anyone holds, and neither
+is a payment dated after today (a remainder due at delivery: the customer has not paid
+it yet). A payment with no date counts as held: nobody can say it is not.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +25,11 @@ def outstanding(row: dict[str, Any]) -> Decimal:
     return money(max(ZERO, (row.get("amount") or ZERO) - received))
 
 
-def unconfirmed_cash(view: LedgerView) -> list[dict[str, Any]]:
-    """The unconfirmed cash payment rows with cash still outstanding, oldest first."""
+def unconfirmed_cash(view: LedgerView, today: date | None = None) -> list[dict[str, Any]]:
+    """The unconfirmed cash payment rows with cash still outstanding, oldest first.
+
+    With ``today``, payments dated later are left out: that cash is not on anyone yet.
+    """
     rows = [
         row
         for row in view.tab("payments")
@@ -32,16 +38,17 @@ def unconfirmed_cash(view: LedgerView) -> list[dict[str, Any]]:
         and row.get("amount") is not None
         and RowState.parse(row.get("state")).status != "cancelled"
         and outstanding(row) > 0
+        and not (today is not None and row.get("date") is not None and row["date"] > today)
     ]
     return sorted(rows, key=lambda r: (r.get("date") is None, r.get("date"), str(r.get("id"))))
 
 
-def plan_cash(view: LedgerView) -> list[dict[str, Any]]:
+def plan_cash(view: LedgerView, today: date | None = None) -> list[dict[str, Any]]:
     """The Cash on hand rows: one per manager holding cash, most cash first."""
     held: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"amount": ZERO, "count": 0, "oldest": None, "payment_ids": []}
     )
-    for row in unconfirmed_cash(view):
+    for row in unconfirmed_cash(view, today):
         manager = str(row.get("manager") or "(no manager)")
         entry = held[manager]
         entry["amount"] += outstanding(row)

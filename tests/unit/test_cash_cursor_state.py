@@ -120,6 +120,20 @@ def test_unconfirmed_cash_is_oldest_first_and_undated_last() -> None:
     assert [r["id"] for r in unconfirmed_cash(view)] == ["2:1", "1:1", "0:1", "3:1"]
 
 
+def test_cash_dated_after_today_is_not_held_yet() -> None:
+    # A remainder due at delivery: the customer has not paid it, nobody holds it.
+    view = with_payments(
+        pay("1:1", "Анна", "100.00", date(2024, 4, 1)),
+        pay("1:2", "Анна", "900.00", date(2024, 4, 20)),  # due after today
+        pay("2:1", "Анна", "50.00", date(2024, 4, 10)),  # due today: held
+        pay("3:1", "Анна", "7.00", None),  # undated: nobody can say it is not held
+    )
+    today = date(2024, 4, 10)
+    assert [r["id"] for r in unconfirmed_cash(view, today)] == ["1:1", "2:1", "3:1"]
+    assert plan_cash(view, today)[0]["amount"] == Decimal("157.00")
+    assert plan_cash(view)[0]["amount"] == Decimal("1057.00")  # without a day: every payment
+
+
 def test_no_cash_no_rows() -> None:
     assert plan_cash(empty_view()) == []
 
