@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+MAX_BODY_BYTES = 9 * 1024 * 1024  # one batchUpdate's body at most (see _EncodedBatch.bodies)
 MONEY_FORMAT = {"type": "NUMBER", "pattern": "#,##0.00"}
 DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
 # Shared by every request that sets them (never modified).
@@ -479,9 +480,8 @@ class LedgerSheets:
                     }
                 }
             )
-        if requests_:
-            payload = requests_.body()
-            self._call("write", lambda: self._send_batch_update(payload))
+        for payload in requests_.bodies(MAX_BODY_BYTES):
+            self._call("write", lambda body=payload: self._send_batch_update(body))  # type: ignore[misc]
         return cells
 
     def _send_batch_update(self, payload: bytes) -> Any:
@@ -616,12 +616,35 @@ class _EncodedBatch:
 
     def body(self) -> bytes:
         """The request body, made in one join (so one copy of the parts, not two)."""
-        pieces = [b'{"requests":[']
-        for index, part in enumerate(self.parts):
-            pieces += (b",", part) if index else (part,)
-        pieces.append(b"]}")
-        self.parts = []
-        return b"".join(pieces)
+        return next(self.bodies(None), b'{"requests":[]}')
+
+    def bodies(self, limit: int | None) -> Iterator[bytes]:
+        """The bodies to send, in order: one, unless it would pass ``limit`` bytes.
+
+        Google processes one batchUpdate atomically but times out after 180 s and advises
+        small payloads; a first import (tens of MB) is cut into several, in order. Every
+        row write is idempotent by ID and the cursor (the ``_state`` tab) comes last, so a
+        failure between two of them is finished by the next cycle, never doubled.
+        """
+        parts, self.parts = self.parts, []
+        batch: list[bytes] = []
+        size = 0
+        for part in parts:
+            if batch and limit is not None and size + len(part) + 1 > limit:
+                yield _join(batch)
+                batch, size = [], 0
+            batch.append(part)
+            size += len(part) + 1
+        if batch:
+            yield _join(batch)
+
+
+def _join(parts: list[bytes]) -> bytes:
+    pieces = [b'{"requests":[']
+    for index, part in enumerate(parts):
+        pieces += (b",", part) if index else (part,)
+    pieces.append(b"]}")
+    return b"".join(pieces)
 
 
 def _runs(schema: TabSchema, values: Mapping[str, Any]) -> list[tuple[int, list[Any]]]:
