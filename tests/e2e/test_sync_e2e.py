@@ -288,3 +288,18 @@ def test_a_lost_state_file_costs_a_marker_check_not_a_duplicate(world: World, tm
     report = world.sync()
     assert report.notes_found == 1
     assert len(world.notes(deal)) == 1
+
+
+def test_a_write_too_large_for_one_request_goes_in_order_in_several(world: World, monkeypatch):
+    import sheetledger.ledger.sheets as sheets_module
+
+    monkeypatch.setattr(sheets_module, "MAX_BODY_BYTES", 4000)
+    ids = [world.deal(str(9500 + n), payments=((1000 + n, CASH, None), (2000 + n, BANK, None))) for n in range(8)]
+    world.box.sheets.counters.reset()
+    report = world.sync()
+    assert report.ok, report.problems
+    assert world.box.sheets.counters.by_route.get("batch_update", 0) > 3  # master and cabinets, cut
+    payments = _payments(world)
+    assert set(payments) == {f"{d}:{slot}" for d in ids for slot in (1, 2)}
+    assert [payments[f"{d}:1"]["Amount"] for d in ids] == [1000 + n for n in range(8)]
+    assert world.sync().cells_written == 0
