@@ -43,7 +43,7 @@ from sheetledger.connect import (
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
-from sheetledger.sync.cycle import CycleReport, run_cycle
+from sheetledger.sync.cycle import CycleMemory, CycleReport, run_cycle
 
 log = logging.getLogger("sheetledger.daemon")
 
@@ -124,6 +124,7 @@ class Daemon:
                 "misfire_grace_time": config.schedule.misfire_grace_seconds,
             },
         )
+        self.memory = CycleMemory()
         self.cycle_done = threading.Condition()
         self.cycles = 0
         self.last_report: CycleReport | None = None
@@ -137,7 +138,13 @@ class Daemon:
         report = None
         try:
             report = run_cycle(
-                self.config, self.ledger, self.crm, self.store, now=self.now(), cabinets=self.cabinets
+                self.config,
+                self.ledger,
+                self.crm,
+                self.store,
+                now=self.now(),
+                cabinets=self.cabinets,
+                memory=self.memory,
             )
         except RetriableError as exc:
             self.outages.failed(exc.service, exc.detail)

@@ -217,7 +217,9 @@ class LedgerSheets:
         self.requests = 0
         self._seen_version: str | None = None
         self._cached: LedgerView | None = None
+        self._cached_keys: tuple[str, ...] = ()
         self.reads_skipped = 0
+        self.last_read_cached = False
 
     # -- reading ------------------------------------------------------------------
 
@@ -242,6 +244,7 @@ class LedgerSheets:
         N columns of a tab. Both keep a frequent small write from reading a large tab.
         """
         keys = list(keys or self.tabs)
+        self.last_read_cached = False
         headers = set(header_only)
         widths = dict(leading or {})
         ranges = []
@@ -309,21 +312,29 @@ class LedgerSheets:
             layout.rows_by_id[row_id] = offset
         return tab, layout
 
-    def read_if_changed(self) -> LedgerView:
-        """``read()``, unless Drive says the file has not changed since the last one.
+    def read_if_changed(self, keys: Iterable[str] | None = None) -> LedgerView:
+        """``read(keys)``, unless Drive says the file has not changed since the last one.
 
         Drive's ``version`` "reflects every change made to the file" and costs a Drive
         request, not one of the Sheets read quota (reference/google-sheets-api.md §4): a
-        cabinet nobody touched is not read again every minute. Our own writes change the
-        version too, so the cycle after a write reads it afresh. The version is taken
+        spreadsheet nobody touched is not read again every minute. Our own writes change
+        the version too, so the cycle after a write reads it afresh. The version is taken
         before the read, so an edit racing the read can only cause one read too many.
+        ``last_read_cached`` tells the caller which it was.
         """
+        wanted = tuple(keys or self.tabs)
         version = self._drive_version()
-        if version is not None and version == self._seen_version and self._cached is not None:
+        if (
+            version is not None
+            and version == self._seen_version
+            and self._cached is not None
+            and self._cached_keys == wanted
+        ):
             self.reads_skipped += 1
+            self.last_read_cached = True
             return self._cached
-        view = self.read()
-        self._cached, self._seen_version = view, version
+        view = self.read(wanted)
+        self._cached, self._seen_version, self._cached_keys = view, version, wanted
         return view
 
     def _drive_version(self) -> str | None:

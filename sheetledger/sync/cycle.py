@@ -58,6 +58,8 @@ class CycleReport:
     dry_run: bool = False
     changes: LedgerChanges | None = None
     handovers: list[str] = field(default_factory=list)
+    unsettled: bool = False  # something is left for a later cycle (a postponed push, a cabinet)
+    idle: bool = False  # nothing had changed anywhere: planning was skipped
 
     @property
     def ok(self) -> bool:
@@ -92,6 +94,19 @@ def _needs_refresh(leads: list[Mapping[str, Any]], lookups: Lookups) -> bool:
     return False
 
 
+@dataclass
+class CycleMemory:
+    """What a long-running daemon keeps between cycles, so an idle cycle stays cheap.
+
+    ``settled_on`` is the day of the last cycle that left nothing for later. When, on the
+    same day, the master and every cabinet are unchanged (Drive versions) and amoCRM
+    brought nothing new, the previous plan still holds and this cycle plans nothing.
+    (The day matters: cash dated today and the cabinets' two-week window move with it.)
+    """
+
+    settled_on: date | None = None
+
+
 def run_cycle(
     config: Config,
     ledger: LedgerSheets,
@@ -102,12 +117,14 @@ def run_cycle(
     full: bool = False,
     dry_run: bool = False,
     cabinets: Mapping[str, LedgerSheets] | None = None,
+    memory: CycleMemory | None = None,
 ) -> CycleReport:
     report = CycleReport(dry_run=dry_run)
     started = int(now.timestamp())
     today = now.astimezone(config.tz).date()
 
-    view = ledger.read([key for key in SYNC_TABS if key in ledger.tabs])
+    keys = [key for key in SYNC_TABS if key in ledger.tabs]
+    view = ledger.read_if_changed(keys) if memory is not None else ledger.read(keys)
     broken = ledger.header_problems()
     for key in ("deals", "payments", "state"):
         if key in broken:
@@ -126,6 +143,20 @@ def run_cycle(
     del leads  # a first import's 10,000 lead JSONs (~100 MB) need not live through the write
     report.new_rows, report.updated_rows = pull.new_rows, pull.updated_rows
     report.problems.extend(pull.problems)
+    if memory is not None and not full and not dry_run:
+        new_cursor = next_cursor(cursor, pull.max_updated_at, started)
+        unchanged = (
+            memory.settled_on == today
+            and ledger.last_read_cached
+            and len(rooms) == len(cabinets or {})
+            and all(room.sheets.last_read_cached for room in rooms)
+            and not pull.changes
+            and (new_cursor is None or cursor is None or new_cursor - cursor < CURSOR_ALONE_AFTER)
+        )
+        if unchanged:
+            report.idle = True
+            report.cursor = cursor
+            return report
     changes = LedgerChanges()
     changes.extend(pull.changes)
     after_pull = apply_changes(view, pull.changes)
@@ -180,6 +211,9 @@ def run_cycle(
     final = apply_changes(view, changes)
     for room in rooms:
         _mirror_cabinet(room, final, today, report)
+    report.unsettled = report.unsettled or len(done) < len(push.events) or len(rooms) < len(cabinets or {})
+    if memory is not None:
+        memory.settled_on = None if report.unsettled else today
     return report
 
 
@@ -225,6 +259,7 @@ def _mirror_cabinet(room: _Room, final: LedgerView, today: Any, report: CycleRep
         report.cells_written += room.sheets.write(changes)
     except SheetledgerError as exc:
         report.problems.append(f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}")
+        report.unsettled = True
 
 
 CURSOR_ALONE_AFTER = 3600  # seconds a cursor may lag before it is written on its own

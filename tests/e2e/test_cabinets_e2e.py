@@ -220,3 +220,51 @@ def test_confirmed_rows_leave_the_cabinet_after_two_weeks(world: World):
     world.sync()
     assert pid not in _by_id(world.cabinet_rows("accountant"))
     assert pid in _by_id(world.rows("payments"))
+
+
+def test_a_daemon_that_remembers_keeps_idle_cycles_idle_and_still_sees_every_change(world: World):
+    from sheetledger.sync.cycle import CycleMemory
+
+    memory = CycleMemory()
+    deals = _seed_mixed(world)
+    world.sync(memory=memory)  # imports and writes
+    world.sync(memory=memory)  # reads afresh after its own writes, plans nothing: settled
+    world.box.sheets.counters.reset()
+    report = world.sync(memory=memory)
+    assert report.idle
+    assert world.box.sheets.counters.by_kind.get("read", 0) == 0  # Drive said: nothing changed
+    # A tick in a cabinet changes its version: the next cycle plans and pushes it.
+    pid = f"{deals[0]}:2"
+    world.cabinet_type("accountant", "cabinet_payments", pid, "Confirmed", "TRUE")
+    report = world.sync(memory=memory)
+    assert not report.idle and [e.payment_id for e in report.pushed] == [pid]
+    # A change in amoCRM alone (the sheets untouched) is seen too.
+    world.sync(memory=memory)
+    assert world.sync(memory=memory).idle
+    world.crm.update_leads([{"id": deals[1], "name": "Переименованная сделка"}])
+    report = world.sync(memory=memory)
+    assert not report.idle and report.updated_rows == 1
+    # A new day re-plans even when nothing changed (cash dated today starts to count).
+    world.sync(memory=memory)
+    assert world.sync(memory=memory).idle
+    world.clock.advance(86400)
+    assert not world.sync(memory=memory).idle
+
+
+def test_a_postponed_push_is_never_skipped_as_idle(world: World):
+    from sheetledger.sync.cycle import CycleMemory
+
+    memory = CycleMemory()
+    deals = _seed_mixed(world)
+    world.sync(memory=memory)
+    world.sync(memory=memory)
+    world.tick(f"{deals[2]}:1")
+    world.sync(memory=memory)  # sees the tick (the master changed) ...
+    world.untick(f"{deals[2]}:1")
+    world.sync(memory=memory)
+    world.box.amo.fail_next(503, count=5, match="PATCH")  # every attempt of the client
+    world.tick(f"{deals[2]}:2")
+    report = world.sync(memory=memory)
+    assert report.unsettled and report.pushed == []
+    report = world.sync(memory=memory)  # nothing changed in the sheets, but the push is owed
+    assert not report.idle and [e.payment_id for e in report.pushed] == [f"{deals[2]}:2"]
