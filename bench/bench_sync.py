@@ -175,7 +175,7 @@ def _measure_cycles(
     from sheetledger.config import load_config
     from sheetledger.connect import build_crm, build_google, cabinet_ledgers, master_ledger
     from sheetledger.store import LocalState
-    from sheetledger.sync.cycle import run_cycle
+    from sheetledger.sync.cycle import CycleMemory, run_cycle
 
     try:  # the daemon (`sheetledger run`) carries the bot and the scheduler beside the sync
         import sheetledger.bot.app
@@ -245,8 +245,12 @@ def _measure_cycles(
             "problems": list(report.problems),
         }
 
+    memory = CycleMemory()  # what the daemon keeps between its cycles
+
     def cycle() -> Any:
-        return run_cycle(config, ledger, crm, store, now=datetime.now(UTC), cabinets=cabinets)
+        return run_cycle(
+            config, ledger, crm, store, now=datetime.now(UTC), cabinets=cabinets, memory=memory
+        )
 
     baseline = rss_mb()
     phases = [measure("first import", cycle), measure("idle", cycle), measure("idle, again", cycle)]

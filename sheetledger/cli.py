@@ -119,7 +119,11 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
 
     # A folder with a saved sandbox is resumed, whatever --seed says.
     resumed = (args.state_dir / "sandbox.json").exists()
-    box = Sandbox.start(args.state_dir, seed=args.seed, ports=(args.amocrm_port, args.google_port, args.telegram_port))
+    box = Sandbox.start(
+        args.state_dir,
+        seed=args.seed,
+        ports=(args.amocrm_port, args.google_port, args.telegram_port),
+    )
     what = "resumed" if resumed else args.seed
     table = Table(title=f"sheetledger sandbox ({what}) — state in {args.state_dir}")
     table.add_column("service")
@@ -128,7 +132,9 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
     for name, url in box.urls.items():
         table.add_row(name, url, f"{url}/_sandbox/")
     console.print(table)
-    console.print(f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)", soft_wrap=True)
+    console.print(
+        f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)", soft_wrap=True
+    )
     console.print(f"ids and tokens: {box.folder / 'sandbox.json'}", soft_wrap=True)
     console.print("Ctrl+C stops it; the state is saved to the folder and resumed next time.")
     stop = threading.Event()
@@ -229,9 +235,19 @@ def build_parser() -> argparse.ArgumentParser:
         "write new and changed rows, push ticked payments to amoCRM (fields, status, a note), "
         "rewrite Cash on hand. Exit code 1 when a row or a service had a problem.",
     )
-    sync.add_argument("--once", action="store_true", help="run one cycle and exit (the default; `run` is the daemon)")
-    sync.add_argument("--dry-run", action="store_true", help="print what would change; write nothing anywhere")
-    sync.add_argument("--full", action="store_true", help="re-read every deal, not only those changed since the cursor")
+    sync.add_argument(
+        "--once",
+        action="store_true",
+        help="run one cycle and exit (the default; `run` is the daemon)",
+    )
+    sync.add_argument(
+        "--dry-run", action="store_true", help="print what would change; write nothing anywhere"
+    )
+    sync.add_argument(
+        "--full",
+        action="store_true",
+        help="re-read every deal, not only those changed since the cursor",
+    )
     sync.set_defaults(func=cmd_sync)
 
     bot = sub.add_parser(
@@ -264,17 +280,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser(
         "sandbox",
-        help="run emulators of amoCRM, Google Sheets and Telegram on loopback, with a config for them",
+        help="run emulators of amoCRM, Google Sheets and Telegram on loopback, with a config",
         description="Start faithful emulators of amoCRM API v4, Google Sheets v4 (+ Drive and "
         "OAuth) and the Telegram Bot API on free loopback ports, seed them, and write "
         "STATE_DIR/config.yaml (complete: no environment needed) and STATE_DIR/sandbox.json. "
         "Runs until interrupted; the state is saved to STATE_DIR and resumed next time.",
     )
-    sandbox.add_argument("--seed", choices=("empty", "demo"), default="empty", help="what the accounts start with")
-    sandbox.add_argument("--state-dir", type=Path, default=Path(".sandbox"), help="where config and state go (default .sandbox)")
-    sandbox.add_argument("--amocrm-port", type=int, default=0, help="fixed port for amoCRM (default: any free one)")
-    sandbox.add_argument("--google-port", type=int, default=0, help="fixed port for Google (default: any free one)")
-    sandbox.add_argument("--telegram-port", type=int, default=0, help="fixed port for Telegram (default: any free one)")
+    sandbox.add_argument(
+        "--seed", choices=("empty", "demo"), default="empty", help="what the accounts start with"
+    )
+    sandbox.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".sandbox"),
+        help="where config and state go (default .sandbox)",
+    )
+    sandbox.add_argument(
+        "--amocrm-port", type=int, default=0, help="fixed port for amoCRM (default: any free one)"
+    )
+    sandbox.add_argument(
+        "--google-port", type=int, default=0, help="fixed port for Google (default: any free one)"
+    )
+    sandbox.add_argument(
+        "--telegram-port",
+        type=int,
+        default=0,
+        help="fixed port for Telegram (default: any free one)",
+    )
     sandbox.set_defaults(func=cmd_sandbox)
 
     demo = sub.add_parser(
@@ -287,11 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
         "fails. STATE_DIR is emptied first and keeps the sandbox state afterwards.",
     )
     demo.add_argument(
-        "--state-dir", type=Path, default=Path(".demo"),
+        "--state-dir",
+        type=Path,
+        default=Path(".demo"),
         help="where the sandbox goes (default .demo; emptied first)",
     )
     demo.add_argument(
-        "--keep", action="store_true",
+        "--keep",
+        action="store_true",
         help="afterwards keep the sandbox running on that state until Ctrl+C",
     )
     demo.set_defaults(func=cmd_demo)
@@ -303,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "amount, date word, #contract, category keywords, comment) and print what it would "
         "record. Needs only the expense categories of the config: no secrets, no network. "
         "Use it to try category keywords. --json prints a list with one object per "
-        "non-empty line: {line, amount (a string such as \"3500.00\"), date, category, "
+        'non-empty line: {line, amount (a string such as "3500.00"), date, category, '
         "category_guessed, comment, deal_ref}, or {line, error, message, text} for a line "
         "the bot would refuse; line is the 0-based index used in the dedup key "
         "tg:<chat>:<message>:<line>. Exit code 0 when every non-empty line would be "

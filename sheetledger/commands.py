@@ -36,14 +36,17 @@ def init(config: Config, console: Console) -> int:
         table.add_column(column)
     problems: list[str] = []
     targets = [("master", master_ledger(config, client))]
-    targets += [(f"cabinet '{name}'", sheets) for name, sheets in cabinet_ledgers(config, client).items()]
+    targets += [
+        (f"cabinet '{name}'", sheets) for name, sheets in cabinet_ledgers(config, client).items()
+    ]
     email = service_account_info(config).get("client_email", "the service account")
     for label, sheets in targets:
         try:
             report = prepare(sheets)
         except SheetledgerError as exc:
             problems.append(
-                f"{label} ({sheets.spreadsheet_id}): {exc}. Create it in Google Sheets and share it "
+                f"{label} ({sheets.spreadsheet_id}): {exc}. "
+                "Create it in Google Sheets and share it "
                 f"with {email} as an editor (a service account cannot create files in your Drive)."
             )
             continue
@@ -64,13 +67,22 @@ def discover(config: Config, console: Console) -> int:
     register_config_secrets(config)
     crm = build_crm(config)
     account = crm.account()
-    console.print(f"amoCRM account «{account.get('name')}» (id {account.get('id')}, {account.get('subdomain')})")
+    console.print(
+        f"amoCRM account «{account.get('name')}» "
+        f"(id {account.get('id')}, {account.get('subdomain')})"
+    )
     pipelines = Table(title="Pipelines and statuses (amocrm.pipelines, amocrm.status_rules)")
     for column in ("pipeline id", "pipeline", "status id", "status", "sort"):
         pipelines.add_column(column)
     for pipe in crm.pipelines():
         for status in (pipe.get("_embedded") or {}).get("statuses", []):
-            pipelines.add_row(str(pipe["id"]), str(pipe.get("name")), str(status["id"]), str(status.get("name")), str(status.get("sort")))
+            pipelines.add_row(
+                str(pipe["id"]),
+                str(pipe.get("name")),
+                str(status["id"]),
+                str(status.get("name")),
+                str(status.get("sort")),
+            )
     console.print(pipelines)
     users = Table(title="Users (managers)")
     users.add_column("id")
@@ -127,7 +139,9 @@ def print_report(report: CycleReport, console: Console) -> None:
             table.add_row(name, str(count))
         console.print(table)
         for event in report.events:
-            console.print(f"  {event.kind} {event.payment_id} #{event.seq}: {event.amount} ({event.method})")
+            console.print(
+                f"  {event.kind} {event.payment_id} #{event.seq}: {event.amount} ({event.method})"
+            )
     console.print(report.summary())
     for line in report.handovers:
         console.print(f"  cash handover {line}")

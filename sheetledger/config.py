@@ -281,8 +281,12 @@ _CRON_FIELDS = (
     ("minute", 0, 59, ()),
     ("hour", 0, 23, ()),
     ("day", 1, 31, ()),
-    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun",
-                      "jul", "aug", "sep", "oct", "nov", "dec")),
+    (
+        "month",
+        1,
+        12,
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    ),
     ("weekday", 0, 6, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
 )
 _CRON_PART = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
@@ -314,8 +318,10 @@ def _cron_problem(expression: str) -> str:
                         "numbers mean different days to crontab and to the scheduler"
                     )
                 # names count from the field's lowest value: jan = 1, mon = 0
-                value = names.index(bound) + low if bound in names else (
-                    int(bound) if bound.isdigit() else None
+                value = (
+                    names.index(bound) + low
+                    if bound in names
+                    else (int(bound) if bound.isdigit() else None)
                 )
                 if value is None or not low <= value <= high:
                     allowed = f"{low}-{high}" if name != "weekday" else "mon-sun"
@@ -408,8 +414,11 @@ def _format_error(error: Mapping[str, Any]) -> str:
     path = ".".join(loc) if loc else "(top level)"
     kind = str(error["type"])
     message = str(error["msg"])
-    if kind in ("int_parsing", "int_type") and loc and loc[-1] != "id" and (
-        "fields" in loc or "payment_slots" in loc
+    if (
+        kind in ("int_parsing", "int_type")
+        and loc
+        and loc[-1] != "id"
+        and ("fields" in loc or "payment_slots" in loc)
     ):
         message = "expected an integer field id"
     elif kind == "enum":

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sheetledger.config import Config
+from sheetledger.config import Cabinet, Config
 from sheetledger.errors import ConfigError
-from sheetledger.config import Cabinet
 from sheetledger.ledger.tabs import CABINET_PAYMENTS, HANDOVER, HANDOVER_LOG, MASTER_TABS, TabSchema
 from sheetledger.logs import register_secrets
 from sheetledger.store import LocalState
@@ -45,12 +44,18 @@ def service_account_info(config: Config) -> dict[str, Any]:
     except ValueError as exc:
         raise ConfigError(
             str(config.source or "config"),
-            [f"google.service_account: not a JSON service-account key ({config.google.service_account.source})"],
+            [
+                "google.service_account: not a JSON service-account key "
+                f"({config.google.service_account.source})"
+            ],
         ) from exc
     if not isinstance(info, dict) or "client_email" not in info or "private_key" not in info:
         raise ConfigError(
             str(config.source or "config"),
-            ["google.service_account: the JSON has no client_email/private_key (is it a service-account key?)"],
+            [
+                "google.service_account: the JSON has no client_email/private_key "
+                "(is it a service-account key?)"
+            ],
         )
     return info
 
@@ -87,7 +92,11 @@ def master_ledger(config: Config, client: gspread.Client) -> LedgerSheets:
     return LedgerSheets(client, config.google.spreadsheet_id, master_tabs(config), config.tz)
 
 
-CABINET_TITLES = {"cabinet_payments": "Payments", "handover": "Cash handover", "handover_log": "Handover log"}
+CABINET_TITLES = {
+    "cabinet_payments": "Payments",
+    "handover": "Cash handover",
+    "handover_log": "Handover log",
+}
 
 
 def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:

@@ -150,7 +150,9 @@ class Daemon:
             self.outages.failed(exc.service, exc.detail)
             self.store.job_finished("sync", False, error=str(exc))
         except FatalError as exc:
-            self.outages.failed(exc.service, f"{exc.detail} — {exc.hint}" if exc.hint else exc.detail)
+            self.outages.failed(
+                exc.service, f"{exc.detail} — {exc.hint}" if exc.hint else exc.detail
+            )
             self.store.job_finished("sync", False, error=str(exc))
         except SheetledgerError as exc:
             log.error("sync failed: %s", exc)
@@ -162,11 +164,19 @@ class Daemon:
             for service in ("amoCRM", "Google Sheets"):
                 self.outages.recovered(service)
             took = time.monotonic() - started
-            self.store.job_finished("sync", report.ok, detail=f"{report.summary()} in {took:.1f}s",
-                                    error="; ".join(report.problems[:3]))
+            self.store.job_finished(
+                "sync",
+                report.ok,
+                detail=f"{report.summary()} in {took:.1f}s",
+                error="; ".join(report.problems[:3]),
+            )
             if report.cursor is not None:
                 self.store.set(CURSOR_KEY, report.cursor)
-            level = logging.INFO if (report.new_rows or report.updated_rows or report.events) else logging.DEBUG
+            level = (
+                logging.INFO
+                if (report.new_rows or report.updated_rows or report.events)
+                else logging.DEBUG
+            )
             log.log(level, "sync: %s", report.summary())
             for problem in report.problems:
                 log.warning("sync: %s", problem)
@@ -237,12 +247,18 @@ class Daemon:
         schedule = self.config.schedule
         self.scheduler.add_listener(self._job_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.add_job(
-            self.sync_job, trigger_for(schedule.sync, self.config), id="sync", name="sync",
+            self.sync_job,
+            trigger_for(schedule.sync, self.config),
+            id="sync",
+            name="sync",
             next_run_time=datetime.now(UTC),
         )
         if self.bot is not None:
             self.scheduler.add_job(
-                self.outbox_job, trigger_for(schedule.outbox_flush, self.config), id="outbox", name="outbox flush"
+                self.outbox_job,
+                trigger_for(schedule.outbox_flush, self.config),
+                id="outbox",
+                name="outbox flush",
             )
 
     async def serve(self, stop: asyncio.Event) -> None:

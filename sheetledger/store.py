@@ -8,6 +8,7 @@ note in amoCRM before writing one (``journal_trusted`` is False).
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -77,7 +78,7 @@ class LocalState:
     def trust_journal(self) -> None:
         self.set("journal.trusted", True)
 
-    def journaled(self, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+    def journaled(self, keys: Iterable[tuple[str, int]]) -> builtins.set[tuple[str, int]]:
         wanted = set(keys)
         with self._lock:
             rows = self._db.execute("SELECT payment_id, seq FROM push_journal").fetchall()
@@ -97,7 +98,9 @@ class LocalState:
     def journal_remove(self, keys: Iterable[tuple[str, int]]) -> None:
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM push_journal WHERE payment_id=? AND seq=?", list(keys))
+            self._db.executemany(
+                "DELETE FROM push_journal WHERE payment_id=? AND seq=?", list(keys)
+            )
             self._db.execute("COMMIT")
 
     def journal_size(self) -> int:
@@ -117,9 +120,11 @@ class LocalState:
     def job_finished(self, job: str, ok: bool, detail: str = "", error: str = "") -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO job_runs(job, started, finished, ok, detail, error) VALUES(?,?,?,?,?,?) "
+                "INSERT INTO job_runs(job, started, finished, ok, detail, error) "
+                "VALUES(?,?,?,?,?,?) "
                 "ON CONFLICT(job) DO UPDATE SET finished=excluded.finished, ok=excluded.ok, "
-                "detail=excluded.detail, error=CASE WHEN excluded.ok THEN job_runs.error ELSE excluded.error END",
+                "detail=excluded.detail, "
+                "error=CASE WHEN excluded.ok THEN job_runs.error ELSE excluded.error END",
                 (job, time.time(), time.time(), int(ok), detail, error),
             )
 
@@ -250,8 +255,14 @@ class LocalState:
                     self._db.execute(
                         "INSERT INTO bot_outbox(key, row, op, dirty, pending, version, created, "
                         "updated) VALUES(?,?,?,?,1,1,?,?)",
-                        (key, json.dumps({**row, **values}, ensure_ascii=False), "update",
-                         json.dumps(sorted(values)), now, now),
+                        (
+                            key,
+                            json.dumps({**row, **values}, ensure_ascii=False),
+                            "update",
+                            json.dumps(sorted(values)),
+                            now,
+                            now,
+                        ),
                     )
                 else:
                     data, op, dirty, pending = found

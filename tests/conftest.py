@@ -16,9 +16,14 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: object) -> None:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and self.family in (
-        socket.AF_INET,
-        socket.AF_INET6,
+    if (
+        isinstance(host, str)
+        and host not in ("127.0.0.1", "localhost", "::1")
+        and self.family
+        in (
+            socket.AF_INET,
+            socket.AF_INET6,
+        )
     ):
         raise OSError(f"test tried to reach {address!r}: only loopback is allowed")
     return _real_connect(self, address)  # type: ignore[arg-type]

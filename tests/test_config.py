@@ -257,9 +257,15 @@ def test_secret_files_are_relative_to_the_config_and_stripped(tmp_path: Path) ->
 
 
 def test_cabinet_rules_are_checked_even_when_everything_is_fine_otherwise(tmp_path: Path) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        "methods: [card, terminal, bank, credit]", "methods: [card, terminal, bank, credit, cash]"
-    ).replace("name: accountant", "name: cashbox").replace("users: [100000002]", "users: [42]")
+    text = (
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace(
+            "methods: [card, terminal, bank, credit]",
+            "methods: [card, terminal, bank, credit, cash]",
+        )
+        .replace("name: accountant", "name: cashbox")
+        .replace("users: [100000002]", "users: [42]")
+    )
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
 
@@ -276,9 +282,11 @@ def test_cabinet_rules_are_checked_even_when_everything_is_fine_otherwise(tmp_pa
 
 
 def test_expense_rules_are_listed_with_the_sections_other_problems(tmp_path: Path) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        "default_category: Прочее", "default_category: Разное"
-    ).replace("ceiling: 10000000", "ceiling: -5")
+    text = (
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace("default_category: Прочее", "default_category: Разное")
+        .replace("ceiling: 10000000", "ceiling: -5")
+    )
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:

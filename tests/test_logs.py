@@ -82,9 +82,7 @@ def test_the_configs_secrets_are_redacted_in_log_lines(
     assert "service-account.json" in text  # where a secret lives is fine to print
 
 
-def test_a_secret_in_a_traceback_is_redacted(
-    logged: tuple[io.StringIO, logging.Logger]
-) -> None:
+def test_a_secret_in_a_traceback_is_redacted(logged: tuple[io.StringIO, logging.Logger]) -> None:
     stream, log = logged
     token = bot_token()
     try:
@@ -98,7 +96,7 @@ def test_a_secret_in_a_traceback_is_redacted(
 
 
 def test_token_shaped_strings_are_redacted_even_when_never_registered(
-    logged: tuple[io.StringIO, logging.Logger]
+    logged: tuple[io.StringIO, logging.Logger],
 ) -> None:
     stream, log = logged
     token = bot_token()

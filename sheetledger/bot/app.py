@@ -94,17 +94,14 @@ REFUSE_STRANGER = (
 )
 REFUSE_GROUP = "Я работаю только в личной переписке — напишите мне напрямую."
 NO_ROLE = (
-    "Записывать расходы могут владелец, бухгалтер и кассир. "
-    "Заявки на оплату счетов появятся позже."
+    "Записывать расходы могут владелец, бухгалтер и кассир. Заявки на оплату счетов появятся позже."
 )
 EDIT_IGNORED = (
     "Правку сообщения я не записываю. Чтобы исправить расход, нажмите «Отменить» "
     "под моим ответом и отправьте расход заново."
 )
 NOT_TEXT = "Пока я понимаю только текст. " + HELP_EXAMPLES.splitlines()[0]
-WAITING = (
-    "⏳ Таблица сейчас не отвечает: расход сохранён и будет записан, как только она ответит."
-)
+WAITING = "⏳ Таблица сейчас не отвечает: расход сохранён и будет записан, как только она ответит."
 WAITING_FATAL = (
     "⏳ Таблица не принимает запись (администратору нужно её поправить): расход сохранён "
     "и будет записан после исправления."
@@ -505,12 +502,8 @@ class ExpenseBot:
         prefix = dedup_key(chat_id, message_id, 0).rsplit(":", 1)[0] + ":"
         entries = self.state.outbox_find(prefix)
         if entries:
-            return {
-                k: (Expense.from_json(e["row"]), not e["pending"]) for k, e in entries.items()
-            }
-        return {
-            key: (expense, True) for key, expense in self.book.sheet_rows(prefix).items()
-        }
+            return {k: (Expense.from_json(e["row"]), not e["pending"]) for k, e in entries.items()}
+        return {key: (expense, True) for key, expense in self.book.sheet_rows(prefix).items()}
 
     async def on_error(self, update: object, context: Context) -> None:
         log.error("the bot failed on an update", exc_info=context.error)
@@ -559,9 +552,7 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
         return await call()
 
 
-async def _reply(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
+async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     # Quote the person's message (a reply to which message is otherwise unclear when
     # several were sent); still send when that message was deleted meanwhile.
     quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)

@@ -46,9 +46,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
+from sheetledger.ledger.tabs import DEALS
 from sheetledger.model import money
 from sheetledger.store import LocalState
-from sheetledger.ledger.tabs import DEALS
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, RowUpdate
 
 if TYPE_CHECKING:
@@ -345,7 +345,9 @@ class ExpenseBook:
         else:
             contract = DEALS.index["contract_no"] + 1
             view = self._google(
-                lambda: self.ledger.read([TAB, "deals"], header_only=[TAB], leading={"deals": contract})
+                lambda: self.ledger.read(
+                    [TAB, "deals"], header_only=[TAB], leading={"deals": contract}
+                )
             )
         self._view, self._deals = view, DealIndex.from_view(view)
         return view
@@ -378,9 +380,7 @@ class ExpenseBook:
         Returns the row as it is now and whether the sheet has it already; None when the
         row is known neither locally nor in the sheet.
         """
-        wanted = {
-            k: v for k, v in values.items() if k in ("category", "category_guessed", "void")
-        }
+        wanted = {k: v for k, v in values.items() if k in ("category", "category_guessed", "void")}
         with self._lock:
             known = self.state.outbox_get([key]).get(key)
             if known is not None:

@@ -30,7 +30,9 @@ def get_me(telegram: TelegramConfig) -> dict[str, Any]:
     try:
         return asyncio.run(ask())
     except InvalidToken as exc:
-        raise FatalError("Telegram", "the bot token was rejected", hint="take the token from @BotFather again") from exc
+        raise FatalError(
+            "Telegram", "the bot token was rejected", hint="take the token from @BotFather again"
+        ) from exc
     except (TimedOut, NetworkError) as exc:
         raise RetriableError("Telegram", f"not reachable: {exc.message}") from exc
     except TelegramError as exc:

@@ -328,7 +328,7 @@ def _parse_line(
         if found.problem == "bad_date" or found.value is None:
             return fail(
                 "bad_date",
-                f"Не понял дату «{line[found.start:found.end]}»: такого дня нет. "
+                f"Не понял дату «{line[found.start : found.end]}»: такого дня нет. "
                 "Пример: 25.11 или 25.11.2026.",
             )
         if found.problem == "future_date":
@@ -551,9 +551,7 @@ _MIN_PREFIX_STEM = 4
 _WORD = re.compile(r"\w+")
 
 
-def match_category(
-    text: str, categories: Sequence[Category], default: str
-) -> tuple[str, bool]:
+def match_category(text: str, categories: Sequence[Category], default: str) -> tuple[str, bool]:
     """The category whose name or keyword occurs in ``text``: ``(name, guessed)``.
 
     ``guessed`` is True when nothing matched and ``default`` is returned.

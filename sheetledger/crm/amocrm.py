@@ -62,8 +62,9 @@ class AmbiguousWriteError(RetriableError):
     """
 
     def __init__(self, detail: str, *, done: Sequence[dict[str, Any]] = ()) -> None:
-        super().__init__(SERVICE, f"{detail}; the write may have been applied — re-check it "
-                                  "before writing again")
+        super().__init__(
+            SERVICE, f"{detail}; the write may have been applied — re-check it before writing again"
+        )
         self.done = list(done)
 
 
@@ -74,9 +75,7 @@ class AmoValidationError(FatalError):
     batch; ``batch_offset`` is where that batch starts in the list given to the client.
     """
 
-    def __init__(
-        self, detail: str, errors: list[dict[str, Any]], *, batch_offset: int = 0
-    ) -> None:
+    def __init__(self, detail: str, errors: list[dict[str, Any]], *, batch_offset: int = 0) -> None:
         self.errors = errors
         self.batch_offset = batch_offset
         super().__init__(SERVICE, detail, hint="fix the config's field/status ids or the data")
@@ -176,14 +175,18 @@ class AmoClient:
             )
 
         if not ids:
-            yield from (lead for lead in self._pages("/api/v4/leads", base, "leads")
-                        if wanted(lead))
+            yield from (
+                lead for lead in self._pages("/api/v4/leads", base, "leads") if wanted(lead)
+            )
             return
         for chunk in _chunks([int(i) for i in ids], IDS_PER_FILTER):
             params = base + [("filter[id][]", str(i)) for i in chunk]
             members = set(chunk)
-            yield from (lead for lead in self._pages("/api/v4/leads", params, "leads")
-                        if lead.get("id") in members and wanted(lead))
+            yield from (
+                lead
+                for lead in self._pages("/api/v4/leads", params, "leads")
+                if lead.get("id") in members and wanted(lead)
+            )
 
     def lead(self, lead_id: int, with_: Sequence[str] = ()) -> dict[str, Any] | None:
         """One lead, or None when it does not exist (amoCRM answers 204)."""
@@ -247,9 +250,7 @@ class AmoClient:
             out += (body or {}).get("_embedded", {}).get(key, [])
         return out
 
-    def _get(
-        self, path: str, params: Params, *, missing_ok: bool = False
-    ) -> dict[str, Any] | None:
+    def _get(self, path: str, params: Params, *, missing_ok: bool = False) -> dict[str, Any] | None:
         return self._request("GET", path, params=params, missing_ok=missing_ok)
 
     def _pages(self, path: str, params: Params, key: str) -> Iterator[dict[str, Any]]:
@@ -314,8 +315,12 @@ class AmoClient:
             self.requests_made += 1
             try:
                 response = self._session.request(
-                    method, self.base_url + path, params=params, json=body,
-                    headers=headers, timeout=self._timeout,
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=self._timeout,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 problem = "timed out" if isinstance(exc, requests.Timeout) else "connection lost"
@@ -328,14 +333,16 @@ class AmoClient:
                 # Not processed: safe to repeat, POST included. Usually an HTML page from the
                 # gateway without Retry-After (GH#526); Kommo documents a `retry_after` body.
                 wait = _retry_after(response)
-                self._wait_or_give_up(what, "rate limited (429)", attempt, wait,
-                                      minimum=BACKOFF_BASE)
+                self._wait_or_give_up(
+                    what, "rate limited (429)", attempt, wait, minimum=BACKOFF_BASE
+                )
                 continue
             if status >= 500:
                 if not idempotent:
                     raise AmbiguousWriteError(f"{what}: server error {status}")
-                self._wait_or_give_up(what, f"server error {status}", attempt,
-                                      _retry_after(response))
+                self._wait_or_give_up(
+                    what, f"server error {status}", attempt, _retry_after(response)
+                )
                 continue
             if status == 204 or (missing_ok and status == 404):
                 return None
@@ -344,7 +351,11 @@ class AmoClient:
             raise _error_for(response, what, batch_offset)
 
     def _wait_or_give_up(
-        self, what: str, problem: str, attempt: int, retry_after: float | None,
+        self,
+        what: str,
+        problem: str,
+        attempt: int,
+        retry_after: float | None,
         minimum: float = 0.0,
     ) -> None:
         if retry_after is not None and retry_after > RETRY_AFTER_CAP:
@@ -352,8 +363,14 @@ class AmoClient:
         if attempt >= self._max_attempts:
             raise RetriableError(SERVICE, f"{what}: {problem} after {attempt} attempts")
         delay = self._backoff(attempt, retry_after, minimum)
-        log.info("amoCRM %s: %s, retry %d/%d in %.1f s",
-                 what, problem, attempt + 1, self._max_attempts, delay)
+        log.info(
+            "amoCRM %s: %s, retry %d/%d in %.1f s",
+            what,
+            problem,
+            attempt + 1,
+            self._max_attempts,
+            delay,
+        )
         self._sleep(delay)
 
 
@@ -362,14 +379,14 @@ class AmoClient:
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def _offset_chunks(
     items: Sequence[dict[str, Any]], size: int
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     for start in range(0, len(items), size):
-        yield start, list(items[start:start + size])
+        yield start, list(items[start : start + size])
 
 
 def _never_sent(exc: Exception) -> bool:
@@ -386,8 +403,12 @@ def _never_sent(exc: Exception) -> bool:
         if isinstance(current, NewConnectionError):
             return True  # refused or unreachable: nothing was sent
         if isinstance(current, BaseException):
-            stack += [*current.args, current.__cause__, current.__context__,
-                      getattr(current, "reason", None)]
+            stack += [
+                *current.args,
+                current.__cause__,
+                current.__context__,
+                getattr(current, "reason", None),
+            ]
     return False
 
 
@@ -433,33 +454,59 @@ def _error_for(response: requests.Response, what: str, batch_offset: int) -> Exc
         if isinstance(errors, list):
             summary = "; ".join(
                 f"item {e.get('request_id')}: {err.get('code')} at {err.get('path')}"
-                for e in errors[:3] for err in (e.get("errors") or [])[:2]
+                for e in errors[:3]
+                for err in (e.get("errors") or [])[:2]
             )
-            return AmoValidationError(f"{what}: refused (400): {summary}", errors,
-                                      batch_offset=batch_offset)
+            return AmoValidationError(
+                f"{what}: refused (400): {summary}", errors, batch_offset=batch_offset
+            )
         # Other 400 shapes: {"errors": {...}} (GH#88) or a bare detail.
         other = body.get("errors")
-        listed = [{"request_id": str(k), "errors": [{"code": "Invalid", "path": "",
-                                                      "detail": str(v)}]}
-                  for k, v in other.items()] if isinstance(other, dict) else []
-        return AmoValidationError(f"{what}: refused (400): {detail or 'bad request'}", listed,
-                                  batch_offset=batch_offset)
+        listed = (
+            [
+                {
+                    "request_id": str(k),
+                    "errors": [{"code": "Invalid", "path": "", "detail": str(v)}],
+                }
+                for k, v in other.items()
+            ]
+            if isinstance(other, dict)
+            else []
+        )
+        return AmoValidationError(
+            f"{what}: refused (400): {detail or 'bad request'}", listed, batch_offset=batch_offset
+        )
     if status == 401:
-        return FatalError(SERVICE, f"{what}: the token was rejected (401)",
-                          hint="make a new long-lived token in amoCRM (integration → Keys) "
-                               "and put it where amocrm.token points")
+        return FatalError(
+            SERVICE,
+            f"{what}: the token was rejected (401)",
+            hint="make a new long-lived token in amoCRM (integration → Keys) "
+            "and put it where amocrm.token points",
+        )
     if status == 402:
-        return FatalError(SERVICE, f"{what}: the account is not paid (402)",
-                          hint="renew the amoCRM subscription; nothing syncs until then")
+        return FatalError(
+            SERVICE,
+            f"{what}: the account is not paid (402)",
+            hint="renew the amoCRM subscription; nothing syncs until then",
+        )
     if status == 403:
         if not body:
             # nginx's HTML page: the API is blocked after repeated excess of 7 req/s.
-            return FatalError(SERVICE, f"{what}: API access blocked (403)",
-                              hint="stop the daemon and ask amoCRM support (chat in the "
-                                   "account) to unblock, giving the server IP and subdomain")
-        return FatalError(SERVICE, f"{what}: no rights (403): {detail}",
-                          hint="the token's user must be an administrator of the account")
+            return FatalError(
+                SERVICE,
+                f"{what}: API access blocked (403)",
+                hint="stop the daemon and ask amoCRM support (chat in the "
+                "account) to unblock, giving the server IP and subdomain",
+            )
+        return FatalError(
+            SERVICE,
+            f"{what}: no rights (403): {detail}",
+            hint="the token's user must be an administrator of the account",
+        )
     if status == 404:
-        return FatalError(SERVICE, f"{what}: not found (404)",
-                          hint="check amocrm.base_url: https://<subdomain>.amocrm.ru")
+        return FatalError(
+            SERVICE,
+            f"{what}: not found (404)",
+            hint="check amocrm.base_url: https://<subdomain>.amocrm.ru",
+        )
     return FatalError(SERVICE, f"{what}: refused ({status}) {detail}".rstrip())

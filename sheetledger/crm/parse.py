@@ -114,7 +114,9 @@ def parse_payments(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> lis
         if raw_method in (None, ""):
             problems.append("E_METHOD the payment type is not chosen")
         elif method is None:
-            problems.append(f"E_METHOD unknown payment type {_text(raw_method)!r} (add it to amocrm.methods)")
+            problems.append(
+                f"E_METHOD unknown payment type {_text(raw_method)!r} (add it to amocrm.methods)"
+            )
         payments.append(
             Payment(
                 deal_id=deal_id,

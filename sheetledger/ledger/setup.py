@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetledger.ledger.cells import Kind
-from sheetledger.ledger.sheets import DATE_FORMAT, MONEY_FORMAT, LedgerSheets, check_header, quote_title
+from sheetledger.ledger.sheets import (
+    DATE_FORMAT,
+    MONEY_FORMAT,
+    LedgerSheets,
+    check_header,
+    quote_title,
+)
 from sheetledger.ledger.tabs import Owner, TabSchema
 
 PROTECTION_TAG = "sheetledger: filled by the daemon"
@@ -79,13 +85,22 @@ def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
         else:
             problem = check_header(schema, current)
             if problem:
-                report.problems.append(f"tab '{title}': {problem} — fix the header by hand; init leaves it")
+                report.problems.append(
+                    f"tab '{title}': {problem} — fix the header by hand; init leaves it"
+                )
                 continue
-        if not _protected_ranges(sheet) or int(props.get("gridProperties", {}).get("frozenRowCount", 0)) != 1:
-            requests.extend(_formatting(sheet_id, schema, rows, protect=not _protected_ranges(sheet)))
+        if (
+            not _protected_ranges(sheet)
+            or int(props.get("gridProperties", {}).get("frozenRowCount", 0)) != 1
+        ):
+            requests.extend(
+                _formatting(sheet_id, schema, rows, protect=not _protected_ranges(sheet))
+            )
             report.formatted.append(title)
     if requests:
-        ledger._call("init", lambda: ledger.http.batch_update(ledger.spreadsheet_id, {"requests": requests}))
+        ledger._call(
+            "init", lambda: ledger.http.batch_update(ledger.spreadsheet_id, {"requests": requests})
+        )
         report.requests_sent = 1
     return report
 
@@ -111,7 +126,11 @@ def _add_sheet(sheet_id: int, title: str, schema: TabSchema) -> dict[str, Any]:
                 "sheetId": sheet_id,
                 "title": title,
                 "hidden": schema.hidden,
-                "gridProperties": {"rowCount": 1000, "columnCount": max(26, schema.width), "frozenRowCount": 1},
+                "gridProperties": {
+                    "rowCount": 1000,
+                    "columnCount": max(26, schema.width),
+                    "frozenRowCount": 1,
+                },
             }
         }
     }
@@ -122,7 +141,10 @@ def _header_cells(sheet_id: int, schema: TabSchema) -> list[dict[str, Any]]:
     for column in schema.columns:
         cell: dict[str, Any] = {
             "userEnteredValue": {"stringValue": column.header},
-            "userEnteredFormat": {"textFormat": {"bold": True}, "backgroundColor": _header_colour(column.owner)},
+            "userEnteredFormat": {
+                "textFormat": {"bold": True},
+                "backgroundColor": _header_colour(column.owner),
+            },
         }
         if column.note:
             cell["note"] = column.note
@@ -132,7 +154,10 @@ def _header_cells(sheet_id: int, schema: TabSchema) -> list[dict[str, Any]]:
             "updateCells": {
                 "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
                 "rows": [{"values": cells}],
-                "fields": "userEnteredValue,userEnteredFormat.textFormat,userEnteredFormat.backgroundColor,note",
+                "fields": (
+                    "userEnteredValue,userEnteredFormat.textFormat,"
+                    "userEnteredFormat.backgroundColor,note"
+                ),
             }
         }
     ]
@@ -145,11 +170,17 @@ def _header_colour(owner: Owner) -> dict[str, float]:
     return {"red": 0.85, "green": 0.89, "blue": 0.95}
 
 
-def _formatting(sheet_id: int, schema: TabSchema, rows: int, *, protect: bool) -> list[dict[str, Any]]:
+def _formatting(
+    sheet_id: int, schema: TabSchema, rows: int, *, protect: bool
+) -> list[dict[str, Any]]:
     requests: list[dict[str, Any]] = [
         {
             "updateSheetProperties": {
-                "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}, "hidden": schema.hidden},
+                "properties": {
+                    "sheetId": sheet_id,
+                    "gridProperties": {"frozenRowCount": 1},
+                    "hidden": schema.hidden,
+                },
                 "fields": "gridProperties.frozenRowCount,hidden",
             }
         }
@@ -175,12 +206,22 @@ def _formatting(sheet_id: int, schema: TabSchema, rows: int, *, protect: bool) -
             )
         if column.kind is Kind.BOOL:
             requests.append(
-                {"setDataValidation": {"range": data_range, "rule": {"condition": {"type": "BOOLEAN"}, "strict": True}}}
+                {
+                    "setDataValidation": {
+                        "range": data_range,
+                        "rule": {"condition": {"type": "BOOLEAN"}, "strict": True},
+                    }
+                }
             )
         requests.append(
             {
                 "updateDimensionProperties": {
-                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": index, "endIndex": index + 1},
+                    "range": {
+                        "sheetId": sheet_id,
+                        "dimension": "COLUMNS",
+                        "startIndex": index,
+                        "endIndex": index + 1,
+                    },
                     "properties": {"pixelSize": column.width, "hiddenByUser": column.hidden},
                     "fields": "pixelSize,hiddenByUser",
                 }
@@ -191,7 +232,11 @@ def _formatting(sheet_id: int, schema: TabSchema, rows: int, *, protect: bool) -
             {
                 "addProtectedRange": {
                     "protectedRange": {
-                        "range": {"sheetId": sheet_id, "startColumnIndex": start, "endColumnIndex": end},
+                        "range": {
+                            "sheetId": sheet_id,
+                            "startColumnIndex": start,
+                            "endColumnIndex": end,
+                        },
                         "description": PROTECTION_TAG,
                         "warningOnly": True,
                     }

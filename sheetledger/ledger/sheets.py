@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -181,7 +181,9 @@ def _translate(exc: APIError, what: str) -> Exception:
     if code in (408, 429) or code >= 500:
         return RetriableError("Google Sheets", f"{what}: HTTP {code} {message}")
     if code == 404:
-        return FatalError("Google Sheets", f"{what}: spreadsheet not found", hint="check spreadsheet_id")
+        return FatalError(
+            "Google Sheets", f"{what}: spreadsheet not found", hint="check spreadsheet_id"
+        )
     if code == 403:
         return FatalError(
             "Google Sheets",
@@ -189,9 +191,13 @@ def _translate(exc: APIError, what: str) -> Exception:
             hint="share the spreadsheet with the service account's e-mail as an editor",
         )
     if code == 401:
-        return FatalError("Google Sheets", f"{what}: credentials rejected", hint="check the service-account key")
+        return FatalError(
+            "Google Sheets", f"{what}: credentials rejected", hint="check the service-account key"
+        )
     if code == 400 and "Unable to parse range" in message:
-        return FatalError("Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`")
+        return FatalError(
+            "Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`"
+        )
     return FatalError("Google Sheets", f"{what}: HTTP {code} {message}")
 
 
@@ -252,7 +258,11 @@ class LedgerSheets:
             title, schema = self.tabs[key]
             width = widths.get(key, schema.width)
             last = column_letter(width - 1)
-            ranges.append(f"{quote_title(title)}!A1:{last}1" if key in headers else f"{quote_title(title)}!A1:{last}")
+            ranges.append(
+                f"{quote_title(title)}!A1:{last}1"
+                if key in headers
+                else f"{quote_title(title)}!A1:{last}"
+            )
         reply = self._call(
             "read",
             lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
@@ -276,7 +286,9 @@ class LedgerSheets:
         layout = TabLayout(title, schema, last_row=max(1, len(rows)))
         tab = TabRows(schema)
         header = rows[0] if rows else []
-        layout.header_problem = check_header(schema, header, width) if rows else "the header row is empty"
+        layout.header_problem = (
+            check_header(schema, header, width) if rows else "the header row is empty"
+        )
         if layout.header_problem:
             return tab, layout
         id_kind, id_key = schema.id_column.kind, schema.id_column.key
@@ -353,7 +365,11 @@ class LedgerSheets:
             return None
 
     def header_problems(self) -> dict[str, str]:
-        return {key: layout.header_problem for key, layout in self.layouts.items() if layout.header_problem}
+        return {
+            key: layout.header_problem
+            for key, layout in self.layouts.items()
+            if layout.header_problem
+        }
 
     # -- writing ------------------------------------------------------------------
 
@@ -367,7 +383,8 @@ class LedgerSheets:
                 ),
             )
             self._sheet_ids = {
-                s["properties"]["title"]: int(s["properties"].get("sheetId", 0)) for s in meta.get("sheets", [])
+                s["properties"]["title"]: int(s["properties"].get("sheetId", 0))
+                for s in meta.get("sheets", [])
             }
         return self._sheet_ids
 
@@ -380,13 +397,15 @@ class LedgerSheets:
         )
         found: dict[str, tuple[dict[str, int], int, int]] = {}
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=True):
-            title, schema = self.tabs[key]
+            schema = self.tabs[key][1]
             values = value_range.get("values", [])
             positions: dict[str, int] = {}
             for offset, raw in enumerate(values[1:], start=2):
                 if raw and raw[0] not in ("", None):
                     try:
-                        positions.setdefault(str(from_cell(schema.id_column.kind, raw[0], self.tz)), offset)
+                        positions.setdefault(
+                            str(from_cell(schema.id_column.kind, raw[0], self.tz)), offset
+                        )
                     except CellProblem:
                         continue
             last = max([1, *positions.values()]) if positions else max(1, _last_non_empty(values))
@@ -422,12 +441,16 @@ class LedgerSheets:
             title, schema = self.tabs[key]
             sheet_id = sheet_ids.get(title)
             if sheet_id is None:
-                raise FatalError("Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`")
+                raise FatalError(
+                    "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
+                )
             positions, last_row, grid_rows = where[key]
             appends = [(a.row_id, dict(a.values)) for a in changes.appends if a.tab == key]
             if key == "state":
                 appends.extend(state_rows[1])
-            updates = {rid: vals for (tab, rid), vals in changes.merged_updates().items() if tab == key}
+            updates = {
+                rid: vals for (tab, rid), vals in changes.merged_updates().items() if tab == key
+            }
             if key == "state":
                 updates.update(state_rows[0])
             new_rows: list[tuple[str, dict[str, Any]]] = []
@@ -442,15 +465,25 @@ class LedgerSheets:
                 needed = max(needed, 1 + len(replacement))
             if needed > grid_rows:
                 requests_.add(
-                    {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": needed - grid_rows + 50}}
+                    {
+                        "appendDimension": {
+                            "sheetId": sheet_id,
+                            "dimension": "ROWS",
+                            "length": needed - grid_rows + 50,
+                        }
+                    }
                 )
             for rid, vals in updates.items():
                 row = positions.get(rid)
                 if row is None:
-                    log.warning("%s: row %s vanished before the write (deleted by a person?)", title, rid)
+                    log.warning(
+                        "%s: row %s vanished before the write (deleted by a person?)", title, rid
+                    )
                     continue
                 for start, run in _runs(schema, vals):
-                    requests_.add(self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False))
+                    requests_.add(
+                        self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False)
+                    )
                     cells += len(run)
             if new_rows:
                 block = [[vals.get(c.key) for c in schema.columns] for _, vals in new_rows]
@@ -460,7 +493,9 @@ class LedgerSheets:
                     part = block[first : first + ROWS_PER_REQUEST]
                     at = last_row + 1 + first
                     requests_.add(self._update_cells(sheet_id, at, 0, part, schema, 0, fmt=True))
-                for request in _row_formats(sheet_id, last_row + 1, len(block), schema, clear=False):
+                for request in _row_formats(
+                    sheet_id, last_row + 1, len(block), schema, clear=False
+                ):
                     requests_.add(request)
                 cells += sum(len(b) for b in block)
             if replacement is not None:
@@ -487,7 +522,12 @@ class LedgerSheets:
             requests_.add(
                 {
                     "deleteDimension": {
-                        "range": {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}
+                        "range": {
+                            "sheetId": sheet_id,
+                            "dimension": "ROWS",
+                            "startIndex": row - 1,
+                            "endIndex": row,
+                        }
                     }
                 }
             )
@@ -508,7 +548,9 @@ class LedgerSheets:
             return {}, []
         positions = where["state"][0]
         updates = {k: {"value": v} for k, v in changes.state.items() if k in positions}
-        appends = [(k, {"key": k, "value": v}) for k, v in changes.state.items() if k not in positions]
+        appends = [
+            (k, {"key": k, "value": v}) for k, v in changes.state.items() if k not in positions
+        ]
         return updates, appends
 
     def _update_cells(
@@ -660,7 +702,9 @@ def _join(parts: list[bytes]) -> bytes:
 
 def _runs(schema: TabSchema, values: Mapping[str, Any]) -> list[tuple[int, list[Any]]]:
     """Contiguous runs of columns to write: [(first column index, [values...])]."""
-    indexes = sorted(schema.index[k] for k in values if k in schema.index and k != schema.id_column.key)
+    indexes = sorted(
+        schema.index[k] for k in values if k in schema.index and k != schema.id_column.key
+    )
     runs: list[tuple[int, list[Any]]] = []
     for index in indexes:
         value = values[schema.columns[index].key]

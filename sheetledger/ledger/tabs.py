@@ -69,7 +69,9 @@ class TabSchema:
         return len(self.columns)
 
 
-def _c(key: str, header: str, owner: Owner, kind: Kind = Kind.TEXT, width: int = 110, note: str = "") -> Column:
+def _c(
+    key: str, header: str, owner: Owner, kind: Kind = Kind.TEXT, width: int = 110, note: str = ""
+) -> Column:
     return Column(key, header, owner, kind, width, note)
 
 
@@ -145,7 +147,9 @@ EXPENSES = TabSchema(
         _c("entered_by", "Entered by", DAEMON, width=150),
         _c("source", "Source", DAEMON, width=90),
         _c("recorded_at", "Recorded at", DAEMON, Kind.DATETIME, 140),
-        _c("void", "Void", PEOPLE, Kind.BOOL, 70, "ticked = undone: kept, but excluded from totals"),
+        _c(
+            "void", "Void", PEOPLE, Kind.BOOL, 70, "ticked = undone: kept, but excluded from totals"
+        ),
     ),
 )
 
@@ -178,7 +182,15 @@ CABINET_PAYMENTS = TabSchema(
         _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
         _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
         _c("comment", "Comment", PEOPLE, width=220),
-        Column("mirror", "Synced", DAEMON, Kind.TEXT, 80, "the daemon's memory of this row; do not edit", hidden=True),
+        Column(
+            "mirror",
+            "Synced",
+            DAEMON,
+            Kind.TEXT,
+            80,
+            "the daemon's memory of this row; do not edit",
+            hidden=True,
+        ),
     ),
 )
 

@@ -58,15 +58,37 @@ UNSORTED_TYPE = 1  # status type of «Неразобранное»; regular stat
 
 # Lead custom-field types the emulator stores and validates.
 FIELD_TYPES = frozenset(
-    {"text", "numeric", "checkbox", "select", "multiselect", "date", "url", "textarea",
-     "radiobutton", "date_time", "streetaddress", "birthday"}
+    {
+        "text",
+        "numeric",
+        "checkbox",
+        "select",
+        "multiselect",
+        "date",
+        "url",
+        "textarea",
+        "radiobutton",
+        "date_time",
+        "streetaddress",
+        "birthday",
+    }
 )
 _ENUM_TYPES = frozenset({"select", "multiselect", "radiobutton"})
 _TEXT_TYPES = frozenset({"text", "textarea", "url", "streetaddress"})
 _DATE_TYPES = frozenset({"date", "birthday"})  # stored as local midnight of the account zone
 NOTE_TYPES = frozenset(
-    {"common", "call_in", "call_out", "service_message", "extended_service_message",
-     "message_cashier", "geolocation", "sms_in", "sms_out", "attachment"}
+    {
+        "common",
+        "call_in",
+        "call_out",
+        "service_message",
+        "extended_service_message",
+        "message_cashier",
+        "geolocation",
+        "sms_in",
+        "sms_out",
+        "attachment",
+    }
 )
 _NOTE_REQUIRED_PARAMS = {
     "common": ("text",),
@@ -81,17 +103,53 @@ DEFAULT_LIMIT = 50
 RATE_LIMIT_PER_SECOND = 7  # KOMMO:limits, DOC:errors
 
 _LEAD_WRITABLE = frozenset(
-    {"id", "name", "price", "status_id", "pipeline_id", "created_by", "updated_by", "closed_at",
-     "created_at", "updated_at", "loss_reason_id", "responsible_user_id", "custom_fields_values",
-     "tags_to_add", "tags_to_delete", "_embedded", "request_id"}
+    {
+        "id",
+        "name",
+        "price",
+        "status_id",
+        "pipeline_id",
+        "created_by",
+        "updated_by",
+        "closed_at",
+        "created_at",
+        "updated_at",
+        "loss_reason_id",
+        "responsible_user_id",
+        "custom_fields_values",
+        "tags_to_add",
+        "tags_to_delete",
+        "_embedded",
+        "request_id",
+    }
 )
 _NOTE_WRITABLE = frozenset(
-    {"entity_id", "note_type", "params", "created_by", "responsible_user_id", "request_id",
-     "is_need_to_trigger_digital_pipeline", "created_at", "updated_at"}
+    {
+        "entity_id",
+        "note_type",
+        "params",
+        "created_by",
+        "responsible_user_id",
+        "request_id",
+        "is_need_to_trigger_digital_pipeline",
+        "created_at",
+        "updated_at",
+    }
 )
 _FIELD_WRITABLE = frozenset(
-    {"name", "type", "sort", "code", "enums", "is_api_only", "required_statuses", "group_id",
-     "settings", "remind", "request_id"}
+    {
+        "name",
+        "type",
+        "sort",
+        "code",
+        "enums",
+        "is_api_only",
+        "required_statuses",
+        "group_id",
+        "settings",
+        "remind",
+        "request_id",
+    }
 )
 
 # Real validation details (DOC:errors, KOMMO:codes, Krukov/amocrm_api#112).
@@ -177,8 +235,13 @@ def _problem(status: int, detail: str, **extra: Any) -> Response:
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
-    body = {"title": title, "type": f"https://httpstatus.es/{status}", "status": status,
-            "detail": detail, **extra}
+    body = {
+        "title": title,
+        "type": f"https://httpstatus.es/{status}",
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return Response(status, _dumps(body), {"Content-Type": "application/problem+json"})
 
 
@@ -216,8 +279,10 @@ def _array_param(query: Mapping[str, list[str]], name: str) -> list[str] | None:
     found: list[str] | None = None
     prefix = name + "["
     for key, values in query.items():
-        if key == name or key == name + "[]" or (
-            key.startswith(prefix) and key.endswith("]") and key[len(prefix):-1].isdigit()
+        if (
+            key == name
+            or key == name + "[]"
+            or (key.startswith(prefix) and key.endswith("]") and key[len(prefix) : -1].isdigit())
         ):
             found = (found or []) + list(values)
     return found
@@ -326,8 +391,13 @@ class AmoEmulator(Emulator):
         self._notes_by_lead: dict[int, list[int]] = {}
         self._tags: dict[str, int] = {}
         self._next_ids = {
-            "user": 11_000_001, "pipeline": 7_200_001, "status": 60_400_001,
-            "field": 900_001, "enum": 1_500_001, "lead": 38_000_001, "note": 76_000_001,
+            "user": 11_000_001,
+            "pipeline": 7_200_001,
+            "status": 60_400_001,
+            "field": 900_001,
+            "enum": 1_500_001,
+            "lead": 38_000_001,
+            "note": 76_000_001,
             "tag": 100_001,
         }
         # Sorted lead ids per (filter, order), valid while the leads do not change: paging
@@ -395,8 +465,12 @@ class AmoEmulator(Emulator):
         if status == 402:
             return _problem(402, "Payment Required")
         if status == 500:
-            body = {"title": "ErrInternalServer", "status": 500,
-                    "detail": "Internal server error", "trace_id": "0" * 16}
+            body = {
+                "title": "ErrInternalServer",
+                "status": 500,
+                "detail": "Internal server error",
+                "trace_id": "0" * 16,
+            }
             return Response(500, _dumps(body), {"Content-Type": "application/problem+json"})
         return _problem(status, "Scripted fault")
 
@@ -471,12 +545,27 @@ class AmoEmulator(Emulator):
             user_id = self._new_id("user")
             level = "A"
             rights = {
-                "leads": {"view": level, "edit": level, "add": level, "delete": level,
-                          "export": level},
-                "contacts": {"view": level, "edit": level, "add": level, "delete": level,
-                             "export": level},
-                "companies": {"view": level, "edit": level, "add": level, "delete": level,
-                              "export": level},
+                "leads": {
+                    "view": level,
+                    "edit": level,
+                    "add": level,
+                    "delete": level,
+                    "export": level,
+                },
+                "contacts": {
+                    "view": level,
+                    "edit": level,
+                    "add": level,
+                    "delete": level,
+                    "export": level,
+                },
+                "companies": {
+                    "view": level,
+                    "edit": level,
+                    "add": level,
+                    "delete": level,
+                    "export": level,
+                },
                 "tasks": {"edit": level, "delete": level},
                 "mail_access": is_admin,
                 "catalog_access": is_admin,
@@ -525,18 +614,20 @@ class AmoEmulator(Emulator):
         with self.lock:
             self._require_admin()
             users = [self._users[i] for i in sorted(self._users)]
-            chunk = users[(page - 1) * limit: page * limit]
+            chunk = users[(page - 1) * limit : page * limit]
             if not chunk:
                 return Response.empty()
             page_count = -(-len(users) // limit)
             origin, with_ = self._origin(request), _with(request)
-            return _hal({
-                "_total_items": len(users),
-                "_page": page,
-                "_page_count": page_count,
-                "_links": self._page_links(request, page, page < page_count, page_count),
-                "_embedded": {"users": [self._render_user(u, origin, with_) for u in chunk]},
-            })
+            return _hal(
+                {
+                    "_total_items": len(users),
+                    "_page": page,
+                    "_page_count": page_count,
+                    "_links": self._page_links(request, page, page < page_count, page_count),
+                    "_embedded": {"users": [self._render_user(u, origin, with_) for u in chunk]},
+                }
+            )
 
     @route("GET", r"/api/v4/users/(?P<user_id>\d+)/?", kind="read")
     def _get_user(self, request: Request, user_id: str) -> Response:
@@ -600,31 +691,56 @@ class AmoEmulator(Emulator):
         """
         with self.lock:
             if len(self._pipelines) >= 50:
-                raise AmoValidationFailed(_single_error("NotSupportedChoice", "name",
-                                                        "No more than 50 pipelines"))
+                raise AmoValidationFailed(
+                    _single_error("NotSupportedChoice", "name", "No more than 50 pipelines")
+                )
             pipeline_id = self._new_id("pipeline")
             main = not self._pipelines if is_main is None else is_main
             if main:
                 for other in self._pipelines.values():
                     other["is_main"] = False
             rows: list[dict[str, Any]] = [
-                {"id": self._new_id("status"), "name": "Неразобранное", "sort": 10,
-                 "is_editable": False, "color": "#c1c1c1", "type": UNSORTED_TYPE}
+                {
+                    "id": self._new_id("status"),
+                    "name": "Неразобранное",
+                    "sort": 10,
+                    "is_editable": False,
+                    "color": "#c1c1c1",
+                    "type": UNSORTED_TYPE,
+                }
             ]
             for index, status in enumerate(statuses):
                 spec = {"name": status} if isinstance(status, str) else dict(status)
-                rows.append({
-                    "id": self._new_id("status"),
-                    "name": str(spec["name"]),
-                    "sort": 20 + 10 * index,
-                    "is_editable": True,
-                    "color": spec.get("color", _STATUS_COLORS[index % len(_STATUS_COLORS)]),
+                rows.append(
+                    {
+                        "id": self._new_id("status"),
+                        "name": str(spec["name"]),
+                        "sort": 20 + 10 * index,
+                        "is_editable": True,
+                        "color": spec.get("color", _STATUS_COLORS[index % len(_STATUS_COLORS)]),
+                        "type": 0,
+                    }
+                )
+            rows.append(
+                {
+                    "id": STATUS_WON,
+                    "name": won_name,
+                    "sort": 10000,
+                    "is_editable": False,
+                    "color": "#CCFF66",
                     "type": 0,
-                })
-            rows.append({"id": STATUS_WON, "name": won_name, "sort": 10000,
-                         "is_editable": False, "color": "#CCFF66", "type": 0})
-            rows.append({"id": STATUS_LOST, "name": lost_name, "sort": 11000,
-                         "is_editable": False, "color": "#D5D8DB", "type": 0})
+                }
+            )
+            rows.append(
+                {
+                    "id": STATUS_LOST,
+                    "name": lost_name,
+                    "sort": 11000,
+                    "is_editable": False,
+                    "color": "#D5D8DB",
+                    "type": 0,
+                }
+            )
             self._pipelines[pipeline_id] = {
                 "id": pipeline_id,
                 "name": name,
@@ -648,8 +764,11 @@ class AmoEmulator(Emulator):
             "color": status["color"],
             "type": status["type"],
             "account_id": self.account["id"],
-            "_links": {"self": {"href": f"{origin}/api/v4/leads/pipelines/{pipeline_id}"
-                                        f"/statuses/{status['id']}"}},
+            "_links": {
+                "self": {
+                    "href": f"{origin}/api/v4/leads/pipelines/{pipeline_id}/statuses/{status['id']}"
+                }
+            },
         }
 
     def _render_pipeline(self, pipeline: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -692,11 +811,13 @@ class AmoEmulator(Emulator):
         if not pipelines:
             return Response.empty()
         # Not paginated (DOC:pipelines): at most 50 per account.
-        return _hal({
-            "_total_items": len(pipelines),
-            "_links": {"self": {"href": f"{origin}/api/v4/leads/pipelines"}},
-            "_embedded": {"pipelines": pipelines},
-        })
+        return _hal(
+            {
+                "_total_items": len(pipelines),
+                "_links": {"self": {"href": f"{origin}/api/v4/leads/pipelines"}},
+                "_embedded": {"pipelines": pipelines},
+            }
+        )
 
     @route("GET", r"/api/v4/leads/pipelines/(?P<pipeline_id>\d+)/?", kind="read")
     def _get_pipeline(self, request: Request, pipeline_id: str) -> Response:
@@ -713,16 +834,22 @@ class AmoEmulator(Emulator):
             pipeline = self._pipelines.get(int(pipeline_id))
             if pipeline is None:
                 return Response.empty()
-            statuses = [self._render_status(pipeline["id"], s, origin)
-                        for s in pipeline["statuses"]]
-        return _hal({
-            "_total_items": len(statuses),
-            "_links": {"self": {"href": f"{origin}{request.raw_path}"}},
-            "_embedded": {"statuses": statuses},
-        })
+            statuses = [
+                self._render_status(pipeline["id"], s, origin) for s in pipeline["statuses"]
+            ]
+        return _hal(
+            {
+                "_total_items": len(statuses),
+                "_links": {"self": {"href": f"{origin}{request.raw_path}"}},
+                "_embedded": {"statuses": statuses},
+            }
+        )
 
-    @route("GET", r"/api/v4/leads/pipelines/(?P<pipeline_id>\d+)/statuses/(?P<status_id>\d+)/?",
-           kind="read")
+    @route(
+        "GET",
+        r"/api/v4/leads/pipelines/(?P<pipeline_id>\d+)/statuses/(?P<status_id>\d+)/?",
+        kind="read",
+    )
     def _get_status(self, request: Request, pipeline_id: str, status_id: str) -> Response:
         with self.lock:
             status = self._status(int(pipeline_id), int(status_id))
@@ -743,8 +870,12 @@ class AmoEmulator(Emulator):
         is_api_only: bool = False,
     ) -> dict[str, Any]:
         """Add a lead custom field; for select types ``enums`` are the option texts, in order."""
-        spec: dict[str, Any] = {"name": name, "type": type, "code": code,
-                                "is_api_only": is_api_only}
+        spec: dict[str, Any] = {
+            "name": name,
+            "type": type,
+            "code": code,
+            "is_api_only": is_api_only,
+        }
         if sort is not None:
             spec["sort"] = sort
         if enums:
@@ -757,9 +888,7 @@ class AmoEmulator(Emulator):
             self._fields[prepared["id"]] = prepared
             return self._render_field(prepared, self._origin(None))
 
-    def _prepare_field(
-        self, spec: Any, rid: str, problems: _Problems
-    ) -> dict[str, Any] | None:
+    def _prepare_field(self, spec: Any, rid: str, problems: _Problems) -> dict[str, Any] | None:
         if not isinstance(spec, dict):
             problems.add(rid, "InvalidType", "", "This value should be of type object.")
             return None
@@ -778,8 +907,12 @@ class AmoEmulator(Emulator):
             else:
                 for i, enum in enumerate(enums_in):
                     if not isinstance(enum, dict) or not isinstance(enum.get("value"), str):
-                        problems.add(rid, "InvalidType", f"enums.{i}.value",
-                                     "This value should be of type string.")
+                        problems.add(
+                            rid,
+                            "InvalidType",
+                            f"enums.{i}.value",
+                            "This value should be of type string.",
+                        )
         elif enums_in is not None:
             problems.add(rid, "FieldNotExpected", "enums", _NOT_EXPECTED)
         sort = spec.get("sort", 500 + len(self._fields))
@@ -791,9 +924,12 @@ class AmoEmulator(Emulator):
         enums = None
         if kind in _ENUM_TYPES:
             enums = [
-                {"id": self._new_id("enum"), "value": e["value"],
-                 "sort": e.get("sort", 500 + 10 * i) if _is_int(e.get("sort")) else 500 + 10 * i,
-                 "code": e.get("code")}
+                {
+                    "id": self._new_id("enum"),
+                    "value": e["value"],
+                    "sort": e.get("sort", 500 + 10 * i) if _is_int(e.get("sort")) else 500 + 10 * i,
+                    "code": e.get("code"),
+                }
                 for i, e in enumerate(enums_in or [])
             ]
         return {
@@ -845,17 +981,19 @@ class AmoEmulator(Emulator):
             fields = [f for f in self._fields.values() if not types or f["type"] in types]
             key, desc = _order(request.query, ("sort", "id"))
             fields.sort(key=lambda f: (f[key], f["id"]), reverse=desc)
-            chunk = fields[(page - 1) * limit: page * limit]
+            chunk = fields[(page - 1) * limit : page * limit]
             if not chunk:
                 return Response.empty()
             page_count = -(-len(fields) // limit)
-            return _hal({
-                "_total_items": len(fields),
-                "_page": page,
-                "_page_count": page_count,
-                "_links": self._page_links(request, page, page < page_count, page_count),
-                "_embedded": {"custom_fields": [self._render_field(f, origin) for f in chunk]},
-            })
+            return _hal(
+                {
+                    "_total_items": len(fields),
+                    "_page": page,
+                    "_page_count": page_count,
+                    "_links": self._page_links(request, page, page < page_count, page_count),
+                    "_embedded": {"custom_fields": [self._render_field(f, origin) for f in chunk]},
+                }
+            )
 
     @route("GET", r"/api/v4/leads/custom_fields/(?P<field_id>\d+)/?", kind="read")
     def _get_field(self, request: Request, field_id: str) -> Response:
@@ -926,8 +1064,9 @@ class AmoEmulator(Emulator):
         out: list[dict[str, Any]] = []
         allowed = {"value", "enum_id", "enum_code"} if kind in _ENUM_TYPES else {"value"}
         if kind in ("select", "radiobutton") and len(values) > 1:
-            problems.add(rid, "InvalidType", path,
-                         "This collection should contain 1 element or less.")
+            problems.add(
+                rid, "InvalidType", path, "This collection should contain 1 element or less."
+            )
             return out
         for j, item in enumerate(values):
             where = f"{path}.{j}"
@@ -952,33 +1091,43 @@ class AmoEmulator(Emulator):
                 if enum is None:
                     problems.add(rid, "NotSupportedChoice", where_bad, _NOT_A_CHOICE)
                     continue
-                out.append({"value": enum["value"], "enum_id": enum["id"],
-                            "enum_code": enum.get("code")})
+                out.append(
+                    {"value": enum["value"], "enum_id": enum["id"], "enum_code": enum.get("code")}
+                )
             elif kind == "numeric":
                 text = str(value) if _is_int(value) or isinstance(value, float) else value
                 if not isinstance(text, str) or not _is_number(text):
-                    problems.add(rid, "InvalidType", f"{where}.value",
-                                 "This value should be of type numeric.")
+                    problems.add(
+                        rid,
+                        "InvalidType",
+                        f"{where}.value",
+                        "This value should be of type numeric.",
+                    )
                     continue
                 out.append({"value": text.strip()})  # read back as a string, like the real one
             elif kind == "checkbox":
                 if not isinstance(value, bool):
-                    problems.add(rid, "InvalidType", f"{where}.value",
-                                 "This value should be of type bool.")
+                    problems.add(
+                        rid, "InvalidType", f"{where}.value", "This value should be of type bool."
+                    )
                     continue
                 out.append({"value": value})
             elif kind in _DATE_TYPES or kind == "date_time":
-                stamp = (self._local_midnight(value) if kind in _DATE_TYPES
-                         else _timestamp(value))
+                stamp = self._local_midnight(value) if kind in _DATE_TYPES else _timestamp(value)
                 if stamp is None:
-                    problems.add(rid, "InvalidType", f"{where}.value",
-                                 "This value should be a timestamp or a date string.")
+                    problems.add(
+                        rid,
+                        "InvalidType",
+                        f"{where}.value",
+                        "This value should be a timestamp or a date string.",
+                    )
                     continue
                 out.append({"value": stamp})
             else:  # text-like
                 if isinstance(value, bool) or not isinstance(value, str | int | float):
-                    problems.add(rid, "InvalidType", f"{where}.value",
-                                 "This value should be of type string.")
+                    problems.add(
+                        rid, "InvalidType", f"{where}.value", "This value should be of type string."
+                    )
                     continue
                 out.append({"value": str(value)})
         return out
@@ -993,8 +1142,9 @@ class AmoEmulator(Emulator):
         if incoming is None:
             return current
         if not isinstance(incoming, list):
-            problems.add(rid, "InvalidType", "custom_fields_values",
-                         "This value should be of type array.")
+            problems.add(
+                rid, "InvalidType", "custom_fields_values", "This value should be of type array."
+            )
             return current
         merged = {cf["field_id"]: cf for cf in (current or [])}
         order = [cf["field_id"] for cf in (current or [])]
@@ -1018,8 +1168,9 @@ class AmoEmulator(Emulator):
                 merged.pop(field["id"], None)
                 continue
             if not isinstance(values, list):
-                problems.add(rid, "InvalidType", f"{path}.values",
-                             "This value should be of type array.")
+                problems.add(
+                    rid, "InvalidType", f"{path}.values", "This value should be of type array."
+                )
                 continue
             prepared = self._prepare_values(field, values, f"{path}.values", rid, problems)
             if not prepared:
@@ -1051,13 +1202,25 @@ class AmoEmulator(Emulator):
         now = self._now()
         if current is None:
             lead: dict[str, Any] = {
-                "id": 0, "name": "", "price": 0,
-                "responsible_user_id": self.current_user_id, "group_id": 0,
-                "status_id": 0, "pipeline_id": 0, "loss_reason_id": None,
-                "created_by": self.current_user_id, "updated_by": self.current_user_id,
-                "created_at": now, "updated_at": now, "closed_at": None,
-                "closest_task_at": None, "is_deleted": False, "custom_fields_values": None,
-                "score": None, "account_id": self.account["id"], "labor_cost": None,
+                "id": 0,
+                "name": "",
+                "price": 0,
+                "responsible_user_id": self.current_user_id,
+                "group_id": 0,
+                "status_id": 0,
+                "pipeline_id": 0,
+                "loss_reason_id": None,
+                "created_by": self.current_user_id,
+                "updated_by": self.current_user_id,
+                "created_at": now,
+                "updated_at": now,
+                "closed_at": None,
+                "closest_task_at": None,
+                "is_deleted": False,
+                "custom_fields_values": None,
+                "score": None,
+                "account_id": self.account["id"],
+                "labor_cost": None,
                 "tags": [],
             }
         else:
@@ -1069,14 +1232,25 @@ class AmoEmulator(Emulator):
                 if key == "price" and value is None:
                     value = 0
                 if not isinstance(value, kind) or isinstance(value, bool):
-                    problems.add(rid, "InvalidType", key,
-                                 f"This value should be of type {kind.__name__}.")
+                    problems.add(
+                        rid, "InvalidType", key, f"This value should be of type {kind.__name__}."
+                    )
                 else:
                     lead[key] = value
-        for key in ("created_by", "updated_by", "created_at", "updated_at", "closed_at",
-                    "responsible_user_id", "pipeline_id", "status_id"):
-            if key in item and not _is_int(item[key]) and not (
-                key == "closed_at" and item[key] is None
+        for key in (
+            "created_by",
+            "updated_by",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "responsible_user_id",
+            "pipeline_id",
+            "status_id",
+        ):
+            if (
+                key in item
+                and not _is_int(item[key])
+                and not (key == "closed_at" and item[key] is None)
             ):
                 problems.add(rid, "InvalidType", key, "This value should be of type int.")
         if _is_int(item.get("responsible_user_id")):
@@ -1103,8 +1277,9 @@ class AmoEmulator(Emulator):
         )
         if changed:
             lead["updated_at"] = item["updated_at"] if _is_int(item.get("updated_at")) else now
-            lead["updated_by"] = (item["updated_by"] if _is_int(item.get("updated_by"))
-                                  else self.current_user_id)
+            lead["updated_by"] = (
+                item["updated_by"] if _is_int(item.get("updated_by")) else self.current_user_id
+            )
         return lead
 
     def _place_lead(
@@ -1208,10 +1383,13 @@ class AmoEmulator(Emulator):
     ) -> dict[str, Any]:
         """Create a lead with the same validation as ``POST /api/v4/leads``; returns it."""
         item: dict[str, Any] = {"name": name, "price": price, **more}
-        for key, value in (("pipeline_id", pipeline_id), ("status_id", status_id),
-                           ("responsible_user_id", responsible_user_id),
-                           ("custom_fields_values", custom_fields_values),
-                           ("created_at", created_at)):
+        for key, value in (
+            ("pipeline_id", pipeline_id),
+            ("status_id", status_id),
+            ("responsible_user_id", responsible_user_id),
+            ("custom_fields_values", custom_fields_values),
+            ("created_at", created_at),
+        ):
             if value is not None:
                 item[key] = value
         with self.lock:
@@ -1253,9 +1431,9 @@ class AmoEmulator(Emulator):
 
     def _lead_ids(self, query: Mapping[str, list[str]]) -> list[int]:
         """Ids matching the filters, in the requested order (cached while leads are unchanged)."""
-        key = tuple(sorted(
-            (k, tuple(v)) for k, v in query.items() if k.startswith(("filter", "order"))
-        ))
+        key = tuple(
+            sorted((k, tuple(v)) for k, v in query.items() if k.startswith(("filter", "order")))
+        )
         if self._list_cache_version != self._leads_version:
             self._list_cache.clear()
             self._list_cache_version = self._leads_version
@@ -1283,7 +1461,8 @@ class AmoEmulator(Emulator):
             if pairs is not None and (lead["pipeline_id"], lead["status_id"]) not in pairs:
                 continue
             if any(
-                lead[name] is None or (lo is not None and lead[name] < lo)
+                lead[name] is None
+                or (lo is not None and lead[name] < lo)
                 or (hi is not None and lead[name] > hi)
                 for name, lo, hi in ranges
             ):
@@ -1305,17 +1484,18 @@ class AmoEmulator(Emulator):
         query_string = urllib.parse.urlencode(request.query, doseq=True, safe="[],")
         with self.lock:
             ids = self._lead_ids(request.query)
-            chunk = ids[(page - 1) * limit: page * limit]
+            chunk = ids[(page - 1) * limit : page * limit]
             if not chunk:
                 return Response.empty()
-            leads = [self._render_lead(self._leads[i], origin, query_string, with_)
-                     for i in chunk]
-            body = _dumps({
-                "_page": page,
-                # Real lists offer `next` whenever the page is full, even if the next is empty.
-                "_links": self._page_links(request, page, len(chunk) == limit),
-                "_embedded": {"leads": leads},
-            })
+            leads = [self._render_lead(self._leads[i], origin, query_string, with_) for i in chunk]
+            body = _dumps(
+                {
+                    "_page": page,
+                    # Real lists offer `next` whenever the page is full, even if the next is empty.
+                    "_links": self._page_links(request, page, len(chunk) == limit),
+                    "_embedded": {"leads": leads},
+                }
+            )
         return Response(200, body, {"Content-Type": "application/hal+json"})
 
     @route("GET", r"/api/v4/leads/(?P<lead_id>\d+)/?", kind="read")
@@ -1325,8 +1505,9 @@ class AmoEmulator(Emulator):
             lead = self._leads.get(int(lead_id))
             if lead is None:
                 return Response.empty()  # "204 Сделка с указанным ID не существует" (DOC:leads)
-            return _hal(self._render_lead(lead, self._origin(request), query_string,
-                                          _with(request)))
+            return _hal(
+                self._render_lead(lead, self._origin(request), query_string, _with(request))
+            )
 
     @route("POST", r"/api/v4/leads/?", kind="write")
     def _post_leads(self, request: Request) -> Response:
@@ -1345,12 +1526,16 @@ class AmoEmulator(Emulator):
             leads = [lead for _, lead in prepared if lead is not None]
             self._commit_leads(leads)
             out = [
-                {"id": lead["id"], "request_id": rid,
-                 "_links": {"self": {"href": f"{origin}/api/v4/leads/{lead['id']}"}}}
+                {
+                    "id": lead["id"],
+                    "request_id": rid,
+                    "_links": {"self": {"href": f"{origin}/api/v4/leads/{lead['id']}"}},
+                }
                 for (rid, _), lead in zip(prepared, leads, strict=True)
             ]
-        return _hal({"_links": {"self": {"href": f"{origin}/api/v4/leads"}},
-                     "_embedded": {"leads": out}})
+        return _hal(
+            {"_links": {"self": {"href": f"{origin}/api/v4/leads"}}, "_embedded": {"leads": out}}
+        )
 
     @route("PATCH", r"/api/v4/leads/?", kind="write")
     def _patch_leads(self, request: Request) -> Response:
@@ -1376,12 +1561,16 @@ class AmoEmulator(Emulator):
                 return _validation_failed(problems)  # the whole batch is refused
             self._commit_leads(updated)
             out = [
-                {"id": lead["id"], "updated_at": lead["updated_at"],
-                 "_links": {"self": {"href": f"{origin}/api/v4/leads/{lead['id']}"}}}
+                {
+                    "id": lead["id"],
+                    "updated_at": lead["updated_at"],
+                    "_links": {"self": {"href": f"{origin}/api/v4/leads/{lead['id']}"}},
+                }
                 for lead in updated
             ]
-        return _hal({"_links": {"self": {"href": f"{origin}/api/v4/leads"}},
-                     "_embedded": {"leads": out}})
+        return _hal(
+            {"_links": {"self": {"href": f"{origin}/api/v4/leads"}}, "_embedded": {"leads": out}}
+        )
 
     @route("PATCH", r"/api/v4/leads/(?P<lead_id>\d+)/?", kind="write")
     def _patch_lead(self, request: Request, lead_id: str) -> Response:
@@ -1398,8 +1587,13 @@ class AmoEmulator(Emulator):
             if problems or lead is None:
                 return _validation_failed(problems)
             self._commit_leads([lead])
-        return _hal({"id": lead["id"], "updated_at": lead["updated_at"],
-                     "_links": {"self": {"href": f"{origin}/api/v4/leads/{lead['id']}"}}})
+        return _hal(
+            {
+                "id": lead["id"],
+                "updated_at": lead["updated_at"],
+                "_links": {"self": {"href": f"{origin}/api/v4/leads/{lead['id']}"}},
+            }
+        )
 
     # -- notes -----------------------------------------------------------------------
 
@@ -1438,9 +1632,11 @@ class AmoEmulator(Emulator):
             "updated_by": author,
             "created_at": item["created_at"] if _is_int(item.get("created_at")) else now,
             "updated_at": item["updated_at"] if _is_int(item.get("updated_at")) else now,
-            "responsible_user_id": (item["responsible_user_id"]
-                                    if _is_int(item.get("responsible_user_id"))
-                                    else self.current_user_id),
+            "responsible_user_id": (
+                item["responsible_user_id"]
+                if _is_int(item.get("responsible_user_id"))
+                else self.current_user_id
+            ),
             "group_id": 0,
             "note_type": note_type,
             "params": copy.deepcopy(params),
@@ -1461,7 +1657,9 @@ class AmoEmulator(Emulator):
             problems = _Problems()
             note = self._prepare_note(
                 {"entity_id": lead_id, "note_type": note_type, "params": dict(params or {})},
-                "0", problems, None,
+                "0",
+                problems,
+                None,
             )
             if problems or note is None:
                 raise AmoValidationFailed(problems.as_list())
@@ -1471,8 +1669,10 @@ class AmoEmulator(Emulator):
         """The lead's notes, oldest first (copies)."""
         with self.lock:
             origin = self._origin(None)
-            return [copy.deepcopy(self._render_note(self._notes[i], origin))
-                    for i in self._notes_by_lead.get(lead_id, [])]
+            return [
+                copy.deepcopy(self._render_note(self._notes[i], origin))
+                for i in self._notes_by_lead.get(lead_id, [])
+            ]
 
     def _render_note(self, note: dict[str, Any], origin: str) -> dict[str, Any]:
         href = f"{origin}/api/v4/leads/{note['entity_id']}/notes/{note['id']}"
@@ -1494,10 +1694,20 @@ class AmoEmulator(Emulator):
                 assert note is not None
                 self._commit_note(note)
                 rendered = self._render_note(note, origin)
-                out.append({"id": note["id"], "entity_id": note["entity_id"], "request_id": rid,
-                            "_links": rendered["_links"]})
-        return _hal({"_links": {"self": {"href": f"{origin}{request.raw_path}"}},
-                     "_embedded": {"notes": out}})
+                out.append(
+                    {
+                        "id": note["id"],
+                        "entity_id": note["entity_id"],
+                        "request_id": rid,
+                        "_links": rendered["_links"],
+                    }
+                )
+        return _hal(
+            {
+                "_links": {"self": {"href": f"{origin}{request.raw_path}"}},
+                "_embedded": {"notes": out},
+            }
+        )
 
     @route("POST", r"/api/v4/leads/notes/?", kind="write")
     def _post_lead_notes(self, request: Request) -> Response:
@@ -1518,8 +1728,9 @@ class AmoEmulator(Emulator):
             if lead_ids is None:
                 candidates: Iterable[int] = self._notes
             else:
-                candidates = [n for lid in sorted(lead_ids)
-                              for n in self._notes_by_lead.get(lid, [])]
+                candidates = [
+                    n for lid in sorted(lead_ids) for n in self._notes_by_lead.get(lid, [])
+                ]
             found = []
             for note_id in candidates:
                 note = self._notes[note_id]
@@ -1534,14 +1745,16 @@ class AmoEmulator(Emulator):
                 found.append(note)
             key, desc = _order(query, ("updated_at", "id"))
             found.sort(key=lambda n: (n[key], n["id"]), reverse=desc)
-            chunk = found[(page - 1) * limit: page * limit]
+            chunk = found[(page - 1) * limit : page * limit]
             if not chunk:
                 return Response.empty()
-            return _hal({
-                "_page": page,
-                "_links": self._page_links(request, page, len(chunk) == limit),
-                "_embedded": {"notes": [self._render_note(n, origin) for n in chunk]},
-            })
+            return _hal(
+                {
+                    "_page": page,
+                    "_links": self._page_links(request, page, len(chunk) == limit),
+                    "_embedded": {"notes": [self._render_note(n, origin) for n in chunk]},
+                }
+            )
 
     @route("GET", r"/api/v4/leads/notes/?", kind="read")
     def _get_notes(self, request: Request) -> Response:
@@ -1570,16 +1783,18 @@ class AmoEmulator(Emulator):
 
     def state(self) -> dict[str, Any]:
         with self.lock:
-            return copy.deepcopy({
-                "account": self.account,
-                "users": list(self._users.values()),
-                "pipelines": list(self._pipelines.values()),
-                "fields": list(self._fields.values()),
-                "leads": list(self._leads.values()),
-                "notes": list(self._notes.values()),
-                "tags": self._tags,
-                "next_ids": self._next_ids,
-            })
+            return copy.deepcopy(
+                {
+                    "account": self.account,
+                    "users": list(self._users.values()),
+                    "pipelines": list(self._pipelines.values()),
+                    "fields": list(self._fields.values()),
+                    "leads": list(self._leads.values()),
+                    "notes": list(self._notes.values()),
+                    "tags": self._tags,
+                    "next_ids": self._next_ids,
+                }
+            )
 
     def load_state(self, state: dict[str, Any]) -> None:
         state = copy.deepcopy(state)

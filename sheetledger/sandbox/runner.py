@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets as _secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,9 @@ from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
 from sheetledger.sandbox.telegram import TelegramEmulator
 
-METHOD_OF_OPTION = dict(zip(AMO_PAYMENT_METHODS, ("cash", "card", "terminal", "bank", "credit"), strict=True))
+METHOD_OF_OPTION = dict(
+    zip(AMO_PAYMENT_METHODS, ("cash", "card", "terminal", "bank", "credit"), strict=True)
+)
 
 # The sandbox's Telegram people (ids are arbitrary but stable).
 OWNER_ID, ACCOUNTANT_ID, CASHIER_ID, SUPPLY_ID = 100000001, 100000002, 100000003, 100000004
@@ -41,11 +44,17 @@ TG_USERS = (
 )
 
 CATEGORIES = (
-    {"name": "Реклама", "keywords": ["реклама", "яндекс", "директ", "таргет", "авито", "вк", "маркетинг"]},
+    {
+        "name": "Реклама",
+        "keywords": ["реклама", "яндекс", "директ", "таргет", "авито", "вк", "маркетинг"],
+    },
     {"name": "Аренда", "keywords": ["аренда", "аренду", "арендная"]},
     {"name": "Зарплата", "keywords": ["зарплата", "зп", "аванс", "премия"]},
     {"name": "Налоги", "keywords": ["налог", "налоги", "ндфл", "усн", "взносы"]},
-    {"name": "Сервисы", "keywords": ["сервис", "подписка", "хостинг", "amocrm", "амо", "телефония"]},
+    {
+        "name": "Сервисы",
+        "keywords": ["сервис", "подписка", "хостинг", "amocrm", "амо", "телефония"],
+    },
     {"name": "Транспорт", "keywords": ["такси", "яндекс такси", "бензин", "доставка", "топливо"]},
     {"name": "Офис", "keywords": ["канцелярия", "вода", "кофе", "уборка"]},
     {"name": "Прочее", "keywords": []},
@@ -80,8 +89,10 @@ class Sandbox:
         resume = saved.exists() and not fresh
         info: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8")) if resume else {}
         amo_token = info.get("amocrm", {}).get("token") or _secrets.token_urlsafe(32)
-        bot_token = info.get("telegram", {}).get("token") or f"7000000001:{_secrets.token_urlsafe(26)[:35]}"
-        amo = AmoEmulator(amo_token, subdomain="mebel", **({"clock": clock} if clock else {}))
+        bot_token = (
+            info.get("telegram", {}).get("token") or f"7000000001:{_secrets.token_urlsafe(26)[:35]}"
+        )
+        amo = AmoEmulator(amo_token, subdomain="mebel", clock=clock or time.time)
         sheets = SheetsEmulator()
         telegram = TelegramEmulator(bot_token, bot_username="sheetledger_sandbox_bot")
         box = cls(folder, amo, sheets, telegram, info)
@@ -171,7 +182,14 @@ class Sandbox:
                 "pipelines": [amo["pipeline_id"]],
                 "fields": {
                     key: amo["fields"][key]
-                    for key in ("contract_no", "contract_date", "product", "salon", "city", "confirmed_total")
+                    for key in (
+                        "contract_no",
+                        "contract_date",
+                        "product",
+                        "salon",
+                        "city",
+                        "confirmed_total",
+                    )
                 },
                 "payment_slots": amo["slots"],
                 "methods": dict(METHOD_OF_OPTION),
@@ -212,7 +230,11 @@ class Sandbox:
                 "admin_chat_id": OWNER_ID,
                 "users": self.info["telegram"]["users"],
             },
-            "expenses": {"default_category": "Прочее", "ceiling": 10000000, "categories": list(CATEGORIES)},
+            "expenses": {
+                "default_category": "Прочее",
+                "ceiling": 10000000,
+                "categories": list(CATEGORIES),
+            },
             "schedule": {"sync": {"every_seconds": 60}, "outbox_flush": {"every_seconds": 30}},
         }
 
@@ -242,7 +264,9 @@ class Sandbox:
             "telegram_files": f"{self.urls['telegram']}/file/bot",
         }
         public["control"] = {name: f"{url}/_sandbox/" for name, url in self.urls.items()}
-        (self.folder / "sandbox.json").write_text(json.dumps(public, ensure_ascii=False, indent=2), encoding="utf-8")
+        (self.folder / "sandbox.json").write_text(
+            json.dumps(public, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
 
     def load_config(self) -> Config:
         return load_config(self.config_path)

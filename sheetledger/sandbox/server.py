@@ -9,7 +9,8 @@ requests, python-telegram-bot) talk to it over real sockets.
 Every emulator also answers a control side under ``/_sandbox/`` (never counted,
 never faulted), so scripts and people can do over HTTP what tests do in-process:
 
-* ``POST /_sandbox/faults`` ``{"kind": "status", "status": 429, "count": 2, "match": "PATCH /api/v4/leads"}``
+* ``POST /_sandbox/faults``
+  ``{"kind": "status", "status": 429, "count": 2, "match": "PATCH /api/v4/leads"}``
   kinds: ``status`` (answer with that status and the service's real error body),
   ``delay`` (``"seconds": 3``, then answer normally), ``drop`` (close the
   connection before doing anything) and ``drop_after_commit`` (do the write,
@@ -22,6 +23,7 @@ never faulted), so scripts and people can do over HTTP what tests do in-process:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 __all__ = [
     "DROP",
@@ -114,7 +116,7 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
         if not isinstance(name, str):
             continue
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        payload = cast(bytes, part.get_payload(decode=True) or b"")
         if filename is not None:
             out[name] = {
                 "filename": filename,
@@ -137,7 +139,12 @@ class Response:
 
     @classmethod
     def json(
-        cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None, *, indent: int | None = None
+        cls,
+        obj: Any,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        *,
+        indent: int | None = None,
     ) -> Response:
         body = json.dumps(obj, ensure_ascii=False, indent=indent).encode()
         merged = {"Content-Type": "application/json; charset=UTF-8"}
@@ -203,7 +210,9 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(self.KINDS)}")
+            raise ValueError(
+                f"unknown fault kind {self.kind!r}; expected one of {sorted(self.KINDS)}"
+            )
         if self.count < 1:
             raise ValueError("a fault needs count >= 1")
 
@@ -497,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the emulator keeps its own request log; stderr stays quiet
 
     def _read_body(self) -> bytes:
@@ -531,10 +540,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.crashes.append(repr(exc))
         if isinstance(response, _Drop):
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self.send_response(response.status)
         headers = dict(response.headers)

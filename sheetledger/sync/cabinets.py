@@ -76,7 +76,9 @@ def _norm(key: str, value: Any) -> Any:
 # --------------------------------------------------------------------------- 1. edits
 
 
-def merge_edits(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date) -> LedgerChanges:
+def merge_edits(
+    master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date
+) -> LedgerChanges:
     """Master updates for what people changed in this cabinet since the daemon last looked."""
     changes = LedgerChanges()
     payments = master.tab("payments")
@@ -121,7 +123,9 @@ def handover_ref(manager: str, number: int) -> str:
     return f"сдача №{number} · {manager}"
 
 
-def plan_handovers(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date) -> HandoverPlan:
+def plan_handovers(
+    master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date
+) -> HandoverPlan:
     """Apply every accepted handover of the form: the oldest cash of that manager first.
 
     A handover is recognised by its reference (``сдача №N · manager``), written into
@@ -145,10 +149,14 @@ def plan_handovers(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabine
         partial = ""
         if touched:  # applied by a cycle that died before it could reset the form
             confirmed_ids = [str(r["id"]) for r in touched if r.get("confirmed")]
-            partial = ", ".join(f"{r['id']}: {r.get('received')}" for r in touched if not r.get("confirmed"))
+            partial = ", ".join(
+                f"{r['id']}: {r.get('received')}" for r in touched if not r.get("confirmed")
+            )
             left = ZERO
         elif amount <= 0:
-            plan.cabinet.update("handover", manager, {"accept": False, "result": "✘ the amount must be positive"})
+            plan.cabinet.update(
+                "handover", manager, {"accept": False, "result": "✘ the amount must be positive"}
+            )
             plan.results.append(f"{manager}: handover of {amount} refused (not positive)")
             continue
         else:
@@ -176,7 +184,9 @@ def plan_handovers(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabine
             result += f"; {left} more than the manager held — check it"
         plan.results.append(result)
         plan.cabinet.update(
-            "handover", manager, {"received": None, "accept": False, "done": number, "result": result}
+            "handover",
+            manager,
+            {"received": None, "accept": False, "done": number, "result": result},
         )
         plan.cabinet.appends.append(
             RowAppend(
@@ -211,7 +221,9 @@ def belongs(row: Mapping[str, Any], cabinet: Cabinet, today: date) -> bool:
     return when is None or when >= today - timedelta(days=RECENT_DAYS)
 
 
-def plan_mirror(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date) -> LedgerChanges:
+def plan_mirror(
+    master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date
+) -> LedgerChanges:
     """The cabinet writes that make it show what the master says, for its methods only."""
     changes = LedgerChanges()
     deals = master.tab("deals")
@@ -237,7 +249,9 @@ def plan_mirror(master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, 
         mirror = _mirror(shared)
         have = current.get(row_id)
         if have is None:
-            changes.appends.append(RowAppend("cabinet_payments", row_id, values | shared | {"mirror": mirror}))
+            changes.appends.append(
+                RowAppend("cabinet_payments", row_id, values | shared | {"mirror": mirror})
+            )
             continue
         diff = differing(have, values, _CRM_KEYS)
         base = _base(have.get("mirror"))
@@ -266,10 +280,17 @@ def _plan_handover_form(
     form = cabinet_view.tab("handover")
     held = {r["manager"]: r for r in plan_cash(master, today)}
     for manager, cash in held.items():
-        values = {"manager": manager, "held": cash["amount"], "count": cash["count"], "oldest": cash["oldest"]}
+        values = {
+            "manager": manager,
+            "held": cash["amount"],
+            "count": cash["count"],
+            "oldest": cash["oldest"],
+        }
         have = form.get(manager)
         if have is None:
-            changes.appends.append(RowAppend("handover", manager, values | {"accept": False, "done": 0}))
+            changes.appends.append(
+                RowAppend("handover", manager, values | {"accept": False, "done": 0})
+            )
         else:
             diff = differing(have, values, ("held", "count", "oldest"))
             if diff:

@@ -53,7 +53,9 @@ def plan_cash(view: LedgerView, today: date | None = None) -> list[dict[str, Any
         entry = held[manager]
         entry["amount"] += outstanding(row)
         entry["count"] += 1
-        if row.get("date") is not None and (entry["oldest"] is None or row["date"] < entry["oldest"]):
+        if row.get("date") is not None and (
+            entry["oldest"] is None or row["date"] < entry["oldest"]
+        ):
             entry["oldest"] = row["date"]
         entry["payment_ids"].append(str(row["id"]))
     rows = [

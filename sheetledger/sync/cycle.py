@@ -8,7 +8,7 @@ Sheets write; PATCH leads and POST notes in batches of 50 when there are ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -67,8 +67,10 @@ class CycleReport:
 
     def summary(self) -> str:
         return (
-            f"{self.leads_read} leads read, {self.new_rows} new rows, {self.updated_rows} rows updated, "
-            f"{len(self.pushed)}/{len(self.events)} confirmations pushed, {self.cells_written} cells written"
+            f"{self.leads_read} leads read, {self.new_rows} new rows, "
+            f"{self.updated_rows} rows updated, "
+            f"{len(self.pushed)}/{len(self.events)} confirmations pushed, "
+            f"{self.cells_written} cells written"
             + (f", {len(self.problems)} problems" if self.problems else "")
         )
 
@@ -175,13 +177,17 @@ def run_cycle(
     report.problems.extend(push.problems)
     report.events = list(push.events)
     changes.extend(push.totals)
-    new_cursor = next_cursor(cursor if not full else _int(cursor_text), pull.max_updated_at, started)
+    new_cursor = next_cursor(
+        cursor if not full else _int(cursor_text), pull.max_updated_at, started
+    )
     if new_cursor is not None and str(new_cursor) != cursor_text:
         changes.state[CURSOR_KEY] = str(new_cursor)
     report.cursor = new_cursor
 
     if dry_run:
-        changes.replace.update(_cash_replacement(apply_changes(after_pull, push.totals), view, broken, today))
+        changes.replace.update(
+            _cash_replacement(apply_changes(after_pull, push.totals), view, broken, today)
+        )
         report.changes = changes
         return report
 
@@ -190,7 +196,7 @@ def run_cycle(
         try:
             done, patched = push_to_crm(push, crm, store, report, lookups)
         except RetriableError as exc:
-            # The CRM is unreachable: write what was pulled; the ticks stay and are pushed next time.
+            # The CRM is unreachable: write what was pulled; the ticks stay, pushed next time.
             report.problems.append(f"push postponed: {exc}")
             patched = {}
         changes.extend(push.marks_for(done))
@@ -211,7 +217,9 @@ def run_cycle(
     final = apply_changes(view, changes)
     for room in rooms:
         _mirror_cabinet(room, final, today, report)
-    report.unsettled = report.unsettled or len(done) < len(push.events) or len(rooms) < len(cabinets or {})
+    report.unsettled = (
+        report.unsettled or len(done) < len(push.events) or len(rooms) < len(cabinets or {})
+    )
     if memory is not None:
         memory.settled_on = None if report.unsettled else today
     return report
@@ -227,7 +235,9 @@ class _Room:
     pending: LedgerChanges = field(default_factory=LedgerChanges)
 
 
-def _read_cabinets(config: Config, cabinets: Mapping[str, LedgerSheets], report: CycleReport) -> list[_Room]:
+def _read_cabinets(
+    config: Config, cabinets: Mapping[str, LedgerSheets], report: CycleReport
+) -> list[_Room]:
     rooms = []
     for cabinet in config.google.cabinets:
         sheets = cabinets.get(cabinet.name)
@@ -236,7 +246,7 @@ def _read_cabinets(config: Config, cabinets: Mapping[str, LedgerSheets], report:
         try:
             view = sheets.read_if_changed()
         except SheetledgerError as exc:
-            # One cabinet out of reach must not stop the others or the master (issue: retried later).
+            # One cabinet out of reach must not stop the others or the master (retried later).
             report.problems.append(f"cabinet '{cabinet.name}' skipped this cycle: {exc}")
             continue
         broken = sheets.header_problems()
@@ -294,9 +304,15 @@ def _cash_replacement(
     return {"cash": wanted}
 
 
-def _comparable(rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+def _comparable(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     return [
-        (str(r.get("manager")), r.get("amount"), r.get("count"), r.get("oldest"), str(r.get("payment_ids") or ""))
+        (
+            str(r.get("manager")),
+            r.get("amount"),
+            r.get("count"),
+            r.get("oldest"),
+            str(r.get("payment_ids") or ""),
+        )
         for r in rows
     ]
 
@@ -329,8 +345,9 @@ def push_to_crm(
         updated_at = {int(r["id"]): r.get("updated_at") for r in results if "id" in r}
         for patch in patches:
             values: dict[str, Any] = {}
-            if patch["id"] in updated_at and updated_at[patch["id"]]:
-                values["crm_updated_at"] = int(updated_at[patch["id"]])
+            stamp = updated_at.get(patch["id"])
+            if stamp:
+                values["crm_updated_at"] = int(stamp)
             if "status_id" in patch:
                 values["status_id"] = patch["status_id"]
                 key = (int(patch["pipeline_id"]), int(patch["status_id"]))
@@ -351,12 +368,16 @@ def push_to_crm(
         try:
             crm.add_notes(
                 [
-                    {"entity_id": e.deal_id, "note_type": "common", "params": {"text": note_text(e)}}
+                    {
+                        "entity_id": e.deal_id,
+                        "note_type": "common",
+                        "params": {"text": note_text(e)},
+                    }
                     for e in to_post
                 ]
             )
         except AmbiguousWriteError as exc:
-            # Whether the notes landed is unknown: they stay journaled and are looked for next cycle.
+            # Whether the notes landed is unknown: they stay journaled, looked for next cycle.
             report.problems.append(f"notes not confirmed by amoCRM, will check next cycle: {exc}")
             return [e for e in events if e.marker in found], patched
     return list(events), patched

@@ -88,13 +88,21 @@ class LedgerChanges:
         return merged
 
     def count(self) -> int:
-        return len(self.updates) + len(self.appends) + len(self.replace) + len(self.state) + len(self.removes)
+        return (
+            len(self.updates)
+            + len(self.appends)
+            + len(self.replace)
+            + len(self.state)
+            + len(self.removes)
+        )
 
 
 def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
     """A new view with ``changes`` applied (the view given is not modified)."""
     tabs = {
-        key: TabRows(tab.schema, {rid: dict(vals) for rid, vals in tab.rows.items()}, dict(tab.problems))
+        key: TabRows(
+            tab.schema, {rid: dict(vals) for rid, vals in tab.rows.items()}, dict(tab.problems)
+        )
         for key, tab in view.tabs.items()
     }
     for append in changes.appends:
@@ -119,7 +127,9 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
     return LedgerView(tabs, state)
 
 
-def differing(current: Mapping[str, Any], wanted: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+def differing(
+    current: Mapping[str, Any], wanted: Mapping[str, Any], keys: Iterable[str]
+) -> dict[str, Any]:
     """The entries of ``wanted`` (restricted to ``keys``) that differ from ``current``."""
     out = {}
     for key in keys:

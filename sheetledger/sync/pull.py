@@ -34,7 +34,9 @@ class Lookups:
     status_sort: Mapping[tuple[int, int], int] = field(default_factory=dict)
 
     @classmethod
-    def from_api(cls, users: Iterable[Mapping[str, Any]], pipelines: Iterable[Mapping[str, Any]]) -> Lookups:
+    def from_api(
+        cls, users: Iterable[Mapping[str, Any]], pipelines: Iterable[Mapping[str, Any]]
+    ) -> Lookups:
         names = {int(u["id"]): str(u.get("name") or u["id"]) for u in users}
         pipes: dict[int, str] = {}
         statuses: dict[tuple[int, int], str] = {}
@@ -52,7 +54,9 @@ class Lookups:
         return {
             "users": {str(k): v for k, v in self.users.items()},
             "pipelines": {str(k): v for k, v in self.pipelines.items()},
-            "statuses": [[p, s, n, self.status_sort.get((p, s), 0)] for (p, s), n in self.statuses.items()],
+            "statuses": [
+                [p, s, n, self.status_sort.get((p, s), 0)] for (p, s), n in self.statuses.items()
+            ],
         }
 
     @classmethod
@@ -114,7 +118,9 @@ _DEAL_CRM_KEYS = [c.key for c in DEALS.columns if c.owner.value == "crm"]
 _PAY_CRM_KEYS = [c.key for c in PAYMENTS.columns if c.owner.value == "crm"]
 
 
-def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Lookups, config: Config) -> PullResult:
+def plan_pull(
+    view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Lookups, config: Config
+) -> PullResult:
     """What the ledger must change so it shows ``leads`` as the CRM has them now."""
     tz = ZoneInfo(config.timezone)
     pipelines = set(config.amocrm.pipelines)
@@ -132,7 +138,8 @@ def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Loo
         existing = deals_tab.get(key)
         if deal.pipeline_id not in pipelines:
             if existing is not None:
-                flag = f"moved out of the synced pipelines (now in {lookups.pipelines.get(deal.pipeline_id, deal.pipeline_id)})"
+                now_in = lookups.pipelines.get(deal.pipeline_id, deal.pipeline_id)
+                flag = f"moved out of the synced pipelines (now in {now_in})"
                 if existing.get("flag") != flag:
                     changes.update("deals", key, {"flag": flag})
             continue
@@ -156,7 +163,9 @@ def plan_pull(view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Loo
     return result
 
 
-def _plan_emptied_slot(row_id: str, row: Mapping[str, Any], changes: LedgerChanges, result: PullResult) -> None:
+def _plan_emptied_slot(
+    row_id: str, row: Mapping[str, Any], changes: LedgerChanges, result: PullResult
+) -> None:
     """A payment slot emptied in the CRM: the row stays (people may have worked on it), flagged.
 
     Unconfirmed, it no longer counts as expected money (cancelled, so not cash on hand);
@@ -203,7 +212,9 @@ def _plan_payment(
         state = RowState.new(problem=payment.problem)
         if deal.lost:
             state = state.with_status("cancelled")
-        changes.appends.append(RowAppend("payments", payment.id, wanted | {"state": state.render()}))
+        changes.appends.append(
+            RowAppend("payments", payment.id, wanted | {"state": state.render()})
+        )
         result.new_rows += 1
         if payment.problem:
             result.problems.append(f"{payment.id}: {payment.problem}")

@@ -52,7 +52,7 @@ class PushPlan:
     problems: list[str] = field(default_factory=list)
 
     def marks_for(self, events: list[PushEvent]) -> LedgerChanges:
-        """The ledger cells that record ``events`` as pushed (written only after the CRM took them)."""
+        """The ledger cells that record ``events`` as pushed (written after the CRM took them)."""
         changes = LedgerChanges()
         for event in events:
             if event.kind == "reverse":
@@ -81,7 +81,7 @@ def effective_amount(row: Mapping[str, Any]) -> Decimal | None:
 
 
 def received_so_far(row: Mapping[str, Any]) -> Decimal | None:
-    """What the ledger says arrived for this payment: all of it when ticked, else a partial receipt."""
+    """What the ledger says arrived: all of it when ticked, else a partial receipt."""
     if row.get("confirmed"):
         return effective_amount(row)
     received = row.get("received")
@@ -135,7 +135,9 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
         if diff:
             plan.totals.update("deals", deal_id_text, diff)
         if deal_id in event_deals:
-            patch = _lead_patch(deal_id, deal, total, pushed_before.get(deal_id, ZERO), config, lookups)
+            patch = _lead_patch(
+                deal_id, deal, total, pushed_before.get(deal_id, ZERO), config, lookups
+            )
             if patch:
                 plan.lead_patches[deal_id] = patch
     return plan
@@ -150,7 +152,9 @@ def _pushed_totals(view: LedgerView) -> dict[int, Decimal]:
     return dict(totals)
 
 
-def _event_for(row: Mapping[str, Any], labels: Mapping[str, str], today: date) -> PushEvent | str | None:
+def _event_for(
+    row: Mapping[str, Any], labels: Mapping[str, str], today: date
+) -> PushEvent | str | None:
     state = RowState.parse(row.get("state"))
     confirmed = bool(row.get("confirmed"))
     amount = effective_amount(row)
@@ -166,7 +170,11 @@ def _event_for(row: Mapping[str, Any], labels: Mapping[str, str], today: date) -
         # Money arrived, but not all of it (e.g. a cash handover that ran out mid-payment).
         # Unticked after a push with a receipt left: one partial event, not a reversal then a
         # partial in the next cycle (two notes, and a CRM total that contradicts the first).
-        kind, previous, amount = "partial", pushed if state.status in ("partial", "pushed") else None, partial
+        kind, previous, amount = (
+            "partial",
+            pushed if state.status in ("partial", "pushed") else None,
+            partial,
+        )
     elif not confirmed and state.status == "partial" and (partial is None or partial <= 0):
         kind, previous = "reverse", pushed
     else:
@@ -203,7 +211,9 @@ def _lead_patch(
     patch: dict[str, Any] = {}
     field_id = config.amocrm.fields.confirmed_total
     if field_id is not None:
-        patch["custom_fields_values"] = [{"field_id": field_id, "values": [{"value": format(total, "f")}]}]
+        patch["custom_fields_values"] = [
+            {"field_id": field_id, "values": [{"value": format(total, "f")}]}
+        ]
     target = _target_status(deal, total, total_before, config, lookups)
     if target is not None:
         patch["status_id"] = target
@@ -230,7 +240,9 @@ def _target_status(
     if target is None or target == status_id:
         return None
     current_sort = lookups.status_sort.get((int(pipeline_id), int(status_id)))
-    target_sort = lookups.status_sort.get((int(pipeline_id), target), 10_000 if target == WON else None)
+    target_sort = lookups.status_sort.get(
+        (int(pipeline_id), target), 10_000 if target == WON else None
+    )
     if current_sort is not None and target_sort is not None and current_sort >= target_sort:
         return None
     return target
@@ -250,7 +262,10 @@ def note_text(event: PushEvent) -> str:
         what += f" по договору № {event.contract_no}"
     who = f"{event.by}, {event.on.strftime('%d.%m.%Y')}"
     if event.kind == "confirm":
-        text = f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). Подтвердил(а): {who}."
+        text = (
+            f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). "
+            f"Подтвердил(а): {who}."
+        )
         if event.expected is not None and event.expected != event.amount:
             text += f" Ожидалось {_rub(event.expected)}, получено {_rub(event.amount)}."
     elif event.kind == "reverse":

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, replace
 
 STATUSES = ("pushed", "partial", "reversed", "cancelled")
-_PATTERN = re.compile(r"^(?:(pushed|partial|reversed|cancelled)\b)?\s*(?:#(\d+))?\s*(?:·\s*)?(.*)$", re.S)
+_PATTERN = re.compile(
+    r"^(?:(pushed|partial|reversed|cancelled)\b)?\s*(?:#(\d+))?\s*(?:·\s*)?(.*)$", re.S
+)
 
 
 @dataclass(frozen=True)

@@ -298,9 +298,7 @@ def test_category_matches_word_forms_and_aliases(text: str, expected: str) -> No
     assert match_category(text, TEST_CATEGORIES, "Other") == (expected, False)
 
 
-@pytest.mark.parametrize(
-    "text", ["вкусно", "водитель", "кофта", "ремонт", "", "рек", "водный"]
-)
+@pytest.mark.parametrize("text", ["вкусно", "водитель", "кофта", "ремонт", "", "рек", "водный"])
 def test_category_does_not_match_other_words(text: str) -> None:
     assert match_category(text, TEST_CATEGORIES, "Other") == ("Other", True)
 
@@ -323,9 +321,7 @@ def test_a_keyword_stem_is_not_a_prefix_of_unrelated_words() -> None:
 
 def test_every_example_in_the_help_parses() -> None:
     examples = [
-        line.split("—")[0].strip()
-        for line in HELP_EXAMPLES.splitlines()
-        if line.startswith("  ")
+        line.split("—")[0].strip() for line in HELP_EXAMPLES.splitlines() if line.startswith("  ")
     ]
     assert len(examples) >= 4
     for example in examples:

@@ -28,8 +28,9 @@ class RecordingAmo(AmoEmulator):
         refused = super().refuse(request, kind)
         if refused is None and request.method in ("POST", "PATCH") and request.body:
             body = json.loads(request.body)
-            self.write_sizes.append((f"{request.method} {request.path}",
-                                     len(body) if isinstance(body, list) else 1))
+            self.write_sizes.append(
+                (f"{request.method} {request.path}", len(body) if isinstance(body, list) else 1)
+            )
         return refused
 
 
@@ -91,7 +92,8 @@ def requests_to(emulator: AmoEmulator, line_start: str) -> int:
     """Requests that reached the emulator, including those a scripted fault answered."""
     handled = sum(1 for line in emulator.log if line.startswith(line_start))
     faulted = sum(
-        1 for fired in emulator.faults.fired
+        1
+        for fired in emulator.faults.fired
         if fired["kind"] in ("status", "drop") and fired["request"].startswith(line_start)
     )
     return handled + faulted
@@ -162,29 +164,44 @@ def test_notes_are_read_in_batches_of_lead_ids(emulator, seed, client, clock):
 def test_update_leads_goes_in_batches_of_at_most_50(emulator, seed, client, clock):
     ids = add_leads(emulator, clock, 120)
     field = seed.fields["confirmed_total"]
-    results = client.update_leads([
-        {"id": i, "custom_fields_values": [{"field_id": field, "values": [{"value": "100"}]}]}
-        for i in ids
-    ])
+    results = client.update_leads(
+        [
+            {"id": i, "custom_fields_values": [{"field_id": field, "values": [{"value": "100"}]}]}
+            for i in ids
+        ]
+    )
     assert sorted(r["id"] for r in results) == sorted(ids)
-    assert emulator.write_sizes == [("PATCH /api/v4/leads", 50), ("PATCH /api/v4/leads", 50),
-                                    ("PATCH /api/v4/leads", 20)]
-    assert all(emulator.lead(i)["custom_fields_values"][0]["values"] == [{"value": "100"}]
-               for i in ids)
+    assert emulator.write_sizes == [
+        ("PATCH /api/v4/leads", 50),
+        ("PATCH /api/v4/leads", 50),
+        ("PATCH /api/v4/leads", 20),
+    ]
+    assert all(
+        emulator.lead(i)["custom_fields_values"][0]["values"] == [{"value": "100"}] for i in ids
+    )
 
 
 def test_create_leads_fields_and_notes(emulator, seed, client):
-    made = client.create_lead_fields([{"name": "Источник", "type": "select",
-                                       "enums": [{"value": "Сайт"}]}])
+    made = client.create_lead_fields(
+        [{"name": "Источник", "type": "select", "enums": [{"value": "Сайт"}]}]
+    )
     assert made[0]["enums"][0]["value"] == "Сайт"
     leads = client.create_leads([{"name": f"Новая {i}"} for i in range(60)])
     assert len(leads) == 60 and emulator.lead(leads[59]["id"])["name"] == "Новая 59"
     assert [size for _, size in emulator.write_sizes[1:3]] == [50, 10]
-    notes = client.add_notes([{"entity_id": leads[0]["id"], "note_type": "common",
-                               "params": {"text": "Оплата подтверждена"}}])
+    notes = client.add_notes(
+        [
+            {
+                "entity_id": leads[0]["id"],
+                "note_type": "common",
+                "params": {"text": "Оплата подтверждена"},
+            }
+        ]
+    )
     assert notes[0]["entity_id"] == leads[0]["id"]
     assert [n["params"]["text"] for n in emulator.notes_of(leads[0]["id"])] == [
-        "Оплата подтверждена"]
+        "Оплата подтверждена"
+    ]
 
 
 def test_validation_errors_carry_the_list_and_the_batch_offset(emulator, seed, client, clock):
@@ -277,8 +294,9 @@ def test_a_5xx_on_post_is_ambiguous_but_a_429_is_retried(emulator, seed, client,
 
 def test_ambiguous_error_lists_the_batches_that_went_through(emulator, seed, client, clock):
     (lead_id,) = add_leads(emulator, clock, 1)
-    notes = [{"entity_id": lead_id, "note_type": "common", "params": {"text": str(i)}}
-             for i in range(70)]
+    notes = [
+        {"entity_id": lead_id, "note_type": "common", "params": {"text": str(i)}} for i in range(70)
+    ]
     emulator.fail_next(500, match="POST")  # the first batch
     with pytest.raises(AmbiguousWriteError) as first:
         client.add_notes(notes)

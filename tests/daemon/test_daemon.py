@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -143,11 +142,15 @@ def test_outage_watch_tells_each_edge_once():
     assert len(told) == 2
 
 
-def test_sigterm_mid_cycle_finishes_the_cycle_and_a_restart_loses_and_doubles_nothing(box: Sandbox, tmp_path):
+def test_sigterm_mid_cycle_finishes_the_cycle_and_a_restart_loses_and_doubles_nothing(
+    box: Sandbox, tmp_path
+):
     crm = AmoClient(box.urls["amocrm"], box.info["amocrm"]["token"])
     crm.create_leads([_lead(box, str(600 + n)) for n in range(3)])
     config_path = box.config_path
-    text = config_path.read_text(encoding="utf-8").replace("every_seconds: 60", "every_seconds: 3600")
+    text = config_path.read_text(encoding="utf-8").replace(
+        "every_seconds: 60", "every_seconds: 3600"
+    )
     config_path.write_text(text, encoding="utf-8")
     in_cycle = threading.Event()
     # The daemon's first pull is held for a moment: SIGTERM arrives while it is mid-cycle.
@@ -155,7 +158,9 @@ def test_sigterm_mid_cycle_finishes_the_cycle_and_a_restart_loses_and_doubles_no
     box.amo.delay_next(1.0, match="GET /api/v4/leads?")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AMOCRM", "TELEGRAM"))}
     command = [sys.executable, "-m", "sheetledger", "-c", str(config_path), "run"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         assert in_cycle.wait(30), "the daemon never pulled"
         first.send_signal(signal.SIGTERM)
@@ -167,14 +172,20 @@ def test_sigterm_mid_cycle_finishes_the_cycle_and_a_restart_loses_and_doubles_no
     assert "stopped" in output
     config = box.load_config()
     title = config.google.tabs.payments
-    ids = [row[0] for row in box.sheets.values(config.google.spreadsheet_id, title)[1:] if row and row[0]]
+    ids = [
+        row[0]
+        for row in box.sheets.values(config.google.spreadsheet_id, title)[1:]
+        if row and row[0]
+    ]
     assert len(ids) == 3, "the cycle running at SIGTERM was finished"
     # A tick, then a restart: exactly one note, no duplicate rows.
     row = 2
     box.sheets.type_cell(config.google.spreadsheet_id, f"'{title}'!I{row}", "TRUE")
     pushed = threading.Event()
     box.amo.before_next(pushed.set, match="POST /api/v4/leads/notes")
-    second = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    second = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         assert pushed.wait(30), "the restarted daemon never pushed"
         done = threading.Event()
@@ -199,7 +210,9 @@ def test_a_telegram_outage_is_logged_once_and_its_end_announced(box: Sandbox, ca
     box.telegram.fail_next(502, count=2, match="getUpdates")
     with Running(_daemon(box)) as running:
         assert running.daemon.wait_for_cycles(1)
-        box.telegram.wait_for_sent(OWNER_ID, timeout=20, predicate=lambda m: "Telegram недоступен" in m["text"])
+        box.telegram.wait_for_sent(
+            OWNER_ID, timeout=20, predicate=lambda m: "Telegram недоступен" in m["text"]
+        )
         # A long poll only returns when there is an update (or after its timeout): someone writes.
         box.telegram.send_text(OWNER_ID, "/today")
         back_msg = box.telegram.wait_for_sent(

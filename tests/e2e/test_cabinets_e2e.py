@@ -10,8 +10,18 @@ import pytest
 from tests.e2e.world import BANK, CARD, CASH, CREDIT, TERMINAL, World, make_world
 
 CABINET_COLUMNS = [
-    "Payment ID", "Deal", "Contract no", "Manager", "Kind", "Method", "Amount", "Date",
-    "Confirmed", "Received amount", "Comment", "Synced",
+    "Payment ID",
+    "Deal",
+    "Contract no",
+    "Manager",
+    "Kind",
+    "Method",
+    "Amount",
+    "Date",
+    "Confirmed",
+    "Received amount",
+    "Comment",
+    "Synced",
 ]
 
 
@@ -31,7 +41,9 @@ def _by_id(rows):
 def _seed_mixed(world: World) -> list[int]:
     return [
         world.deal("101", payments=((20_000, CASH, date(2026, 11, 20)), (30_000, BANK, None))),
-        world.deal("102", manager=1, payments=((15_000, CARD, date(2026, 11, 21)), (5_000, CASH, None))),
+        world.deal(
+            "102", manager=1, payments=((15_000, CARD, date(2026, 11, 21)), (5_000, CASH, None))
+        ),
         world.deal("103", manager=2, payments=((40_000, TERMINAL, None), (60_000, CREDIT, None))),
     ]
 
@@ -41,7 +53,10 @@ def test_a_cabinet_shows_its_methods_only_with_only_its_columns(world: World):
     world.sync()
     master = _by_id(world.rows("payments"))
     deals = {r["Deal ID"]: r for r in world.rows("deals")}
-    for name, methods in (("cashbox", {"cash"}), ("accountant", {"card", "terminal", "bank", "credit"})):
+    for name, methods in (
+        ("cashbox", {"cash"}),
+        ("accountant", {"card", "terminal", "bank", "credit"}),
+    ):
         sheets = world.cabinets[name]
         values = world.box.sheets.values(sheets.spreadsheet_id, "Payments")
         assert values[0] == CABINET_COLUMNS  # no budget, no profit, nothing else
@@ -51,12 +66,22 @@ def test_a_cabinet_shows_its_methods_only_with_only_its_columns(world: World):
         for pid, row in rows.items():  # every cell agrees with the master
             m = master[pid]
             assert row["Deal"] == deals[m["Deal ID"]]["Deal"]
-            for header in ("Contract no", "Manager", "Kind", "Method", "Amount", "Date", "Confirmed"):
+            for header in (
+                "Contract no",
+                "Manager",
+                "Kind",
+                "Method",
+                "Amount",
+                "Date",
+                "Confirmed",
+            ):
                 assert row[header] == m[header], (name, pid, header)
     # The cashbox also shows who holds how much cash.
     handover = {r["Manager"]: r for r in world.cabinet_rows("cashbox", "handover")}
     cash = {r["Manager"]: r for r in world.rows("cash")}
-    assert {m: r["Cash held"] for m, r in handover.items()} == {m: r["Cash held"] for m, r in cash.items()}
+    assert {m: r["Cash held"] for m, r in handover.items()} == {
+        m: r["Cash held"] for m, r in cash.items()
+    }
 
 
 def test_a_tick_in_a_cabinet_reaches_amocrm_once(world: World):
@@ -138,7 +163,11 @@ def test_a_handover_writes_off_the_managers_cash_oldest_first(world: World):
     assert len(log) == 1 and log[0]["Amount"] == 45000 and log[0]["Manager"] == manager
     assert "10000" in log[0]["Partial receipt"]
     notes_c = world.notes(deal_c)
-    assert len(notes_c) == 1 and "частично" in notes_c[0] and "10 000,00 ₽ из 15 000,00 ₽" in notes_c[0]
+    assert (
+        len(notes_c) == 1
+        and "частично" in notes_c[0]
+        and "10 000,00 ₽ из 15 000,00 ₽" in notes_c[0]
+    )
     assert world.confirmed_total(deal_c) == Decimal("10000")
     # The remaining 5,000 handed over later completes the third payment.
     world.cabinet_type("cashbox", "handover", manager, "Amount received", "5000")
@@ -175,7 +204,14 @@ def test_sorting_a_cabinet_between_read_and_write_breaks_nothing(world: World):
     world.cabinet_type("accountant", "cabinet_payments", f"{deals[3]}:1", "Confirmed", "TRUE")
     slot = world.amo_info["slots"][0]
     world.crm.update_leads(
-        [{"id": deals[0], "custom_fields_values": [{"field_id": slot["amount"], "values": [{"value": "999"}]}]}]
+        [
+            {
+                "id": deals[0],
+                "custom_fields_values": [
+                    {"field_id": slot["amount"], "values": [{"value": "999"}]}
+                ],
+            }
+        ]
     )
 
     def cashier_sorts() -> None:
@@ -187,7 +223,9 @@ def test_sorting_a_cabinet_between_read_and_write_breaks_nothing(world: World):
     master = _by_id(world.rows("payments"))
     assert set(rows) == {f"{d}:1" for d in deals}
     for pid, row in rows.items():
-        assert row["Amount"] == master[pid]["Amount"] and row["Confirmed"] == master[pid]["Confirmed"]
+        assert (
+            row["Amount"] == master[pid]["Amount"] and row["Confirmed"] == master[pid]["Confirmed"]
+        )
     assert rows[f"{deals[0]}:1"]["Amount"] == 999
     assert master[f"{deals[3]}:1"]["Sync state"] == "pushed #1"
 

@@ -31,7 +31,12 @@ def test_init_prepares_everything_and_a_second_run_changes_nothing(box: Sandbox,
     code, out = _run(capsys, "-c", cfg, "init")
     assert code == 0, out
     config = box.load_config()
-    titles = {config.google.tabs.deals, config.google.tabs.payments, config.google.tabs.cash, "_state"}
+    titles = {
+        config.google.tabs.deals,
+        config.google.tabs.payments,
+        config.google.tabs.cash,
+        "_state",
+    }
     meta = box.sheets.spreadsheets[config.google.spreadsheet_id]
     assert titles <= {s.title for s in meta.sheets}
     # A person adds a column of their own to the right of the managed ones.

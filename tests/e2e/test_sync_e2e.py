@@ -26,7 +26,9 @@ def _payments(world: World) -> dict[str, dict]:
 
 
 def test_import_puts_every_filled_slot_in_the_ledger_once(world: World):
-    a = world.deal("1045", price=120_000, payments=((40_000, CASH, date(2026, 11, 20)), (80_000, BANK, None)))
+    a = world.deal(
+        "1045", price=120_000, payments=((40_000, CASH, date(2026, 11, 20)), (80_000, BANK, None))
+    )
     b = world.deal("1046", price=50_000, manager=1, payments=((50_000, CARD, date(2026, 11, 21)),))
     c = world.deal("1047", price=10_000, payments=())  # no payment filled yet
     report = world.sync()
@@ -69,7 +71,9 @@ def test_an_idle_cycle_reads_once_and_writes_nothing(world: World):
 
 
 def test_a_tick_reaches_amocrm_once_with_fields_status_and_note(world: World):
-    deal = world.deal("1045", price=100_000, payments=((30_000, CASH, date(2026, 11, 20)), (70_000, BANK, None)))
+    deal = world.deal(
+        "1045", price=100_000, payments=((30_000, CASH, date(2026, 11, 20)), (70_000, BANK, None))
+    )
     world.sync()
     world.tick(f"{deal}:1", by="Светлана")
     report = world.sync()
@@ -80,7 +84,11 @@ def test_a_tick_reaches_amocrm_once_with_fields_status_and_note(world: World):
     assert lead["status_id"] == world.amo_info["statuses"]["Платеж подтвержден"]
     notes = world.notes(deal)
     assert len(notes) == 1
-    assert "30 000,00 ₽" in notes[0] and "Светлана" in notes[0] and f"sheetledger:{deal}:1#1" in notes[0]
+    assert (
+        "30 000,00 ₽" in notes[0]
+        and "Светлана" in notes[0]
+        and f"sheetledger:{deal}:1#1" in notes[0]
+    )
     row = _payments(world)[f"{deal}:1"]
     assert row["Sync state"] == "pushed #1"
     deal_row = {r["Deal ID"]: r for r in world.rows("deals")}[deal]
@@ -144,7 +152,9 @@ def test_unknown_method_flags_the_row_and_the_rest_goes_on(world: World):
 def test_lost_deal_cancels_its_unconfirmed_payments(world: World):
     deal = world.deal("5001", payments=((10_000, CASH, None),))
     world.sync()
-    world.crm.update_leads([{"id": deal, "status_id": 143, "pipeline_id": world.amo_info["pipeline_id"]}])
+    world.crm.update_leads(
+        [{"id": deal, "status_id": 143, "pipeline_id": world.amo_info["pipeline_id"]}]
+    )
     world.sync()
     assert _payments(world)[f"{deal}:1"]["Sync state"] == "cancelled"
     assert world.rows("cash") == []
@@ -180,8 +190,20 @@ def test_writes_land_on_their_rows_when_people_sort_insert_and_delete_mid_cycle(
     # The CRM changes two amounts; a person ticks a third payment.
     slot = world.amo_info["slots"][0]
     world.crm.update_leads(
-        [{"id": ids[1], "custom_fields_values": [{"field_id": slot["amount"], "values": [{"value": "2222"}]}]},
-         {"id": ids[4], "custom_fields_values": [{"field_id": slot["amount"], "values": [{"value": "5555"}]}]}]
+        [
+            {
+                "id": ids[1],
+                "custom_fields_values": [
+                    {"field_id": slot["amount"], "values": [{"value": "2222"}]}
+                ],
+            },
+            {
+                "id": ids[4],
+                "custom_fields_values": [
+                    {"field_id": slot["amount"], "values": [{"value": "5555"}]}
+                ],
+            },
+        ]
     )
     world.tick(f"{ids[2]}:1")
     title = world.ledger.tabs["payments"][0]
@@ -294,7 +316,10 @@ def test_a_write_too_large_for_one_request_goes_in_order_in_several(world: World
     import sheetledger.ledger.sheets as sheets_module
 
     monkeypatch.setattr(sheets_module, "MAX_BODY_BYTES", 4000)
-    ids = [world.deal(str(9500 + n), payments=((1000 + n, CASH, None), (2000 + n, BANK, None))) for n in range(8)]
+    ids = [
+        world.deal(str(9500 + n), payments=((1000 + n, CASH, None), (2000 + n, BANK, None)))
+        for n in range(8)
+    ]
     world.box.sheets.counters.reset()
     report = world.sync()
     assert report.ok, report.problems

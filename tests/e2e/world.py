@@ -73,7 +73,9 @@ class World:
         *,
         price: int = 100_000,
         manager: int = 0,
-        payments: tuple[tuple[int | str, str, date | None], ...] = ((30_000, CASH, date(2026, 11, 20)),),
+        payments: tuple[tuple[int | str, str, date | None], ...] = (
+            (30_000, CASH, date(2026, 11, 20)),
+        ),
         status: str = "Договор заключен",
         name: str | None = None,
         **fields: str,
@@ -82,7 +84,10 @@ class World:
         amo = self.amo_info
         values: list[dict[str, Any]] = [
             {"field_id": amo["fields"]["contract_no"], "values": [{"value": contract_no}]},
-            {"field_id": amo["fields"]["contract_date"], "values": [{"value": _ts(date(2026, 11, 1))}]},
+            {
+                "field_id": amo["fields"]["contract_date"],
+                "values": [{"value": _ts(date(2026, 11, 1))}],
+            },
         ]
         for key, text in fields.items():
             values.append({"field_id": amo["fields"][key], "values": [{"value": text}]})
@@ -103,7 +108,9 @@ class World:
         return int(created[0]["id"])
 
     def notes(self, deal_id: int) -> list[str]:
-        return [str(n["params"].get("text", "")) for n in self.crm.notes([deal_id], note_type="common")]
+        return [
+            str(n["params"].get("text", "")) for n in self.crm.notes([deal_id], note_type="common")
+        ]
 
     def confirmed_total(self, deal_id: int) -> Decimal | None:
         lead = self.crm.lead(deal_id) or {}
@@ -121,7 +128,11 @@ class World:
         if not values:
             return []
         header = [str(h) for h in values[0]]
-        return [dict(zip(header, row + [""] * (len(header) - len(row)), strict=False)) for row in values[1:] if row]
+        return [
+            dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
+            for row in values[1:]
+            if row
+        ]
 
     def row_number(self, tab: str, row_id: str) -> int:
         title = self.ledger.tabs[tab][0]
@@ -147,7 +158,11 @@ class World:
         if not values:
             return []
         header = [str(h) for h in values[0]]
-        return [dict(zip(header, row + [""] * (len(header) - len(row)), strict=False)) for row in values[1:] if row]
+        return [
+            dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
+            for row in values[1:]
+            if row
+        ]
 
     def cabinet_cell(self, name: str, tab: str, row_id: str, header: str) -> str:
         """The A1 address of the cell under ``header`` in the row of ``row_id``."""
@@ -163,7 +178,9 @@ class World:
     def cabinet_type(self, name: str, tab: str, row_id: str, header: str, value: str) -> None:
         """A person types into their cabinet (TRUE ticks a checkbox)."""
         sheets = self.cabinets[name]
-        self.box.sheets.type_cell(sheets.spreadsheet_id, self.cabinet_cell(name, tab, row_id, header), value)
+        self.box.sheets.type_cell(
+            sheets.spreadsheet_id, self.cabinet_cell(name, tab, row_id, header), value
+        )
 
     def untick(self, payment_id: str) -> None:
         title = self.ledger.tabs["payments"][0]

@@ -105,8 +105,10 @@ def card(seed: AmoSeed, contract: str = "Д-1", amount: str = "50000") -> list[d
     return [
         {"field_id": seed.fields["contract_no"], "values": [{"value": contract}]},
         {"field_id": seed.slots[0].amount, "values": [{"value": amount}]},
-        {"field_id": seed.slots[0].method,
-         "values": [{"enum_id": seed.method_enum(0, "Перевод на карту")}]},
+        {
+            "field_id": seed.slots[0].method,
+            "values": [{"enum_id": seed.method_enum(0, "Перевод на карту")}],
+        },
     ]
 
 
@@ -220,8 +222,12 @@ def test_a_full_last_page_still_offers_next_which_answers_204(emulator, seed, ap
 
 
 def test_empty_list_and_missing_lead_are_204_with_empty_body(seed, api):
-    for path in ("/api/v4/leads", "/api/v4/leads/999", "/api/v4/leads/notes",
-                 "/api/v4/leads/999/notes"):
+    for path in (
+        "/api/v4/leads",
+        "/api/v4/leads/999",
+        "/api/v4/leads/notes",
+        "/api/v4/leads/999/notes",
+    ):
         response = api("GET", path)
         assert (response.status_code, response.content) == (204, b""), path
 
@@ -271,8 +277,15 @@ def test_filters_by_id_updated_at_status_pipeline_and_order(emulator, seed, api,
     new = seed.statuses["Новая заявка"]
     clock.advance(10)
     emulator.update_lead(ids[4], {"status_id": seed.statuses["Замер"]})
-    assert listed(**{"filter[statuses][0][pipeline_id]": seed.pipeline_id,
-                     "filter[statuses][0][status_id]": new}) == ids[:4]
+    assert (
+        listed(
+            **{
+                "filter[statuses][0][pipeline_id]": seed.pipeline_id,
+                "filter[statuses][0][status_id]": new,
+            }
+        )
+        == ids[:4]
+    )
     assert listed(**{"order[updated_at]": "desc", "limit": 2}) == [ids[4], wholesale]
     assert listed(**{"order[id]": "desc", "limit": 2}) == [wholesale, ids[4]]
     assert listed(**{"filter[updated_at][from]": int(clock()) + 1}) == []
@@ -285,18 +298,26 @@ def test_patch_sets_fields_by_enum_id_and_value_and_moves_updated_at(emulator, s
     lead = emulator.add_lead("Кухня", price=100000, custom_fields_values=card(seed))
     clock.advance(120)
     wardrobe = seed.enums[seed.fields["product"]]["Шкаф-купе"]
-    response = api("PATCH", "/api/v4/leads", json=[{
-        "id": lead["id"],
-        "price": 120000,
-        "custom_fields_values": [
-            {"field_id": seed.fields["product"], "values": [{"enum_id": wardrobe}]},
-            {"field_id": seed.fields["salon"], "values": [{"value": "Салон на Кирова"}]},
-            {"field_id": seed.fields["confirmed_total"], "values": [{"value": "50000.50"}]},
-            {"field_id": seed.fields["contract_date"],
-             "values": [{"value": "2024-04-01T12:30:00+03:00"}]},
-            {"field_id": seed.slots[0].amount, "values": None},
+    response = api(
+        "PATCH",
+        "/api/v4/leads",
+        json=[
+            {
+                "id": lead["id"],
+                "price": 120000,
+                "custom_fields_values": [
+                    {"field_id": seed.fields["product"], "values": [{"enum_id": wardrobe}]},
+                    {"field_id": seed.fields["salon"], "values": [{"value": "Салон на Кирова"}]},
+                    {"field_id": seed.fields["confirmed_total"], "values": [{"value": "50000.50"}]},
+                    {
+                        "field_id": seed.fields["contract_date"],
+                        "values": [{"value": "2024-04-01T12:30:00+03:00"}],
+                    },
+                    {"field_id": seed.slots[0].amount, "values": None},
+                ],
+            }
         ],
-    }])
+    )
     assert response.status_code == 200
     body = response.json()
     assert_shape(body, recorded("leads_patch_batch_response.docs.json"))
@@ -305,8 +326,12 @@ def test_patch_sets_fields_by_enum_id_and_value_and_moves_updated_at(emulator, s
     assert after["updated_at"] == int(clock()) > lead["updated_at"]
     assert after["price"] == 120000
     assert values_of(after, seed.fields["product"]) == [
-        {"value": "Шкаф-купе", "enum_id": seed.enums[seed.fields["product"]]["Шкаф-купе"],
-         "enum_code": None}]
+        {
+            "value": "Шкаф-купе",
+            "enum_id": seed.enums[seed.fields["product"]]["Шкаф-купе"],
+            "enum_code": None,
+        }
+    ]
     salon = values_of(after, seed.fields["salon"])
     assert salon[0]["enum_id"] == seed.enums[seed.fields["salon"]]["Салон на Кирова"]
     assert values_of(after, seed.fields["confirmed_total"]) == [{"value": "50000.50"}]
@@ -327,8 +352,11 @@ def test_single_patch_moves_status_and_sets_closed_at(emulator, seed, api, clock
     lead = emulator.add_lead("Кухня")
     assert lead["status_id"] == seed.statuses["Новая заявка"]  # first regular status
     clock.advance(30)
-    response = api("PATCH", f"/api/v4/leads/{lead['id']}",
-                   json={"status_id": STATUS_WON, "pipeline_id": seed.pipeline_id})
+    response = api(
+        "PATCH",
+        f"/api/v4/leads/{lead['id']}",
+        json={"status_id": STATUS_WON, "pipeline_id": seed.pipeline_id},
+    )
     assert response.status_code == 200
     assert set(response.json()) == {"id", "updated_at", "_links"}
     won = emulator.lead(lead["id"])
@@ -342,10 +370,22 @@ def test_checkbox_and_multiselect_fields(emulator, seed, api):
     extras = emulator.add_field("Доп. услуги", "multiselect", ["Сборка", "Подъём", "Вывоз"])
     lead = emulator.add_lead("Кухня")
     enum = {e["value"]: e["id"] for e in extras["enums"]}
-    response = api("PATCH", "/api/v4/leads", json=[{"id": lead["id"], "custom_fields_values": [
-        {"field_id": flag["id"], "values": [{"value": True}]},
-        {"field_id": extras["id"], "values": [{"enum_id": enum["Сборка"]}, {"value": "Вывоз"}]},
-    ]}])
+    response = api(
+        "PATCH",
+        "/api/v4/leads",
+        json=[
+            {
+                "id": lead["id"],
+                "custom_fields_values": [
+                    {"field_id": flag["id"], "values": [{"value": True}]},
+                    {
+                        "field_id": extras["id"],
+                        "values": [{"enum_id": enum["Сборка"]}, {"value": "Вывоз"}],
+                    },
+                ],
+            }
+        ],
+    )
     assert response.status_code == 200
     after = emulator.lead(lead["id"])
     assert values_of(after, flag["id"]) == [{"value": True}]
@@ -353,10 +393,14 @@ def test_checkbox_and_multiselect_fields(emulator, seed, api):
 
 
 def test_post_leads_returns_ids_and_request_ids(seed, api, emulator):
-    response = api("POST", "/api/v4/leads", json=[
-        {"name": "Кухня", "price": 1000, "custom_fields_values": card(seed)},
-        {"name": "Шкаф", "request_id": "mine"},
-    ])
+    response = api(
+        "POST",
+        "/api/v4/leads",
+        json=[
+            {"name": "Кухня", "price": 1000, "custom_fields_values": card(seed)},
+            {"name": "Шкаф", "request_id": "mine"},
+        ],
+    )
     assert response.status_code == 200
     leads = response.json()["_embedded"]["leads"]
     assert [lead["request_id"] for lead in leads] == ["0", "mine"]
@@ -367,15 +411,30 @@ def test_post_leads_returns_ids_and_request_ids(seed, api, emulator):
 @pytest.mark.parametrize(
     ("change", "code", "path"),
     [
-        ({"custom_fields_values": [{"field_id": 1, "values": [{"value": "x"}]}]},
-         "NotSupportedChoice", "custom_fields_values.0.field_id"),
-        ({"custom_fields_values": [{"field_id": "PRODUCT", "values": [{"enum_id": 1}]}]},
-         "NotSupportedChoice", "custom_fields_values.0.values.0.enum_id"),
-        ({"custom_fields_values": [{"field_id": "AMOUNT", "values": [{"value": "15 000 руб"}]}]},
-         "InvalidType", "custom_fields_values.0.values.0.value"),
-        ({"custom_fields_values": [{"field_id": "AMOUNT", "field_name": "x",
-                                    "values": [{"value": "1"}]}]},
-         "FieldNotExpected", "custom_fields_values.0.field_name"),
+        (
+            {"custom_fields_values": [{"field_id": 1, "values": [{"value": "x"}]}]},
+            "NotSupportedChoice",
+            "custom_fields_values.0.field_id",
+        ),
+        (
+            {"custom_fields_values": [{"field_id": "PRODUCT", "values": [{"enum_id": 1}]}]},
+            "NotSupportedChoice",
+            "custom_fields_values.0.values.0.enum_id",
+        ),
+        (
+            {"custom_fields_values": [{"field_id": "AMOUNT", "values": [{"value": "15 000 руб"}]}]},
+            "InvalidType",
+            "custom_fields_values.0.values.0.value",
+        ),
+        (
+            {
+                "custom_fields_values": [
+                    {"field_id": "AMOUNT", "field_name": "x", "values": [{"value": "1"}]}
+                ]
+            },
+            "FieldNotExpected",
+            "custom_fields_values.0.field_name",
+        ),
         ({"price": "1000"}, "InvalidType", "price"),
         ({"status_id": 12345}, "NotSupportedChoice", "status_id"),
         ({"status_id": "UNSORTED"}, "NotSupportedChoice", "status_id"),
@@ -396,8 +455,9 @@ def test_invalid_patches_get_the_real_400_and_change_nothing(
             cf["field_id"] = seed.slots[0].amount
     if change.get("status_id") == "UNSORTED":
         change["status_id"] = seed.statuses["Неразобранное"]
-    response = api("PATCH", "/api/v4/leads",
-                   json=[{"id": good["id"], "price": 2}, {"id": bad["id"], **change}])
+    response = api(
+        "PATCH", "/api/v4/leads", json=[{"id": good["id"], "price": 2}, {"id": bad["id"], **change}]
+    )
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/problem+json"
     body = response.json()
@@ -412,18 +472,30 @@ def test_invalid_patches_get_the_real_400_and_change_nothing(
 
 def test_in_process_helpers_validate_like_the_api(emulator, seed):
     with pytest.raises(AmoValidationFailed) as caught:
-        emulator.add_lead("x", custom_fields_values=[
-            {"field_id": seed.slots[0].method, "values": [{"value": "Бартер"}]}])
+        emulator.add_lead(
+            "x",
+            custom_fields_values=[
+                {"field_id": seed.slots[0].method, "values": [{"value": "Бартер"}]}
+            ],
+        )
     assert caught.value.errors[0]["errors"][0]["code"] == "NotSupportedChoice"
     with pytest.raises(AmoValidationFailed):
         emulator.add_field("Плохое", "select")  # a select needs options
 
 
 def test_post_custom_fields_creates_enums_with_ids(api, emulator):
-    response = api("POST", "/api/v4/leads/custom_fields", json=[
-        {"name": "Источник", "type": "select", "enums": [{"value": "Сайт"}, {"value": "Авито"}]},
-        {"name": "Комментарий", "type": "textarea"},
-    ])
+    response = api(
+        "POST",
+        "/api/v4/leads/custom_fields",
+        json=[
+            {
+                "name": "Источник",
+                "type": "select",
+                "enums": [{"value": "Сайт"}, {"value": "Авито"}],
+            },
+            {"name": "Комментарий", "type": "textarea"},
+        ],
+    )
     assert response.status_code == 201
     made = response.json()["_embedded"]["custom_fields"]
     assert [f["type"] for f in made] == ["select", "textarea"]
@@ -447,29 +519,55 @@ def test_batch_over_250_and_blank_bodies_are_refused(emulator, seed, api):
 def test_notes_batch_per_lead_listing_and_filters(emulator, seed, api):
     first = emulator.add_lead("Кухня")["id"]
     second = emulator.add_lead("Шкаф")["id"]
-    response = api("POST", "/api/v4/leads/notes", json=[
-        {"entity_id": first, "note_type": "common", "params": {"text": "Оплата подтверждена"}},
-        {"entity_id": first, "note_type": "service_message",
-         "params": {"service": "sheetledger", "text": "[sl:p1] подтверждено"}},
-        {"entity_id": second, "note_type": "common", "params": {"text": "Замер"}},
-    ])
+    response = api(
+        "POST",
+        "/api/v4/leads/notes",
+        json=[
+            {"entity_id": first, "note_type": "common", "params": {"text": "Оплата подтверждена"}},
+            {
+                "entity_id": first,
+                "note_type": "service_message",
+                "params": {"service": "sheetledger", "text": "[sl:p1] подтверждено"},
+            },
+            {"entity_id": second, "note_type": "common", "params": {"text": "Замер"}},
+        ],
+    )
     assert response.status_code == 200
     body = response.json()
     assert_shape(body, recorded("notes_add_response.docs.json"))
     assert [n["request_id"] for n in body["_embedded"]["notes"]] == ["0", "1", "2"]
-    one = api("POST", f"/api/v4/leads/{second}/notes",
-              json=[{"note_type": "common", "params": {"text": "Ещё"}}])
+    one = api(
+        "POST",
+        f"/api/v4/leads/{second}/notes",
+        json=[{"note_type": "common", "params": {"text": "Ещё"}}],
+    )
     assert one.json()["_embedded"]["notes"][0]["entity_id"] == second
 
     assert [n["params"]["text"] for n in emulator.notes_of(first)] == [
-        "Оплата подтверждена", "[sl:p1] подтверждено"]
-    listed = api("GET", "/api/v4/leads/notes",
-                 params={"filter[entity_id][]": [first], "filter[note_type]": "service_message"})
+        "Оплата подтверждена",
+        "[sl:p1] подтверждено",
+    ]
+    listed = api(
+        "GET",
+        "/api/v4/leads/notes",
+        params={"filter[entity_id][]": [first], "filter[note_type]": "service_message"},
+    )
     notes = listed.json()["_embedded"]["notes"]
     assert [(n["entity_id"], n["note_type"]) for n in notes] == [(first, "service_message")]
-    assert {"id", "entity_id", "created_by", "updated_by", "created_at", "updated_at",
-            "responsible_user_id", "group_id", "note_type", "params", "account_id",
-            "_links"} <= set(notes[0])
+    assert {
+        "id",
+        "entity_id",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+        "responsible_user_id",
+        "group_id",
+        "note_type",
+        "params",
+        "account_id",
+        "_links",
+    } <= set(notes[0])
     per_lead = api("GET", f"/api/v4/leads/{second}/notes").json()["_embedded"]["notes"]
     assert [n["params"]["text"] for n in per_lead] == ["Замер", "Ещё"]
     single = api("GET", f"/api/v4/leads/{second}/notes/{per_lead[0]['id']}").json()
@@ -478,11 +576,15 @@ def test_notes_batch_per_lead_listing_and_filters(emulator, seed, api):
 
 def test_invalid_notes_are_refused(emulator, seed, api):
     lead = emulator.add_lead("Кухня")["id"]
-    response = api("POST", "/api/v4/leads/notes", json=[
-        {"entity_id": lead, "note_type": "service_message", "params": {"text": "нет service"}},
-        {"entity_id": 1, "note_type": "common", "params": {"text": "нет сделки"}},
-        {"entity_id": lead, "note_type": "letter", "params": {"text": "тип"}},
-    ])
+    response = api(
+        "POST",
+        "/api/v4/leads/notes",
+        json=[
+            {"entity_id": lead, "note_type": "service_message", "params": {"text": "нет service"}},
+            {"entity_id": 1, "note_type": "common", "params": {"text": "нет сделки"}},
+            {"entity_id": lead, "note_type": "letter", "params": {"text": "тип"}},
+        ],
+    )
     assert response.status_code == 400
     errors = {e["request_id"]: e["errors"][0]["path"] for e in response.json()["validation-errors"]}
     assert errors == {"0": "params.service", "1": "entity_id", "2": "note_type"}
@@ -496,14 +598,19 @@ def test_missing_or_wrong_token_gets_the_real_401(seed, server):
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         response = requests.get(server.url + "/api/v4/leads", headers=headers, timeout=5)
         assert response.status_code == 401
-        assert response.json() == {"title": "Unauthorized", "type": "https://httpstatus.es/401",
-                                   "status": 401, "detail": "Неверный логин или пароль"}
+        assert response.json() == {
+            "title": "Unauthorized",
+            "type": "https://httpstatus.es/401",
+            "status": 401,
+            "detail": "Неверный логин или пароль",
+        }
 
 
 def test_more_than_7_requests_in_a_second_get_429(clock):
     emulator = AmoEmulator(TOKEN, clock=clock)
     seed_amocrm(emulator)
     with LoopbackServer(emulator) as server:
+
         def get() -> requests.Response:
             return requests.get(server.url + "/api/v4/account", headers=AUTH, timeout=5)
 
@@ -550,8 +657,11 @@ def test_reads_and_writes_are_counted(seed, emulator, api):
     lead = emulator.add_lead("Кухня")
     api("GET", "/api/v4/leads")
     api("PATCH", "/api/v4/leads", json=[{"id": lead["id"], "price": 5}])
-    api("POST", "/api/v4/leads/notes",
-        json=[{"entity_id": lead["id"], "note_type": "common", "params": {"text": "x"}}])
+    api(
+        "POST",
+        "/api/v4/leads/notes",
+        json=[{"entity_id": lead["id"], "note_type": "common", "params": {"text": "x"}}],
+    )
     assert emulator.counters.by_kind == {"read": 1, "write": 2}
 
 
@@ -577,9 +687,16 @@ def test_ten_thousand_leads_page_through_by_updated_at(emulator, seed, api, cloc
     cursor = int(clock()) - 500  # the last 5,010 leads
     count, page = 0, 1
     while True:
-        response = api("GET", "/api/v4/leads", params={
-            "order[updated_at]": "asc", "filter[updated_at][from]": cursor,
-            "limit": 250, "page": page})
+        response = api(
+            "GET",
+            "/api/v4/leads",
+            params={
+                "order[updated_at]": "asc",
+                "filter[updated_at][from]": cursor,
+                "limit": 250,
+                "page": page,
+            },
+        )
         if response.status_code == 204:
             break
         leads = response.json()["_embedded"]["leads"]
