@@ -98,25 +98,34 @@ class LedgerChanges:
 
 
 def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
-    """A new view with ``changes`` applied (the view given is not modified)."""
+    """A new view with ``changes`` applied (the view given is not modified).
+
+    Copy on write: the new view shares every row it does not change with the old one
+    (a cycle makes several views of 40,000 rows; copying them all was most of its CPU).
+    Rows are therefore never modified in place, here or by callers.
+    """
+    touched = (
+        {a.tab for a in changes.appends}
+        | {u.tab for u in changes.updates}
+        | {tab for tab, _ in changes.removes}
+        | set(changes.replace)
+    )
     tabs = {
-        key: TabRows(
-            tab.schema, {rid: dict(vals) for rid, vals in tab.rows.items()}, dict(tab.problems)
-        )
+        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems)) if key in touched else tab
         for key, tab in view.tabs.items()
     }
     for append in changes.appends:
         rows = tabs[append.tab].rows
         if append.row_id in rows:
-            rows[append.row_id].update(append.values)
+            rows[append.row_id] = {**rows[append.row_id], **append.values}
         else:
-            rows[append.row_id] = {c.key: None for c in tabs[append.tab].schema.columns} | dict(
-                append.values
-            )
+            blank = {c.key: None for c in tabs[append.tab].schema.columns}
+            rows[append.row_id] = blank | dict(append.values)
     for (tab, row_id), values in changes.merged_updates().items():
-        row = tabs[tab].rows.get(row_id)
+        rows = tabs[tab].rows
+        row = rows.get(row_id)
         if row is not None:
-            row.update(values)
+            rows[row_id] = {**row, **values}
     for tab, row_id in changes.removes:
         tabs[tab].rows.pop(row_id, None)
     for tab, replacement in changes.replace.items():
