@@ -389,29 +389,64 @@ class LedgerSheets:
         return self._sheet_ids
 
     def _locate(self, keys: list[str]) -> dict[str, tuple[dict[str, int], int, int]]:
-        """Where each row ID is right now, the last used row and the grid's row count, per tab."""
+        """Where each row ID is right now, the last used row and the grid's row count, per tab.
+
+        One ``spreadsheets.get`` of the ID columns with a field mask: it also brings each
+        tab's sheetId and grid size, so a write needs no separate metadata read.
+        """
         ranges = [f"{quote_title(self.tabs[k][0])}!A:A" for k in keys]
+        params: dict[str, Any] = {
+            "ranges": ranges,
+            "fields": "sheets(properties(sheetId,title,gridProperties(rowCount)),"
+            "data(startRow,rowData(values(effectiveValue))))",
+        }
         reply = self._call(
-            "locate rows",
-            lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
+            "locate rows", lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id, params)
+        )
+        sheets = {s["properties"]["title"]: s for s in reply.get("sheets", [])}
+        self._sheet_ids.update(
+            {title: int(s["properties"].get("sheetId", 0)) for title, s in sheets.items()}
         )
         found: dict[str, tuple[dict[str, int], int, int]] = {}
-        for key, value_range in zip(keys, reply.get("valueRanges", []), strict=True):
-            schema = self.tabs[key][1]
-            values = value_range.get("values", [])
+        for key in keys:
+            title, schema = self.tabs[key]
+            sheet = sheets.get(title)
+            if sheet is None:
+                raise FatalError(
+                    "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
+                )
+            grid_rows = int(sheet["properties"].get("gridProperties", {}).get("rowCount", 1000))
             positions: dict[str, int] = {}
-            for offset, raw in enumerate(values[1:], start=2):
-                if raw and raw[0] not in ("", None):
+            last_id = 1
+            for block in sheet.get("data", []):
+                first = int(block.get("startRow", 0)) + 1
+                for offset, row in enumerate(block.get("rowData", []), start=first):
+                    raw = _effective((row.get("values") or [{}])[0])
+                    if offset == 1 or raw in ("", None):
+                        continue
+                    last_id = max(last_id, offset)
                     try:
-                        positions.setdefault(
-                            str(from_cell(schema.id_column.kind, raw[0], self.tz)), offset
-                        )
+                        row_id = str(from_cell(schema.id_column.kind, raw, self.tz))
                     except CellProblem:
                         continue
-            last = max([1, *positions.values()]) if positions else max(1, _last_non_empty(values))
-            last = max(last, _last_non_empty(values))
-            found[key] = (positions, last, _grid_rows(str(value_range.get("range", ""))))
+                    positions.setdefault(row_id, offset)
+            found[key] = (positions, self._last_row(key, positions, last_id), grid_rows)
         return found
+
+    def _last_row(self, key: str, positions: Mapping[str, int], last_id: int) -> int:
+        """The last row holding anything in the managed columns, as it is now.
+
+        The ID column alone would miss a row a person typed at the bottom without an ID;
+        the read of the cycle saw every managed column, so its last row is carried over,
+        moved by as many rows as people inserted or deleted above it since.
+        """
+        layout = self.layouts.get(key)
+        if layout is None or not layout.rows_by_id:
+            return max(last_id, layout.last_row if layout is not None else 1)
+        then_id, then_row = max(layout.rows_by_id.items(), key=lambda item: item[1])
+        now_row = positions.get(then_id)
+        shift = (now_row - then_row) if now_row is not None else 0
+        return max(last_id, layout.last_row + shift)
 
     def write(self, changes: LedgerChanges) -> int:
         """Apply ``changes`` in one atomic batchUpdate; returns the number of cells written.
@@ -432,8 +467,8 @@ class LedgerSheets:
             layout = self.layouts.get(key)
             if layout is not None and layout.header_problem:
                 raise HeaderProblem(layout.title, layout.header_problem)
-        sheet_ids = self.sheet_ids()
         where = self._locate(touched)
+        sheet_ids = self._sheet_ids
         requests_ = _EncodedBatch()
         cells = 0
         state_rows = self._state_rows(changes, where)
@@ -715,17 +750,10 @@ def _runs(schema: TabSchema, values: Mapping[str, Any]) -> list[tuple[int, list[
     return runs
 
 
-def _last_non_empty(values: list[list[Any]]) -> int:
-    for index in range(len(values), 0, -1):
-        row = values[index - 1]
-        if row and any(v not in ("", None) for v in row):
-            return index
-    return 1
-
-
-def _grid_rows(a1: str) -> int:
-    """The grid's row count from a grid-clipped response range such as ``Payments!A1:A1000``."""
-    tail = a1.rsplit("!", 1)[-1]
-    end = tail.split(":")[-1]
-    digits = "".join(ch for ch in end if ch.isdigit())
-    return int(digits) if digits else 1000
+def _effective(cell: Mapping[str, Any]) -> Any:
+    """The value of a ``CellData`` as UNFORMATTED_VALUE would give it."""
+    value = cell.get("effectiveValue") or {}
+    for kind in ("stringValue", "numberValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    return None

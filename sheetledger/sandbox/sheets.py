@@ -2294,6 +2294,11 @@ class SheetsEmulator(Emulator):
         with self.lock:
             book = self._book(request, sid)
             include = _flag(request.arg("includeGridData"))
+            mask = request.arg("fields") or ""
+            if mask:
+                # "includeGridData ... is ignored if a field mask was set in the request":
+                # the mask alone decides whether grid data comes back.
+                include = bool(re.search(r"\bdata\b", mask))
             ranges = request.args("ranges")
             grid_ranges = [self._resolve(book, text) for text in ranges] if ranges else None
             return self._reply(
@@ -3271,6 +3276,30 @@ class SheetsEmulator(Emulator):
                     self._apply_cell(book, sheet, r, c, cell or {}, tree, {})
         else:
             raise _Invalid("Either 'start' or 'range' must be set.")
+
+    def _req_appendCells(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
+        """Google: "Appends new cells after the last row with data in a sheet, inserting new
+        rows into the sheet if necessary" (AppendCellsRequest). The end is found inside the
+        request, so a row a person typed below the table (in any column) is never written over.
+        """
+        if not p.get("fields"):
+            raise _Invalid("At least one field must be specified in 'fields'.")
+        sheet = self._grid_sheet(book, {"sheetId": p.get("sheetId")})
+        rows = p.get("rows") or []
+        if isinstance(rows, dict):
+            rows = [rows]
+        start = sheet.last_used_row()
+        width = max((len((row or {}).get("values") or []) for row in rows), default=0)
+        if width > sheet.column_count:
+            raise _Invalid(
+                f"Range ('{sheet.title}'!A{start + 1}) exceeds grid limits. "
+                f"Max rows: {sheet.row_count}, max columns: {sheet.column_count}"
+            )
+        missing = start + len(rows) - sheet.row_count
+        if missing > 0:
+            sheet.insert_rows(sheet.row_count, missing, inherit_from=None)
+        update = {"start": {"sheetId": sheet.sheet_id, "rowIndex": start, "columnIndex": 0}}
+        self._req_updateCells(book, update | {"rows": rows, "fields": p["fields"]}, caller)
 
     def _req_setDataValidation(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
         grid = p.get("range") or {}

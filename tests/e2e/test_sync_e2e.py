@@ -328,3 +328,17 @@ def test_a_write_too_large_for_one_request_goes_in_order_in_several(world: World
     assert set(payments) == {f"{d}:{slot}" for d in ids for slot in (1, 2)}
     assert [payments[f"{d}:1"]["Amount"] for d in ids] == [1000 + n for n in range(8)]
     assert world.sync().cells_written == 0
+
+
+def test_a_row_a_person_typed_below_the_table_is_never_written_over(world: World):
+    world.deal("9601", payments=((1000, CASH, None),))
+    world.sync()
+    title = world.ledger.tabs["payments"][0]
+    # No ID: a note the accountant left under the table, in a column of her own (Comment).
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!N3", "сверить с банком")
+    world.deal("9602", payments=((2000, CASH, None),))
+    world.sync()
+    values = world.box.sheets.values(world.spreadsheet_id, title)
+    assert values[2][13] == "сверить с банком" and values[2][0] in ("", None)
+    assert [row[0] for row in values[1:] if row and row[0]] == list(_payments(world))
+    assert len(_payments(world)) == 2

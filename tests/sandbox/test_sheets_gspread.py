@@ -820,3 +820,38 @@ def test_gspread_formatting_batches_and_grid_reads(book: gspread.Spreadsheet) ->
     assert gf.get_effective_format(ws, "A2").numberFormat.pattern == "#,##0.00"
     gf.set_data_validation_for_cell_range(ws, "B2:B", None)
     assert gf.get_data_validation_rule(ws, "B5") is None
+
+
+def test_append_cells_lands_after_the_last_row_with_data_in_any_column(
+    client: gspread.Client, book: gspread.Spreadsheet
+) -> None:
+    ws = client.open_by_key(book.id).sheet1
+    ws.resize(rows=4, cols=5)
+    ws.update([["id", "amount"], ["p1", 100]], "A1")
+    ws.update([["a note without an id"]], "E3")  # a person's row below the table
+    cells = [{"values": [{"userEnteredValue": {"stringValue": f"p{n}"}}]} for n in (2, 3, 4)]
+    request = {"appendCells": {"sheetId": ws.id, "rows": cells, "fields": "userEnteredValue"}}
+    book.batch_update({"requests": [request]})
+    assert ws.col_values(1) == ["id", "p1", "", "p2", "p3", "p4"]
+    assert ws.acell("E3").value == "a note without an id"
+    assert client.open_by_key(book.id).sheet1.row_count == 6  # grown "if necessary"
+    with pytest.raises(gspread.exceptions.APIError) as caught:
+        book.batch_update({"requests": [{"appendCells": {"sheetId": ws.id, "rows": cells}}]})
+    assert caught.value.code == 400
+
+
+def test_a_field_mask_decides_whether_grid_data_comes_back(
+    client: gspread.Client, book: gspread.Spreadsheet
+) -> None:
+    ws = client.open_by_key(book.id).sheet1
+    ws.update([["id"], ["p1"], [7]], "A1", value_input_option="RAW")
+    fields = "sheets(properties(sheetId,title),data(startRow,rowData(values(effectiveValue))))"
+    meta = book.fetch_sheet_metadata({"ranges": ["Sheet1!A:A"], "fields": fields})
+    rows = meta["sheets"][0]["data"][0]["rowData"]
+    assert [r["values"][0]["effectiveValue"] for r in rows] == [
+        {"stringValue": "id"},
+        {"stringValue": "p1"},
+        {"numberValue": 7},
+    ]
+    bare = book.fetch_sheet_metadata({"ranges": ["Sheet1!A:A"], "fields": "sheets.properties"})
+    assert "data" not in bare["sheets"][0]

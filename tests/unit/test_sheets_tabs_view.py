@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheetledger.ledger.sheets import _grid_rows, _runs, check_header, column_letter
+from sheetledger.ledger.sheets import _runs, check_header, column_letter
 from sheetledger.ledger.tabs import CASH, DEALS, MASTER_TABS, PAYMENTS, STATE, Owner
 from sheetledger.sync.ledger_view import LedgerChanges, RowAppend, apply_changes, differing
 from tests.unit.builders import CONFIG, empty_view
@@ -141,21 +141,6 @@ def test_runs_cover_each_written_column_once(keys: set[str]) -> None:
     assert written == {k: v for k, v in values.items() if k != "id"}
     for (a, run_a), (b, _) in pairwise(runs):
         assert a + len(run_a) < b  # separate runs are not adjacent
-
-
-@pytest.mark.parametrize(
-    ("a1", "rows"),
-    [
-        ("Payments!A1:A1000", 1000),
-        ("'Cash on hand'!A1:E57", 57),
-        ("'Q1 2024'!A1:A20", 20),
-        ("'It''s!3'!A1:P250", 250),
-        ("Payments!A1", 1),
-        ("", 1000),
-    ],
-)
-def test_grid_rows(a1: str, rows: int) -> None:
-    assert _grid_rows(a1) == rows
 
 
 # -- ledger view ------------------------------------------------------------------------------
