@@ -372,9 +372,9 @@ def phase_rows(
         out.append(
             (
                 "Sheets requests, master",
-                "1 read, 0 writes",
+                "≤ 1 read, 0 writes",
                 master_text,
-                "OK" if reads == 1 and writes == 0 else "MISSED",
+                "OK" if reads <= 1 and writes == 0 else "MISSED",
             )
         )
     else:

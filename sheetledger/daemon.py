@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -286,20 +285,53 @@ def _describe(every: Every) -> str:
     return f"cron '{every.cron}'" if every.cron else f"every {every.every_seconds}s"
 
 
+class DaemonThread:
+    """The daemon serving in a thread of its own, stopped the way SIGTERM stops it.
+
+    For the demo and the tests, which drive it from the outside (``run_sync_now``,
+    ``wait_for_cycles``) while it runs exactly as ``sheetledger run`` does.
+    """
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop_event: asyncio.Event | None = None
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="sheetledger-daemon", daemon=True)
+
+    def _main(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()
+            self.stop_event = asyncio.Event()
+            self.ready.set()
+            await self.daemon.serve(self.stop_event)
+
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # reported by the caller, not lost in a thread
+            self.error = exc
+            self.ready.set()
+
+    def start(self, timeout: float = 30.0) -> bool:
+        self.thread.start()
+        return self.ready.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Ask it to stop (it finishes the running job first); True once it has."""
+        if self.loop is not None and self.stop_event is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
 def run_daemon(config: Config) -> int:
     """``sheetledger run``: serve until SIGTERM/SIGINT; returns the exit code."""
+    from sheetledger.lifecycle import run_until_signalled
+
     daemon = Daemon(config)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await daemon.serve(stop)
-
     try:
-        asyncio.run(main())
+        run_until_signalled(daemon.serve)
     finally:
         daemon.close()
     return 0

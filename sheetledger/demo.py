@@ -25,11 +25,9 @@ The story:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import shutil
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
@@ -54,10 +52,11 @@ from sheetledger.connect import (
     master_tabs,
 )
 from sheetledger.crm.amocrm import AmoClient
-from sheetledger.daemon import Daemon
+from sheetledger.daemon import Daemon, DaemonThread
 from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.cells import SHEETS_EPOCH
 from sheetledger.ledger.setup import prepare
+from sheetledger.ledger.sheets import column_letter
 from sheetledger.logs import RedactingFilter
 from sheetledger.sandbox.amocrm import STATUS_LOST, STATUS_WON
 from sheetledger.sandbox.demo_seed import DEMO_DEALS, DEMO_TIMEZONE
@@ -172,15 +171,6 @@ def money_of(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 @dataclass
 class SheetTab:
     """A tab as a person sees it: rows as dicts by header, and where each row is."""
@@ -211,42 +201,6 @@ def read_tab(box: Sandbox, spreadsheet_id: str, title: str) -> SheetTab:
         rows.append(row)
         numbers[str(raw[0])] = number
     return SheetTab(spreadsheet_id, title, header, rows, numbers)
-
-
-class DaemonThread:
-    """The real daemon serving in a thread of its own, stopped the way SIGTERM stops it."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.stop_event: asyncio.Event | None = None
-        self.ready = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name="sheetledger-daemon", daemon=True)
-
-    def _main(self) -> None:
-        async def serve() -> None:
-            self.loop = asyncio.get_running_loop()
-            self.stop_event = asyncio.Event()
-            self.ready.set()
-            await self.daemon.serve(self.stop_event)
-
-        try:
-            asyncio.run(serve())
-        except BaseException as exc:  # shown as a failed check, not lost in a thread
-            self.error = exc
-            self.ready.set()
-
-    def start(self) -> None:
-        self.thread.start()
-        self.ready.wait(30)
-
-    def stop(self, timeout: float = 30.0) -> bool:
-        """Ask it to stop (it finishes the running job first); True once it has."""
-        if self.loop is not None and self.stop_event is not None and self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
 
 
 @contextlib.contextmanager

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -590,23 +589,19 @@ async def _quietly(call: Awaitable[Any]) -> None:
 def run_bot(config: Config, *, flush_every: float | None = None) -> int:
     """``sheetledger bot``: run the bot alone until SIGINT/SIGTERM; returns an exit code."""
     from sheetledger.connect import open_state, register_config_secrets
+    from sheetledger.lifecycle import run_until_signalled
 
     register_config_secrets(config)
     state = open_state(config)
     every = flush_every or float(config.schedule.outbox_flush.every_seconds or 30)
     bot = ExpenseBot.from_config(config, state, flush_every=every)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+    async def serve(stop: asyncio.Event) -> None:
         log.info("the bot is polling; Ctrl+C stops it")
         await bot.run(stop)
 
     try:
-        asyncio.run(main())
+        run_until_signalled(serve)
     finally:
         state.close()
     return 0

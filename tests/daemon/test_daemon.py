@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -16,7 +15,7 @@ import pytest
 from sheetledger.config import Every, Schedule
 from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.crm.amocrm import AmoClient
-from sheetledger.daemon import Daemon, OutageWatch
+from sheetledger.daemon import Daemon, DaemonThread, OutageWatch
 from sheetledger.ledger.setup import prepare
 from sheetledger.sandbox.runner import OWNER_ID, Sandbox
 from tests.e2e.world import CASH, _ts
@@ -53,35 +52,15 @@ def box(tmp_path):
     sandbox.stop(save=False)
 
 
-class Running:
-    """A daemon serving in a thread of its own, stoppable like SIGTERM would."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.stop_event: asyncio.Event | None = None
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._main, daemon=True)
-
-    def _main(self) -> None:
-        async def serve() -> None:
-            self.loop = asyncio.get_running_loop()
-            self.stop_event = asyncio.Event()
-            self.ready.set()
-            await self.daemon.serve(self.stop_event)
-
-        asyncio.run(serve())
+class Running(DaemonThread):
+    """The real daemon in a thread, as a context manager; leaving it stops it like SIGTERM."""
 
     def __enter__(self) -> Running:
-        self.thread.start()
-        assert self.ready.wait(10)
+        assert self.start(10)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self.loop is not None and self.stop_event is not None
-        self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "the daemon did not stop"
+        assert self.stop(30), "the daemon did not stop"
         self.daemon.close()
 
 

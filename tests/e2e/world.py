@@ -123,8 +123,10 @@ class World:
 
     def rows(self, tab: str = "payments") -> list[dict[str, Any]]:
         """The tab's rows as dicts by header, read through the emulator's inspection side."""
-        title = self.ledger.tabs[tab][0]
-        values = self.box.sheets.values(self.spreadsheet_id, title)
+        return self._rows_of(self.spreadsheet_id, self.ledger.tabs[tab][0])
+
+    def _rows_of(self, spreadsheet_id: str, title: str) -> list[dict[str, Any]]:
+        values = self.box.sheets.values(spreadsheet_id, title)
         if not values:
             return []
         header = [str(h) for h in values[0]]
@@ -154,15 +156,7 @@ class World:
 
     def cabinet_rows(self, name: str, tab: str = "cabinet_payments") -> list[dict[str, Any]]:
         sheets = self.cabinets[name]
-        values = self.box.sheets.values(sheets.spreadsheet_id, sheets.tabs[tab][0])
-        if not values:
-            return []
-        header = [str(h) for h in values[0]]
-        return [
-            dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
-            for row in values[1:]
-            if row
-        ]
+        return self._rows_of(sheets.spreadsheet_id, sheets.tabs[tab][0])
 
     def cabinet_cell(self, name: str, tab: str, row_id: str, header: str) -> str:
         """The A1 address of the cell under ``header`` in the row of ``row_id``."""
