@@ -211,11 +211,22 @@ def _measure_cycles(
         gc.collect()
         rss_before = rss_mb()
         exact_peak = peak_reset()
+        profiler = None
+        if args.profile and name.startswith(args.profile):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         cpu = time.process_time()
         wall = time.perf_counter()
         report = cycle()
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+            target = Path(f"bench-{scenario}-{name.replace(' ', '_').replace(',', '')}.prof")
+            profiler.dump_stats(target)
+            print(f"bench: profile of '{name}' written to {target}", file=sys.stderr)
         peak = peak_rss_mb()
         amo = host.counters("amocrm")
         google = host.counters("google")
@@ -588,6 +599,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scenario", choices=[*SCENARIOS, "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="1,000 deals and 5,000 expenses")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox folders")
+    parser.add_argument(
+        "--profile", metavar="PHASE", help="cProfile the phases whose name starts so (e.g. idle)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--worker", choices=list(SCENARIOS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -618,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.keep:
         passthrough.append("--keep")
+    if args.profile:
+        passthrough += ["--profile", args.profile]
     for scenario in scenarios:
         print(f"bench: {SCENARIOS[scenario]} — seeding and measuring…", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
