@@ -99,10 +99,16 @@ class Sandbox:
         if resume:
             for emulator in (amo, sheets, telegram):
                 emulator.load(folder / "state")
+        # A resumed sandbox takes its old ports when they are free, so the URLs in the
+        # ledger (each deal's link) and in scripts stay right.
+        saved = info.get("ports", {}) if resume else {}
         box.servers = {
-            "amocrm": LoopbackServer(amo, ports[0]).start(),
-            "google": LoopbackServer(sheets, ports[1]).start(),
-            "telegram": LoopbackServer(telegram, ports[2]).start(),
+            name: _serve_on(emulator, wanted or int(saved.get(name, 0)))
+            for name, emulator, wanted in (
+                ("amocrm", amo, ports[0]),
+                ("google", sheets, ports[1]),
+                ("telegram", telegram, ports[2]),
+            )
         }
         if not resume:
             box._seed_empty(amo_token, bot_token)
@@ -264,12 +270,23 @@ class Sandbox:
             "telegram_files": f"{self.urls['telegram']}/file/bot",
         }
         public["control"] = {name: f"{url}/_sandbox/" for name, url in self.urls.items()}
+        public["ports"] = {name: server.port for name, server in self.servers.items()}
         (self.folder / "sandbox.json").write_text(
             json.dumps(public, ensure_ascii=False, indent=2), encoding="utf-8"
         )
 
     def load_config(self) -> Config:
         return load_config(self.config_path)
+
+
+def _serve_on(emulator: Any, port: int) -> LoopbackServer:
+    """Serve on ``port``, or on any free port when it is taken (or 0)."""
+    try:
+        return LoopbackServer(emulator, port).start()
+    except OSError:
+        if not port:
+            raise
+        return LoopbackServer(emulator, 0).start()
 
 
 def _write_secret(path: Path, text: str) -> None:
