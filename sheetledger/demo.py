@@ -1221,7 +1221,7 @@ class Demo:
                     f"  sheetledger sandbox --state-dir {folder}\n",
                     (
                         "      the emulators again, on the saved state "
-                        "(new ports; config.yaml is rewritten for them)\n",
+                        "(on the same ports when they are free)\n",
                         "dim",
                     ),
                     f"  sheetledger -c {folder}/config.yaml status\n",
