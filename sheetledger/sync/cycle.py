@@ -335,13 +335,23 @@ def push_to_crm(
 
     patched: dict[int, dict[str, Any]] = {}
     patches = list(plan.lead_patches.values())
+    refused: set[int] = set()
     if patches:
         try:
             results = crm.update_leads(patches)
-        except AmoValidationError as exc:
+        except AmoValidationError:
+            # One bad lead refuses its whole batch: send them one by one to find it, so the
+            # others go through. The refused deals' events wait (note and fields together).
             results = []
-            report.problems.append(f"amoCRM refused the deal update: {exc}")
-            patches = []
+            for patch in patches:
+                try:
+                    results.extend(crm.update_leads([patch]))
+                except AmoValidationError as exc:
+                    refused.add(int(patch["id"]))
+                    report.problems.append(
+                        f"amoCRM refused the update of deal {patch['id']}: {exc}"
+                    )
+            patches = [p for p in patches if int(p["id"]) not in refused]
         updated_at = {int(r["id"]): r.get("updated_at") for r in results if "id" in r}
         for patch in patches:
             values: dict[str, Any] = {}
@@ -355,6 +365,9 @@ def push_to_crm(
             patched[int(patch["id"])] = values
         report.lead_patches = len(patches)
 
+    if refused:
+        events = [e for e in events if e.deal_id not in refused]
+        report.unsettled = True
     found: set[str] = set()
     doubtful = [e for e in events if (e.payment_id, e.seq) in in_doubt]
     if doubtful:

@@ -239,6 +239,8 @@ def _target_status(
         target = rules.on_first_confirmation.status_id
     if target is None or target == status_id:
         return None
+    if target != WON and (int(pipeline_id), target) not in lookups.statuses:
+        return None  # the rule's status belongs to another pipeline: moving there would fail
     current_sort = lookups.status_sort.get((int(pipeline_id), int(status_id)))
     target_sort = lookups.status_sort.get(
         (int(pipeline_id), target), 10_000 if target == WON else None

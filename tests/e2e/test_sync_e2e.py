@@ -342,3 +342,25 @@ def test_a_row_a_person_typed_below_the_table_is_never_written_over(world: World
     assert values[2][13] == "сверить с банком" and values[2][0] in ("", None)
     assert [row[0] for row in values[1:] if row and row[0]] == list(_payments(world))
     assert len(_payments(world)) == 2
+
+
+def test_a_lead_amocrm_refuses_holds_back_its_own_push_only(world: World):
+    good = world.deal("9701", payments=((1000, CARD, None),))
+    bad = world.deal("9702", payments=((2000, CARD, None),))
+    world.sync()
+    world.tick(f"{good}:1")
+    world.tick(f"{bad}:1")
+    # The batch PATCH is refused (400), then the first lead on its own too: one bad lead.
+    world.box.amo.fail_next(400, count=2, match="PATCH /api/v4/leads")
+    report = world.sync()
+    pushed = {e.payment_id for e in report.pushed}
+    assert len(pushed) == 1 and report.unsettled
+    assert any("refused the update of deal" in p for p in report.problems)
+    (done,) = pushed
+    waiting = f"{bad}:1" if done == f"{good}:1" else f"{good}:1"
+    assert _payments(world)[waiting]["Sync state"] == ""
+    assert world.notes(int(waiting.split(":")[0])) == []
+    # Once amoCRM takes it, the held-back push goes through, once.
+    report = world.sync()
+    assert [e.payment_id for e in report.pushed] == [waiting]
+    assert len(world.notes(good)) == 1 and len(world.notes(bad)) == 1

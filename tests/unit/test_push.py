@@ -23,6 +23,7 @@ from tests.unit.builders import (
     LOOKUPS,
     LOST,
     NEW,
+    OTHER_PIPE,
     PIPE,
     WON,
     empty_view,
@@ -347,3 +348,18 @@ def test_method_labels_use_the_crm_option_text() -> None:
     labels = method_labels(CONFIG)
     assert labels["cash"] == CASH_TEXT and labels["bank"] == BANK_TEXT
     assert set(labels) == {"cash", "card", "terminal", "bank", "credit"}
+
+
+def test_a_status_of_another_pipeline_is_never_asked_for() -> None:
+    # A deal in a second synced pipeline: «Платеж подтвержден» (FIRST_PAID) is not one of its
+    # statuses, and amoCRM would refuse the move; the total still goes, fully paid still wins.
+    view = edit(ledger(deal_lead()), "1001:1", confirmed=True)
+    view.tab("deals").rows["1001"] = view.tab("deals").rows["1001"] | {
+        "pipeline_id": OTHER_PIPE,
+        "status_id": 7000201,
+    }
+    patch = push(view).lead_patches[1001]
+    assert "status_id" not in patch
+    assert patch["custom_fields_values"][0]["values"] == [{"value": "30000.00"}]
+    edit(view, "1001:2", confirmed=True)
+    assert push(view).lead_patches[1001]["status_id"] == WON
