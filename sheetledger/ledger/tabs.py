@@ -101,19 +101,29 @@ DEALS = TabSchema(
     ),
 )
 
+# A payment as the CRM describes it, and the two cells a person fills to confirm it: the
+# master's Payments tab and every cabinet show them alike.
+_PAYMENT_ID = _c("id", "Payment ID", K, width=110)
+_PAYMENT_FROM_CRM = (
+    _c("contract_no", "Contract no", CRM, width=100),
+    _c("manager", "Manager", CRM, width=140),
+    _c("kind", "Kind", CRM, width=110),
+    _c("method", "Method", CRM, width=90),
+    _c("amount", "Amount", CRM, Kind.MONEY, 110),
+    _c("date", "Date", CRM, Kind.DATE, 100),
+)
+_CONFIRMATION = (
+    _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
+    _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
+)
+
 PAYMENTS = TabSchema(
     "payments",
     (
-        _c("id", "Payment ID", K, width=110),
+        _PAYMENT_ID,
         _c("deal_id", "Deal ID", CRM, Kind.INT, 90),
-        _c("contract_no", "Contract no", CRM, width=100),
-        _c("manager", "Manager", CRM, width=140),
-        _c("kind", "Kind", CRM, width=110),
-        _c("method", "Method", CRM, width=90),
-        _c("amount", "Amount", CRM, Kind.MONEY, 110),
-        _c("date", "Date", CRM, Kind.DATE, 100),
-        _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
-        _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
+        *_PAYMENT_FROM_CRM,
+        *_CONFIRMATION,
         _c("confirmed_by", "Confirmed by", PEOPLE, width=130),
         _c("confirmed_at", "Confirmed at", PEOPLE, Kind.DATE, 110),
         _c("bank_ref", "Bank ref", PEOPLE, width=110),
@@ -171,16 +181,10 @@ MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, STATE)
 CABINET_PAYMENTS = TabSchema(
     "cabinet_payments",
     (
-        _c("id", "Payment ID", K, width=110),
+        _PAYMENT_ID,
         _c("deal", "Deal", CRM, width=220),
-        _c("contract_no", "Contract no", CRM, width=100),
-        _c("manager", "Manager", CRM, width=140),
-        _c("kind", "Kind", CRM, width=110),
-        _c("method", "Method", CRM, width=90),
-        _c("amount", "Amount", CRM, Kind.MONEY, 110),
-        _c("date", "Date", CRM, Kind.DATE, 100),
-        _c("confirmed", "Confirmed", PEOPLE, Kind.BOOL, 90),
-        _c("received", "Received amount", PEOPLE, Kind.MONEY, 120, "empty = the expected amount"),
+        *_PAYMENT_FROM_CRM,
+        *_CONFIRMATION,
         _c("comment", "Comment", PEOPLE, width=220),
         Column(
             "mirror",

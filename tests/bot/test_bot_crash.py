@@ -12,25 +12,13 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sheetledger.config import Config
 from sheetledger.sandbox.runner import OWNER_ID, Sandbox
-from tests.bot.botkit import WAIT, expense_rows, start_sandbox, wait_for_rows
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Config]]:
-    box, config = start_sandbox(tmp_path / "sandbox")
-    try:
-        yield box, config
-    finally:
-        box.stop(save=False)
+from tests.bot.botkit import WAIT, expense_rows, wait_for_rows
 
 
 class BotProcess:

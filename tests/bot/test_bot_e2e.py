@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,34 +21,12 @@ from tests.bot.botkit import (
     add_deal,
     expense_rows,
     make_bot,
-    start_sandbox,
     wait_for_rows,
 )
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 STRANGER_ID = 555_000_111_222
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Config]]:
-    box, config = start_sandbox(tmp_path / "sandbox")
-    try:
-        yield box, config
-    finally:
-        box.stop(save=False)
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[LocalState]:
-    db = LocalState(tmp_path / "state.db")
-    yield db
-    db.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,11 +31,6 @@ def expense(key: str = "tg:1:2:0", **values: object) -> Expense:
     }
     base.update(values)
     return Expense(**base)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> LocalState:
-    return LocalState(tmp_path / "state.db")
 
 
 # --------------------------------------------------------------------------- outbox
