@@ -4311,48 +4311,34 @@ class SheetsEmulator(Emulator):
         self, spreadsheet_id: str, sheet_title: str, at_row: int, count: int = 1
     ) -> None:
         """A person inserts ``count`` rows so the first new one is row ``at_row`` (1-based)."""
-
-        def edit(book: Spreadsheet) -> None:
-            sheet = book.sheet_by_title(sheet_title)
-            if sheet is None:
-                raise KeyError(f"no tab {sheet_title!r}")
-            self._req_insertDimension(
-                book,
-                {
-                    "range": {
-                        "sheetId": sheet.sheet_id,
-                        "dimension": "ROWS",
-                        "startIndex": at_row - 1,
-                        "endIndex": at_row - 1 + count,
-                    },
-                    "inheritFromBefore": at_row > 1,
-                },
-                PERSON,
-            )
-
-        self._person_edit(spreadsheet_id, edit)
+        self._person_rows(spreadsheet_id, sheet_title, at_row, count, insert=True)
 
     def delete_rows(
         self, spreadsheet_id: str, sheet_title: str, at_row: int, count: int = 1
     ) -> None:
         """A person deletes rows ``at_row`` .. ``at_row + count - 1`` (1-based)."""
+        self._person_rows(spreadsheet_id, sheet_title, at_row, count, insert=False)
+
+    def _person_rows(
+        self, spreadsheet_id: str, sheet_title: str, at_row: int, count: int, *, insert: bool
+    ) -> None:
+        """Insert or delete rows as a person, through the API's own dimension requests."""
 
         def edit(book: Spreadsheet) -> None:
             sheet = book.sheet_by_title(sheet_title)
             if sheet is None:
                 raise KeyError(f"no tab {sheet_title!r}")
-            self._req_deleteDimension(
-                book,
-                {
-                    "range": {
-                        "sheetId": sheet.sheet_id,
-                        "dimension": "ROWS",
-                        "startIndex": at_row - 1,
-                        "endIndex": at_row - 1 + count,
-                    }
-                },
-                PERSON,
-            )
+            rows = {
+                "sheetId": sheet.sheet_id,
+                "dimension": "ROWS",
+                "startIndex": at_row - 1,
+                "endIndex": at_row - 1 + count,
+            }
+            if insert:
+                request = {"range": rows, "inheritFromBefore": at_row > 1}
+                self._req_insertDimension(book, request, PERSON)
+            else:
+                self._req_deleteDimension(book, {"range": rows}, PERSON)
 
         self._person_edit(spreadsheet_id, edit)
 
