@@ -159,6 +159,9 @@ def run_cycle(
             report.idle = True
             report.cursor = cursor
             return report
+        # Until this cycle ends well, nothing is settled: a cycle that dies half-way (a
+        # write refused after the CRM took a push) must be planned again in full.
+        memory.settled_on = None
     changes = LedgerChanges()
     changes.extend(pull.changes)
     after_pull = apply_changes(view, pull.changes)

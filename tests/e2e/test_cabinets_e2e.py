@@ -306,3 +306,33 @@ def test_a_postponed_push_is_never_skipped_as_idle(world: World):
     assert report.unsettled and report.pushed == []
     report = world.sync(memory=memory)  # nothing changed in the sheets, but the push is owed
     assert not report.idle and [e.payment_id for e in report.pushed] == [f"{deals[2]}:2"]
+
+
+def test_a_cycle_that_died_half_way_is_planned_again_not_skipped(world: World):
+    from sheetledger.config import StatusRules
+    from sheetledger.errors import RetriableError
+    from sheetledger.sync.cycle import CycleMemory
+
+    # Notes only (no confirmed-total field, no status rules): a push leaves the deals as they
+    # were, so amoCRM brings nothing new that would make the next cycle plan anyway.
+    fields = world.config.amocrm.fields.model_copy(update={"confirmed_total": None})
+    amocrm = world.config.amocrm.model_copy(
+        update={"fields": fields, "status_rules": StatusRules()}
+    )
+    world.config = world.config.model_copy(update={"amocrm": amocrm})
+    memory = CycleMemory()
+    deals = _seed_mixed(world)
+    world.sync(memory=memory)
+    world.sync(memory=memory)
+    assert world.sync(memory=memory).idle
+    world.cabinet_type("accountant", "cabinet_payments", f"{deals[0]}:2", "Confirmed", "TRUE")
+    # The CRM takes the push, then Google refuses every write of the master: the cycle dies.
+    master = world.spreadsheet_id
+    world.box.sheets.fail_next(503, count=5, match=f"{master}:batchUpdate")
+    with pytest.raises(RetriableError):
+        world.sync(memory=memory)
+    # The sheets look unchanged (no write landed), but the mark is owed: no idle skip.
+    report = world.sync(memory=memory)
+    assert not report.idle and report.notes_found == 1
+    assert _by_id(world.rows("payments"))[f"{deals[0]}:2"]["Sync state"] == "pushed #1"
+    assert len(world.notes(deals[0])) == 1
