@@ -80,6 +80,16 @@ class TabLayout:
     duplicates: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Located:
+    """A tab as it is right before a write: its sheetId, where each ID is, how far it goes."""
+
+    sheet_id: int
+    positions: dict[str, int]  # row ID -> 1-based sheet row
+    last_row: int  # the last row holding anything in the managed columns
+    grid_rows: int
+
+
 class HeaderProblem(FatalError):
     def __init__(self, tab: str, detail: str) -> None:
         super().__init__(
@@ -388,7 +398,7 @@ class LedgerSheets:
             }
         return self._sheet_ids
 
-    def _locate(self, keys: list[str]) -> dict[str, tuple[dict[str, int], int, int]]:
+    def _locate(self, keys: list[str]) -> dict[str, Located]:
         """Where each row ID is right now, the last used row and the grid's row count, per tab.
 
         One ``spreadsheets.get`` of the ID columns with a field mask: it also brings each
@@ -407,7 +417,7 @@ class LedgerSheets:
         self._sheet_ids.update(
             {title: int(s["properties"].get("sheetId", 0)) for title, s in sheets.items()}
         )
-        found: dict[str, tuple[dict[str, int], int, int]] = {}
+        found: dict[str, Located] = {}
         for key in keys:
             title, schema = self.tabs[key]
             sheet = sheets.get(title)
@@ -430,7 +440,9 @@ class LedgerSheets:
                     except CellProblem:
                         continue
                     positions.setdefault(row_id, offset)
-            found[key] = (positions, self._last_row(key, positions, last_id), grid_rows)
+            sheet_id = int(sheet["properties"].get("sheetId", 0))
+            last_row = self._last_row(key, positions, last_id)
+            found[key] = Located(sheet_id, positions, last_row, grid_rows)
         return found
 
     def _last_row(self, key: str, positions: Mapping[str, int], last_id: int) -> int:
@@ -467,25 +479,20 @@ class LedgerSheets:
             layout = self.layouts.get(key)
             if layout is not None and layout.header_problem:
                 raise HeaderProblem(layout.title, layout.header_problem)
-        where = self._locate(touched)
-        sheet_ids = self._sheet_ids
+        where = self._locate(touched)  # raises when a tab is missing
         requests_ = _EncodedBatch()
         cells = 0
         state_rows = self._state_rows(changes, where)
+        merged = changes.merged_updates()
         for key in touched:
             title, schema = self.tabs[key]
-            sheet_id = sheet_ids.get(title)
-            if sheet_id is None:
-                raise FatalError(
-                    "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
-                )
-            positions, last_row, grid_rows = where[key]
+            located = where[key]
+            sheet_id, positions = located.sheet_id, located.positions
+            last_row, grid_rows = located.last_row, located.grid_rows
             appends = [(a.row_id, dict(a.values)) for a in changes.appends if a.tab == key]
             if key == "state":
                 appends.extend(state_rows[1])
-            updates = {
-                rid: vals for (tab, rid), vals in changes.merged_updates().items() if tab == key
-            }
+            updates = {rid: vals for (tab, rid), vals in merged.items() if tab == key}
             if key == "state":
                 updates.update(state_rows[0])
             new_rows: list[tuple[str, dict[str, Any]]] = []
@@ -549,9 +556,9 @@ class LedgerSheets:
                     cells += sum(len(b) for b in block)
         deletions: list[tuple[int, int]] = []
         for tab, row_id in changes.removes:
-            row = where[tab][0].get(row_id)
+            row = where[tab].positions.get(row_id)
             if row is not None:
-                deletions.append((sheet_ids[self.tabs[tab][0]], row))
+                deletions.append((where[tab].sheet_id, row))
         # Bottom-up, after every write above: each index is still right when its turn comes.
         for sheet_id, row in sorted(set(deletions), key=lambda d: -d[1]):
             requests_.add(
@@ -577,11 +584,11 @@ class LedgerSheets:
         return self.http.request("post", url, data=payload, headers=headers).json()
 
     def _state_rows(
-        self, changes: LedgerChanges, where: Mapping[str, tuple[dict[str, int], int, int]]
+        self, changes: LedgerChanges, where: Mapping[str, Located]
     ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
         if not changes.state or "state" not in where:
             return {}, []
-        positions = where["state"][0]
+        positions = where["state"].positions
         updates = {k: {"value": v} for k, v in changes.state.items() if k in positions}
         appends = [
             (k, {"key": k, "value": v}) for k, v in changes.state.items() if k not in positions

@@ -145,8 +145,9 @@ def run_cycle(
     del leads  # a first import's 10,000 lead JSONs (~100 MB) need not live through the write
     report.new_rows, report.updated_rows = pull.new_rows, pull.updated_rows
     report.problems.extend(pull.problems)
+    stored_cursor = _int(cursor_text)  # what _state holds, even when --full ignores it
+    new_cursor = next_cursor(stored_cursor, pull.max_updated_at, started)
     if memory is not None and not full and not dry_run:
-        new_cursor = next_cursor(cursor, pull.max_updated_at, started)
         unchanged = (
             memory.settled_on == today
             and ledger.last_read_cached
@@ -180,9 +181,6 @@ def run_cycle(
     report.problems.extend(push.problems)
     report.events = list(push.events)
     changes.extend(push.totals)
-    new_cursor = next_cursor(
-        cursor if not full else _int(cursor_text), pull.max_updated_at, started
-    )
     if new_cursor is not None and str(new_cursor) != cursor_text:
         changes.state[CURSOR_KEY] = str(new_cursor)
     report.cursor = new_cursor
@@ -209,7 +207,7 @@ def run_cycle(
 
     final = apply_changes(after_pull, changes)
     changes.replace.update(_cash_replacement(final, view, broken, today))
-    _hold_back_lone_cursor(changes, _int(cursor_text), new_cursor)
+    _hold_back_lone_cursor(changes, stored_cursor, new_cursor)
     if "cash" in broken:
         report.problems.append(f"tab '{ledger.tabs['cash'][0]}': {broken['cash']} — not rewritten")
     report.cells_written = ledger.write(changes)
