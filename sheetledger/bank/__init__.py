@@ -1,0 +1,1 @@
+"""Bank statements: parse 1CClientBankExchange files, match their money to payments."""
