@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from sheetledger.bank import rub
 from sheetledger.errors import SheetledgerError
 
 __all__ = [
@@ -267,10 +268,6 @@ def _ru(day: date) -> str:
     return day.strftime("%d.%m.%Y")
 
 
-def _money(value: Decimal) -> str:
-    return format(value.quantize(_CENT), ",f").replace(",", " ")
-
-
 _INN_PREFIX = re.compile(r"^\s*(?:ИНН\s*)?[0-9]{10,12}\s*[,;]?\s+")
 
 
@@ -478,9 +475,9 @@ def _balance_problems(sections: Iterable[BalanceSection]) -> list[str]:
         computed = s.opening + s.incoming - s.outgoing
         if computed != s.closing:
             problems.append(
-                f"{s.label}: opening {_money(s.opening)} + in {_money(s.incoming)} − out "
-                f"{_money(s.outgoing)} = {_money(computed)}, but the closing balance is "
-                f"{_money(s.closing)} (off by {_money(s.closing - computed)})"
+                f"{s.label}: opening {rub(s.opening)} + in {rub(s.incoming)} − out "
+                f"{rub(s.outgoing)} = {rub(computed)}, but the closing balance is "
+                f"{rub(s.closing)} (off by {rub(s.closing - computed)})"
             )
     return problems
 
@@ -509,7 +506,7 @@ def _turnover_problems(
             if found[direction] != stated:
                 problems.append(
                     f"{s.label}: the documents bring {'in' if direction == 'in' else 'out'} "
-                    f"{_money(found[direction])}, {word} says {_money(stated)} "
-                    f"(off by {_money(stated - found[direction])})"
+                    f"{rub(found[direction])}, {word} says {rub(stated)} "
+                    f"(off by {rub(stated - found[direction])})"
                 )
     return problems

@@ -50,7 +50,7 @@ def test_closing_balance_off_names_the_section_and_the_difference() -> None:
         parse_statement(data)
     assert caught.value.unbalanced
     assert any(
-        f"account {OURS} 01.12.2026" in p and "closing balance is 16 010.50 (off by 10.50)" in p
+        f"account {OURS} 01.12.2026" in p and "closing balance is 16 010,50 ₽ (off by 10,50 ₽)" in p
         for p in caught.value.problems
     ), caught.value.problems
     accepted = parse_statement(data, accept_unbalanced=True)
@@ -61,7 +61,9 @@ def test_turnover_off_names_the_section() -> None:
     data = statement_bytes_for([Doc(D("15000"))], turnover_delta=D("500"))
     with pytest.raises(StatementError) as caught:
         parse_statement(data)
-    assert any("ВсегоПоступило says 15 500.00 (off by 500.00)" in p for p in caught.value.problems)
+    assert any(
+        "ВсегоПоступило says 15 500,00 ₽ (off by 500,00 ₽)" in p for p in caught.value.problems
+    )
 
 
 def test_account_not_ours_is_refused_by_number() -> None:
