@@ -178,12 +178,19 @@ def _words(text: str) -> set[str]:
 
 @dataclass
 class _Book:
-    """What is still open of each payment while a statement is matched."""
+    """What is still open of each payment while a statement is matched, with the
+    indexes that keep a line's look-ups from scanning every payment."""
 
     payments: dict[str, OpenPayment]
     open: dict[str, Decimal]
     by_contract: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    by_amount: dict[Decimal, list[str]] = field(default_factory=lambda: defaultdict(list))
+    by_deal: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # (client's surname, amount) -> payments: a common surname has many deals, and only
+    # the ones with this amount open matter.
+    by_name_amount: dict[tuple[str, Decimal], list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    day: dict[str, int] = field(default_factory=dict)  # payment -> date ordinal (0: no date)
     terminal: list[str] = field(default_factory=list)
     credit: list[str] = field(default_factory=list)
 
@@ -192,21 +199,28 @@ class _Book:
         usable = [p for p in payments if p.method in NON_CASH and p.open > 0]
         usable.sort(key=lambda p: (p.date or date.min, p.deal_id, p.id))
         book = cls({p.id: p for p in usable}, {p.id: p.open for p in usable})
+        keys: dict[str, str] = {}
+        surnames: dict[int, set[str]] = {}
         for p in usable:
-            key = contract_key(p.contract_no)
+            key = keys.get(p.contract_no)
+            if key is None:
+                key = keys[p.contract_no] = contract_key(p.contract_no)
             if key:
                 book.by_contract[key].append(p.id)
-            book.by_amount[p.open].append(p.id)
+            book.by_deal[p.deal_id].append(p.id)
+            book.day[p.id] = p.date.toordinal() if p.date else 0
+            for name in surnames.get(p.deal_id) or surnames.setdefault(
+                p.deal_id, _deal_surnames(p.deal_name)
+            ):
+                book.by_name_amount[name, p.open].append(p.id)
             if p.method == "terminal":
                 book.terminal.append(p.id)
             elif p.method == "credit":
                 book.credit.append(p.id)
         return book
 
-    def by_open_amount(self) -> tuple[list[Decimal], list[str]]:
-        """What is open, sorted, with the payment ids alongside (for range look-ups)."""
-        pairs = sorted((left, i) for i, left in self.open.items() if left > 0)
-        return [left for left, _ in pairs], [i for _, i in pairs]
+    def by_open_amount(self) -> _AmountIndex:
+        return _AmountIndex.of(self)
 
     def still_open(self, ids: Iterable[str]) -> list[str]:
         return [i for i in ids if self.open[i] > 0]
@@ -228,7 +242,11 @@ def match_lines(
     Lines with no match get none: the caller shows them as unassigned.
     """
     book = _Book.of(payments)
-    seen = seen_payers or {}
+    seen: dict[str, set[int]] = defaultdict(set)
+    for deal_id, marks in (seen_payers or {}).items():
+        for mark in marks:
+            seen[mark].add(deal_id)
+    payers = {mark: frozenset(deals) for mark, deals in seen.items()}
     incoming = [line for line in lines if line.incoming and not line.own_transfer]
     found: dict[str, Match] = {}
     for line in sorted(incoming, key=lambda line: (line.date, line.id)):
@@ -236,7 +254,7 @@ def match_lines(
             _by_contract(line, book)
             or _by_acquiring(line, book, rules.acquiring)
             or _by_credit(line, book, rules.credit)
-            or _by_payer(line, book, seen)
+            or _by_payer(line, book, payers)
         )
         if match is not None:
             found[line.id] = match
@@ -299,81 +317,98 @@ def _by_contract_any_amount(line: StatementLine, book: _Book, rules: MatchRules)
     return None
 
 
-def _by_payer(line: StatementLine, book: _Book, seen: Mapping[int, frozenset[str]]) -> Match | None:
-    ids = book.still_open(book.by_amount.get(line.amount, ()))
-    ids = [i for i in ids if book.open[i] == line.amount]
-    if not ids:
-        return None
-    marks = payer_marks(line)
+def _by_payer(line: StatementLine, book: _Book, seen: Mapping[str, frozenset[int]]) -> Match | None:
+    """``seen``: a payer mark -> the deals that payer paid before."""
+    why: dict[str, str] = {}  # payment -> why this line is its client's money
+    for mark in payer_marks(line):
+        for deal_id in seen.get(mark, ()):
+            for payment_id in book.by_deal.get(deal_id, ()):
+                why.setdefault(payment_id, "the payer paid this deal before")
     payer = surname(line.counterparty)
-    purpose = _words(line.purpose)
-    hits: list[tuple[str, str]] = []
-    for payment_id in ids:
-        payment = book.payments[payment_id]
-        if marks & seen.get(payment.deal_id, frozenset()):
-            hits.append((payment_id, "the payer paid this deal before"))
-            continue
-        names = _deal_surnames(payment.deal_name)
-        if payer and payer in names:
-            hits.append((payment_id, f"the payer is the deal's client ({payer.title()})"))
-        elif names & purpose:
-            named = sorted(names & purpose)[0]
-            hits.append(
-                (payment_id, f"the deal's client ({named.title()}) is named in the purpose")
+    for payment_id in book.by_name_amount.get((payer, line.amount), ()):
+        why.setdefault(payment_id, f"the payer is the deal's client ({payer.title()})")
+    for word in _words(line.purpose):
+        for payment_id in book.by_name_amount.get((word, line.amount), ()):
+            why.setdefault(
+                payment_id, f"the deal's client ({word.title()}) is named in the purpose"
             )
-    deals = {book.payments[i].deal_id for i, _ in hits}
-    if len(deals) != 1:
+    hits = [(i, reason) for i, reason in why.items() if book.open[i] == line.amount]
+    if len({book.payments[i].deal_id for i, _ in hits}) != 1:
         return None
-    payment_id, why = hits[0]
+    payment_id, reason = hits[0]
     return Match(
         line.id,
         "payer+amount",
         True,
-        f"amount {rub(line.amount)} equal, {why}",
+        f"amount {rub(line.amount)} equal, {reason}",
         (Allocation(payment_id, line.amount),),
     )
 
 
+@dataclass(frozen=True)
+class _AmountIndex:
+    """Open non-terminal payments by amount, each amount's payments sorted by date, so
+    "which payments of about this amount are due near this day" costs a few bisections
+    however many payments share a round amount."""
+
+    amounts: list[Decimal]
+    days: dict[Decimal, list[int]]  # date ordinals, sorted (0: no date, first)
+    ids: dict[Decimal, list[str]]  # in the same order
+
+    @classmethod
+    def of(cls, book: _Book) -> _AmountIndex:
+        pairs: dict[Decimal, list[tuple[int, str]]] = defaultdict(list)
+        for payment_id, left in book.open.items():
+            if left > 0 and book.payments[payment_id].method != "terminal":
+                pairs[left].append((book.day[payment_id], payment_id))
+        days, ids = {}, {}
+        for amount, found in pairs.items():
+            found.sort()
+            days[amount] = [d for d, _ in found]
+            ids[amount] = [i for _, i in found]
+        return cls(sorted(pairs), days, ids)
+
+    def near(
+        self, amount: Decimal, tolerance: Decimal, day: int, window: int, limit: int
+    ) -> tuple[int, list[str]]:
+        """How many payments fit, and up to ``limit`` of them, closest amounts first."""
+        first = bisect_left(self.amounts, amount - tolerance)
+        last = bisect_right(self.amounts, amount + tolerance)
+        count, shown = 0, list[str]()
+        for value in sorted(self.amounts[first:last], key=lambda v: abs(v - amount)):
+            days, ids = self.days[value], self.ids[value]
+            undated = bisect_right(days, 0)
+            low, high = bisect_left(days, day - window), bisect_right(days, day + window)
+            fitting = ids[:undated] + ids[max(low, undated) : high]
+            count += len(fitting)
+            shown.extend(fitting[: limit - len(shown)])
+        return count, shown
+
+
 def _by_amount(
-    line: StatementLine,
-    book: _Book,
-    amounts: tuple[list[Decimal], list[str]],
-    rules: MatchRules,
+    line: StatementLine, book: _Book, index: _AmountIndex, rules: MatchRules
 ) -> Match | None:
     tolerance = (line.amount * rules.amount_tolerance_percent / 100).quantize(CENT)
-    values, keys = amounts
-    first = bisect_left(values, line.amount - tolerance)
-    last = bisect_right(values, line.amount + tolerance)
-    ids = [
-        i
-        for i in keys[first:last]
-        if book.payments[i].method != "terminal"  # terminal money comes in settlements
-        and abs(_days(book.payments[i], line)) <= rules.date_window_days
-    ]
-    if not ids:
+    window = rules.date_window_days
+    count, ids = index.near(
+        line.amount, tolerance, line.date.toordinal(), window, rules.max_candidates
+    )
+    if not count:
         return None
-    ids.sort(key=lambda i: (abs(book.open[i] - line.amount), abs(_days(book.payments[i], line))))
-    if len(ids) == 1:
-        reason = (
-            f"amount {rub(line.amount)} close to {ids[0]} due within {rules.date_window_days} days"
-        )
+    if count == 1:
+        reason = f"amount {rub(line.amount)} close to {ids[0]} due within {window} days"
     else:
         reason = (
-            f"amount {rub(line.amount)} fits {len(ids)} payments due within "
-            f"{rules.date_window_days} days: pick one"
+            f"amount {rub(line.amount)} fits {count} payments due within {window} days: pick one"
         )
     return Match(
         line.id,
         "amount+date",
         False,
         reason,
-        (Allocation(ids[0], min(line.amount, book.open[ids[0]])),) if len(ids) == 1 else (),
-        tuple(ids[: rules.max_candidates]),
+        (Allocation(ids[0], min(line.amount, book.open[ids[0]])),) if count == 1 else (),
+        tuple(ids),
     )
-
-
-def _days(payment: OpenPayment, line: StatementLine) -> int:
-    return (line.date - payment.date).days if payment.date else 0
 
 
 # --------------------------------------------------------------------------- acquiring

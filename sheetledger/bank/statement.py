@@ -37,6 +37,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 from sheetledger.bank import rub
 from sheetledger.errors import SheetledgerError
@@ -106,7 +107,7 @@ class StatementLine:
     own_transfer: bool = False  # both sides are our accounts: never revenue, never expense
     occurrence: int = 1  # the n-th line of the file with the same natural key
 
-    @property
+    @cached_property
     def id(self) -> str:
         """The bank's natural key: the same line from two overlapping statements is one row."""
         key = ":".join(
