@@ -12,7 +12,7 @@ cycle right after, so the notes appear at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +20,10 @@ from pathlib import Path
 from rich.console import Console
 
 from sheetledger.bank import rub
-from sheetledger.bank.plan import ImportPlan, plan_import
+from sheetledger.bank.plan import ImportPlan, plan_cabinet, plan_import
 from sheetledger.bank.statement import Statement, StatementError, parse_statement
 from sheetledger.config import Config
-from sheetledger.errors import ConfigError
+from sheetledger.errors import ConfigError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 
 __all__ = [
@@ -44,7 +44,9 @@ class ImportReport:
     statements: list[tuple[str, Statement]] = field(default_factory=list)
     plan: ImportPlan = field(default_factory=ImportPlan)
     dry_run: bool = False
-    requests: int = 0  # Sheets requests the import made
+    requests: int = 0  # Sheets requests the import made in the master
+    cabinet_rows: dict[str, int] = field(default_factory=dict)  # cabinet -> lines to assign
+    problems: list[str] = field(default_factory=list)
 
     @property
     def lines(self) -> int:
@@ -85,6 +87,9 @@ class ImportReport:
                 )
         for name, statement in self.statements:
             lines.extend(f"  ! {name}: {problem} (accepted)" for problem in statement.problems)
+        for name, count in self.cabinet_rows.items():
+            lines.append(f"cabinet '{name}': {count} line(s) to assign in its Bank tab")
+        lines.extend(f"  ! {problem}" for problem in self.problems)
         lines.append(f"Sheets requests: {self.requests}")
         if self.dry_run:
             lines.append("dry run: nothing written")
@@ -135,6 +140,7 @@ def import_statements(
     now: datetime,
     dry_run: bool = False,
     accept_unbalanced: bool = False,
+    cabinets: Mapping[str, LedgerSheets] | None = None,
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
     report.statements = read_statements(files, config, accept_unbalanced=accept_unbalanced)
@@ -154,7 +160,27 @@ def import_statements(
             len(report.plan.confirmed),
         )
     report.requests = ledger.requests - before
+    for name, sheets in (cabinets or {}).items():
+        if "cabinet_bank" in sheets.tabs:
+            _fill_cabinet(report, name, sheets)
     return report
+
+
+def _fill_cabinet(report: ImportReport, name: str, sheets: LedgerSheets) -> None:
+    """Add the lines to assign to a cabinet's Bank tab. The master holds them already, so a
+    cabinet out of reach is said, not fatal: the next import adds what is missing."""
+    try:
+        view = sheets.read(["cabinet_bank"])
+        problem = sheets.header_problems().get("cabinet_bank")
+        if problem:
+            report.problems.append(f"cabinet '{name}', tab Bank: {problem} — not updated")
+            return
+        changes = plan_cabinet(report.plan, view)
+        report.cabinet_rows[name] = len(changes.appends)
+        if changes and not report.dry_run:
+            sheets.write(changes)
+    except SheetledgerError as exc:
+        report.problems.append(f"cabinet '{name}' not updated: {exc}")
 
 
 def load_files(paths: Iterable[Path]) -> list[tuple[str, bytes]]:
@@ -192,6 +218,7 @@ def run_import(
     files = load_files(paths)
     client = build_google(config)
     ledger = master_ledger(config, client)
+    cabinets = cabinet_ledgers(config, client)
     report = import_statements(
         config,
         ledger,
@@ -199,6 +226,7 @@ def run_import(
         now=datetime.now(UTC),
         dry_run=dry_run,
         accept_unbalanced=accept_unbalanced,
+        cabinets=cabinets,
     )
     for line in report.summary():
         console.print(line, soft_wrap=True, markup=False)
@@ -212,7 +240,7 @@ def run_import(
             build_crm(config),
             store,
             now=datetime.now(UTC),
-            cabinets=cabinet_ledgers(config, client),
+            cabinets=cabinets,
         )
     finally:
         store.close()

@@ -42,7 +42,7 @@ from sheetledger.bank.statement import StatementLine
 from sheetledger.config import BankConfig, BankExpenseRule
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend
 
-__all__ = ["ImportPlan", "LineOutcome", "plan_import", "rules_from_config"]
+__all__ = ["ImportPlan", "LineOutcome", "plan_cabinet", "plan_import", "rules_from_config"]
 
 # Rule names as the amoCRM note says them (the managers read Russian).
 RULE_WORDS = {
@@ -250,10 +250,29 @@ def plan_import(
     return plan
 
 
-def _bank_row(outcome: LineOutcome) -> RowAppend:
+TO_ASSIGN = ("suggested", "unassigned")
+
+
+def plan_cabinet(plan: ImportPlan, cabinet_view: LedgerView) -> LedgerChanges:
+    """The accountant's Bank tab: the incoming lines no rule confirmed, for her to assign.
+
+    Only lines not already there are added (the import is idempotent here too); a
+    line she has dealt with stays as she left it.
+    """
+    held = cabinet_view.tab("cabinet_bank").rows
+    changes = LedgerChanges()
+    for outcome in plan.outcomes:
+        if outcome.state in TO_ASSIGN and outcome.line.incoming and outcome.line.id not in held:
+            row = _bank_row(outcome, "cabinet_bank")
+            values = {k: v for k, v in row.values.items() if k != "account"}
+            changes.appends.append(RowAppend("cabinet_bank", row.row_id, values))
+    return changes
+
+
+def _bank_row(outcome: LineOutcome, tab: str = "bank") -> RowAppend:
     line = outcome.line
     return RowAppend(
-        "bank",
+        tab,
         line.id,
         {
             "id": line.id,

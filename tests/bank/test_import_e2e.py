@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sheetledger.cli import main
 from sheetledger.sandbox.runner import Sandbox
@@ -32,9 +33,11 @@ ACCOUNTS = (
 @pytest.fixture
 def box(tmp_path: Path) -> Any:
     sandbox = Sandbox.start(tmp_path / "sandbox")
-    text = sandbox.config_path.read_text(encoding="utf-8")
-    accounts = "".join(f"\n    - '{a}'" for a in ACCOUNTS)
-    sandbox.config_path.write_text(text + f"\nbank:\n  accounts:{accounts}\n", encoding="utf-8")
+    raw = yaml.safe_load(sandbox.config_path.read_text(encoding="utf-8"))
+    raw["bank"] = {"accounts": list(ACCOUNTS)}
+    for cabinet in raw["google"]["cabinets"]:
+        cabinet["bank"] = cabinet["name"] == "accountant"
+    sandbox.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     for name in FIXTURES.glob("*.txt"):
         shutil.copy(name, tmp_path / name.name)
     yield sandbox
@@ -66,9 +69,13 @@ def _deal(box: Sandbox, name: str, contract: str, amount: str, paid_on: date) ->
     return int(lead["id"])
 
 
-def _rows(box: Sandbox, tab: str) -> list[dict[str, Any]]:
+def _rows(box: Sandbox, tab: str, spreadsheet: str | None = None) -> list[dict[str, Any]]:
     config = box.load_config()
-    values = box.sheets.values(config.google.spreadsheet_id, getattr(config.google.tabs, tab))
+    if spreadsheet is None:
+        spreadsheet, title = config.google.spreadsheet_id, getattr(config.google.tabs, tab)
+    else:
+        title = tab
+    values = box.sheets.values(spreadsheet, title)
     header = [str(h) for h in values[0]]
     return [dict(zip(header, row, strict=False)) for row in values[1:] if row]
 
@@ -117,6 +124,15 @@ def test_statements_confirm_payments_once_and_say_the_rule(
     suggested = [r for r in by_state["suggested"] if r["Candidates"] == f"{random_one}:1"]
     assert len(suggested) == 1 and suggested[0]["Rule"] == "amount+date"
     assert by_state["unassigned"]  # the other VTB24 credits
+    # The accountant's cabinet lists the incoming lines left to her, and only those.
+    accountant = box.info["google"]["cabinets"]["accountant"]
+    to_assign = _rows(box, "Bank", accountant)
+    assert {r["Line ID"] for r in to_assign} == {
+        r["Line ID"]
+        for r in bank
+        if r["State"] in ("suggested", "unassigned") and r["Direction"] == "in"
+    }
+    assert "Assign to" in to_assign[0] and "Own account" not in to_assign[0]
     (note,) = _notes(box, petrov)
     assert "выписка 26.04.2024" in note and "плательщик и сумма" in note
 
@@ -125,6 +141,7 @@ def test_statements_confirm_payments_once_and_say_the_rule(
     assert code == 0, out
     assert "0 new, 17 already in the Bank tab" in out
     assert len(_rows(box, "bank")) == 17
+    assert len(_rows(box, "Bank", accountant)) == len(to_assign)
     assert len(_notes(box, petrov)) == 1
     assert len(_notes(box, petrova)) == 1
 

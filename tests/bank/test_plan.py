@@ -241,3 +241,23 @@ def test_an_earlier_payer_identifies_the_next_payment() -> None:
     plan = plan_import(ledger, lines(doc), BANK_CONFIG, now=NOW)
     assert plan.confirmed == ["7:2"]
     assert plan.outcomes[0].rule == "payer+amount"
+
+
+def test_the_cabinet_gets_the_incoming_lines_left_to_assign_once() -> None:
+    from sheetledger.bank.plan import plan_cabinet
+    from sheetledger.ledger.tabs import CABINET_BANK
+
+    ledger = view([payment("7:1", "15000", "1045"), payment("8:1", "30000", "1046")])
+    statement = lines(
+        Doc(D("15000"), purpose="дог 1045", number="1"),  # confirmed: not hers
+        Doc(D("30000"), purpose="Оплата", number="2", party="Кузнецова Мария"),  # suggested
+        Doc(D("77"), purpose="Перевод", number="3"),  # unassigned
+        Doc(D("49"), incoming=False, number="4", purpose="Комиссия"),  # money out: not hers
+    )
+    plan = plan_import(ledger, statement, BANK_CONFIG, now=NOW)
+    cabinet = LedgerView({"cabinet_bank": TabRows(CABINET_BANK)})
+    changes = plan_cabinet(plan, cabinet)
+    assert [a.values["state"] for a in changes.appends] == ["suggested", "unassigned"]
+    assert all("account" not in a.values for a in changes.appends)
+    again = plan_cabinet(plan, apply_changes(cabinet, changes))
+    assert not again
