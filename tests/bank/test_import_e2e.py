@@ -136,6 +136,28 @@ def test_statements_confirm_payments_once_and_say_the_rule(
     (note,) = _notes(box, petrov)
     assert "выписка 26.04.2024" in note and "плательщик и сумма" in note
 
+    # She assigns the suggested line in her cabinet: the next sync confirms and pushes it.
+    title_values = box.sheets.values(accountant, "Bank")
+    header = [str(h) for h in title_values[0]]
+    row_number = next(
+        n
+        for n, row in enumerate(title_values, start=1)
+        if row and row[0] == suggested[0]["Line ID"]
+    )
+    column = chr(ord("A") + header.index("Assign"))
+    box.sheets.type_cell(accountant, f"'Bank'!{column}{row_number}", "TRUE")
+    code, out = _run(capsys, "-c", cfg, "sync", "--once")
+    assert code == 0, out
+    payments = {r["Payment ID"]: r for r in _rows(box, "payments")}
+    assert payments[f"{random_one}:1"]["Confirmed"] is True
+    assert suggested[0]["Line ID"] in payments[f"{random_one}:1"]["Bank ref"]
+    (note,) = _notes(box, random_one)
+    assert "разнесено в кабинете «Бухгалтер»" in note
+    assigned = {r["Line ID"]: r for r in _rows(box, "Bank", accountant)}
+    assert assigned[suggested[0]["Line ID"]]["State"] == "assigned"
+    code, out = _run(capsys, "-c", cfg, "sync", "--once")
+    assert len(_notes(box, random_one)) == 1
+
     # The same files again: nothing new, no second note.
     code, out = _run(capsys, "-c", cfg, "import-statement", sber, unicredit, vtb24)
     assert code == 0, out
