@@ -180,10 +180,13 @@ def test_formulas_evaluate_simple_arithmetic_only(
     assert ws.get("C1", value_render_option="UNFORMATTED_VALUE") == [[31]]  # computed when read
 
 
-def test_whole_tab_read_and_a_200_range_write_at_the_benchmark_size(
+def test_a_whole_tab_read_and_a_200_range_write_at_the_benchmark_size(
     served: tuple[SheetsEmulator, LoopbackServer, gspread.Client],
 ) -> None:
-    """The benchmark's size: 30,000 payment rows x 15 columns and 10,000 deals."""
+    """The benchmark's size: 30,000 payment rows x 15 columns and 10,000 deals.
+
+    How long these take is printed by ``bench/bench_sheets_emulator.py``, not asserted here.
+    """
     emulator, _, client = served
     payments = [["id"] + [f"c{i}" for i in range(14)]] + [
         [
@@ -223,8 +226,3 @@ def test_whole_tab_read_and_a_200_range_write_at_the_benchmark_size(
     assert len(data) == 200
     reply = book.values_batch_update({"valueInputOption": "RAW", "data": data})
     assert reply["totalUpdatedCells"] == 200
-    assert [row[0] for row in book.worksheet("Payments").get("F2:F302")[::150]] == [
-        "TRUE",
-        "TRUE",
-        "TRUE",
-    ]
