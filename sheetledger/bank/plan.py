@@ -142,6 +142,40 @@ def open_payments(view: LedgerView) -> list[OpenPayment]:
     return found
 
 
+def assigned_lines(view: LedgerView) -> dict[str, list[str]]:
+    """Bank line ID -> the payments whose «Bank ref» names it (assigned in the cabinet)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in view.tab("payments"):
+        for ref in str(row.get("bank_ref") or "").split(";"):
+            if ref.strip():
+                found[ref.strip()].append(str(row["id"]))
+    return found
+
+
+def settle_assigned(view: LedgerView) -> LedgerChanges:
+    """The master's Bank rows of lines the accountant assigned in her cabinet since.
+
+    The sync confirms her assignments from the cabinet (``bank/assign``) and links each
+    payment to its line by «Bank ref»; the Bank row learns it here, where the Bank tab
+    is read with its header checked.
+    """
+    changes = LedgerChanges()
+    links = assigned_lines(view)
+    for line_id, row in view.tab("bank").rows.items():
+        if row.get("state") in ("suggested", "unassigned") and line_id in links:
+            changes.update(
+                "bank",
+                line_id,
+                {
+                    "state": "confirmed",
+                    "rule": "assigned",
+                    "matched_to": ", ".join(links[line_id]),
+                    "reason": "assigned in the accountant's cabinet",
+                },
+            )
+    return changes
+
+
 def seen_payers(view: LedgerView) -> dict[int, frozenset[str]]:
     """Who paid each deal before, from the Bank rows matched to its payments."""
     deal_of = {
@@ -150,11 +184,14 @@ def seen_payers(view: LedgerView) -> dict[int, frozenset[str]]:
         if row.get("deal_id") is not None
     }
     marks: dict[int, set[str]] = defaultdict(set)
+    links = assigned_lines(view)
     for row in view.tab("bank"):
-        if row.get("direction") != "in" or not row.get("matched_to"):
+        matched = str(row.get("matched_to") or "").replace(" ", "").split(",")
+        matched += links.get(str(row.get("id")), [])
+        if row.get("direction") != "in":
             continue
         line = _payer_only(row)
-        for payment_id in str(row["matched_to"]).replace(" ", "").split(","):
+        for payment_id in matched:
             if payment_id in deal_of:
                 marks[deal_of[payment_id]] |= payer_marks(line)
     return {deal: frozenset(found) for deal, found in marks.items()}
@@ -193,6 +230,7 @@ def plan_import(
 ) -> ImportPlan:
     """What importing ``lines`` writes into a ledger that reads as ``view``."""
     plan = ImportPlan()
+    plan.changes.extend(settle_assigned(view))
     fresh, plan.known = new_lines(view, lines)
     if not fresh:
         return plan

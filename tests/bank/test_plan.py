@@ -261,3 +261,34 @@ def test_the_cabinet_gets_the_incoming_lines_left_to_assign_once() -> None:
     assert all("account" not in a.values for a in changes.appends)
     again = plan_cabinet(plan, apply_changes(cabinet, changes))
     assert not again
+
+
+def test_a_line_assigned_in_the_cabinet_is_settled_in_the_master_once() -> None:
+    waiting = {
+        "id": "L1",
+        "direction": "in",
+        "amount": D("30000"),
+        "state": "suggested",
+        "counterparty": "Кузнецова Мария",
+        "inn": "771111111111",
+    }
+    ledger = view(
+        [
+            payment("7:1", "30000", "1045", confirmed=True, bank_ref="L1"),
+            payment("7:2", "5000", "1045"),
+        ],
+        bank=[waiting],
+    )
+    plan = plan_import(ledger, [], BANK_CONFIG, now=NOW)
+    (update,) = plan.changes.updates
+    assert (update.row_id, update.values["state"], update.values["matched_to"]) == (
+        "L1",
+        "confirmed",
+        "7:1",
+    )
+    after = apply_changes(ledger, plan.changes)
+    assert not plan_import(after, [], BANK_CONFIG, now=NOW).changes
+    # and the payer is known for the deal from then on
+    doc = Doc(D("5000"), purpose="Доплата", party="Кузнецова Мария", party_inn="771111111111")
+    again = plan_import(after, lines(doc), BANK_CONFIG, now=NOW)
+    assert again.confirmed == ["7:2"] and again.outcomes[0].rule == "payer+amount"
