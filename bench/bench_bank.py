@@ -5,17 +5,24 @@ payers without a reference, acquiring settlements, fees) is matched against
 ``--payments`` open payments. Target (design.md §9): 10,000 lines against 30,000
 open payments matched in ≤ 2 s of CPU.
 
-    .venv/bin/python bench/bench_bank.py [--lines 10000] [--payments 30000]
+    .venv/bin/python bench/bench_bank.py [--lines 10000] [--payments 30000] [--import-lines 5000]
+
+Then a statement of ``--import-lines`` lines is imported into the sandbox's ledger
+through the real clients, twice: the first import costs ≤ 3 Sheets requests (read,
+locate, one batch write), the second writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sheetledger.bank.matching import MatchRules, OpenPayment, match_lines
@@ -165,10 +172,44 @@ def ledger_view(open_payments: list[OpenPayment]) -> LedgerView:
     )
 
 
+def sandbox_import(lines: int, rng: random.Random) -> None:
+    """A statement of ``lines`` lines imported into the sandbox's ledger, then again."""
+    from sheetledger.bank.importer import import_statements
+    from sheetledger.connect import build_google, master_ledger
+    from sheetledger.ledger.setup import prepare
+    from sheetledger.sandbox.runner import Sandbox
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-bank-"))
+    box = Sandbox.start(folder / "sandbox")
+    try:
+        config = box.load_config().model_copy(update={"bank": BankConfig(accounts=(OURS,))})
+        ledger = master_ledger(config, build_google(config))
+        prepare(ledger)
+        data = statement(lines, payments(lines, rng), rng)
+        now = datetime.now(UTC)
+        for attempt in ("first import", "same file again"):
+            box.sheets.counters.reset()
+            started = time.perf_counter()
+            report = import_statements(config, ledger, [("bench.txt", data)], now=now)
+            seconds = time.perf_counter() - started
+            kinds = box.sheets.counters.as_dict()["by_kind"]
+            print(
+                f"  {attempt:<16} {report.requests} Sheets requests (target ≤ 3; "
+                f"{kinds.get('write', 0)} writes), {len(report.plan.outcomes):,} new rows, "
+                f"{seconds:.1f} s wall"
+            )
+    finally:
+        box.stop(save=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--payments", type=int, default=30_000)
+    parser.add_argument(
+        "--import-lines", type=int, default=5_000, help="lines imported into the sandbox"
+    )
     args = parser.parse_args()
     rng = random.Random(1045)
     open_payments = payments(args.payments, rng)
@@ -193,6 +234,8 @@ def main() -> None:
         f"  plan (whole import)   {plan_cpu:6.2f} s CPU  ({len(plan.confirmed):,} payments "
         f"confirmed, {len(plan.changes.appends):,} rows to append)"
     )
+    print(f"import into the sandbox: a statement of {args.import_lines:,} lines")
+    sandbox_import(args.import_lines, rng)
 
 
 if __name__ == "__main__":
