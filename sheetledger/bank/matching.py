@@ -249,12 +249,16 @@ def match_lines(
     payers = {mark: frozenset(deals) for mark, deals in seen.items()}
     incoming = [line for line in lines if line.incoming and not line.own_transfer]
     found: dict[str, Match] = {}
+    named: dict[str, list[str]] = {}  # line -> the contracts of ours its purpose names
     for line in sorted(incoming, key=lambda line: (line.date, line.id)):
+        refs = named[line.id] = _refs(line, book)
         match = (
-            _by_contract(line, book)
+            _by_contract(line, book, refs)
             or _by_acquiring(line, book, rules.acquiring)
             or _by_credit(line, book, rules.credit)
-            or _by_payer(line, book, payers)
+            # A purpose that names one of our contracts is about that contract: a payer
+            # who has another deal of this amount is no reason to book it there.
+            or (None if refs else _by_payer(line, book, payers))
         )
         if match is not None:
             found[line.id] = match
@@ -263,7 +267,7 @@ def match_lines(
     amounts = book.by_open_amount()
     for line in incoming:
         if line.id not in found:
-            suggestion = _by_contract_any_amount(line, book, rules) or _by_amount(
+            suggestion = _by_contract_any_amount(line, book, named[line.id], rules) or _by_amount(
                 line, book, amounts, rules
             )
             if suggestion is not None:
@@ -276,8 +280,8 @@ def _refs(line: StatementLine, book: _Book) -> list[str]:
     return [ref.key for ref in find_contract_refs(line.purpose) if ref.key in book.by_contract]
 
 
-def _by_contract(line: StatementLine, book: _Book) -> Match | None:
-    for key in _refs(line, book):
+def _by_contract(line: StatementLine, book: _Book, refs: list[str]) -> Match | None:
+    for key in refs:
         ids = book.still_open(book.by_contract[key])
         if not ids:
             continue
@@ -298,8 +302,10 @@ def _by_contract(line: StatementLine, book: _Book) -> Match | None:
     return None
 
 
-def _by_contract_any_amount(line: StatementLine, book: _Book, rules: MatchRules) -> Match | None:
-    for key in _refs(line, book):
+def _by_contract_any_amount(
+    line: StatementLine, book: _Book, refs: list[str], rules: MatchRules
+) -> Match | None:
+    for key in refs:
         ids = book.still_open(book.by_contract[key])
         if not ids:
             continue

@@ -182,6 +182,15 @@ def test_two_open_payments_of_the_same_amount_are_not_guessed() -> None:
     assert "2 payments" in m.reason
 
 
+def test_a_named_contract_is_not_overruled_by_the_payers_other_deal() -> None:
+    payments = [
+        pay("7:1", "15000", "1045", name="Кухня — Петров А."),
+        pay("8:1", "5000", "1046", name="Шкаф — Петров А."),
+    ]
+    m = only(match_lines([line("5000", "Доплата по дог. 1045", payer="Петров Андрей")], payments))
+    assert (m.rule, m.sure, m.candidates) == ("contract", False, ("7:1",))
+
+
 # --------------------------------------------------------------------------- amount + date
 
 
