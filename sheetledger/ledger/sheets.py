@@ -206,7 +206,10 @@ def _translate(exc: APIError, what: str) -> Exception:
         )
     if code == 400 and "Unable to parse range" in message:
         return FatalError(
-            "Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`"
+            "Google Sheets",
+            f"{what}: {message}",
+            hint="a tab is missing: run `sheetledger rebuild` (it recreates the tab and restores "
+            "its rows and confirmations from amoCRM)",
         )
     return FatalError("Google Sheets", f"{what}: HTTP {code} {message}")
 

@@ -4387,6 +4387,17 @@ class SheetsEmulator(Emulator):
 
         self._person_edit(spreadsheet_id, edit)
 
+    def delete_sheet(self, spreadsheet_id: str, sheet_title: str) -> None:
+        """A person deletes a whole tab (right-click on it → Delete)."""
+
+        def edit(book: Spreadsheet) -> None:
+            sheet = book.sheet_by_title(sheet_title)
+            if sheet is None:
+                raise KeyError(f"no tab {sheet_title!r}")
+            self._req_deleteSheet(book, {"sheetId": sheet.sheet_id}, PERSON)
+
+        self._person_edit(spreadsheet_id, edit)
+
     def values(self, spreadsheet_id: str, sheet_title: str) -> list[list[Any]]:
         """The tab's values, unformatted and trimmed like the API (for assertions)."""
         with self.lock:
@@ -4419,6 +4430,7 @@ class SheetsEmulator(Emulator):
             ("spreadsheet_id", "sheet_title", "column", "ascending", "header_rows"),
         ),
         "rename_header": ("rename_header", ("spreadsheet_id", "sheet_title", "old", "new")),
+        "delete_sheet": ("delete_sheet", ("spreadsheet_id", "sheet_title")),
         "share": ("share", ("spreadsheet_id", "email", "role")),
     }
 
@@ -4442,7 +4454,10 @@ class SheetsEmulator(Emulator):
             return Response.json({"error": str(exc)}, 400)
         return Response.json({"ok": True})
 
-    @route("POST", r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|rename_header|share)")
+    @route(
+        "POST",
+        r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|rename_header|delete_sheet|share)",
+    )
     def control_op(self, request: Request, op: str) -> Response:
         return self._control(op, request)
 

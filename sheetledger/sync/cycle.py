@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sheetledger.config import Cabinet, Config
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.rebuild.guard import check_ledger, remember_ledger
 from sheetledger.store import LocalState
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
@@ -131,6 +132,7 @@ def run_cycle(
     for key in ("deals", "payments", "state"):
         if key in broken:
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
+    check_ledger(view, store, {key: title for key, (title, _) in ledger.tabs.items()})
     rooms = _read_cabinets(config, cabinets or {}, report)
 
     lookups = load_lookups(crm, store)
@@ -216,6 +218,7 @@ def run_cycle(
         store.journal_remove((e.payment_id, e.seq) for e in done)
     store.trust_journal()
     final = apply_changes(view, changes)
+    remember_ledger(store, final)
     for room in rooms:
         _mirror_cabinet(room, final, today, report)
     report.unsettled = (
