@@ -17,6 +17,7 @@ from sheetledger.connect import (
     open_state,
     register_config_secrets,
 )
+from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.setup import prepare
 from sheetledger.rebuild.run import RebuildReport, restored_lines, run_rebuild
 
@@ -38,8 +39,11 @@ def rebuild(config: Config, console: Console, *, dry_run: bool = False) -> int:
         store.close()
     if not dry_run:
         # A cabinet's deleted tab comes back empty; the next sync mirrors its rows into it.
-        for sheets in cabinet_ledgers(config, client).values():
-            prepare(sheets)
+        for name, sheets in cabinet_ledgers(config, client).items():
+            try:
+                prepare(sheets)
+            except SheetledgerError as exc:
+                report.plan.problems.append(f"cabinet '{name}' not prepared: {exc}")
     print_rebuild(report, console)
     return 0 if report.ok else 1
 

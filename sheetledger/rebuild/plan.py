@@ -20,7 +20,6 @@ from typing import Any
 from sheetledger.config import Config
 from sheetledger.rebuild.notes import NoteRecord
 from sheetledger.sync.cash import plan_cash
-from sheetledger.sync.cursor import CURSOR_KEY, next_cursor
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes, differing
 from sheetledger.sync.pull import Lookups, plan_pull
 from sheetledger.sync.push import PushEvent, plan_push
@@ -63,7 +62,6 @@ def plan_rebuild(
     config: Config,
     *,
     today: date,
-    started: int,
 ) -> RebuildPlan:
     """The writes that make ``view`` show every deal, payment and confirmation amoCRM has."""
     pull = plan_pull(view, leads, lookups, config)
@@ -96,12 +94,17 @@ def plan_rebuild(
     plan.pending = list(push.events)
     final = apply_changes(restored_view, push.totals)
     if "cash" in view.tabs:
-        changes.replace["cash"] = plan_cash(final, today)
-    stored = view.state.get(CURSOR_KEY, "")
-    cursor = next_cursor(int(stored) if stored.isdigit() else None, pull.max_updated_at, started)
-    if cursor is not None and str(cursor) != stored:
-        changes.state[CURSOR_KEY] = str(cursor)
+        cash = plan_cash(final, today)
+        if _cash_key(cash) != _cash_key(view.tab("cash")):
+            changes.replace["cash"] = cash
+    # The pull cursor is left to the sync: a cursor lost with its tab costs one full pull.
     return plan
+
+
+def _cash_key(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Cash on hand rows as comparable values (a rebuild of a sound ledger writes nothing)."""
+    keys = ("manager", "amount", "count", "oldest", "payment_ids")
+    return [tuple(row.get(key) or None for key in keys) for row in rows]
 
 
 def restore_cells(row: Mapping[str, Any], record: NoteRecord) -> tuple[dict[str, Any], Restored]:

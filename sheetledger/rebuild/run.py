@@ -84,7 +84,6 @@ def run_rebuild(
         lookups,
         config,
         today=now.astimezone(config.tz).date(),
-        started=int(now.timestamp()),
     )
     for key in broken:  # e.g. a renamed Cash on hand column: that tab waits for its header
         plan.changes.replace.pop(key, None)

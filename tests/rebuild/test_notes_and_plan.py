@@ -96,7 +96,7 @@ LEADS = [
 
 
 def _rebuild(view: LedgerView, records: dict[str, NoteRecord]) -> tuple[Any, LedgerView]:
-    plan = plan_rebuild(view, LEADS, records, LOOKUPS, CONFIG, today=TODAY, started=1_712_000_000)
+    plan = plan_rebuild(view, LEADS, records, LOOKUPS, CONFIG, today=TODAY)
     return plan, apply_changes(view, plan.changes)
 
 

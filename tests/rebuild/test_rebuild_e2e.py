@@ -166,3 +166,27 @@ def test_an_emptied_payments_tab_is_refused_and_rebuild_keeps_the_rows_people_ke
             assert after[payment_id][header] == row[header], (payment_id, header)
     assert world.sync().events == []
     assert _all_notes(world, deals) == notes_before
+
+
+def test_rebuild_of_a_sound_ledger_writes_nothing(
+    world: World, confirmed: tuple[list[int], dict[str, dict[str, Any]]]
+):
+    world.box.sheets.counters.reset()
+    report = run_rebuild(world.config, world.ledger, world.crm, world.store, now=world.now())
+    assert report.ok, report.plan.problems
+    assert (report.plan.new_rows, report.plan.restored, report.cells_written) == (0, [], 0)
+    assert world.box.sheets.counters.by_kind.get("write", 0) == 0
+
+
+def test_a_deleted_deals_tab_comes_back_with_its_totals(
+    world: World, confirmed: tuple[list[int], dict[str, dict[str, Any]]]
+):
+    before = _deals(world)
+    world.box.sheets.delete_sheet(world.spreadsheet_id, world.ledger.tabs["deals"][0])
+    with pytest.raises(FatalError):
+        world.sync()
+    report = run_rebuild(world.config, world.ledger, world.crm, world.store, now=world.now())
+    assert report.ok, report.plan.problems
+    assert report.plan.restored == []  # Payments kept every confirmation
+    assert _deals(world) == before
+    assert world.sync().events == []
