@@ -312,8 +312,8 @@ def _cash_replacement(
         return {}
     wanted = plan_cash(final, today)
     have = list(current.tab("cash"))
-    if _comparable(have) == _comparable(wanted):
-        return {}
+    if _comparable(have) == _comparable(wanted) and not current.tab("cash").copies:
+        return {}  # (a pasted copy of a row goes with a rewrite)
     return {"cash": wanted}
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sheetledger.ledger.tabs import Owner, TabSchema
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, TabRows
 from sheetledger.sync.state import RowState
 
@@ -58,8 +59,14 @@ def plan_copies(view: LedgerView, titles: Mapping[str, str] | None = None) -> Co
     if "deals" in view.tabs:
         _flag_deals(view.tab("deals"), plan)
     for key, tab in view.tabs.items():
-        plan.problems.extend(copies_problems(tab, f"tab '{titles.get(key, key)}'"))
+        if not computed(tab.schema):  # those are rewritten whole, copies and all
+            plan.problems.extend(copies_problems(tab, f"tab '{titles.get(key, key)}'"))
     return plan
+
+
+def computed(schema: TabSchema) -> bool:
+    """A tab the daemon rewrites whole every time it changes (Cash on hand)."""
+    return all(column.owner is Owner.CALC for column in schema.columns[1:])
 
 
 def copies_problems(tab: TabRows, where: str) -> list[str]:

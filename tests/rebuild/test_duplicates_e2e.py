@@ -111,3 +111,17 @@ def test_a_copy_of_an_unpushed_row_pushes_nothing_until_one_row_is_left(world: W
     assert len(world.notes(deal)) == 1
     row = {r["Payment ID"]: r for r in world.rows("payments")}[payment]
     assert row["Sync state"] == "pushed #1"
+
+
+def test_a_copy_in_cash_on_hand_is_rewritten_away_without_a_word(world: World):
+    world.deal("3001", price=30_000, payments=((30_000, CASH, date(2026, 11, 20)),))
+    world.sync()
+    title = world.ledger.tabs["cash"][0]
+    values = world.box.sheets.values(world.spreadsheet_id, title)
+    assert len(values) == 2
+    for column, value in enumerate(values[1]):
+        a1 = f"'{title}'!{chr(65 + column)}3"
+        world.box.sheets.type_cell(world.spreadsheet_id, a1, value, user_entered=False)
+    report = world.sync()
+    assert report.ok, report.problems
+    assert world.box.sheets.values(world.spreadsheet_id, title) == values
