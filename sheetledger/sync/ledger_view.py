@@ -136,6 +136,7 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
     for tab, replacement in changes.replace.items():
         schema = tabs[tab].schema
         tabs[tab].rows = {str(r[schema.id_column.key]): dict(r) for r in replacement}
+        tabs[tab].copies = {}  # rewritten whole: a pasted copy is gone
     state = dict(view.state)
     state.update(changes.state)
     return LedgerView(tabs, state)
