@@ -1,8 +1,9 @@
 """``sheetledger rebuild``: read amoCRM, plan, write the ledger once. The thin shell.
 
-Requests: one Sheets metadata read (and, unless a dry run, ``init``'s own for
-missing tabs), one Sheets read, every lead page, the notes of every deal (50 deals a
-request), then one atomic Sheets write. Nothing is sent to amoCRM: it is only read.
+Requests: one Sheets metadata read, ``init``'s own unless a dry run (two reads, and a
+write only when a tab or a header row is missing), one Sheets read, every lead page,
+the notes of every deal (50 deals a request), then one atomic Sheets write. Nothing
+is sent to amoCRM: it is only read.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def run_rebuild(
     titles = {key: ledger.tabs[key][0] for key in keys}
     present = _tab_titles(ledger)
     missing = [titles[key] for key in keys if titles[key] not in present]
-    if missing and not dry_run:
-        prepare(ledger)  # the deleted tabs again, empty, with their headers and checkboxes
+    if not dry_run:
+        # Deleted tabs again, empty, with their headers and checkboxes; a header row cleared
+        # with the rest of its tab is written again too. Nothing is sent when all is there.
+        prepare(ledger)
     view = _read(ledger, keys if not dry_run else [k for k in keys if titles[k] in present])
     broken = ledger.header_problems()
     for key, problem in broken.items():

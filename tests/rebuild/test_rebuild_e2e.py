@@ -190,3 +190,21 @@ def test_a_deleted_deals_tab_comes_back_with_its_totals(
     assert report.plan.restored == []  # Payments kept every confirmation
     assert _deals(world) == before
     assert world.sync().events == []
+
+
+def test_a_tab_cleared_header_and_all_is_restored_too(
+    world: World, confirmed: tuple[list[int], dict[str, dict[str, Any]]]
+):
+    _, before = confirmed
+    title = world.ledger.tabs["payments"][0]
+    rows = len(world.box.sheets.values(world.spreadsheet_id, title))
+    world.box.sheets.delete_rows(world.spreadsheet_id, title, 1, rows)
+    with pytest.raises(FatalError):
+        world.sync()
+    report = run_rebuild(world.config, world.ledger, world.crm, world.store, now=world.now())
+    assert report.ok, report.plan.problems
+    after = _payments(world)
+    assert {k: v["Sync state"] for k, v in after.items()} == {
+        k: v["Sync state"] for k, v in before.items()
+    }
+    assert world.sync().events == []
