@@ -70,6 +70,7 @@ def plan_rebuild(
     plan = RebuildPlan(changes, pull.new_rows, pull.updated_rows, problems=list(pull.problems))
     after_pull = apply_changes(view, pull.changes)
     payments = after_pull.tab("payments")
+    confirmations = LedgerChanges()
     for payment_id, record in sorted(records.items()):
         row = payments.get(payment_id)
         if row is None:
@@ -86,9 +87,10 @@ def plan_rebuild(
             continue
         cells, restored = restore_cells(row, record)
         if cells:
-            changes.update("payments", payment_id, cells)
+            confirmations.update("payments", payment_id, cells)
             plan.restored.append(restored)
-    restored_view = apply_changes(after_pull, changes)
+    changes.extend(confirmations)
+    restored_view = apply_changes(after_pull, confirmations)
     push = plan_push(restored_view, config, lookups, today)
     changes.extend(push.totals)
     plan.pending = list(push.events)
