@@ -29,7 +29,8 @@ _KINDS = (
 _RUB = re.compile(r"(-?\d{1,3}(?: \d{3})*,\d{2}) ₽")
 _WHO = re.compile(
     r"(?:Подтвердил\(а\)|Отметку снял\(а\)|Принял\(а\)|Изменил\(а\)): "
-    r"(?P<by>.*), (?P<on>\d{2}\.\d{2}\.\d{4})\."
+    r"(?P<by>.*), (?P<on>\d{2}\.\d{2}\.\d{4})\.",
+    re.S,  # a name typed with a line break in it
 )
 # Who pushed a tick nobody signed (push.py writes this in place of an empty "Confirmed by").
 NOBODY = "ledger"

@@ -53,6 +53,11 @@ def test_every_kind_of_note_reads_back_as_the_event_it_records(pushed: PushEvent
     assert record == NoteRecord("1001:1", 3, pushed.kind, amount, "Иванова, касса", pushed.on)
 
 
+def test_a_name_typed_over_two_lines_reads_back_whole():
+    record = read_note(note_text(event("confirm", "30000.00", by="Иванова\nкасса")))
+    assert record is not None and (record.by, record.on) == ("Иванова\nкасса", date(2024, 4, 2))
+
+
 def test_an_unsigned_tick_reads_back_unsigned_and_other_notes_are_not_ours():
     record = read_note(note_text(event("confirm", "30000.00", by="ledger")))
     assert record is not None and record.by == ""
