@@ -11,7 +11,7 @@ from typing import Any
 
 from sheetledger.sandbox.server import HTTPError, Request, Response, route
 from sheetledger.sandbox.telegram.people import People
-from sheetledger.sandbox.telegram.wire import JSON, TelegramTimeout
+from sheetledger.sandbox.telegram.wire import JSON, TelegramTimeout, form
 
 
 class PeopleControl(People):
@@ -21,10 +21,8 @@ class PeopleControl(People):
 
     @staticmethod
     def _control_body(request: Request) -> JSON:
-        if request.content_type == "application/json":
-            body = request.json() or {}
-        else:
-            body = request.form()
+        as_json = request.content_type == "application/json"
+        body = (request.json() or {}) if as_json else form(request)
         if not isinstance(body, dict):
             raise HTTPError(Response.json({"error": "expected a JSON object"}, 400))
         return body
@@ -93,6 +91,9 @@ class PeopleControl(People):
                 body.get("mime_type") or mime,
                 body.get("caption") or None,
                 chat_id=self._optional_int(body.get("chat_id")),
+                chat_type=str(body.get("chat_type", "private")),
+                first_name=body.get("first_name"),
+                username=body.get("username"),
             )
 
         return self._control_call(act)
@@ -107,7 +108,12 @@ class PeopleControl(People):
                 int(user_id),
                 content,
                 body.get("caption") or None,
+                width=self._optional_int(body.get("width")),
+                height=self._optional_int(body.get("height")),
                 chat_id=self._optional_int(body.get("chat_id")),
+                chat_type=str(body.get("chat_type", "private")),
+                first_name=body.get("first_name"),
+                username=body.get("username"),
             )
 
         return self._control_call(act)

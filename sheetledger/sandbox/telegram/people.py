@@ -5,12 +5,11 @@ And what tests observe: what the bot sent, waits on the emulator's Condition (no
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable
 from typing import Any
 
 from sheetledger.sandbox.telegram.entities import command_entities
-from sheetledger.sandbox.telegram.files import document_object, photo_sizes
+from sheetledger.sandbox.telegram.files import document_mime, document_object, image_size
 from sheetledger.sandbox.telegram.state import TelegramState, without_reply
 from sheetledger.sandbox.telegram.wire import JSON, TelegramTimeout, copy_json
 
@@ -183,7 +182,7 @@ class People(TelegramState):
                 content,
                 kind="document",
                 file_name=filename,
-                mime_type=mime_type or mimetypes.guess_type(filename)[0],
+                mime_type=document_mime(mime_type, filename),
             )
             body: JSON = {"document": document_object(stored)}
             if caption:
@@ -206,18 +205,26 @@ class People(TelegramState):
         content: bytes,
         caption: str | None = None,
         *,
-        width: int = 1280,
-        height: int = 960,
+        width: int | None = None,
+        height: int | None = None,
         chat_id: int | None = None,
         chat_type: str = "private",
         first_name: str | None = None,
         username: str | None = None,
     ) -> JSON:
-        """The user sends a photo (one size, stored as given). Returns the Message."""
+        """The user sends a photo; returns the Message, its ``photo`` in Telegram's sizes.
+
+        The size is read from the image (PNG, JPEG, GIF, WebP); ``width``/``height`` override
+        it, for content that is not an image. Raises ``ValueError`` when neither gives one.
+        """
+        size = image_size(content)
+        if width is not None and height is not None:
+            size = (width, height)
+        if size is None:
+            raise ValueError("a photo must be a PNG, JPEG, GIF or WebP image (or give its size)")
         with self.lock:
-            stored = self._store_file(content, kind="photo", file_name=None, mime_type="image/jpeg")
-            stored.update(width=width, height=height)
-            body: JSON = {"photo": photo_sizes(stored)}
+            stored = self._store_photo(content, *size)
+            body: JSON = {"photo": self._photo_sizes(stored)}
             if caption:
                 body["caption"] = caption
             return self._user_message(
