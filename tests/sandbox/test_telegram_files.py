@@ -329,3 +329,38 @@ def test_people_photo_in_process_reads_the_image_or_takes_a_given_size(
     assert sizes(forced["photo"]) == [(90, 45), (100, 50)]
     with pytest.raises(ValueError, match="PNG, JPEG"):
         emulator.send_photo(USER, b"not an image")
+
+
+def test_people_send_an_album_one_message_per_file_sharing_a_group(
+    server: LoopbackServer, emulator: TelegramEmulator
+) -> None:
+    orders = requests.post(
+        f"{server.url}/_sandbox/users/{USER}/albums",
+        data={"caption": "платёжки на сегодня"},
+        files={"a": ("пп-101.pdf", PDF), "b": ("пп-102.pdf", PDF + b"102")},
+        timeout=10,
+    )
+    assert orders.status_code == 201, orders.text
+    updates = result(requests.post(f"{server.url}/bot{TOKEN}/getUpdates", timeout=10))
+    first, second = (u["message"] for u in updates)
+    assert first["media_group_id"] == second["media_group_id"]
+    assert first["caption"] == "платёжки на сегодня" and "caption" not in second
+    assert [m["document"]["file_name"] for m in (first, second)] == ["пп-101.pdf", "пп-102.pdf"]
+    assert {m["document"]["mime_type"] for m in (first, second)} == {"application/pdf"}
+    assert emulator.file_content(second["document"]["file_id"]) == PDF + b"102"
+
+    photos = emulator.send_album(
+        USER, [("1.png", png(640, 480)), ("2.png", png(90, 90))], kind="photo"
+    )
+    assert [sizes(m["photo"]) for m in photos] == [[(90, 68), (320, 240), (640, 480)], [(90, 90)]]
+    assert photos[0]["media_group_id"] != first["media_group_id"]
+    with pytest.raises(ValueError, match="2 to 10"):
+        emulator.send_album(USER, [("a.pdf", PDF)])
+    with pytest.raises(ValueError, match="PNG, JPEG"):
+        emulator.send_album(USER, [("a.pdf", PDF), ("b.png", png(9, 9))], kind="photo")
+    refused = requests.post(
+        f"{server.url}/_sandbox/users/{USER}/albums",
+        json={"files": [{"filename": "x"}]},
+        timeout=10,
+    )
+    assert refused.status_code == 400 and "content_base64" in refused.json()["error"]

@@ -60,6 +60,9 @@ never faulted):
   "mime_type": "application/pdf", "caption": ..}`` (or multipart with a file part ``document``)
 * ``POST /_sandbox/users/{id}/photos`` ``{"content_base64": "..", "caption": ..}`` (or a
   file part ``photo``); the size is read from the image, or ``width``/``height``
+* ``POST /_sandbox/users/{id}/albums`` 2-10 file parts (or ``{"files": [{"filename": ..,
+  "content_base64": ..}]}``), ``caption``, ``kind`` ("document" or "photo"): one message
+  per file sharing a ``media_group_id``, the caption on the first
 * ``POST /_sandbox/users/{id}/press`` ``{"message_id": 7, "callback_data": "cat:e91:3"}``
 * ``POST /_sandbox/users/{id}/chat`` ``{"first_name": ..., "username": ...}`` opens a private chat
   without a message (so the bot may write first, as after /start)

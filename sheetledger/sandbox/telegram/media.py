@@ -13,7 +13,7 @@ from sheetledger.sandbox.telegram.files import (
     document_object,
     image_size,
 )
-from sheetledger.sandbox.telegram.state import TelegramState, caption_field
+from sheetledger.sandbox.telegram.state import MAX_ALBUM, TelegramState, caption_field
 from sheetledger.sandbox.telegram.wire import (
     JSON,
     TOKEN_IN_PATH,
@@ -24,7 +24,6 @@ from sheetledger.sandbox.telegram.wire import (
     ok,
 )
 
-MAX_ALBUM = 10
 # A photo's width and height must not exceed 10000 in total, their ratio at most 20.
 MAX_PHOTO_SIDES_SUM = 10_000
 MAX_PHOTO_RATIO = 20

@@ -27,6 +27,7 @@ from sheetledger.sandbox.telegram.wire import (
 )
 
 MAX_CAPTION = 1024
+MAX_ALBUM = 10  # files in one media group
 DEFAULT_ALLOWED = ("message", "edited_message", "callback_query")
 
 
