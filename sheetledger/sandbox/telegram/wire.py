@@ -125,7 +125,7 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
     A file part is ``{"filename", "content", "content_type"}``, where ``content_type`` is
     None when the part carries no Content-Type header: requests sends none for a bare
     ``(name, bytes)`` tuple, and the MIME default (text/plain) would be a lie about a PDF.
-    A repeated name keeps its last part, as Telegram does.
+    A repeated name keeps its last part.
     """
     boundary = header_params(content_type).get("boundary", "")
     if not boundary:
