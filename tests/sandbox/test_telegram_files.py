@@ -364,3 +364,14 @@ def test_people_send_an_album_one_message_per_file_sharing_a_group(
         timeout=10,
     )
     assert refused.status_code == 400 and "content_base64" in refused.json()["error"]
+
+
+def test_photos_and_their_sizes_survive_a_state_round_trip(emulator: TelegramEmulator) -> None:
+    message = emulator.send_photo(USER, png(1600, 1200), caption="чек")
+    restored = TelegramEmulator(TOKEN)
+    restored.load_state(json.loads(json.dumps(emulator.state())))
+    with LoopbackServer(restored) as srv:
+        smallest = message["photo"][0]["file_id"]
+        again = result(post(srv, "sendPhoto", {"chat_id": str(USER), "photo": smallest}))
+    assert again["photo"] == message["photo"]
+    assert restored.file_content(message["photo"][-1]["file_id"]) == png(1600, 1200)
