@@ -114,6 +114,11 @@ def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
         accept_unbalanced=args.accept_unbalanced,
     )
 
+def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.rebuild.command import rebuild
+
+    return rebuild(_load(args), console, dry_run=args.dry_run)
+
 
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     from sheetledger.bot.app import run_bot
@@ -282,6 +287,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a file whose balances or turnovers do not add up (they are printed)",
     )
     statement.set_defaults(func=cmd_import_statement)
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="restore the ledger from amoCRM: every deal and payment row, every confirmation",
+        description="Recreate deleted tabs, then bring back every deal and payment row from "
+        "amoCRM and every confirmation, partial receipt and reversal from the marker notes the "
+        "daemon left in the deals (with who confirmed and when). People's cells that still "
+        "hold something are left as they are; nothing is sent to amoCRM. Run it when a sync "
+        "says a tab was deleted or emptied.",
+    )
+    rebuild.add_argument(
+        "--dry-run", action="store_true", help="print what would be restored; write nothing"
+    )
+    rebuild.set_defaults(func=cmd_rebuild)
 
     bot = sub.add_parser(
         "bot",
