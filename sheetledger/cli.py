@@ -114,6 +114,7 @@ def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
         accept_unbalanced=args.accept_unbalanced,
     )
 
+
 def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
     from sheetledger.rebuild.command import rebuild
 
