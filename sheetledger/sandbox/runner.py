@@ -88,10 +88,11 @@ class Sandbox:
         saved = folder / "sandbox.json"
         resume = saved.exists() and not fresh
         info: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8")) if resume else {}
-        amo_token = info.get("amocrm", {}).get("token") or _secrets.token_urlsafe(32)
         bot_token = (
             info.get("telegram", {}).get("token") or f"7000000001:{_secrets.token_urlsafe(26)[:35]}"
         )
+        # A resumed sandbox keeps its token; a new one is issued after seeding (by its admin).
+        amo_token = info.get("amocrm", {}).get("token")
         amo = AmoEmulator(amo_token, subdomain="mebel", clock=clock or time.time)
         sheets = SheetsEmulator()
         telegram = TelegramEmulator(bot_token, bot_username="sheetledger_sandbox_bot")
@@ -111,7 +112,7 @@ class Sandbox:
             )
         }
         if not resume:
-            box._seed_empty(amo_token, bot_token)
+            box._seed_empty(bot_token)
             if seed == "demo":
                 from sheetledger.sandbox.demo_seed import seed_demo
 
@@ -137,8 +138,9 @@ class Sandbox:
 
     # -- seeding ----------------------------------------------------------------------
 
-    def _seed_empty(self, amo_token: str, bot_token: str) -> None:
+    def _seed_empty(self, bot_token: str) -> None:
         seed = seed_amocrm(self.amo)
+        amo_token = self.amo.issue_long_lived_token()  # a JWT, as amoCRM's settings issue it
         account = self.sheets.service_account_info("http://placeholder/token")
         email = account["client_email"]
         master = self.sheets.create_spreadsheet("Учёт — мебельная компания", shared_with=[email])
