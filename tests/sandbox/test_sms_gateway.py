@@ -99,6 +99,17 @@ def test_smsru_sends_bills_and_lists_what_it_delivered(gateway, url):
     assert gateway.messages() == []
 
 
+def test_the_control_side_sets_the_balance_and_the_stop_list(gateway, url):
+    control = f"{url}/_sandbox/account"
+    answer = requests.post(
+        control, json={"balance": "4.00", "stop_list": ["+79280000009"]}, timeout=5
+    )
+    assert answer.json() == {"balance": "4.00", "unavailable": False, "stop_list": ["79280000009"]}
+    assert smsru(url, "/sms/send", api_id=KEY, to=PHONE, msg="x")["status_code"] == 201
+    assert requests.post(control, json={"balance": "lots"}, timeout=5).status_code == 400
+    assert gateway.balance == Decimal("4.00")
+
+
 def test_smsru_refuses_a_bad_key_a_bad_phone_and_no_money(gateway, url):
     assert smsru(url, "/sms/send", api_id="wrong", to=PHONE, msg="x") == {
         "status": "ERROR",
@@ -148,9 +159,10 @@ def test_smsru_plain_text_answers_and_per_phone_texts(gateway, url):
 
 
 def test_smsru_outages_answer_as_the_gateway_does(gateway, url):
-    gateway.unavailable = True
+    control = f"{url}/_sandbox/account"
+    assert requests.post(control, json={"unavailable": True}, timeout=5).ok
     assert smsru(url, "/sms/send", api_id=KEY, to=PHONE, msg="x")["status_code"] == 220
-    gateway.unavailable = False
+    assert requests.post(control, json={"unavailable": False}, timeout=5).ok
     gateway.fail_next(503)
     down = requests.get(
         f"{url}/sms/send", params={"api_id": KEY, "to": PHONE, "msg": "x"}, timeout=5

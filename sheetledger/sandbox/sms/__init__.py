@@ -9,7 +9,8 @@ the common faults (``fail_next(503)``, ``drop_next``) or, for sms.ru's own code 
 ``unavailable = True``.
 
 What was delivered: ``SmsEmulator.messages()`` in-process, ``GET /_sandbox/messages`` over
-HTTP (``?to=`` one phone), ``DELETE /_sandbox/messages`` to forget them.
+HTTP (``?to=`` one phone), ``DELETE /_sandbox/messages`` to forget them; ``POST
+/_sandbox/account {"balance": "0", "unavailable": true, "stop_list": [...]}`` sets the account.
 """
 
 from __future__ import annotations

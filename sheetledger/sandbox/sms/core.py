@@ -165,6 +165,29 @@ class SmsCore(Emulator):
         self.clear_messages()
         return Response.empty()
 
+    @route("POST", r"/_sandbox/account")
+    def _control_account(self, request: Request) -> Response:
+        """Set the account's knobs: ``balance``, ``unavailable``, ``stop_list`` (any of them)."""
+        body = request.json() or {}
+        try:
+            with self.lock:
+                if "balance" in body:
+                    self.balance = Decimal(str(body["balance"]))
+                if "unavailable" in body:
+                    self.unavailable = bool(body["unavailable"])
+                if "stop_list" in body:
+                    phones = [normalize_phone(str(p)) for p in body["stop_list"]]
+                    self.stop_list = {p for p in phones if p is not None}
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            return Response.json({"error": f"bad account settings: {exc}"}, 400)
+        return Response.json(
+            {
+                "balance": str(self.balance),
+                "unavailable": self.unavailable,
+                "stop_list": sorted(self.stop_list),
+            }
+        )
+
     # -- state ---------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
