@@ -134,6 +134,19 @@ def test_a_token_lasts_one_day_to_five_years(emulator):
     assert token_claims(longest)["exp"] == datetime(2029, 3, 21, tzinfo=UTC).timestamp()
 
 
+def test_the_control_side_issues_and_revokes_tokens(emulator, server):
+    control = server.url + "/_sandbox/tokens"
+    made = requests.post(control, json={"expires_on": "2024-04-01"}, timeout=5)
+    assert made.status_code == 201
+    token = made.json()["token"]
+    assert made.json()["exp"] == token_claims(token)["exp"] == 1_711_929_600  # 2024-04-01 UTC
+    assert _get(server, token, "/api/v4/account").status_code == 200
+    too_long = requests.post(control, json={"expires_on": "2030-01-01"}, timeout=5)
+    assert too_long.status_code == 400 and "five years" in too_long.json()["error"]
+    assert requests.delete(control, json={"token": token}, timeout=5).status_code == 204
+    assert _get(server, token, "/api/v4/account").status_code == 401
+
+
 def test_issued_tokens_survive_a_save_and_load(emulator, clock, tmp_path):
     token = emulator.issue_long_lived_token()
     emulator.save(tmp_path)

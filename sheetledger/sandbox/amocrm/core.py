@@ -30,7 +30,7 @@ from sheetledger.sandbox.amocrm.wire import (
     _Problems,
     _validation_failed,
 )
-from sheetledger.sandbox.server import Emulator, HTTPError, Request, Response
+from sheetledger.sandbox.server import Emulator, HTTPError, Request, Response, route
 
 
 def _expiry_claim(token: str) -> int | None:
@@ -203,6 +203,26 @@ class AmoCore(Emulator):
         """Revoke a token as from «Выданные доступы»: every request with it gets a 401."""
         with self.lock:
             self._tokens.pop(token, None)
+
+    @route("POST", r"/_sandbox/tokens")
+    def _control_issue_token(self, request: Request) -> Response:
+        """``{"expires_on": "YYYY-MM-DD"}`` (optional) → ``{"token": ..., "exp": ...}``."""
+        body = request.json() or {}
+        try:
+            until = date.fromisoformat(body["expires_on"]) if body.get("expires_on") else None
+            token = self.issue_long_lived_token(expires_on=until)
+        except (TypeError, ValueError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json({"token": token, "exp": self._tokens[token]}, 201)
+
+    @route("DELETE", r"/_sandbox/tokens")
+    def _control_revoke_token(self, request: Request) -> Response:
+        """``{"token": ...}``: revoke it (the next request with it gets a 401)."""
+        token = (request.json() or {}).get("token")
+        if not isinstance(token, str):
+            return Response.json({"error": "give the token to revoke"}, 400)
+        self.revoke_token(token)
+        return Response.empty()
 
     def error_response(self, status: int, message: str) -> Response:
         return _problem(status, message)
