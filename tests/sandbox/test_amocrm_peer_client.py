@@ -17,7 +17,7 @@ import pytest
 from aioamocrm import AmoCRMClient, AuthError, Lead, LongLivedToken, Note, ValidationError
 
 from sheetledger.sandbox.amocrm import STATUS_LOST, AmoEmulator, ManualClock
-from sheetledger.sandbox.seed import AmoSeed, seed_amocrm
+from sheetledger.sandbox.seed import AMO_LOSS_REASONS, AmoSeed, seed_amocrm
 from sheetledger.sandbox.server import LoopbackServer
 
 T = TypeVar("T")
@@ -102,7 +102,7 @@ def test_the_peer_client_writes_leads_and_pages_them_back(emulator, seed, server
 def test_the_peer_client_reads_notes_in_bulk_and_loss_reasons(emulator, seed, server):
     token = emulator.issue_long_lived_token()
     leads = [emulator.add_lead(f"Сделка {i}")["id"] for i in range(3)]
-    reason = emulator.add_loss_reason("Дорого")
+    reason = emulator.add_loss_reason("Купили у конкурента")
 
     async def work(amo: AmoCRMClient) -> tuple[list[Note], Any, Lead]:
         await amo.leads.notes.create(
@@ -124,7 +124,8 @@ def test_the_peer_client_reads_notes_in_bulk_and_loss_reasons(emulator, seed, se
     assert sorted(note.text or "" for note in notes) == sorted(
         f"#{lead}-{n}" for lead in leads[:2] for n in range(4)
     )
-    assert [r["name"] for r in reasons["_embedded"]["loss_reasons"]] == ["Дорого"]
+    listed = [r["name"] for r in reasons["_embedded"]["loss_reasons"]]
+    assert listed == [*AMO_LOSS_REASONS, "Купили у конкурента"]
     assert lost.loss_reason_id == reason["id"]
     assert emulator.lead(leads[2])["loss_reason_id"] == reason["id"]
 
