@@ -170,8 +170,8 @@ def test_over_the_example_ceiling(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["31.04 такси 500", "такси 500 30.02.2026", "такси 500 15.13.2026", "такси 500 01.01.1999",
-     "такси 500 31 ноября", "такси 500 29.02"],
+    ["31.04 такси 500", "такси 500 30.02.2026", "такси 500 15.13.2026", "такси 500 31 ноября",
+     "такси 500 29.02", "такси 500 31.02.1900"],
 )  # fmt: skip
 def test_a_day_that_does_not_exist_is_a_bad_date(text: str) -> None:
     assert only_error(text).code == "bad_date"
@@ -185,6 +185,38 @@ def test_a_date_after_the_message_day_is_refused(text: str) -> None:
     error = only_error(text)
     assert error.code == "future_date"
     assert "ещё не наступила" in error.message
+
+
+@pytest.mark.parametrize(
+    "text", ["такси 500 01.01.1900", "такси 500 01.01.1999", "500 такси 5 мая 1999"]
+)
+def test_a_date_before_2000_is_refused_as_too_old_not_as_no_such_day(text: str) -> None:
+    error = only_error(text)
+    assert error.code == "old_date"
+    assert "слишком давняя" in error.message and "такого дня нет" not in error.message
+
+
+@pytest.mark.parametrize(("text", "days"), [("500 такси завтра", 1), ("послезавтра 500 такси", 2)])
+def test_tomorrow_is_refused_like_any_future_date(text: str, days: int) -> None:
+    error = only_error(text)
+    assert error.code == "future_date"
+    assert f"{TODAY + timedelta(days=days):%d.%m.%Y}" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("5️⃣0️⃣0️⃣ такси", "500.00"),
+        ("такси 1️⃣2️⃣0️⃣0️⃣", "1200.00"),
+        ("3⃣5⃣0⃣0⃣ реклама", "3500.00"),  # keycaps without the emoji variation selector
+        ("🔟 такси", "10.00"),
+        ("4️⃣5️⃣к аренда", "45000.00"),
+    ],
+)
+def test_keycap_digits_are_digits(text: str, amount: str) -> None:
+    (line,) = parse(text).expenses
+    assert line.amount == Decimal(amount)
+    assert "⃣" not in line.comment and "\ufe0f" not in line.comment
 
 
 def test_several_dates_and_several_deals() -> None:
@@ -205,6 +237,7 @@ def test_every_error_code_is_produced_by_some_message() -> None:
         "zero_amount": "такси 0",
         "over_ceiling": "аренда 20 млн",
         "bad_date": "такси 500 31.04",
+        "old_date": "такси 500 01.01.1900",
         "future_date": "такси 500 28.11",
         "several_dates": "такси 500 вчера позавчера",
         "several_deals": "такси 500 #1 #2",
