@@ -46,7 +46,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -59,7 +59,7 @@ from telegram.ext import (
 )
 
 from sheetledger.bot.expenses import Expense, ExpenseBook, FlushReport, Recorded, plan_expenses
-from sheetledger.bot.identity import make_bot
+from sheetledger.bot.identity import make_bot, token_rejected
 from sheetledger.bot.parse import HELP_EXAMPLES, dedup_key, parse_message
 from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
@@ -284,6 +284,8 @@ class ExpenseBot:
         With ``flush_every`` the bot also flushes its outbox on its own (when it runs
         alone); the daemon leaves it None and schedules ``flush_outbox`` instead.
         """
+        if not await _initialised(self.application):
+            raise token_rejected()
         async with self.application:
             await self.flush_outbox()
             flusher = None
@@ -537,6 +539,20 @@ def build_application(config: Config, bot: ExpenseBot) -> AnyApplication:
     application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurb]:"))
     application.add_error_handler(bot.on_error)
     return application
+
+
+async def _initialised(application: AnyApplication) -> bool:
+    """Initialise (PTB asks getMe); False when Telegram rejects the token.
+
+    The error is raised by the caller, outside this ``except``: PTB's ``InvalidToken``
+    quotes the token, and an exception raised inside the block would keep it as its
+    context.
+    """
+    try:
+        await application.initialize()
+    except InvalidToken:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- sending

@@ -33,7 +33,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
-from sheetledger.errors import FatalError
+from sheetledger.bot.identity import token_rejected
 from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class Poller:
                 with contextlib.suppress(asyncio.CancelledError, TelegramError):
                     await fetch
                 break
+            if isinstance(fetch.exception(), InvalidToken):
+                # Raised here, not in an except block: PTB's error quotes the token.
+                raise token_rejected()
             try:
                 updates = fetch.result()
             except RetryAfter as exc:
@@ -108,12 +111,6 @@ class Poller:
                 continue
             except TimedOut:
                 continue  # a long poll answered late: just ask again
-            except InvalidToken as exc:
-                raise FatalError(
-                    "Telegram",
-                    "the bot token was rejected",
-                    hint="take the token from @BotFather again",
-                ) from exc
             except (Conflict, TelegramError) as exc:
                 self._note_outage(exc)
                 await _sleep_or_stop(stop, backoff)
