@@ -35,12 +35,13 @@ outbox.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -60,17 +61,22 @@ T = TypeVar("T")
 
 __all__ = [
     "DealIndex",
+    "Earlier",
     "Expense",
     "ExpenseBook",
     "FlushReport",
+    "Question",
     "Recorded",
     "Totals",
     "plan_expenses",
+    "text_digest",
 ]
 
 TAB = "expenses"
 SOURCE = "telegram"
 _OUTBOX_KEEP_SECONDS = 60 * 24 * 3600  # the buttons of a two-month-old reply still work
+# A message with the text of one recorded this long before is asked about, not recorded.
+RESEND_WINDOW = timedelta(minutes=10)
 
 
 # --------------------------------------------------------------------------- pure part
@@ -223,6 +229,30 @@ def plan_expenses(
             )
         )
     return planned
+
+
+def text_digest(text: str) -> str:
+    """The identity of a message's text for "sent again?": case, spaces and empty lines aside."""
+    lines = (" ".join(line.split()).casefold() for line in text.splitlines())
+    normal = "\n".join(line for line in lines if line)
+    return hashlib.sha256(normal.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A message recorded shortly before another with the same text."""
+
+    message_id: int
+    sent_at: datetime
+    expenses: list[Expense]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A repeated message the bot asked about ("record again?"), kept until answered."""
+
+    text: str
+    sent_at: datetime
 
 
 @dataclass
@@ -473,6 +503,53 @@ class ExpenseBook:
             log.log(level, "expenses wait in the local outbox: %s", problem.lstrip("!"))
             self._outage = problem
         return problem
+
+    # -- the same text sent again ----------------------------------------------------------
+    #
+    # Kept in ``state.db``'s key/value table: the last recorded message per chat and text,
+    # and the messages the bot asked about. Losing them only loses the question.
+
+    def remember_text(self, chat_id: int, message_id: int, digest: str, sent_at: datetime) -> None:
+        """``message_id`` was recorded with this text."""
+        value = {"message_id": message_id, "sent_at": sent_at.timestamp()}
+        self.state.set(f"bot.text:{chat_id}:{digest}", value)
+
+    def same_text_before(
+        self, chat_id: int, message_id: int, digest: str, sent_at: datetime
+    ) -> Earlier | None:
+        """Another message of this chat with the same text, recorded within
+        ``RESEND_WINDOW`` before ``sent_at``, with rows still counted; else None."""
+        known = self.state.get(f"bot.text:{chat_id}:{digest}")
+        if not isinstance(known, dict) or known.get("message_id") == message_id:
+            return None
+        earlier_at = datetime.fromtimestamp(float(known["sent_at"]), UTC)
+        if not timedelta(0) <= sent_at - earlier_at <= RESEND_WINDOW:
+            return None
+        expenses = self.message_rows(chat_id, int(known["message_id"]))
+        if not any(not e.void for e in expenses):
+            return None  # all undone: sending it again is how a person re-records
+        return Earlier(int(known["message_id"]), earlier_at, expenses)
+
+    def message_rows(self, chat_id: int, message_id: int) -> list[Expense]:
+        """The rows of one message as the outbox knows them, in line order."""
+        prefix = dedup_key(chat_id, message_id, 0).rsplit(":", 1)[0] + ":"
+        rows = [Expense.from_json(e["row"]) for e in self.state.outbox_find(prefix).values()]
+        return sorted(rows, key=lambda e: int(e.key.rsplit(":", 1)[1]))
+
+    def remember_question(
+        self, chat_id: int, message_id: int, text: str, sent_at: datetime
+    ) -> None:
+        value = {"text": text, "sent_at": sent_at.timestamp()}
+        self.state.set(f"bot.ask:{chat_id}:{message_id}", value)
+
+    def question(self, chat_id: int, message_id: int) -> Question | None:
+        asked = self.state.get(f"bot.ask:{chat_id}:{message_id}")
+        if not isinstance(asked, dict):
+            return None
+        return Question(str(asked["text"]), datetime.fromtimestamp(float(asked["sent_at"]), UTC))
+
+    def forget_question(self, chat_id: int, message_id: int) -> None:
+        self.state.delete(f"bot.ask:{chat_id}:{message_id}")
 
     # -- totals --------------------------------------------------------------------------
 
