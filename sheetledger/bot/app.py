@@ -80,6 +80,7 @@ from sheetledger.bot.expenses import (
     ExpenseBook,
     FlushReport,
     Recorded,
+    Totals,
     plan_expenses,
     text_digest,
 )
@@ -380,7 +381,7 @@ def render_errors(result_errors: Sequence[LineError], total_lines: int) -> str:
     return "\n".join(lines)
 
 
-def render_totals(title: str, totals: Any) -> str:
+def render_totals(title: str, totals: Totals) -> str:
     if not totals.count:
         return f"{title}: расходов нет."
     lines = [f"{title}: {rub(totals.total)} ({totals.count})"]

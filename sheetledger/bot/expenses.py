@@ -46,8 +46,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
+from sheetledger.bot.rows import DealContract, ExpenseRow
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
-from sheetledger.ledger.tabs import DEALS
 from sheetledger.model import money
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, RowUpdate
@@ -101,21 +101,21 @@ class Expense:
     deal_checked: bool = True
     category_guessed: bool = False
 
-    def sheet_values(self) -> dict[str, Any]:
-        """Column key -> value, for the Expenses tab."""
-        return {
-            "id": self.key,
-            "date": self.date,
-            "amount": self.amount,
-            "category": self.category,
-            "comment": self.comment,
-            "contract_no": self.contract_no,
-            "deal_id": self.deal_id,
-            "entered_by": self.entered_by,
-            "source": self.source,
-            "recorded_at": self.recorded_at,
-            "void": self.void,
-        }
+    def to_row(self) -> ExpenseRow:
+        """The Expenses tab's row for this expense."""
+        return ExpenseRow(
+            id=self.key,
+            date=self.date,
+            amount=self.amount,
+            category=self.category,
+            comment=self.comment,
+            contract_no=self.contract_no,
+            deal_id=self.deal_id,
+            entered_by=self.entered_by,
+            source=self.source,
+            recorded_at=self.recorded_at,
+            void=self.void,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,23 +153,22 @@ class Expense:
         )
 
     @classmethod
-    def from_sheet(cls, row: Mapping[str, Any]) -> Expense | None:
-        """An Expenses row read from the sheet; None when its key cells are unusable."""
-        if row.get("date") is None or row.get("amount") is None:
+    def from_row(cls, row: ExpenseRow) -> Expense | None:
+        """An Expenses row read from the sheet; None when its date or amount is unusable."""
+        if row.date is None or row.amount is None:
             return None
-        recorded = row.get("recorded_at")
         return cls(
-            key=str(row["id"]),
-            date=row["date"],
-            amount=row["amount"],
-            category=str(row.get("category") or ""),
-            comment=str(row.get("comment") or ""),
-            contract_no=row.get("contract_no") or None,
-            deal_id=row.get("deal_id"),
-            entered_by=str(row.get("entered_by") or ""),
-            recorded_at=recorded if isinstance(recorded, datetime) else datetime.now(UTC),
-            source=str(row.get("source") or ""),
-            void=bool(row.get("void")),
+            key=row.id,
+            date=row.date,
+            amount=row.amount,
+            category=row.category,
+            comment=row.comment,
+            contract_no=row.contract_no,
+            deal_id=row.deal_id,
+            entered_by=row.entered_by,
+            recorded_at=row.recorded_at or datetime.now(UTC),
+            source=row.source,
+            void=row.void,
         )
 
 
@@ -186,11 +185,11 @@ class DealIndex:
     @classmethod
     def from_view(cls, view: LedgerView) -> DealIndex:
         found: dict[str, list[int]] = {}
-        for row in view.tab("deals"):
-            contract, deal_id = row.get("contract_no"), row.get("id")
-            if contract in (None, "") or deal_id is None:
+        for cells in view.tab("deals"):
+            deal = DealContract.from_cells(cells)
+            if deal.contract_no is None or deal.id is None:
                 continue
-            found.setdefault(_contract_key(str(contract)), []).append(int(deal_id))
+            found.setdefault(_contract_key(deal.contract_no), []).append(deal.id)
         return cls({k: tuple(v) for k, v in found.items()})
 
     def lookup(self, contract_no: str) -> tuple[int, ...]:
@@ -373,10 +372,9 @@ class ExpenseBook:
         if rows:
             view = self._google(lambda: self.ledger.read([TAB, "deals"]))
         else:
-            contract = DEALS.index["contract_no"] + 1
             view = self._google(
                 lambda: self.ledger.read(
-                    [TAB, "deals"], header_only=[TAB], leading={"deals": contract}
+                    [TAB, "deals"], header_only=[TAB], leading={"deals": DealContract.WIDTH}
                 )
             )
         self._view, self._deals = view, DealIndex.from_view(view)
@@ -404,7 +402,7 @@ class ExpenseBook:
                 fatal=not written and report.problem.startswith("!"),
             )
 
-    def change(self, key: str, values: Mapping[str, Any]) -> tuple[Expense, bool] | None:
+    def change(self, key: str, values: Mapping[str, str | bool]) -> tuple[Expense, bool] | None:
         """Set ``values`` (``category``, ``void``) on the row ``key``, through the outbox.
 
         Returns the row as it is now and whether the sheet has it already; None when the
@@ -430,8 +428,8 @@ class ExpenseBook:
         except SheetledgerError as exc:
             self._note_outage(exc)
             return None
-        row = view.tab(TAB).get(key)
-        return None if row is None else Expense.from_sheet(row)
+        cells = view.tab(TAB).get(key)
+        return None if cells is None else Expense.from_row(ExpenseRow.from_cells(cells))
 
     def sheet_rows(self, prefix: str) -> dict[str, Expense]:
         """Rows of the sheet whose ID starts with ``prefix`` (when ``state.db`` was lost)."""
@@ -442,9 +440,9 @@ class ExpenseBook:
                 self._note_outage(exc)
                 return {}
             found = {}
-            for row_id, row in view.tab(TAB).rows.items():
+            for row_id, cells in view.tab(TAB).rows.items():
                 if row_id.startswith(prefix):
-                    expense = Expense.from_sheet(row)
+                    expense = Expense.from_row(ExpenseRow.from_cells(cells))
                     if expense is not None:
                         found[row_id] = expense
             return found
@@ -464,11 +462,11 @@ class ExpenseBook:
                 pending = self.state.outbox_pending()
                 changes = LedgerChanges()
                 for entry in pending:
-                    row = Expense.from_json(entry["row"]).sheet_values()
+                    cells = Expense.from_json(entry["row"]).to_row().to_cells()
                     if entry["op"] == "append":
-                        changes.appends.append(RowAppend(TAB, entry["key"], row))
+                        changes.appends.append(RowAppend(TAB, entry["key"], cells))
                     else:
-                        dirty = {k: row[k] for k in entry["dirty"] if k in row}
+                        dirty = {k: cells[k] for k in entry["dirty"] if k in cells}
                         changes.updates.append(RowUpdate(TAB, entry["key"], dirty))
                 self._google(lambda: self.ledger.write(changes))
             except SheetledgerError as exc:
@@ -484,14 +482,16 @@ class ExpenseBook:
 
     def _resolve_deals(self, pending: Sequence[Mapping[str, Any]]) -> None:
         """Look up contract numbers accepted while the Deals tab could not be read."""
-        unchecked = [e for e in pending if not e["row"].get("deal_checked", True)]
-        if not unchecked or self._deals is None:
+        if self._deals is None:
             return
-        for entry in unchecked:
-            ref = entry["row"].get("contract_no")
+        for entry in pending:
+            expense = Expense.from_json(entry["row"])
+            if expense.deal_checked:
+                continue
+            ref = expense.contract_no
             matches = self._deals.lookup(ref) if ref else ()
             deal_id = matches[0] if len(matches) == 1 else None
-            self.state.outbox_change(entry["key"], {"deal_id": deal_id, "deal_checked": True})
+            self.state.outbox_change(expense.key, {"deal_id": deal_id, "deal_checked": True})
 
     def _note_outage(self, exc: SheetledgerError) -> str:
         """Log an outage once; '!' marks a problem a person has to fix."""
@@ -561,8 +561,8 @@ class ExpenseBook:
         with self._lock:
             view = self._read()
             rows: dict[str, Expense] = {}
-            for row in view.tab(TAB):
-                expense = Expense.from_sheet(row)
+            for cells in view.tab(TAB):
+                expense = Expense.from_row(ExpenseRow.from_cells(cells))
                 if expense is not None:
                     rows[expense.key] = expense
             waiting = self.state.outbox_pending(limit=100_000)
