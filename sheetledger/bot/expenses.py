@@ -10,9 +10,9 @@ Nothing lost, nothing doubled:
 * Every row is keyed ``tg:<chat>:<message>:<line>`` (the Expense ID column). It is
   put in the outbox (SQLite, synchronous) *before* the Sheets write and marked
   written after. A redelivered update finds its key in the outbox and writes
-  nothing new; should ``state.db`` be lost, the sheet itself still dedups, because
-  ``LedgerSheets.write`` turns an append whose ID is already in the sheet into an
-  update of that row.
+  nothing new; should ``state.db`` be lost, the sheet itself still dedups: the
+  book reads the sheet's IDs once (``_known_ids``), and ``LedgerSheets.write``
+  turns an append whose ID is already in the sheet into an update of that row.
 * When Google does not answer (``RetriableError``) — or refuses (``FatalError``:
   a renamed column, a lost share), which a person must fix — the row stays pending
   in the outbox and ``flush`` writes it later, once. The outage is logged once and
@@ -22,15 +22,18 @@ Nothing lost, nothing doubled:
   those columns. Undo is a tick in the Void column: the row is kept and excluded
   from totals.
 
-Requests per write (one message, or one flush of everything pending): one
-``values:batchGet`` of Expenses + Deals — it checks the Expenses header right
-before writing (a renamed or moved column stops the write, the row waits) and
-gives the Deals index that turns ``#1045`` into a deal id — then the writer's
-``batchGet`` of the ID column and one ``batchUpdate``. Contract numbers are thus
-resolved at write time, also for rows that waited out an outage. Totals read
-afresh too (people edit the sheet). Sheets backoff is kept short for the bot (a
-person waits for the reply): at most ~2 s of retries before the row waits in the
-outbox.
+Requests per write (one message, or one flush of everything pending), design.md §9
+"≤ 1 Sheets read + 1 write": one ``values:batchGet`` of the Expenses header (it checks
+the header right before writing: a renamed or moved column stops the write, the row
+waits), with the Deals columns up to the contract number only when a ``#1045`` waits
+to become a deal id; then one ``batchUpdate`` whose ``appendCells`` lands after the
+last row, whatever people did to the tab meanwhile — no read of the 50,000 rows.
+That blind append is only for rows never tried before whose IDs the sheet does not
+hold (the IDs are read once per process, then kept); a change, or a row whose
+earlier write may have landed (a crash, a lost answer), goes through
+``LedgerSheets.write``, which finds rows by ID first. Totals read afresh (people
+edit the sheet). Sheets backoff is kept short for the bot (a person waits for the
+reply): at most ~2 s of retries before the row waits in the outbox.
 """
 
 from __future__ import annotations
@@ -305,6 +308,25 @@ class FlushReport:
     keys: list[str] = field(default_factory=list)
 
 
+def _blind(entry: Mapping[str, Any], known: set[str]) -> bool:
+    """Whether an outbox entry may be appended without looking for its ID in the sheet:
+    a new row, never tried before (a try may have landed), not in the sheet."""
+    return entry["op"] == "append" and entry["attempts"] == 0 and entry["key"] not in known
+
+
+def _changes(pending: Sequence[Mapping[str, Any]]) -> LedgerChanges:
+    """The ledger write of outbox entries: appends of whole rows, updates of dirty cells."""
+    changes = LedgerChanges()
+    for entry in pending:
+        cells = Expense.from_json(entry["row"]).to_row().to_cells()
+        if entry["op"] == "append":
+            changes.appends.append(RowAppend(TAB, entry["key"], cells))
+        else:
+            dirty = {k: cells[k] for k in entry["dirty"] if k in cells}
+            changes.updates.append(RowUpdate(TAB, entry["key"], dirty))
+    return changes
+
+
 def _brief_sleep(seconds: float) -> None:
     # A person waits for the reply: back off a little, then let the outbox keep the row.
     time.sleep(min(seconds, 0.5))
@@ -325,6 +347,8 @@ class ExpenseBook:
         self._view: LedgerView | None = None
         self._deals: DealIndex | None = None
         self._outage = ""
+        self._ids: set[str] | None = None  # Expense IDs in the sheet (``_known_ids``)
+        self._pruned_at = float("-inf")
 
     @classmethod
     def from_config(cls, config: Config, state: LocalState) -> ExpenseBook:
@@ -365,19 +389,23 @@ class ExpenseBook:
                 log.warning("unexpected failure talking to Google", exc_info=True)
             raise RetriableError("Google", f"{type(exc).__name__}: {exc}") from exc
 
-    def _read(self, *, rows: bool = True) -> LedgerView:
-        """Expenses and the Deals index; ``rows=False`` reads only the Expenses header and the
-        Deals columns up to the contract number (what a write needs: rows are found by ID then).
+    def _read(self, *, rows: bool = True, deals: bool = True) -> LedgerView:
+        """Expenses and the Deals index, in one request. ``rows=False`` reads only the
+        Expenses header (what a write needs: rows are found by ID, or appended) and the
+        Deals columns up to the contract number; ``deals=False`` leaves Deals out.
         """
         if rows:
             view = self._google(lambda: self.ledger.read([TAB, "deals"]))
         else:
+            tabs = [TAB, "deals"] if deals else [TAB]
             view = self._google(
                 lambda: self.ledger.read(
-                    [TAB, "deals"], header_only=[TAB], leading={"deals": DealContract.WIDTH}
+                    tabs, header_only=[TAB], leading={"deals": DealContract.WIDTH}
                 )
             )
-        self._view, self._deals = view, DealIndex.from_view(view)
+        self._view = view
+        if "deals" in view.tabs:
+            self._deals = DealIndex.from_view(view)
         return view
 
     # -- writing -------------------------------------------------------------------------
@@ -451,24 +479,28 @@ class ExpenseBook:
         """Write every pending outbox entry in one batchUpdate; safe to call any time.
 
         This is what the scheduler calls (from a worker thread) while the bot runs.
+        New rows never tried before, whose IDs the sheet does not hold, are appended
+        blind (``append_rows``: one request, no read of the tab); anything else — a
+        change, a row whose earlier write may have landed — goes through ``write``,
+        which finds the rows by ID first.
         """
         with self._lock:
             pending = self.state.outbox_pending()
             if not pending:
                 return FlushReport()
             try:
-                self._read(rows=False)  # checks the header of Expenses, refreshes the Deals index
-                self._resolve_deals(pending)
-                pending = self.state.outbox_pending()
-                changes = LedgerChanges()
-                for entry in pending:
-                    cells = Expense.from_json(entry["row"]).to_row().to_cells()
-                    if entry["op"] == "append":
-                        changes.appends.append(RowAppend(TAB, entry["key"], cells))
-                    else:
-                        dirty = {k: cells[k] for k in entry["dirty"] if k in cells}
-                        changes.updates.append(RowUpdate(TAB, entry["key"], dirty))
-                self._google(lambda: self.ledger.write(changes))
+                unresolved = any(not Expense.from_json(e["row"]).deal_checked for e in pending)
+                # Checks the header of Expenses right before writing; Deals only when a
+                # contract number waits to be turned into a deal id.
+                self._read(rows=False, deals=unresolved)
+                if unresolved:
+                    self._resolve_deals(pending)
+                    pending = self.state.outbox_pending()
+                known = self._known_ids()
+                self.state.outbox_trying(e["key"] for e in pending)
+                if not all(_blind(entry, known) for entry in pending) or not self._append(pending):
+                    self._google(lambda: self.ledger.write(_changes(pending)))
+                known.update(e["key"] for e in pending)
             except SheetledgerError as exc:
                 problem = self._note_outage(exc)
                 self.state.outbox_failed([e["key"] for e in pending], problem)
@@ -477,8 +509,38 @@ class ExpenseBook:
             if self._outage:
                 log.info("Google Sheets answers again; wrote %d waiting expense rows", len(pending))
                 self._outage = ""
-            self.state.outbox_prune(_OUTBOX_KEEP_SECONDS)
+            self._prune()
             return FlushReport(len(pending), 0, "", [e["key"] for e in pending])
+
+    def _append(self, pending: Sequence[Mapping[str, Any]]) -> bool:
+        """Append new rows blind; False when the answer was lost or refused for a while (a
+        dropped connection, a 5xx, a 429): the rows may be there, so the caller writes them
+        by ID instead, at once — the reply should say written, not waiting."""
+        rows = [Expense.from_json(e["row"]).to_row().to_cells() for e in pending]
+        try:
+            self._google(lambda: self.ledger.append_rows(TAB, rows))
+        except RetriableError as exc:
+            log.info(
+                "append of %d expense row(s) not confirmed (%s); writing by ID", len(rows), exc
+            )
+            return False
+        return True
+
+    def _known_ids(self) -> set[str]:
+        """The Expense IDs in the sheet: read once (one read of the ID column), then kept
+        up to date with what this book writes. Only the bot writes ``tg:`` IDs, so the set
+        stays true; it is what keeps a message redelivered after ``state.db`` was lost
+        from being appended twice."""
+        if self._ids is None:
+            self._ids = self._google(lambda: self.ledger.row_ids(TAB))
+        return self._ids
+
+    def _prune(self) -> None:
+        """Forget long-written outbox entries, at most once an hour."""
+        now = time.monotonic()
+        if now - self._pruned_at >= 3600:
+            self.state.outbox_prune(_OUTBOX_KEEP_SECONDS)
+            self._pruned_at = now
 
     def _resolve_deals(self, pending: Sequence[Mapping[str, Any]]) -> None:
         """Look up contract numbers accepted while the Deals tab could not be read."""

@@ -19,7 +19,7 @@ from sheetledger.bot.expenses import Expense
 from sheetledger.config import Config
 from sheetledger.sandbox.runner import OWNER_ID, Sandbox
 from sheetledger.store import LocalState
-from tests.bot.botkit import RunningBot, expense_rows, make_bot, wait_for_rows
+from tests.bot.botkit import WAIT, RunningBot, expense_rows, make_bot, wait_for_rows
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
@@ -72,7 +72,7 @@ def test_a_reply_that_keeps_failing_is_answered_when_the_message_comes_again(
     box, config, _ = running
     fault = box.telegram.fail_next(500, count=5, match=SEND)
     sent = box.telegram.send_text(OWNER_ID, "1200 такси")
-    reply = box.telegram.wait_for_sent(OWNER_ID, timeout=10)[0]
+    reply = box.telegram.wait_for_sent(OWNER_ID, timeout=WAIT)[0]
     assert "1 200 ₽" in reply["text"] and "Транспорт" in reply["text"]
     assert reply["reply_to_message"]["message_id"] == sent["message_id"]
     rows = expense_rows(box, config)
@@ -112,7 +112,7 @@ def test_a_70_line_message_is_70_rows_and_a_reply_in_parts_that_fit(
     assert sorted(r["Expense ID"] for r in rows) == sorted(
         f"tg:{OWNER_ID}:{mid}:{n}" for n in range(70)
     )
-    parts = box.telegram.wait_for_sent(OWNER_ID, count=6)
+    parts = box.telegram.wait_for_sent(OWNER_ID, count=6, timeout=WAIT)
     assert all(len(p["text"]) <= MAX_REPLY for p in parts)
     assert all(p["reply_to_message"]["message_id"] == mid for p in parts)
     shown = [data for p in parts for data in buttons(p).values() if data.startswith("u:")]
@@ -124,7 +124,9 @@ def test_a_70_line_message_is_70_rows_and_a_reply_in_parts_that_fit(
     third = parts[2]
     line = int(next(d for d in buttons(third).values() if d.startswith("u:")).rsplit(":", 1)[1])
     box.telegram.press_button(OWNER_ID, third["message_id"], f"u:{mid}:{line}")
-    rows = wait_for_rows(box, config, lambda rows: any(r["Void"] is True for r in rows), timeout=10)
+    rows = wait_for_rows(
+        box, config, lambda rows: any(r["Void"] is True for r in rows), timeout=WAIT
+    )
     assert [r["Expense ID"] for r in rows if r["Void"] is True] == [f"tg:{OWNER_ID}:{mid}:{line}"]
     edited = box.telegram.wait_for_sent(OWNER_ID, predicate=lambda m: "отменено" in m["text"])
     assert [m["message_id"] for m in edited] == [third["message_id"]]
@@ -231,7 +233,7 @@ def test_resending_a_70_line_message_after_a_failed_reply_never_doubles(
     box.telegram.fail_next(500, count=3, match=SEND)
     box.telegram.send_text(OWNER_ID, text)
     wait_for_rows(box, config, lambda rows: len(rows) == 70)
-    box.telegram.wait_for_sent(OWNER_ID, 6, timeout=10)
+    box.telegram.wait_for_sent(OWNER_ID, 6, timeout=WAIT)
     box.telegram.send_text(OWNER_ID, text)
     asked = box.telegram.wait_for_sent(
         OWNER_ID, predicate=lambda m: "Записать ещё раз?" in m["text"]
