@@ -584,6 +584,8 @@ class ExpenseBook:
         known = self.state.get(f"bot.text:{chat_id}:{digest}")
         if not isinstance(known, dict) or known.get("message_id") == message_id:
             return None
+        if self.message_rows(chat_id, message_id):
+            return None  # this very message was recorded: a redelivery, not a new message
         earlier_at = datetime.fromtimestamp(float(known["sent_at"]), UTC)
         if not timedelta(0) <= sent_at - earlier_at <= RESEND_WINDOW:
             return None

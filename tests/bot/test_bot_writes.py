@@ -7,11 +7,13 @@ Counted by the Sheets emulator's request counters (by kind), not timed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sheetledger.bot.expenses import ExpenseBook, plan_expenses
 from sheetledger.bot.parse import parse_message
 from sheetledger.config import Config
+from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.sandbox.runner import OWNER_ID, Sandbox
 from sheetledger.store import LocalState
 from tests.bot.botkit import add_deal, expense_rows, ledger_without_backoff
@@ -103,3 +105,46 @@ def test_a_new_book_on_a_lost_state_finds_the_rows_already_written(
         f"tg:{OWNER_ID}:1:0",
         f"tg:{OWNER_ID}:2:0",
     ]
+
+
+def test_a_repeat_is_one_minutes_after_a_recorded_message_and_never_the_message_itself(
+    state: LocalState,
+) -> None:
+    from datetime import timedelta
+
+    from sheetledger.bot.expenses import Expense, text_digest
+
+    def unused() -> LedgerSheets:
+        raise AssertionError("no Sheets call is needed to tell a repeat")
+
+    book = ExpenseBook(unused, state)
+    t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    digest = text_digest("3500 реклама")
+    assert digest == text_digest("  3500   Реклама\n\n")
+
+    def recorded(message_id: int, at: datetime) -> None:
+        row = Expense(
+            key=f"tg:{OWNER_ID}:{message_id}:0",
+            date=TODAY,
+            amount=Decimal("3500.00"),
+            category="Реклама",
+            comment="реклама",
+            contract_no=None,
+            deal_id=None,
+            entered_by="Ольга",
+            recorded_at=at,
+        )
+        state.outbox_add([(row.key, row.to_json())])
+        book.remember_text(OWNER_ID, message_id, digest, at)
+
+    recorded(1, t0)
+    earlier = book.same_text_before(OWNER_ID, 2, digest, t0 + timedelta(minutes=3))
+    assert earlier is not None and earlier.message_id == 1 and len(earlier.expenses) == 1
+    assert book.same_text_before(OWNER_ID, 2, digest, t0 + timedelta(minutes=11)) is None
+    assert book.same_text_before(OWNER_ID, 2, text_digest("3600 реклама"), t0) is None
+
+    recorded(2, t0 + timedelta(minutes=1))  # recorded again on purpose ("record again")
+    # Message 1 delivered once more is a redelivery, not a repeat of message 2.
+    assert book.same_text_before(OWNER_ID, 1, digest, t0 + timedelta(minutes=2)) is None
+    third = book.same_text_before(OWNER_ID, 3, digest, t0 + timedelta(minutes=2))
+    assert third is not None and third.message_id == 2
