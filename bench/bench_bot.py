@@ -61,7 +61,9 @@ def seed(box: Sandbox, rows: int, deals: int) -> None:
     start = date(2026, 1, 1)
     now = datetime.now(UTC)
     for n in range(rows):
-        key = f"tg:{OWNER_ID}:{n + 1}:0"
+        # Another chat's keys: the bench's own messages (ids 1, 2, ... in the owner's chat)
+        # must be new rows, not updates of seeded ones.
+        key = f"tg:{OWNER_ID + 1}:{n + 1}:0"
         values = {
             "id": key,
             "date": start + timedelta(days=n % 300),
@@ -106,6 +108,7 @@ def main() -> int:
             walls = []
             for n in range(args.messages):
                 text = MESSAGES[n % len(MESSAGES)].format(contract=1000 + n % max(args.deals, 1))
+                text += f" чек{n}"  # each text new: a repeated one is asked about, not recorded
                 started = time.perf_counter()
                 box.telegram.send_text(OWNER_ID, text)
                 box.telegram.wait_for_sent(OWNER_ID, n + 2, timeout=60)
