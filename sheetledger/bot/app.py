@@ -748,9 +748,9 @@ class ExpenseBot:
     def _message_rows(self, chat_id: int, message_id: int) -> dict[str, tuple[Expense, bool]]:
         """The rows of one message: key -> (row, written)."""
         prefix = dedup_key(chat_id, message_id, 0).rsplit(":", 1)[0] + ":"
-        entries = self.state.outbox_find(prefix)
+        entries = self.book.find(prefix)
         if entries:
-            return {k: (Expense.from_json(e["row"]), not e["pending"]) for k, e in entries.items()}
+            return {k: (e.expense, not e.pending) for k, e in entries.items()}
         return {key: (expense, True) for key, expense in self.book.sheet_rows(prefix).items()}
 
     async def on_error(self, update: object, context: Context) -> None:

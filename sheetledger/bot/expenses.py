@@ -68,6 +68,7 @@ __all__ = [
     "Expense",
     "ExpenseBook",
     "FlushReport",
+    "OutboxEntry",
     "Question",
     "Recorded",
     "Totals",
@@ -308,22 +309,47 @@ class FlushReport:
     keys: list[str] = field(default_factory=list)
 
 
-def _blind(entry: Mapping[str, Any], known: set[str]) -> bool:
-    """Whether an outbox entry may be appended without looking for its ID in the sheet:
-    a new row, never tried before (a try may have landed), not in the sheet."""
-    return entry["op"] == "append" and entry["attempts"] == 0 and entry["key"] not in known
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One row of the bot's outbox (``LocalState``): the expense as the bot knows it and what
+    is still to write (``append`` the row, or ``update`` the columns in ``dirty``)."""
+
+    key: str
+    expense: Expense
+    op: str
+    dirty: tuple[str, ...]
+    pending: bool
+    version: int
+    attempts: int  # writes tried (counted before each is sent)
+
+    @classmethod
+    def from_store(cls, stored: Mapping[str, Any]) -> OutboxEntry:
+        return cls(
+            key=str(stored["key"]),
+            expense=Expense.from_json(stored["row"]),
+            op=str(stored["op"]),
+            dirty=tuple(str(k) for k in stored["dirty"]),
+            pending=bool(stored["pending"]),
+            version=int(stored["version"]),
+            attempts=int(stored["attempts"]),
+        )
+
+    def blind(self, known: set[str]) -> bool:
+        """Whether it may be appended without looking for its ID in the sheet: a new row,
+        never tried before (a try may have landed), not in the sheet."""
+        return self.op == "append" and self.attempts == 0 and self.key not in known
 
 
-def _changes(pending: Sequence[Mapping[str, Any]]) -> LedgerChanges:
+def _changes(pending: Sequence[OutboxEntry]) -> LedgerChanges:
     """The ledger write of outbox entries: appends of whole rows, updates of dirty cells."""
     changes = LedgerChanges()
     for entry in pending:
-        cells = Expense.from_json(entry["row"]).to_row().to_cells()
-        if entry["op"] == "append":
-            changes.appends.append(RowAppend(TAB, entry["key"], cells))
+        cells = entry.expense.to_row().to_cells()
+        if entry.op == "append":
+            changes.appends.append(RowAppend(TAB, entry.key, cells))
         else:
-            dirty = {k: cells[k] for k in entry["dirty"] if k in cells}
-            changes.updates.append(RowUpdate(TAB, entry["key"], dirty))
+            dirty = {k: cells[k] for k in entry.dirty if k in cells}
+            changes.updates.append(RowUpdate(TAB, entry.key, dirty))
     return changes
 
 
@@ -408,6 +434,20 @@ class ExpenseBook:
             self._deals = DealIndex.from_view(view)
         return view
 
+    # -- the outbox, typed -----------------------------------------------------------------
+
+    def pending(self, limit: int = 1000) -> list[OutboxEntry]:
+        """Entries still to write, oldest first."""
+        return [OutboxEntry.from_store(e) for e in self.state.outbox_pending(limit)]
+
+    def entries(self, keys: Iterable[str]) -> dict[str, OutboxEntry]:
+        """The entries of ``keys`` that exist, by key."""
+        return {k: OutboxEntry.from_store(e) for k, e in self.state.outbox_get(keys).items()}
+
+    def find(self, prefix: str) -> dict[str, OutboxEntry]:
+        """The entries whose key starts with ``prefix`` (one message's rows), by key."""
+        return {k: OutboxEntry.from_store(e) for k, e in self.state.outbox_find(prefix).items()}
+
     # -- writing -------------------------------------------------------------------------
 
     def record(self, expenses: Sequence[Expense]) -> Recorded:
@@ -416,12 +456,9 @@ class ExpenseBook:
             keys = [e.key for e in expenses]
             added = self.state.outbox_add((e.key, e.to_json()) for e in expenses)
             report = self.flush()
-            entries = self.state.outbox_get(keys)
-            current = [
-                Expense.from_json(entries[e.key]["row"]) if e.key in entries else e
-                for e in expenses
-            ]
-            written = all(k in entries and not entries[k]["pending"] for k in keys)
+            entries = self.entries(keys)
+            current = [entries[e.key].expense if e.key in entries else e for e in expenses]
+            written = all(k in entries and not entries[k].pending for k in keys)
             return Recorded(
                 current,
                 written=written,
@@ -438,8 +475,7 @@ class ExpenseBook:
         """
         wanted = {k: v for k, v in values.items() if k in ("category", "category_guessed", "void")}
         with self._lock:
-            known = self.state.outbox_get([key]).get(key)
-            if known is not None:
+            if key in self.entries([key]):
                 self.state.outbox_change(key, wanted)
             else:
                 found = self._from_sheet(key)
@@ -447,8 +483,8 @@ class ExpenseBook:
                     return None
                 self.state.outbox_change(key, wanted, row=found.to_json())
             self.flush()
-            entry = self.state.outbox_get([key])[key]
-            return Expense.from_json(entry["row"]), not entry["pending"]
+            entry = self.entries([key])[key]
+            return entry.expense, not entry.pending
 
     def _from_sheet(self, key: str) -> Expense | None:
         try:
@@ -485,38 +521,38 @@ class ExpenseBook:
         which finds the rows by ID first.
         """
         with self._lock:
-            pending = self.state.outbox_pending()
+            pending = self.pending()
             if not pending:
                 return FlushReport()
             try:
-                unresolved = any(not Expense.from_json(e["row"]).deal_checked for e in pending)
+                unresolved = any(not e.expense.deal_checked for e in pending)
                 # Checks the header of Expenses right before writing; Deals only when a
                 # contract number waits to be turned into a deal id.
                 self._read(rows=False, deals=unresolved)
                 if unresolved:
                     self._resolve_deals(pending)
-                    pending = self.state.outbox_pending()
+                    pending = self.pending()
                 known = self._known_ids()
-                self.state.outbox_trying(e["key"] for e in pending)
-                if not all(_blind(entry, known) for entry in pending) or not self._append(pending):
+                self.state.outbox_trying(e.key for e in pending)
+                if not all(entry.blind(known) for entry in pending) or not self._append(pending):
                     self._google(lambda: self.ledger.write(_changes(pending)))
-                known.update(e["key"] for e in pending)
+                known.update(e.key for e in pending)
             except SheetledgerError as exc:
                 problem = self._note_outage(exc)
-                self.state.outbox_failed([e["key"] for e in pending], problem)
+                self.state.outbox_failed([e.key for e in pending], problem)
                 return FlushReport(0, len(pending), problem)
-            self.state.outbox_done((e["key"], e["version"]) for e in pending)
+            self.state.outbox_done((e.key, e.version) for e in pending)
             if self._outage:
                 log.info("Google Sheets answers again; wrote %d waiting expense rows", len(pending))
                 self._outage = ""
             self._prune()
-            return FlushReport(len(pending), 0, "", [e["key"] for e in pending])
+            return FlushReport(len(pending), 0, "", [e.key for e in pending])
 
-    def _append(self, pending: Sequence[Mapping[str, Any]]) -> bool:
+    def _append(self, pending: Sequence[OutboxEntry]) -> bool:
         """Append new rows blind; False when the answer was lost or refused for a while (a
         dropped connection, a 5xx, a 429): the rows may be there, so the caller writes them
         by ID instead, at once — the reply should say written, not waiting."""
-        rows = [Expense.from_json(e["row"]).to_row().to_cells() for e in pending]
+        rows = [e.expense.to_row().to_cells() for e in pending]
         try:
             self._google(lambda: self.ledger.append_rows(TAB, rows))
         except RetriableError as exc:
@@ -542,12 +578,12 @@ class ExpenseBook:
             self.state.outbox_prune(_OUTBOX_KEEP_SECONDS)
             self._pruned_at = now
 
-    def _resolve_deals(self, pending: Sequence[Mapping[str, Any]]) -> None:
+    def _resolve_deals(self, pending: Sequence[OutboxEntry]) -> None:
         """Look up contract numbers accepted while the Deals tab could not be read."""
         if self._deals is None:
             return
         for entry in pending:
-            expense = Expense.from_json(entry["row"])
+            expense = entry.expense
             if expense.deal_checked:
                 continue
             ref = expense.contract_no
@@ -597,7 +633,7 @@ class ExpenseBook:
     def message_rows(self, chat_id: int, message_id: int) -> list[Expense]:
         """The rows of one message as the outbox knows them, in line order."""
         prefix = dedup_key(chat_id, message_id, 0).rsplit(":", 1)[0] + ":"
-        rows = [Expense.from_json(e["row"]) for e in self.state.outbox_find(prefix).values()]
+        rows = [e.expense for e in self.find(prefix).values()]
         return sorted(rows, key=lambda e: int(e.key.rsplit(":", 1)[1]))
 
     def remember_question(
@@ -629,11 +665,11 @@ class ExpenseBook:
                 expense = Expense.from_row(ExpenseRow.from_cells(cells))
                 if expense is not None:
                     rows[expense.key] = expense
-            waiting = self.state.outbox_pending(limit=100_000)
+            waiting = self.pending(limit=100_000)
             for entry in waiting:
-                rows[entry["key"]] = Expense.from_json(entry["row"])
+                rows[entry.key] = entry.expense
             totals = sum_by_category(rows.values(), start, end)
-            waiting_keys = {e["key"] for e in waiting}
+            waiting_keys = {e.key for e in waiting}
             totals.pending = sum(
                 1
                 for e in rows.values()
