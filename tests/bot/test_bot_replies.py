@@ -241,3 +241,14 @@ def test_resending_a_70_line_message_after_a_failed_reply_never_doubles(
     assert len(asked["text"]) <= MAX_REPLY and "70" in asked["text"]
     assert len(expense_rows(box, config)) == 70
     no_lie(box)
+
+
+def test_long_plain_text_is_cut_between_lines_into_messages_that_fit() -> None:
+    from sheetledger.bot.app import split_text
+
+    lines = [f"• строка {n}: " + "ж" * (n * 37 % 300) for n in range(200)]
+    lines.insert(50, "ы" * 9000)  # one line longer than two messages
+    parts = split_text("\n".join(lines))
+    assert all(0 < len(part) <= MAX_REPLY for part in parts)
+    assert "".join(p.replace("\n", "") for p in parts) == "".join(lines)
+    assert split_text("коротко") == ["коротко"]
