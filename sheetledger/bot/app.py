@@ -671,15 +671,15 @@ class ExpenseBot:
             return
         document = message.document
         if (document.file_size or 0) > MAX_BYTES:
-            await _reply(message, "Файл больше 20 МБ: Telegram не отдаёт боту такие файлы.")
+            await self._reply(message, "Файл больше 20 МБ: Telegram не отдаёт боту такие файлы.")
             return
-        telegram_file = await _retrying(document.get_file)
-        data = bytes(await _retrying(telegram_file.download_as_bytearray))
+        telegram_file = await self._send(document.get_file, "getFile")
+        data = bytes(await self._send(telegram_file.download_as_bytearray, "file download"))
         name = document.file_name or "statement.txt"
         text = await asyncio.to_thread(
             statement_reply, self.config, name, data, caption=message.caption or ""
         )
-        await _reply(message, text)
+        await self._reply(message, text)
 
     async def not_text(self, update: Update, context: Context) -> None:
         assert update.message is not None
