@@ -49,6 +49,10 @@ Each in-process method, then its HTTP twin (JSON body; GET takes a query):
 * ``sort_range(spreadsheet_id, sheet_title, column_letter, ascending=True, header_rows=1)``
   -> ``POST /_sandbox/sort {"spreadsheet_id", "sheet_title", "column", "ascending",
   "header_rows"}``;
+* ``cut_paste_rows(spreadsheet_id, sheet_title, from_row, to_row, count=1)`` (Ctrl+X on
+  rows, Ctrl+V on another: the cells move, the cut rows stay empty)
+  -> ``POST /_sandbox/cut_paste {"spreadsheet_id", "sheet_title", "from_row", "to_row",
+  "count"}``;
 * ``rename_header(spreadsheet_id, sheet_title, old, new)``
   -> ``POST /_sandbox/rename_header {"spreadsheet_id", "sheet_title", "old", "new"}``;
 * ``values(spreadsheet_id, sheet_title)`` (unformatted, trimmed)
@@ -60,7 +64,8 @@ Each in-process method, then its HTTP twin (JSON body; GET takes a query):
 
 Rows are 1-based like the sheet's row numbers (``at_row=2`` is the first row
 under a header). ``POST /_sandbox/edit {"match": "values:batchUpdate", "op": "sort", ...}``
-(op: type, tick, insert_rows, delete_rows, sort, rename_header, share; plus the op's keys)
+(op: type, tick, insert_rows, delete_rows, sort, cut_paste, rename_header, share; plus
+the op's keys)
 schedules one of these edits to run just before the next request matching
 ``match`` (the HTTP twin of ``before_next(callback, match=...)``).
 
