@@ -128,3 +128,39 @@ def test_ranges_on_the_first_sheet_carry_no_sheet_id_0(book: gspread.Spreadsheet
     other.set_basic_filter("A1:B2")
     second = book.fetch_sheet_metadata()["sheets"][1]
     assert second["basicFilter"]["range"]["sheetId"] == other.id
+
+
+def test_replies_and_grid_properties_omit_defaults_too(book: gspread.Spreadsheet) -> None:
+    source = {"startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 1}
+    chart = {
+        "spec": {
+            "basicChart": {
+                "chartType": "LINE",
+                "series": [{"series": {"sourceRange": {"sources": [{"sheetId": 0, **source}]}}}],
+            }
+        },
+        "position": {
+            "overlayPosition": {"anchorCell": {"sheetId": 0, "rowIndex": 0, "columnIndex": 3}}
+        },
+    }
+    reply = book.batch_update({"requests": [{"addChart": {"chart": chart}}]})
+    added = reply["replies"][0]["addChart"]["chart"]
+    assert added["spec"]["basicChart"]["series"][0]["series"]["sourceRange"]["sources"] == [source]
+    for hidden, shown in ((False, {}), (True, {"hideGridlines": True})):
+        book.batch_update(
+            {
+                "requests": [
+                    {
+                        "updateSheetProperties": {
+                            "properties": {
+                                "sheetId": 0,
+                                "gridProperties": {"hideGridlines": hidden},
+                            },
+                            "fields": "gridProperties.hideGridlines",
+                        }
+                    }
+                ]
+            }
+        )
+        grid = first_sheet(book)["properties"]["gridProperties"]
+        assert grid == {"rowCount": 1000, "columnCount": 26, **shown}

@@ -80,7 +80,7 @@ class SheetRequests(SpreadsheetsApi, DimensionRequests):
             k: v
             for k, v in grid.items()
             if k not in ("rowCount", "columnCount", "frozenRowCount", "frozenColumnCount")
-            and v is not None
+            and v not in (None, False, 0)  # proto3: a field at its default is not shown
         }
         extras = {k: v for k, v in sheet.extra_properties.items() if k.startswith("_")}
         tab = {k: v for k, v in props.items() if k in ("tabColor", "tabColorStyle")}
