@@ -3,12 +3,13 @@
 * Every colour comes as a pair: the legacy ``Color`` (``backgroundColor``, ``tabColor``,
   ``foregroundColor``, a border's ``color``...) and its ``*Style`` twin
   (``{"rgbColor": ...}`` or ``{"themeColor": ...}``). Whichever a client sends, a read
-  shows both (``defaultFormat`` in fixtures/gsheets/WorksheetTest.test_add_validation.json);
+  shows both (``defaultFormat`` in tests/fixtures/gsheets/WorksheetTest.test_add_validation.json);
   when both are sent the style wins ("If color is also set, this field takes precedence").
 * Proto3 omits a field that holds its default: a colour channel at 0 (black is ``{}``),
   ``sheetId: 0`` inside ranges, a ``null``. A style emptied that way clears the colour:
   gspread's ``clear_tab_color`` sends ``{"tabColorStyle": {"rgbColor": null}}`` and the
-  next read has no ``tabColorStyle`` (gspread's cassette WorksheetTest.test_clear_tab_color).
+  next read has no ``tabColorStyle`` (tests/sandbox/test_sheets_shapes.py, as gspread's
+  recording WorksheetTest.test_clear_tab_color shows).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 # Copied from a fresh spreadsheet's metadata
-# (fixtures/gsheets/WorksheetTest.test_add_validation.json).
+# (tests/fixtures/gsheets/WorksheetTest.test_add_validation.json).
 DEFAULT_FORMAT: dict[str, Any] = {
     "backgroundColor": {"red": 1, "green": 1, "blue": 1},
     "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},

@@ -35,8 +35,9 @@ class MergeAndFilterRequests(SheetsCore):
     def _req_mergeCells(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
         """One merge per row (MERGE_ROWS) or per column (MERGE_COLUMNS), or one for all.
 
-        gspread's cassette CellTest.test_merge_cells: MERGE_ROWS over A1:B2 gives the two
-        merges A1:B1 and A2:B2; a MERGE_ALL over them then replaces both with A1:B2.
+        MERGE_ROWS over A1:B2 gives the two merges A1:B1 and A2:B2; a MERGE_ALL over them
+        then replaces both with A1:B2 (gspread's recording CellTest.test_merge_cells,
+        replayed in tests/sandbox/test_sheets_shapes.py).
         """
         grid = p.get("range") or {}
         sheet = self._grid_sheet(book, grid)

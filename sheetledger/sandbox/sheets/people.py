@@ -250,15 +250,15 @@ class PeopleEdits(DriveApi, CopyPasteRequests, DimensionRequests):
         "tick": ("tick", ("spreadsheet_id", "a1", "checked")),
         "insert_rows": ("insert_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),
         "delete_rows": ("delete_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),
+        "cut_paste": (
+            "cut_paste_rows",
+            ("spreadsheet_id", "sheet_title", "from_row", "to_row", "count"),
+        ),
         "sort": (
             "sort_range",
             ("spreadsheet_id", "sheet_title", "column", "ascending", "header_rows"),
         ),
         "rename_header": ("rename_header", ("spreadsheet_id", "sheet_title", "old", "new")),
-        "cut_paste": (
-            "cut_paste_rows",
-            ("spreadsheet_id", "sheet_title", "from_row", "to_row", "count"),
-        ),
         "share": ("share", ("spreadsheet_id", "email", "role")),
     }
 
@@ -282,10 +282,7 @@ class PeopleEdits(DriveApi, CopyPasteRequests, DimensionRequests):
             return Response.json({"error": str(exc)}, 400)
         return Response.json({"ok": True})
 
-    @route(
-        "POST",
-        r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|cut_paste|rename_header|share)",
-    )
+    @route("POST", r"/_sandbox/(?P<op>" + "|".join(_OPS) + ")")  # every op of the table above
     def control_op(self, request: Request, op: str) -> Response:
         return self._control(op, request)
 

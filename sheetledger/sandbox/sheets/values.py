@@ -390,8 +390,8 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
         out: dict[str, Any] = {"spreadsheetId": book.id}
         if row_spans:
             # "The total number of rows/columns where at least one cell ... was updated":
-            # A1:D1 and A4:D4 make 2 rows and 4 columns, not 8 (gspread's cassette
-            # WorksheetTest.test_batch_update).
+            # A1:D1 and A4:D4 make 2 rows and 4 columns, not 8 (gspread's recording
+            # WorksheetTest.test_batch_update; tests/sandbox/test_sheets_values_google.py).
             out.update(
                 {
                     "totalUpdatedRows": sum(map(covered, row_spans.values())),
