@@ -14,10 +14,13 @@ import gspread
 import pytest
 import requests
 from gspread.utils import PasteOrientation, PasteType, ValueRenderOption
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sheetledger.ledger.google import connect
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
+from sheetledger.sandbox.sheets.dimension_groups import depth_profile, groups_of
 
 
 @pytest.fixture
@@ -152,3 +155,29 @@ def test_a_person_cuts_a_row_and_pastes_it_elsewhere(
     ws.batch_update([{"range": "D1", "values": [["note"]]}])
     assert ws.col_values(1) == ["id", "p2", "p1", "p3"]
     assert emulator.failed_edits == []
+
+
+spans = st.tuples(st.integers(0, 20), st.integers(1, 8)).map(lambda t: (t[0], t[0] + t[1]))
+
+
+@given(st.lists(st.tuples(st.booleans(), spans), max_size=12))
+def test_groups_always_rebuild_the_depth_of_every_row(
+    edits: list[tuple[bool, tuple[int, int]]],
+) -> None:
+    """Whatever people group and ungroup, the listed groups say exactly how deep each row is,
+    and every group deeper than 1 sits inside one a level up."""
+    depth: dict[int, int] = {}
+    for adding, (start, end) in edits:
+        for index in range(start, end):
+            depth[index] = max(0, depth.get(index, 0) + (1 if adding else -1))
+    groups = groups_of(depth, 0, "ROWS", [])
+    assert depth_profile(groups) == {i: d for i, d in depth.items() if d > 0}
+    for group in groups:
+        span = group["range"]
+        if group["depth"] > 1:
+            assert any(
+                outer["depth"] == group["depth"] - 1
+                and outer["range"]["startIndex"] <= span["startIndex"]
+                and span["endIndex"] <= outer["range"]["endIndex"]
+                for outer in groups
+            )

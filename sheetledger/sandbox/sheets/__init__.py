@@ -80,11 +80,12 @@ Where things are (one module per responsibility):
   ``cells`` - how a value is stored (``Formula``);
 * ``formats`` - user-entered parsing and number formats; ``formulas``; ``masks`` (field masks);
 * ``core`` - ``SheetsCore``: auth, quotas, range resolution, reading and writing values;
-  ``errors`` - Google's error bodies;
+  ``errors`` - Google's error bodies; ``json_shape`` - defaults, colour twins, proto3 omissions;
 * ``spreadsheets`` (create, get), ``values`` (the values API), ``developer_metadata``
   (and data filters), ``batch_update`` (the route), then one module per family of
-  requests: ``sheet_requests``, ``cell_requests``, ``dimensions``, ``protection``
-  (protected and named ranges), ``merges_filters``, ``charts`` (pivot tables are cell fields);
+  requests: ``sheet_requests``, ``cell_requests``, ``copy_paste``, ``dimensions`` (and
+  autoResize), ``dimension_groups``, ``protection`` (protected and named ranges),
+  ``merges_filters``, ``charts`` (pivot tables are cell fields);
 * ``drive`` (+ ``xlsx`` export), ``people`` (the control side), ``persistence``;
 * ``emulator`` - ``SheetsEmulator``, every mixin above put together.
 """
