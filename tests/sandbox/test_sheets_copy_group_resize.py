@@ -21,6 +21,7 @@ from sheetledger.ledger.google import connect
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
 from sheetledger.sandbox.sheets.dimension_groups import depth_profile, groups_of
+from sheetledger.sandbox.sheets.formulas import shift_references
 
 
 @pytest.fixture
@@ -52,15 +53,43 @@ def test_copy_paste_copies_values_and_formats_and_repeats_to_fill(ws: gspread.Wo
     ws.format("A1", {"textFormat": {"bold": True}})
     ws.copy_range("A1:B1", "D1:G2")  # 2x4 is a multiple of 1x2: the block repeats
     assert ws.get("D1:G2", value_render_option=ValueRenderOption.formula) == [
-        [1, "=A1*2", 1, "=A1*2"],
-        [1, "=A1*2", 1, "=A1*2"],
+        [1, "=D1*2", 1, "=F1*2"],  # relative references follow the copy
+        [1, "=D2*2", 1, "=F2*2"],
     ]
+    assert ws.get("E2", value_render_option=ValueRenderOption.unformatted) == [[2]]
     assert grid_cell(ws, "F2")["userEnteredFormat"]["textFormat"]["bold"] is True
     ws.copy_range("A1:B1", "A5", paste_type=PasteType.values)  # what the formula shows
     assert ws.get("A5:B5", value_render_option=ValueRenderOption.formula) == [[1, 2]]
     assert "userEnteredFormat" not in grid_cell(ws, "A5")
-    ws.copy_range("A1:B1", "H1", paste_orientation=PasteOrientation.transpose)
+    ws.copy_range(
+        "A1:B1", "H1", paste_type=PasteType.values, paste_orientation=PasteOrientation.transpose
+    )
     assert ws.get("H1:H2", value_render_option=ValueRenderOption.unformatted) == [[1], [2]]
+
+
+def test_a_cut_formula_keeps_its_references_a_copied_one_moves_them(
+    ws: gspread.Worksheet,
+) -> None:
+    ws.update([[5, "=A1+$A$1"]], "A1", raw=False)
+    ws.copy_range("B1", "B3")
+    ws.cut_range("B1", "C1")
+    formulas = ws.get("B1:C3", value_render_option=ValueRenderOption.formula)
+    assert formulas == [["", "=A1+$A$1"], [], ["=A3+$A$1"]]
+
+
+@pytest.mark.parametrize(
+    ("formula", "rows", "columns", "shifted"),
+    [
+        ("=A1*2", 0, 1, "=B1*2"),
+        ("=SUM(A1:B2)+$C$3+C$3+$C3", 2, 1, "=SUM(B3:C4)+$C$3+D$3+$C5"),
+        ('="A1"&A1', 1, 0, '="A1"&A2'),
+        ("=LOG10(A1)", 1, 1, "=LOG10(B2)"),
+        ("='Other sheet'!A1", 0, 2, "='Other sheet'!C1"),
+        ("=A1", -1, 0, "=#REF!"),
+    ],
+)
+def test_references_shift_like_sheets(formula: str, rows: int, columns: int, shifted: str) -> None:
+    assert shift_references(formula, rows, columns) == shifted
 
 
 def test_cut_paste_moves_the_cells_and_leaves_the_source_empty(ws: gspread.Worksheet) -> None:

@@ -2,18 +2,19 @@
 
 What moves is cells, not rows: ROW developer metadata and protected ranges stay
 where they are, as in Sheets, where metadata belongs to the row, not to the values
-pasted into it. Formula references are not rewritten (there is no formula engine;
-see the package docstring).
+pasted into it. A copied formula's relative references follow it (``=A1*2`` copied
+one column right reads ``=B1*2``); a cut formula keeps its references.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sheetledger.sandbox.a1 import Bounds
+from sheetledger.sandbox.sheets.cells import Formula
 from sheetledger.sandbox.sheets.core import SheetsCore
 from sheetledger.sandbox.sheets.errors import InvalidRequest
-from sheetledger.sandbox.sheets.formulas import FormulaError
+from sheetledger.sandbox.sheets.formulas import FormulaError, shift_references
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
 
 PASTE_TYPES = (
@@ -31,7 +32,16 @@ _FIELDS = {
     "PASTE_DATA_VALIDATION": ("dataValidation",),
 }
 
-Clip = list[list[tuple[Any, dict[str, Any] | None]]]
+
+class Copied(NamedTuple):
+    """One copied cell: its value, its other fields and where it was copied from."""
+
+    value: Any
+    fields: dict[str, Any] | None
+    origin: tuple[int, int]
+
+
+Clip = list[list[Copied]]
 
 
 def _shown(sheet: Sheet, r: int, c: int) -> Any:
@@ -47,16 +57,20 @@ def copy_block(sheet: Sheet, box: tuple[int, int, int, int], paste_type: str) ->
     values = paste_type == "PASTE_VALUES"
     return [
         [
-            (_shown(sheet, r, c) if values else sheet.value(r, c), sheet.extra(r, c))
+            Copied(_shown(sheet, r, c) if values else sheet.value(r, c), sheet.extra(r, c), (r, c))
             for c in range(c0, c1)
         ]
         for r in range(r0, r1)
     ]
 
 
-def paste_cell(sheet: Sheet, r: int, c: int, cell: tuple[Any, Any], paste_type: str) -> None:
+def paste_cell(
+    sheet: Sheet, r: int, c: int, cell: Copied, paste_type: str, *, cut: bool = False
+) -> None:
     """One copied cell onto (r, c), as much of it as ``paste_type`` says."""
-    value, fields = cell
+    value, fields, origin = cell
+    if isinstance(value, Formula) and not cut:
+        value = Formula(shift_references(value, r - origin[0], c - origin[1]))
     if paste_type in ("PASTE_NORMAL", "PASTE_NO_BORDERS"):
         sheet.set_value(r, c, value)
         fields = dict(fields) if fields else None
@@ -96,6 +110,8 @@ class CopyPasteRequests(SheetsCore):
         paste_type: str,
         caller: str,
         repeat: tuple[int, int] = (1, 1),
+        *,
+        cut: bool = False,
     ) -> None:
         height, width = len(clip), len(clip[0]) if clip else 0
         r0, c0 = at
@@ -108,13 +124,18 @@ class CopyPasteRequests(SheetsCore):
         self._check_protection_invalid(book, sheet, r0, r1, c0, c1, caller)
         for r in range(r0, r1):
             for c in range(c0, c1):
-                paste_cell(sheet, r, c, clip[(r - r0) % height][(c - c0) % width], paste_type)
+                cell = clip[(r - r0) % height][(c - c0) % width]
+                paste_cell(sheet, r, c, cell, paste_type, cut=cut)
 
     def _req_copyPaste(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
-        """ "If the range covers a span that's a multiple of the source's height or width,
-        then the data will be repeated to fill in the destination range. If the range is
-        smaller than the source range, the entire source data will still be copied"
-        (CopyPasteRequest.destination)."""
+        """A copy of the source at the destination, repeated to fill it when it can be.
+
+        CopyPasteRequest.destination: "If the range covers a span that's a multiple of
+        the source's height or width, then the data will be repeated to fill in the
+        destination range. If the range is smaller than the source range, the entire
+        source data will still be copied". Relative references in copied formulas
+        follow the copy; a cut keeps them as they were, as in Sheets.
+        """
         paste_type = self._paste_type(p)
         orientation = p.get("pasteOrientation") or "NORMAL"
         if orientation not in ("NORMAL", "TRANSPOSE"):
@@ -134,7 +155,11 @@ class CopyPasteRequests(SheetsCore):
         self._paste(book, target, (d0, e0), clip, paste_type, caller, repeat)
 
     def _req_cutPaste(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
-        """ "All the source data will be cut, regardless of what is pasted" (CutPasteRequest)."""
+        """The source moved to the destination, its formulas unchanged.
+
+        CutPasteRequest.pasteType: "All the source data will be cut, regardless of what
+        is pasted".
+        """
         paste_type = self._paste_type(p)
         source, box = self._box(book, p.get("source"))
         where = p.get("destination")
@@ -150,4 +175,4 @@ class CopyPasteRequests(SheetsCore):
                 source.set_value(r, c, None)
                 source.set_extra(r, c, None)
         if clip and clip[0]:
-            self._paste(book, target, at, clip, paste_type, caller)
+            self._paste(book, target, at, clip, paste_type, caller, cut=True)
