@@ -53,6 +53,8 @@ Each in-process method, then its HTTP twin (JSON body; GET takes a query):
   rows, Ctrl+V on another: the cells move, the cut rows stay empty)
   -> ``POST /_sandbox/cut_paste {"spreadsheet_id", "sheet_title", "from_row", "to_row",
   "count"}``;
+* ``delete_sheet(spreadsheet_id, sheet_title)`` (a person deletes a whole tab)
+  -> ``POST /_sandbox/delete_sheet {"spreadsheet_id", "sheet_title"}``;
 * ``rename_header(spreadsheet_id, sheet_title, old, new)``
   -> ``POST /_sandbox/rename_header {"spreadsheet_id", "sheet_title", "old", "new"}``;
 * ``values(spreadsheet_id, sheet_title)`` (unformatted, trimmed)
@@ -64,8 +66,8 @@ Each in-process method, then its HTTP twin (JSON body; GET takes a query):
 
 Rows are 1-based like the sheet's row numbers (``at_row=2`` is the first row
 under a header). ``POST /_sandbox/edit {"match": "values:batchUpdate", "op": "sort", ...}``
-(op: type, tick, insert_rows, delete_rows, sort, cut_paste, rename_header, share; plus
-the op's keys)
+(op: type, tick, insert_rows, delete_rows, cut_paste, sort, rename_header, delete_sheet,
+share; plus the op's keys)
 schedules one of these edits to run just before the next request matching
 ``match`` (the HTTP twin of ``before_next(callback, match=...)``).
 

@@ -10,14 +10,14 @@ from sheetledger.sandbox.a1 import column_index
 from sheetledger.sandbox.server import HTTPError, Request, Response, route
 from sheetledger.sandbox.sheets.copy_paste import CopyPasteRequests
 from sheetledger.sandbox.sheets.core import PERSON
-from sheetledger.sandbox.sheets.dimensions import DimensionRequests
 from sheetledger.sandbox.sheets.drive import DriveApi
 from sheetledger.sandbox.sheets.errors import InvalidRequest
 from sheetledger.sandbox.sheets.formats import parse_user_entered
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
+from sheetledger.sandbox.sheets.sheet_requests import SheetRequests
 
 
-class PeopleEdits(DriveApi, CopyPasteRequests, DimensionRequests):
+class PeopleEdits(DriveApi, CopyPasteRequests, SheetRequests):
     """A person's edits go through the API's own code, so everything moves alike."""
 
     def create_spreadsheet(
@@ -223,6 +223,17 @@ class PeopleEdits(DriveApi, CopyPasteRequests, DimensionRequests):
 
         self._person_edit(spreadsheet_id, edit)
 
+    def delete_sheet(self, spreadsheet_id: str, sheet_title: str) -> None:
+        """A person deletes a whole tab (right-click on it → Delete)."""
+
+        def edit(book: Spreadsheet) -> None:
+            sheet = book.sheet_by_title(sheet_title)
+            if sheet is None:
+                raise KeyError(f"no tab {sheet_title!r}")
+            self._req_deleteSheet(book, {"sheetId": sheet.sheet_id}, PERSON)
+
+        self._person_edit(spreadsheet_id, edit)
+
     def values(self, spreadsheet_id: str, sheet_title: str) -> list[list[Any]]:
         """The tab's values, unformatted and trimmed like the API (for assertions)."""
         with self.lock:
@@ -259,6 +270,7 @@ class PeopleEdits(DriveApi, CopyPasteRequests, DimensionRequests):
             ("spreadsheet_id", "sheet_title", "column", "ascending", "header_rows"),
         ),
         "rename_header": ("rename_header", ("spreadsheet_id", "sheet_title", "old", "new")),
+        "delete_sheet": ("delete_sheet", ("spreadsheet_id", "sheet_title")),
         "share": ("share", ("spreadsheet_id", "email", "role")),
     }
 
