@@ -34,7 +34,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import (
@@ -64,6 +64,7 @@ from sheetledger.bot.parse import HELP_EXAMPLES, dedup_key, parse_message
 from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
+from sheetledger.money import rub
 
 if TYPE_CHECKING:
     from sheetledger.store import LocalState
@@ -74,7 +75,6 @@ __all__ = ["EXPENSE_ROLES", "ExpenseBot", "build_application", "run_bot"]
 
 EXPENSE_ROLES = frozenset({Role.OWNER, Role.ACCOUNTANT, Role.CASHIER})
 MAX_CALLBACK_BYTES = 64
-_KOPEKS = Decimal("0.01")
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -109,12 +109,6 @@ SHEET_DOWN = "Таблица сейчас не отвечает — итоги �
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def rub(value: Decimal) -> str:
-    """``Decimal('1200.5')`` → ``'1 200,50 ₽'``; whole roubles without kopeks."""
-    text = f"{value.quantize(_KOPEKS, rounding=ROUND_HALF_UP):,.2f}"
-    return text.replace(",", " ").replace(".", ",").removesuffix(",00") + " ₽"
 
 
 def _plural(n: int, one: str, few: str, many: str) -> str:
