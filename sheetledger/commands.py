@@ -22,13 +22,13 @@ from sheetledger.connect import (
     register_config_secrets,
     service_account_info,
 )
+from sheetledger.daemon import settle_journal
 from sheetledger.errors import SheetledgerError
+from sheetledger.ledger.setup import prepare
 from sheetledger.sync.cycle import CycleReport, run_cycle
 
 
 def init(config: Config, console: Console) -> int:
-    from sheetledger.ledger.setup import prepare
-
     register_config_secrets(config)
     client = build_google(config)
     table = Table(title="sheetledger init")
@@ -118,6 +118,8 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
             dry_run=dry_run,
             cabinets=cabinet_ledgers(config, client),
         )
+        if not dry_run:
+            settle_journal(store, ledger)
     finally:
         store.close()
     print_report(report, console)

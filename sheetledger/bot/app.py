@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import (
+    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -65,6 +66,7 @@ from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
 from sheetledger.money import rub
+from sheetledger.outage import OutageWatch
 
 if TYPE_CHECKING:
     from sheetledger.store import LocalState
@@ -256,6 +258,8 @@ class ExpenseBot:
         *,
         poll_timeout: float = 25.0,
         flush_every: float | None = None,
+        telegram: Bot | None = None,
+        watch: OutageWatch | None = None,
     ) -> None:
         self.config = config
         self.book = book
@@ -263,12 +267,8 @@ class ExpenseBot:
         self.poll_timeout = poll_timeout
         self.flush_every = flush_every
         self.categories = [c.name for c in config.expenses.categories]
-        self.application = build_application(config, self)
-        self.poller = Poller(self.application, state, poll_timeout=poll_timeout)
-
-    @classmethod
-    def from_config(cls, config: Config, state: LocalState, **kwargs: Any) -> ExpenseBot:
-        return cls(config, ExpenseBook.from_config(config, state), state, **kwargs)
+        self.application = build_application(config, self, telegram)
+        self.poller = Poller(self.application, state, poll_timeout=poll_timeout, watch=watch)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -508,10 +508,13 @@ class ExpenseBot:
             )
 
 
-def build_application(config: Config, bot: ExpenseBot) -> AnyApplication:
+def build_application(
+    config: Config, bot: ExpenseBot, telegram: Bot | None = None
+) -> AnyApplication:
     """The PTB application: no Updater (we poll ourselves), no JobQueue (the daemon schedules)."""
+    client = telegram or make_bot(config.telegram)
     application: AnyApplication = (
-        Application.builder().bot(make_bot(config.telegram)).updater(None).job_queue(None).build()
+        Application.builder().bot(client).updater(None).job_queue(None).build()
     )
     application.add_handler(TypeHandler(Update, bot.gate), group=-1)
     private = filters.ChatType.PRIVATE
@@ -582,13 +585,14 @@ async def _quietly(call: Awaitable[Any]) -> None:
 
 def run_bot(config: Config, *, flush_every: float | None = None) -> int:
     """``sheetledger bot``: run the bot alone until SIGINT/SIGTERM; returns an exit code."""
-    from sheetledger.connect import open_state, register_config_secrets
+    # Local: an import cycle (the composition root, connect.py, imports this module).
+    from sheetledger.connect import build_bot, build_clients, open_state
     from sheetledger.lifecycle import run_until_signalled
 
-    register_config_secrets(config)
+    clients = build_clients(config)
     state = open_state(config)
     every = flush_every or float(config.schedule.outbox_flush.every_seconds or 30)
-    bot = ExpenseBot.from_config(config, state, flush_every=every)
+    bot = build_bot(config, clients, state, flush_every=every)
 
     async def serve(stop: asyncio.Event) -> None:
         log.info("the bot is polling; Ctrl+C stops it")

@@ -29,11 +29,16 @@ def get_me(telegram: TelegramConfig) -> dict[str, Any]:
 
     try:
         return asyncio.run(ask())
-    except InvalidToken as exc:
-        raise FatalError(
-            "Telegram", "the bot token was rejected", hint="take the token from @BotFather again"
-        ) from exc
-    except (TimedOut, NetworkError) as exc:
-        raise RetriableError("Telegram", f"not reachable: {exc.message}") from exc
     except TelegramError as exc:
-        raise FatalError("Telegram", exc.message) from exc
+        raise telegram_error(exc) from exc
+
+
+def telegram_error(exc: TelegramError) -> FatalError | RetriableError:
+    """python-telegram-bot's error as ours; never with the token (PTB's message quotes it)."""
+    if isinstance(exc, InvalidToken):
+        return FatalError(
+            "Telegram", "the bot token was rejected", hint="take the token from @BotFather again"
+        )
+    if isinstance(exc, TimedOut | NetworkError):
+        return RetriableError("Telegram", f"not reachable: {exc.message}")
+    return FatalError("Telegram", exc.message)

@@ -34,6 +34,7 @@ from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, Ti
 from telegram.ext import Application
 
 from sheetledger.errors import FatalError
+from sheetledger.outage import TELEGRAM, OutageWatch
 from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Poller:
         poll_timeout: float = 25.0,
         allowed_updates: Sequence[str] = ALLOWED_UPDATES,
         max_backoff: float = 30.0,
+        watch: OutageWatch | None = None,
     ) -> None:
         self.application = application
         self.state = state
@@ -70,10 +72,8 @@ class Poller:
         self.max_backoff = max_backoff
         self.offset = 0
         self.handled = 0
-        self._outage = ""
-        # The daemon's OutageWatch (``failed(service, error)`` / ``recovered(service)``), so a
-        # Telegram outage is told like the others; None when the bot runs alone.
-        self.watch: Any = None
+        # The daemon's watch when it runs the bot, so a Telegram outage is told like the others.
+        self.watch = watch or OutageWatch()
 
     async def _fetch(self) -> tuple[Update, ...]:
         updates: tuple[Update, ...] = await self.application.bot.get_updates(
@@ -120,11 +120,7 @@ class Poller:
                 backoff = min(backoff * 1.5, self.max_backoff)
                 continue
             backoff = 1.0
-            if self._outage:
-                log.info("Telegram answers again")
-                self._outage = ""
-                if self.watch is not None:
-                    self.watch.recovered("Telegram")
+            self.watch.recovered(TELEGRAM)
             for update in updates:
                 if update.update_id < self.offset:
                     continue  # an update below the offset we already committed
@@ -148,11 +144,8 @@ class Poller:
 
     def _note_outage(self, exc: TelegramError) -> None:
         text = f"{type(exc).__name__}: {exc.message}"
-        if text != self._outage:
-            log.warning("Telegram polling failed (%s); retrying with backoff", text)
-            self._outage = text
-            if self.watch is not None:
-                self.watch.failed("Telegram", text)
+        if not self.watch.failed(TELEGRAM, text):
+            log.debug("Telegram polling failed again (%s); backing off", text)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
