@@ -66,7 +66,8 @@ from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
 from sheetledger.money import rub
-from sheetledger.outage import OutageWatch
+from sheetledger.outage import TELEGRAM, OutageWatch
+from sheetledger.retry import RetryPolicy, TryAgain
 
 if TYPE_CHECKING:
     from sheetledger.store import LocalState
@@ -539,13 +540,24 @@ def build_application(
 # --------------------------------------------------------------------------- sending
 
 
+# A reply is retried once after a 429, waiting what Telegram asked for; a person waits.
+REPLY_RETRY = RetryPolicy(attempts=2, max_asked=30.0)
+
+
 async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """One retry after a 429, waiting what Telegram asked for."""
-    try:
-        return await call()
-    except RetryAfter as exc:
-        await asyncio.sleep(retry_after_seconds(exc) + 0.1)
-        return await call()
+    """``call()``, once more after a 429 (the project's one retry policy)."""
+
+    async def attempt() -> T:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            raise TryAgain("rate limited (429)", asked=retry_after_seconds(exc) + 0.1) from exc
+
+    def give_up(again: TryAgain, attempts: int) -> Exception:
+        # The caller handles Telegram's own errors (a blocked chat, a message not modified).
+        return again.__cause__ if isinstance(again.__cause__, Exception) else again
+
+    return await REPLY_RETRY.run_async(attempt, service=TELEGRAM, what="reply", give_up=give_up)
 
 
 async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

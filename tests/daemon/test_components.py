@@ -99,6 +99,19 @@ def test_a_rejected_token_is_retried_with_backoff_and_never_logged(
     assert daemon.component_starts["bot"] >= 3
 
 
+def test_the_daemon_the_bot_and_its_book_report_to_one_watch(box: Sandbox):
+    daemon = _daemon(box)
+    try:
+        assert daemon.bot is not None
+        assert daemon.bot.book.watch is daemon.outages
+        assert daemon.bot.poller.watch is daemon.outages
+        assert daemon.outages is daemon.clients.outages
+        # The bot's Telegram client is the root's, not one it made for itself.
+        assert daemon.bot.application.bot is daemon.clients.telegram
+    finally:
+        daemon.close()
+
+
 def test_the_restart_waits_grow_up_to_their_cap():
     policy = RetryPolicy(base=5.0, cap=300.0, jitter=lambda: 1.0)
     assert [policy.delay(n) for n in (1, 2, 3, 7, 20)] == [5.0, 10.0, 20.0, 300.0, 300.0]
