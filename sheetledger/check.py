@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sheetledger.bot.identity import get_me
 from sheetledger.config import Config, load_config
 from sheetledger.connect import (
+    build_crm,
     build_google,
     cabinet_ledgers,
     master_ledger,
@@ -21,10 +22,7 @@ from sheetledger.connect import (
 )
 from sheetledger.errors import ConfigError, RetriableError, SheetledgerError
 from sheetledger.ledger.google import KeyRefused, NoAccessToken
-
-if TYPE_CHECKING:
-    from sheetledger.crm.amocrm import AmoClient
-    from sheetledger.ledger.sheets import LedgerSheets
+from sheetledger.ledger.sheets import LedgerSheets
 
 AMO, GOOGLE, TELEGRAM = "amoCRM", "Google Sheets", "Telegram"
 
@@ -57,21 +55,9 @@ def _guard(area: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
 # --------------------------------------------------------------------------- amoCRM
 
 
-def _probe_crm(config: Config) -> AmoClient:
-    from sheetledger.crm.amocrm import AmoClient
-
-    return AmoClient(
-        config.amocrm.base_url,
-        config.amocrm.token.reveal(),
-        requests_per_second=config.amocrm.requests_per_second,
-        timeout=min(config.amocrm.timeout_seconds, PROBE_TIMEOUT),
-        max_attempts=1,
-    )
-
-
 def check_amocrm(config: Config) -> list[Finding]:
     amo = config.amocrm
-    crm = _probe_crm(config)
+    crm = build_crm(config, timeout=PROBE_TIMEOUT, attempts=1)
     account = crm.account()
     found = [Finding(AMO, True, f"account «{account.get('name')}» (id {account.get('id')})")]
 
@@ -211,8 +197,6 @@ def check_google(config: Config) -> list[Finding]:
 
 
 def check_telegram(config: Config) -> list[Finding]:
-    from sheetledger.bot.identity import get_me
-
     me = get_me(config.telegram)
     return [Finding(TELEGRAM, True, f"bot @{me['username']} (id {me['id']})")]
 

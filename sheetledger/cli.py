@@ -7,17 +7,28 @@ command line) is wrong, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from sheetledger import __version__
+from sheetledger import __version__, commands
+from sheetledger.bot.app import run_bot
+from sheetledger.bot.parse import parse_message, result_records
+from sheetledger.check import run_check
 from sheetledger.config import Config, load_config
+from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
+from sheetledger.logs import setup_logging
+from sheetledger.status import print_status
 
 log = logging.getLogger("sheetledger")
 
@@ -34,8 +45,6 @@ def _load(args: argparse.Namespace, *, require_secrets: bool = True) -> Config:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.check import run_check
-
     return run_check(args.config, console)
 
 
@@ -49,13 +58,6 @@ def _iso_date(text: str) -> date:
 
 def cmd_parse(args: argparse.Namespace, console: Console) -> int:
     """Print what the bot would record for a message; exit 1 when a line would be refused."""
-    import json
-
-    from rich.table import Table
-    from rich.text import Text
-
-    from sheetledger.bot.parse import parse_message, result_records
-
     config = _load(args, require_secrets=False)
     text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
     # The bot dates an expense by the day the message was sent in the configured zone.
@@ -86,35 +88,23 @@ def cmd_parse(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_init(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.init(_load(args), console)
 
 
 def cmd_discover(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.discover(_load(args), console)
 
 
 def cmd_sync(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
 
 
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.bot.app import run_bot
-
     return run_bot(_load(args))
 
 
 def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
-    import signal
-    import threading
-
-    from rich.table import Table
-
+    # Local, and only here and in `demo`: the product never loads the sandbox otherwise.
     from sheetledger.sandbox.runner import Sandbox
 
     # A folder with a saved sandbox is resumed, whatever --seed says.
@@ -150,6 +140,7 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    # Local: the demo runs on the sandbox, which the product never loads otherwise.
     from sheetledger.demo import run_demo
 
     result = run_demo(args.state_dir, console)
@@ -161,19 +152,13 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.daemon import run_daemon
-
     config = _load(args)
     if args.log_format is None and config.logging.format == "json":
-        from sheetledger.logs import setup_logging
-
         setup_logging(level="DEBUG" if args.verbose else config.logging.level, fmt="json")
     return run_daemon(config)
 
 
 def cmd_status(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.status import print_status
-
     return print_status(_load(args, require_secrets=False), console)
 
 
@@ -361,8 +346,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    from sheetledger.logs import setup_logging
-
     setup_logging(
         level="DEBUG" if args.verbose else "INFO",
         fmt=args.log_format or "text",

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-import gspread
-from telegram import Bot
+from typing import TYPE_CHECKING, Any
 
 from sheetledger.bot.app import ExpenseBot
 from sheetledger.bot.expenses import ExpenseBook
@@ -30,6 +27,10 @@ from sheetledger.logs import register_secrets
 from sheetledger.outage import OutageWatch
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
+
+if TYPE_CHECKING:
+    import gspread
+    from telegram import Bot
 
 # A person waits for the bot's reply: back off a little, then let the outbox keep the row.
 BOT_SHEETS_RETRY = RetryPolicy(attempts=5, base=0.25, cap=0.5)
@@ -94,12 +95,14 @@ def service_account_info(config: Config) -> dict[str, Any]:
     return info
 
 
-def build_crm(config: Config) -> AmoClient:
+def build_crm(config: Config, *, timeout: float | None = None, attempts: int = 5) -> AmoClient:
+    """The amoCRM client; ``check`` asks for a shorter ``timeout`` and a single attempt."""
     return AmoClient(
         config.amocrm.base_url,
         config.amocrm.token.reveal(),
         requests_per_second=config.amocrm.requests_per_second,
-        timeout=config.amocrm.timeout_seconds,
+        timeout=min(config.amocrm.timeout_seconds, timeout or config.amocrm.timeout_seconds),
+        max_attempts=attempts,
     )
 
 

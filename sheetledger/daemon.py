@@ -27,10 +27,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from telegram.error import TelegramError
 
 from sheetledger.bot.app import ExpenseBot
-from sheetledger.bot.identity import make_bot, telegram_error
+from sheetledger.bot.identity import as_our_error, make_bot
 from sheetledger.config import Config, Every
 from sheetledger.connect import (
     Clients,
@@ -89,8 +88,7 @@ def settle_journal(store: LocalState, ledger: LedgerSheets) -> None:
 
 def describe_failure(exc: BaseException) -> str:
     """Why a component stopped, in one line fit for a log, ``status`` and the admin's chat."""
-    if isinstance(exc, TelegramError):
-        exc = telegram_error(exc)  # PTB's own text for a rejected token quotes the token
+    exc = as_our_error(exc)  # PTB's own text for a rejected token quotes the token
     text = str(exc) if isinstance(exc, SheetledgerError) else f"{type(exc).__name__}: {exc}"
     return redact(text)
 

@@ -65,6 +65,7 @@ from sheetledger.bot.parse import HELP_EXAMPLES, dedup_key, parse_message
 from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
+from sheetledger.lifecycle import run_until_signalled
 from sheetledger.money import rub
 from sheetledger.outage import TELEGRAM, OutageWatch
 from sheetledger.retry import RetryPolicy, TryAgain
@@ -599,7 +600,6 @@ def run_bot(config: Config, *, flush_every: float | None = None) -> int:
     """``sheetledger bot``: run the bot alone until SIGINT/SIGTERM; returns an exit code."""
     # Local: an import cycle (the composition root, connect.py, imports this module).
     from sheetledger.connect import build_bot, build_clients, open_state
-    from sheetledger.lifecycle import run_until_signalled
 
     clients = build_clients(config)
     state = open_state(config)

@@ -33,6 +33,11 @@ def get_me(telegram: TelegramConfig) -> dict[str, Any]:
         raise telegram_error(exc) from exc
 
 
+def as_our_error(exc: BaseException) -> BaseException:
+    """``exc`` as one of our errors when it is python-telegram-bot's; else ``exc`` itself."""
+    return telegram_error(exc) if isinstance(exc, TelegramError) else exc
+
+
 def telegram_error(exc: TelegramError) -> FatalError | RetriableError:
     """python-telegram-bot's error as ours; never with the token (PTB's message quotes it)."""
     if isinstance(exc, InvalidToken):

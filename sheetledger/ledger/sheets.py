@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import gspread
 import requests
 from gspread.exceptions import APIError
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
@@ -409,8 +409,6 @@ class LedgerSheets:
         return view
 
     def _drive_version(self) -> str | None:
-        from gspread.urls import DRIVE_FILES_API_V3_URL
-
         try:
             reply = self._http.request(
                 "get",

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from sheetledger.config import Cabinet, Config
+from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.store import LocalState
@@ -327,8 +328,6 @@ def push_to_crm(
     (a previous attempt died before the ledger recorded it), or any event when the
     journal cannot be trusted, is first looked for by its marker in the deal's notes.
     """
-    from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
-
     events = plan.events
     keys = [(e.payment_id, e.seq) for e in events]
     in_doubt = set(keys) if not store.journal_trusted else store.journaled(keys)
