@@ -51,7 +51,7 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 class Method(StrEnum):
-    """How a payment is made (mission.md §1)."""
+    """How a payment is made (README, "The tabs": the Payments tab's method)."""
 
     CASH = "cash"  # Наличными в кассу
     CARD = "card"  # Перевод на карту

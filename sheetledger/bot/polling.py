@@ -3,7 +3,7 @@
 PTB's stock ``Updater`` puts a batch on its queue and at once asks for the next
 one with ``offset = last + 1``, which confirms the batch to Telegram while the
 handlers still run; a ``kill -9`` in a handler then loses the expense
-(reference/telegram-bot-api.md §1.3, §3.3). Here, for each update:
+(docs/api-notes.md, "Telegram: getUpdates"). Here, for each update:
 
     fetch → ``await application.process_update(update)`` → store ``update_id + 1``
     in ``state.db`` (synchronous SQLite) → next ``getUpdates(offset=stored)``

@@ -48,7 +48,7 @@ IDS_PER_FILTER = 50  # ids per filter[...][] request, to keep URLs short
 FIELDS_PAGE = 50  # custom fields come at most 50 a page (DOC:cf)
 PAGE_MAX = 250
 PAGE_CAP = 10_000  # a guard against a `next` link that never ends
-BACKOFF_BASE = 1.0  # seconds; a 429 waits at least this (reference §3.2)
+BACKOFF_BASE = 1.0  # seconds; a 429 waits at least this (docs/api-notes.md, "Retries")
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 60.0  # asked to wait longer than this: give up now, the job retries later
 

@@ -1,6 +1,6 @@
 """Reading and writing a ledger spreadsheet: the one module that calls gspread for it.
 
-Per cycle (design.md §3, §9):
+Per cycle (docs/architecture.md, "The cycle" and "Targets"):
 * ``read``   one ``values:batchGet`` of every managed tab (UNFORMATTED, dates as serials);
 * ``write``  one ``values:batchGet`` of the ID columns, to find each row where it is
   *now* (people sort, insert and delete rows while the daemon talks to amoCRM), then
@@ -387,7 +387,7 @@ class LedgerSheets:
         """``read(keys)``, unless Drive says the file has not changed since the last one.
 
         Drive's ``version`` "reflects every change made to the file" and costs a Drive
-        request, not one of the Sheets read quota (reference/google-sheets-api.md §4): a
+        request, not one of the Sheets read quota (docs/api-notes.md, "Google: quotas"): a
         spreadsheet nobody touched is not read again every minute. Our own writes change
         the version too, so the cycle after a write reads it afresh. The version is taken
         before the read, so an edit racing the read can only cause one read too many.

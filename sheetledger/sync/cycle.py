@@ -1,4 +1,6 @@
-"""One sync cycle (design.md §3): read → pull → plan → push → write. The thin I/O shell.
+"""One sync cycle: read → pull → plan → push → write. The thin I/O shell.
+
+docs/architecture.md, "The cycle", tells it in words.
 
 Requests per cycle: one Sheets read; the amoCRM lead pages changed since the
 cursor; when something changed, one Sheets read to locate rows and one atomic
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 
 LOOKUPS_KEY = "amocrm.lookups"
 LOOKUPS_MAX_AGE = 3600.0
-# The tabs a cycle plans from and writes to. Expenses (50,000 rows at design.md §9's scale)
+# The tabs a cycle plans from and writes to. Expenses (50,000 rows at the scale of
+# docs/architecture.md, "Targets")
 # belong to the bot and the reports: reading and parsing them every minute cost an idle
 # cycle more CPU than everything else together.
 SYNC_TABS = ("deals", "payments", "cash", "state")

@@ -1,7 +1,7 @@
 """Push: ticks in the ledger -> amoCRM fields, status and a note in the deal's history. Pure.
 
-A tick is an event (design.md §2): ☐ → ☑ confirms, ☑ → ☐ after a push reverses,
-a received amount changed after a push corrects. Each event gets the next ``seq``
+A tick is an event (docs/architecture.md, "Exactly once"): ☐ → ☑ confirms, ☑ → ☐ after a
+push reverses, a received amount changed after a push corrects. Each event gets the next ``seq``
 of its payment and a marker in its note, so a retry after a crash can tell that
 the note is already there. Field values are absolute (the deal's confirmed
 total), so writing them twice is harmless.

@@ -17,7 +17,7 @@ from sheetledger.sandbox.sheets.formulas import FormulaError
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet, grid_json
 
 # Copied from a fresh spreadsheet's metadata
-# (fixtures/gsheets/WorksheetTest.test_add_validation.json).
+# (tests/fixtures/gsheets/WorksheetTest.test_add_validation.json).
 DEFAULT_FORMAT: dict[str, Any] = {
     "backgroundColor": {"red": 1, "green": 1, "blue": 1},
     "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},
