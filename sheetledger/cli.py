@@ -153,8 +153,9 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     config = _load(args)
-    if args.log_format is None and config.logging.format == "json":
-        setup_logging(level="DEBUG" if args.verbose else config.logging.level, fmt="json")
+    if args.log_format is None:  # the command line wins over the config's `logging`
+        level = "DEBUG" if args.verbose else config.logging.level
+        setup_logging(level=level, fmt=config.logging.format)
     return run_daemon(config)
 
 
@@ -220,11 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         "write new and changed rows, push ticked payments to amoCRM (fields, status, a note), "
         "rewrite Cash on hand. Exit code 1 when a row or a service had a problem.",
     )
-    sync.add_argument(
-        "--once",
-        action="store_true",
-        help="run one cycle and exit (the default; `run` is the daemon)",
-    )
+    # `sync` always runs one cycle (`run` is the daemon); `--once`, from the first design,
+    # is still accepted so scripts that pass it keep working, and not shown.
+    sync.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     sync.add_argument(
         "--dry-run", action="store_true", help="print what would change; write nothing anywhere"
     )

@@ -185,7 +185,6 @@ class Tabs(_Model):
     payments: str = "Payments"
     cash: str = "Cash on hand"
     expenses: str = "Expenses"
-    invoices: str = "Invoices"
     state: str = "_state"
 
 
@@ -347,7 +346,6 @@ class LoggingConfig(_Model):
 
 class Config(_Model):
     timezone: str = "Europe/Moscow"
-    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     state_dir: Path = Path("state")
     amocrm: AmoConfig
     google: GoogleConfig
@@ -424,8 +422,6 @@ def _format_error(error: Mapping[str, Any]) -> str:
     elif kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         message = f"expected one of {expected}"
-    elif kind == "string_pattern_mismatch" and loc == ["currency"]:
-        message = "expected a three-letter currency code such as RUB"
     elif kind in _FRIENDLY and kind != "enum":
         message = _FRIENDLY[kind]
     elif message.startswith("Value error, "):

@@ -146,3 +146,10 @@ def test_docs_cite_sections_that_exist() -> None:
             if not any(h.startswith(section) for h in headings[page]):
                 wrong.append(f"{path.relative_to(ROOT)}: {page} has no section {section!r}")
     assert wrong == []
+
+
+def test_sync_once_is_still_accepted_but_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args(["sync", "--once"]).once is True
+    with pytest.raises(SystemExit):
+        main(["sync", "--help"])
+    assert "--once" not in capsys.readouterr().out

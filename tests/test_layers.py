@@ -28,7 +28,6 @@ PACKAGE = Path(sheetledger.__file__).resolve().parent
 # The client library of each outside service, and the modules allowed to import it.
 CLIENT_LIBRARIES = {
     "gspread": {"ledger.google", "ledger.sheets"},
-    "gspread_formatting": {"ledger.setup"},
     "google": {"ledger.google"},
     "requests": {"crm.amocrm", "ledger.google", "ledger.sheets"},
     "urllib3": {"crm.amocrm"},
