@@ -14,9 +14,10 @@ used; without one (a fresh ``state.db``) Telegram resends whatever it still
 holds and the keys dedup. ``drop_pending_updates`` is never used: expenses typed
 while the bot was down are real data.
 
-Network trouble backs off 1 s × 1.5 up to 30 s (as PTB does) and is logged once
-per outage; ``RetryAfter`` waits what Telegram says; a 409 (another instance
-polls) backs off too; a rejected token stops with ``FatalError``.
+Network trouble backs off 1 s, 2 s, 4 s … up to 30 s, jittered (the project's one retry
+policy, ``retry.py``), and is told once per outage; ``RetryAfter`` waits what Telegram
+says; a 409 (another instance polls) backs off too; a rejected token stops with
+``FatalError``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from telegram.ext import Application
 
 from sheetledger.errors import FatalError
 from sheetledger.outage import TELEGRAM, OutageWatch
+from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class Poller:
         self.poll_timeout = poll_timeout
         self.allowed_updates = list(allowed_updates)
         self.max_backoff = max_backoff
+        self.backoff = RetryPolicy(base=1.0, cap=max_backoff)
         self.offset = 0
         self.handled = 0
         # The daemon's watch when it runs the bot, so a Telegram outage is told like the others.
@@ -86,7 +89,7 @@ class Poller:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; the update in hand is finished first."""
         self.offset = await asyncio.to_thread(self.state.telegram_offset)
-        backoff = 1.0
+        failures = 0
         while not stop.is_set():
             fetch = asyncio.ensure_future(self._fetch())
             stopping = asyncio.ensure_future(stop.wait())
@@ -116,10 +119,10 @@ class Poller:
                 ) from exc
             except (Conflict, TelegramError) as exc:
                 self._note_outage(exc)
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 1.5, self.max_backoff)
+                failures += 1
+                await _sleep_or_stop(stop, self.backoff.delay(failures))
                 continue
-            backoff = 1.0
+            failures = 0
             self.watch.recovered(TELEGRAM)
             for update in updates:
                 if update.update_id < self.offset:
