@@ -1,4 +1,4 @@
-"""``sheetledger run``: the composition root — one process, the scheduler's jobs and the bot.
+"""``sheetledger run``: one process, the scheduler's jobs and the bot, on connect.py's clients.
 
 * The Telegram bot owns the asyncio loop (python-telegram-bot 22).
 * The jobs block (requests, gspread), so they run on an APScheduler 3.x
@@ -11,6 +11,9 @@
   confirmed only after their rows are written.
 * An outage of amoCRM, Google or Telegram is logged once when it starts and once
   when it ends, and announced once each way to the admin's Telegram chat.
+* A component that dies (the bot's loop: a rejected token, a bug) is not left dead: it
+  is logged as an error, told once, started again after a growing wait, and its state
+  is in ``sheetledger status``.
 """
 
 from __future__ import annotations
