@@ -28,6 +28,7 @@ from sheetledger.config import Config, load_config
 from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
 from sheetledger.logs import setup_logging
+from sheetledger.rebuild.command import rebuild
 from sheetledger.status import print_status
 
 log = logging.getLogger("sheetledger")
@@ -97,6 +98,10 @@ def cmd_discover(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
+
+
+def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
+    return rebuild(_load(args), console, dry_run=args.dry_run)
 
 
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
@@ -233,6 +238,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-read every deal, not only those changed since the cursor",
     )
     sync.set_defaults(func=cmd_sync)
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="restore the ledger from amoCRM: every deal and payment row, every confirmation",
+        description="Recreate deleted tabs, then bring back every deal and payment row from "
+        "amoCRM and every confirmation, partial receipt and reversal from the marker notes the "
+        "daemon left in the deals (with who confirmed and when). People's cells that still "
+        "hold something are left as they are; nothing is sent to amoCRM. Run it when a sync "
+        "says a tab was deleted or emptied.",
+    )
+    rebuild.add_argument(
+        "--dry-run", action="store_true", help="print what would be restored; write nothing"
+    )
+    rebuild.set_defaults(func=cmd_rebuild)
 
     bot = sub.add_parser(
         "bot",

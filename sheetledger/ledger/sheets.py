@@ -87,6 +87,7 @@ class Located:
     positions: dict[str, int]  # row ID -> 1-based sheet row
     last_row: int  # the last row holding anything in the managed columns
     grid_rows: int
+    copies: dict[str, list[int]] = field(default_factory=dict)  # ID -> rows of its later copies
 
 
 class HeaderProblem(FatalError):
@@ -213,7 +214,10 @@ def _translate(exc: APIError, what: str) -> Exception:
         )
     if code == 400 and "Unable to parse range" in message:
         return FatalError(
-            "Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`"
+            "Google Sheets",
+            f"{what}: {message}",
+            hint="a tab is missing: run `sheetledger rebuild` (it recreates the tab and restores "
+            "its rows and confirmations from amoCRM)",
         )
     return FatalError("Google Sheets", f"{what}: HTTP {code} {message}")
 
@@ -364,9 +368,6 @@ class LedgerSheets:
             except CellProblem:
                 continue
             row_id = str(parsed_id)
-            if row_id in tab.rows:
-                layout.duplicates.append(row_id)
-                continue
             values: dict[str, Any] = dict.fromkeys(keys)  # empty and missing cells are None
             problems: dict[str, str] = {}
             for (key, read), cell in zip(readers, raw, strict=False):
@@ -377,6 +378,10 @@ class LedgerSheets:
                 except CellProblem as exc:
                     problems[key] = str(exc)
             values[id_key] = parsed_id
+            if row_id in tab.rows:  # a pasted copy: planning holds the ID back (E_DUPLICATE)
+                layout.duplicates.append(row_id)
+                tab.copies.setdefault(row_id, []).append(values)
+                continue
             tab.rows[row_id] = values
             if problems:
                 tab.problems[row_id] = problems
@@ -474,6 +479,7 @@ class LedgerSheets:
                 )
             grid_rows = int(sheet["properties"].get("gridProperties", {}).get("rowCount", 1000))
             positions: dict[str, int] = {}
+            copies: dict[str, list[int]] = {}
             last_id = 1
             for block in sheet.get("data", []):
                 first = int(block.get("startRow", 0)) + 1
@@ -486,10 +492,11 @@ class LedgerSheets:
                         row_id = str(from_cell(schema.id_column.kind, raw, self.tz))
                     except CellProblem:
                         continue
-                    positions.setdefault(row_id, offset)
+                    if positions.setdefault(row_id, offset) != offset:
+                        copies.setdefault(row_id, []).append(offset)
             sheet_id = int(sheet["properties"].get("sheetId", 0))
             last_row = self._last_row(key, positions, last_id)
-            found[key] = Located(sheet_id, positions, last_row, grid_rows)
+            found[key] = Located(sheet_id, positions, last_row, grid_rows, copies)
         return found
 
     def _last_row(self, key: str, positions: Mapping[str, int], last_id: int) -> int:
@@ -569,11 +576,13 @@ class LedgerSheets:
                         "%s: row %s vanished before the write (deleted by a person?)", title, rid
                     )
                     continue
-                for start, run in _runs(schema, vals):
-                    requests_.add(
-                        self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False)
-                    )
-                    cells += len(run)
+                # Every copy of a pasted row gets the same cells (its E_DUPLICATE flag).
+                for at in (row, *located.copies.get(rid, ())):
+                    for start, run in _runs(schema, vals):
+                        requests_.add(
+                            self._update_cells(sheet_id, at, start, [run], schema, start, fmt=False)
+                        )
+                        cells += len(run)
             if new_rows:
                 block = [[vals.get(c.key) for c in schema.columns] for _, vals in new_rows]
                 for (rid, vals), line in zip(new_rows, block, strict=True):
