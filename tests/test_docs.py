@@ -98,7 +98,7 @@ SOURCES = sorted(
     if ".venv" not in path.parts
 )
 # Documents that lived outside the repository: the code must cite docs/ instead.
-GONE = re.compile(r"design\.md|mission\.md|model-codebases|\breference/|shared/|§")
+GONE = re.compile(r"design\.md|mission\.md|model-codebases|\breference/|shared/|§ ?\d")
 CITED_FILE = re.compile(r"[\w./*-]+\.md\b|\bfixtures/[\w./*-]+")
 
 
