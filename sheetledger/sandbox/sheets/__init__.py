@@ -7,7 +7,7 @@ the service-account key handed out by ``service_account_info(token_uri)`` sends
 google-auth's JWT grant to ``POST /token`` here.
 
 What it serves (details and the quirks imitated are documented where they are
-implemented; sources: reference/google-sheets-api.md and fixtures/gsheets/):
+implemented; sources: docs/api-notes.md and tests/fixtures/gsheets/):
 
 * ``POST /token`` - the service-account JWT bearer grant (RS256 signature checked).
   Sheets and Drive routes without a valid ``Authorization: Bearer`` answer 401

@@ -71,7 +71,8 @@ class SheetsCore(Emulator):
         self.issuer.add_account(DEFAULT_SERVICE_ACCOUNT)
         self.quota_per_minute: dict[str, int] | None = None
         # Drive refuses file creation by service accounts with 403 storageQuotaExceeded
-        # nowadays (reference §7); off by default because the recorded cassettes predate it.
+        # nowadays (docs/api-notes.md, "Google: new files"); off by default because the
+        # recorded cassettes predate it.
         self.service_accounts_have_no_storage = False
         self.failed_edits: list[str] = []  # scheduled person edits (POST /_sandbox/edit) refused
 
@@ -618,7 +619,7 @@ class SheetsCore(Emulator):
         """The range segment of ``.../values/{range}[:verb]``, split on the raw path.
 
         gspread appends ``:append``/``:clear`` unencoded after the percent-encoded
-        range, and a decoded range contains ``:`` itself (reference §1.1).
+        range, and a decoded range contains ``:`` itself (docs/api-notes.md, "Google: A1 ranges").
         """
         raw = request.raw_path.split("/values/", 1)[1]
         if verb is not None and raw.endswith(":" + verb):

@@ -246,8 +246,9 @@ class DimensionRequests(SheetsCore):
         """Reorder rows by the specs; whole-width sorts carry formats and row metadata along.
 
         Whether Google moves ROW developer metadata on a sort is undocumented
-        (reference §6); the emulator moves it with the row when the sort spans the
-        whole width (a person's "sort sheet"), which is what the design relies on.
+        (docs/api-notes.md, "Google: people editing"); the emulator moves it with the row
+        when the sort spans the whole width (a person's "sort sheet"), which is what the
+        design relies on.
         """
         r0, r1, c0, c1 = bounds.clip(sheet.row_count, sheet.column_count)
         r1 = min(r1, len(sheet.cells))

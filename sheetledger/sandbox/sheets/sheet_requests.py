@@ -61,7 +61,8 @@ class SheetRequests(SpreadsheetsApi, DimensionRequests):
                 self._check_title(book, title, sheet)
                 sheet.title = title
             rows, cols = grid.get("rowCount"), grid.get("columnCount")
-            # Google resizes rows before columns (reference §4.1, gspread-dataframe#37).
+            # Google resizes rows before columns (gspread-dataframe#37; docs/api-notes.md,
+            # "Google: A1 ranges").
             if rows is not None and int(rows) != sheet.row_count:
                 self._resize(book, sheet, "ROWS", int(rows))
             if cols is not None and int(cols) != sheet.column_count:
