@@ -33,7 +33,7 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
 from sheetledger.ledger.tabs import TabSchema
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, TabRows
+from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 
 log = logging.getLogger(__name__)
 

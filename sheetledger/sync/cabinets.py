@@ -25,9 +25,9 @@ from types import MappingProxyType
 from typing import Any
 
 from sheetledger.config import Cabinet
+from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
 from sheetledger.model import ZERO, money
 from sheetledger.sync.cash import outstanding, plan_cash, unconfirmed_cash
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, differing
 from sheetledger.sync.state import RowState
 
 RECENT_DAYS = 14  # confirmed payments stay visible in the cabinet this long

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from sheetledger.config import Method
+from sheetledger.ledger.view import LedgerView
 from sheetledger.model import ZERO, money
-from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.state import RowState
 
 

@@ -14,14 +14,15 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from sheetledger.config import Cabinet, Config
+from sheetledger.crm.lookups import Lookups
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.ledger.view import LedgerChanges, LedgerView, apply_changes
 from sheetledger.store import LocalState
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.cursor import CURSOR_KEY, next_cursor, pull_from
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes
-from sheetledger.sync.pull import Lookups, plan_pull
+from sheetledger.sync.pull import plan_pull
 from sheetledger.sync.push import PushEvent, PushPlan, note_text, plan_push
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from sheetledger.config import Config, Method
+from sheetledger.crm.lookups import Lookups
+from sheetledger.ledger.view import LedgerChanges, LedgerView
 from sheetledger.model import WON, ZERO, money
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView
-from sheetledger.sync.pull import Lookups
 from sheetledger.sync.state import RowState, marker
 
 

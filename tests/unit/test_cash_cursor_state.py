@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sheetledger.ledger.view import LedgerView
 from sheetledger.sync.cash import plan_cash, unconfirmed_cash
 from sheetledger.sync.cursor import next_cursor, pull_from
-from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.state import RowState, marker
 from tests.unit.builders import empty_view
 
