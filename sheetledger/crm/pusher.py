@@ -6,13 +6,18 @@ it reaches amoCRM without doubling anything, and says what happened in a ``PushO
 * the journal (local state) records every push before anything is sent;
 * a lead amoCRM refuses (400) refuses its whole batch: the batch is sent again lead by
   lead, so only the refused deal's pushes wait (its note waits with its fields);
-* a note is only posted when its marker is not already among the deal's notes (see
-  ``MarkerLookup``); a POST whose answer was lost leaves its pushes in doubt, looked for
-  by marker in the next cycle.
+* amoCRM is the second record of every confirmation (design.md §3): before a note is
+  posted, its marker is looked for among the deal's notes — for every push, whatever the
+  sheet or the journal say. A person who cleared a Sync state cell, sorted a range away
+  from the daemon's columns or recreated the Payments tab makes the sheet forget a push;
+  amoCRM does not. The lookup goes in bulk: one notes list request per 50 deals;
+* a POST whose answer was lost leaves its pushes undelivered: the next cycle finds them
+  by their markers.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +26,9 @@ from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
 from sheetledger.errors import RetriableError
 
 PushKey = tuple[str, int]  # (payment id, seq): one confirmation event of one payment
+# A marker as ``sync.state.marker`` writes it, whole: ``sheetledger:<payment id>#<seq>``.
+# Matched as a token, so ``…#1`` is not found inside ``…#12``.
+MARKER = re.compile(r"sheetledger:[^\s#]+#\d+")
 
 
 class NotesCrm(Protocol):
@@ -34,11 +42,8 @@ class NotesCrm(Protocol):
 
 
 class Journal(Protocol):
-    """The local record of pushes on their way (``LocalState``)."""
+    """The local record of pushes on their way (``LocalState``), shown by ``status``."""
 
-    @property
-    def journal_trusted(self) -> bool: ...
-    def journaled(self, keys: Iterable[PushKey]) -> set[PushKey]: ...
     def journal_add(self, entries: Iterable[tuple[str, int, int, str]]) -> None: ...
 
 
@@ -89,8 +94,6 @@ class CrmPusher:
     def _push(
         self, patches: Sequence[Mapping[str, Any]], notes: Sequence[OutgoingNote]
     ) -> PushOutcome:
-        keys = [n.key for n in notes]
-        in_doubt = set(keys) if not self.journal.journal_trusted else self.journal.journaled(keys)
         self.journal.journal_add((n.key[0], n.key[1], n.deal_id, n.marker) for n in notes)
 
         taken, refused = self._update_leads([dict(p) for p in patches])
@@ -101,8 +104,7 @@ class CrmPusher:
         problems = [f"amoCRM refused the update of deal {d}: {why}" for d, why in refused.items()]
         notes = [n for n in notes if n.deal_id not in refused]
 
-        doubtful = [n for n in notes if n.key in in_doubt]
-        found = self._markers_found(doubtful)
+        found = self._markers_found(notes)
         to_post = [n for n in notes if n.marker not in found]
         delivered = {n.key for n in notes if n.marker in found}
         if to_post:
@@ -156,5 +158,10 @@ class CrmPusher:
         found: set[str] = set()
         for note in self.crm.notes(sorted({n.deal_id for n in notes}), note_type="common"):
             text = str((note.get("params") or {}).get("text") or "")
-            found.update(m for m in markers if m in text)
+            found.update(markers_in(text) & markers)
         return found
+
+
+def markers_in(text: str) -> set[str]:
+    """The whole markers a note carries (``…#1`` is not in a note that says ``…#12``)."""
+    return set(MARKER.findall(text))

@@ -364,3 +364,61 @@ def test_a_lead_amocrm_refuses_holds_back_its_own_push_only(world: World):
     report = world.sync()
     assert [e.payment_id for e in report.pushed] == [waiting]
     assert len(world.notes(good)) == 1 and len(world.notes(bad)) == 1
+
+
+# -- amoCRM is the second record of every confirmation ------------------------------------
+
+
+def test_a_cleared_sync_state_costs_a_marker_check_not_a_second_note(world: World):
+    deal = world.deal("9801", payments=((1000, CARD, None),))
+    world.sync()
+    world.tick(f"{deal}:1")
+    world.sync()
+    assert _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
+    # A person pastes over the row's daemon cells: the sheet forgets the push, amoCRM does not.
+    title = world.ledger.tabs["payments"][0]
+    row = world.row_number("payments", f"{deal}:1")
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!P{row}", "")
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!O{row}", "")
+    assert _payments(world)[f"{deal}:1"]["Sync state"] == ""
+    report = world.sync()
+    assert report.notes_found == 1
+    assert len(world.notes(deal)) == 1
+    assert _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
+    assert world.sync().events == []
+
+
+def test_a_recreated_payments_tab_ticked_again_makes_no_duplicate_notes(world: World):
+    from sheetledger.connect import build_google
+    from sheetledger.ledger.setup import prepare
+
+    deals = [world.deal(str(9810 + n), payments=((1000 + n, CARD, None),)) for n in range(3)]
+    world.sync()
+    for deal in deals:
+        world.tick(f"{deal}:1")
+    world.sync()
+    # Someone deletes the Payments tab; `init` makes it anew and a full sync refills it.
+    book = build_google(world.config).open_by_key(world.spreadsheet_id)
+    book.del_worksheet(book.worksheet(world.ledger.tabs["payments"][0]))
+    prepare(world.fresh_ledger())
+    world.ledger = world.fresh_ledger()
+    world.sync(full=True)
+    assert set(_payments(world)) == {f"{d}:1" for d in deals}
+    for deal in deals:  # the confirmations are typed again from the paper trail
+        world.tick(f"{deal}:1")
+    report = world.sync()
+    assert report.notes_found == 3 and len(report.pushed) == 3
+    assert [len(world.notes(d)) for d in deals] == [1, 1, 1]
+    assert {r["Sync state"] for r in _payments(world).values()} == {"pushed #1"}
+
+
+def test_markers_are_looked_up_in_bulk_one_request_per_50_pushes(world: World):
+    deals = [world.deal(str(9900 + n), payments=((100 + n, CARD, None),)) for n in range(60)]
+    world.sync()
+    for deal in deals:
+        world.tick(f"{deal}:1")
+    world.box.amo.counters.reset()
+    report = world.sync()
+    assert len(report.pushed) == 60 and report.notes_found == 0
+    assert world.box.amo.counters.by_route["_get_notes"] == 2  # ⌈60 / 50⌉
+    assert [len(world.notes(d)) for d in deals] == [1] * 60
