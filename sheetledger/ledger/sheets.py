@@ -334,7 +334,9 @@ class LedgerSheets:
             layout.rows_by_id[row_id] = offset
         return tab, layout
 
-    def read_if_changed(self, keys: Iterable[str] | None = None) -> LedgerView:
+    def read_if_changed(
+        self, keys: Iterable[str] | None = None, *, force: bool = False
+    ) -> LedgerView:
         """``read(keys)``, unless Drive says the file has not changed since the last one.
 
         Drive's ``version`` "reflects every change made to the file" and costs a Drive
@@ -342,12 +344,14 @@ class LedgerSheets:
         spreadsheet nobody touched is not read again every minute. Our own writes change
         the version too, so the cycle after a write reads it afresh. The version is taken
         before the read, so an edit racing the read can only cause one read too many.
-        ``last_read_cached`` tells the caller which it was.
+        ``last_read_cached`` tells the caller which it was. ``force`` reads whatever the
+        version says (a lagging version must not hide an edit for ever).
         """
         wanted = tuple(keys or self.tabs)
         version = self._drive_version()
         if (
-            version is not None
+            not force
+            and version is not None
             and version == self._seen_version
             and self._cached is not None
             and self._cached_keys == wanted

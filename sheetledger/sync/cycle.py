@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sheetledger.config import Config
@@ -29,6 +29,7 @@ from sheetledger.sync.plan import (
     CabinetRead,
     CycleInput,
     Settled,
+    must_read_all,
     plan_cabinet,
     plan_cycle,
     settle,
@@ -118,9 +119,11 @@ class CycleMemory:
     same day, the master and every cabinet are unchanged (Drive versions) and amoCRM
     brought nothing new, the previous plan still holds and this cycle plans nothing.
     (The day matters: cash dated today and the cabinets' two-week window move with it.)
+    Every ``schedule.full_read_minutes`` the sheets are read afresh all the same.
     """
 
     settled_on: date | None = None
+    read_all_at: datetime | None = None  # when every sheet was last read, not taken from cache
 
 
 def run_cycle(
@@ -203,13 +206,18 @@ def _read(
 ) -> tuple[CycleInput, list[str]]:
     """Everything the plan needs: the master, the cabinets, the leads changed since the cursor."""
     keys = [key for key in SYNC_TABS if key in ledger.tabs]
-    view = ledger.read_if_changed(keys) if memory is not None else ledger.read(keys)
-    master_unchanged = memory is not None and ledger.last_read_cached
+    every = timedelta(minutes=config.schedule.full_read_minutes)
+    # Without a memory (one `sync`), the master is read afresh and no cycle is skipped.
+    read_all = memory is not None and must_read_all(memory.read_all_at, now, every)
+    view = ledger.read(keys) if memory is None else ledger.read_if_changed(keys, force=read_all)
+    master_unchanged = memory is not None and not read_all and ledger.last_read_cached
     broken = ledger.header_problems()
     for key in ("deals", "payments", "state"):
         if key in broken:
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
-    reads, problems = _read_cabinets(config, cabinets)
+    reads, problems = _read_cabinets(config, cabinets, force=read_all)
+    if memory is not None and read_all:
+        memory.read_all_at = now
     lookups = load_lookups(crm, store)
     cursor = None if full else stored_cursor(view)
     leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
@@ -226,6 +234,7 @@ def _read(
         all_cabinets_read=len(reads) == len(cabinets),
         full=full,
         master_unchanged=master_unchanged,
+        read_all=read_all,
         settled_on=memory.settled_on if memory is not None else None,
         broken=broken,
     )
@@ -233,7 +242,7 @@ def _read(
 
 
 def _read_cabinets(
-    config: Config, cabinets: Mapping[str, LedgerSheets]
+    config: Config, cabinets: Mapping[str, LedgerSheets], *, force: bool
 ) -> tuple[list[CabinetRead], list[str]]:
     reads: list[CabinetRead] = []
     problems: list[str] = []
@@ -242,7 +251,7 @@ def _read_cabinets(
         if sheets is None:
             continue
         try:
-            view = sheets.read_if_changed()
+            view = sheets.read_if_changed(force=force)
         except SheetledgerError as exc:
             # One cabinet out of reach must not stop the others or the master (retried later).
             problems.append(f"cabinet '{cabinet.name}' skipped this cycle: {exc}")
@@ -254,7 +263,7 @@ def _read_cabinets(
                     f"cabinet '{cabinet.name}', tab '{sheets.tabs[key][0]}': {problem} — not synced"
                 )
             continue
-        reads.append(CabinetRead(cabinet, view, sheets.last_read_cached))
+        reads.append(CabinetRead(cabinet, view, not force and sheets.last_read_cached))
     return reads, problems
 
 

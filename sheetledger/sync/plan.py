@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sheetledger.config import Cabinet, Config
@@ -52,6 +52,7 @@ class CycleInput:
     all_cabinets_read: bool = True  # False when a cabinet was out of reach or broken
     full: bool = False  # a full resync: the stored cursor is ignored
     master_unchanged: bool = False  # Drive said the master had not changed since its last read
+    read_all: bool = False  # every sheet was read afresh, whatever Drive's version said
     settled_on: date | None = None  # the day a remembered cycle left nothing for later
     may_idle: bool = False  # a daemon that remembers its last cycle may skip planning
     broken: Mapping[str, str] = field(default_factory=dict)  # master tab -> header problem
@@ -142,6 +143,16 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     )
 
 
+def must_read_all(last: datetime | None, now: datetime, every: timedelta) -> bool:
+    """Whether this cycle reads every sheet afresh, whatever Drive's versions say.
+
+    Drive's ``version`` is what lets a settled daemon skip reading; should it ever lag an
+    edit, the edit would stay unseen until something else changed. Reading everything at
+    least every ``every`` bounds that delay.
+    """
+    return last is None or now - last >= every
+
+
 def _unchanged(
     given: CycleInput, pulled: LedgerChanges, cursor: int | None, new_cursor: int | None
 ) -> bool:
@@ -153,6 +164,7 @@ def _unchanged(
     """
     return (
         given.settled_on == given.today
+        and not given.read_all
         and given.master_unchanged
         and given.all_cabinets_read
         and all(read.unchanged for read in given.cabinets)
