@@ -350,20 +350,29 @@ def test_a_lead_amocrm_refuses_holds_back_its_own_push_only(world: World):
     world.sync()
     world.tick(f"{good}:1")
     world.tick(f"{bad}:1")
-    # The batch PATCH is refused (400), then the first lead on its own too: one bad lead.
-    world.box.amo.fail_next(400, count=2, match="PATCH /api/v4/leads")
+
+    def a_manager_deletes_the_deal() -> None:  # in amoCRM, while the cycle runs
+        state = world.box.amo.state()
+        state["leads"] = [lead for lead in state["leads"] if lead["id"] != bad]
+        world.box.amo.load_state(state)
+
+    # amoCRM refuses the batch PATCH for the deal it no longer has (400 NotSupportedChoice).
+    world.box.amo.before_next(a_manager_deletes_the_deal, match="PATCH /api/v4/leads")
     report = world.sync()
-    pushed = {e.payment_id for e in report.pushed}
-    assert len(pushed) == 1 and report.unsettled
-    assert any("refused the update of deal" in p for p in report.problems)
-    (done,) = pushed
-    waiting = f"{bad}:1" if done == f"{good}:1" else f"{good}:1"
-    assert _payments(world)[waiting]["Sync state"] == ""
-    assert world.notes(int(waiting.split(":")[0])) == []
-    # Once amoCRM takes it, the held-back push goes through, once.
+    assert [e.payment_id for e in report.pushed] == [f"{good}:1"]
+    assert [e.payment_id for e in report.events] == [f"{good}:1", f"{bad}:1"]
+    assert report.unsettled and report.lead_patches == 1
+    refused = [p for p in report.problems if "refused" in p]
+    assert len(refused) == 1 and f"refused the update of deal {bad}" in refused[0]
+    payments = _payments(world)
+    assert payments[f"{good}:1"]["Sync state"] == "pushed #1"
+    assert payments[f"{bad}:1"]["Sync state"] == ""
+    assert len(world.notes(good)) == 1 and world.confirmed_total(good) == Decimal("1000")
+    assert world.crm.lead(bad) is None
+    # Held back it stays, cycle after cycle; the pushed one is never sent again.
     report = world.sync()
-    assert [e.payment_id for e in report.pushed] == [waiting]
-    assert len(world.notes(good)) == 1 and len(world.notes(bad)) == 1
+    assert report.pushed == [] and [e.payment_id for e in report.events] == [f"{bad}:1"]
+    assert len(world.notes(good)) == 1
 
 
 # -- amoCRM is the second record of every confirmation ------------------------------------
