@@ -32,6 +32,7 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
+from sheetledger.ledger.rows import parse_rows
 from sheetledger.ledger.tabs import TabSchema
 from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 
@@ -117,40 +118,6 @@ def check_header(schema: TabSchema, header: Sequence[Any], limit: int | None = N
                 return f"column {letter} should be '{column.header}', found '{actual}' (renamed?)"
             return f"column '{column.header}' ({letter}) is missing"
     return ""
-
-
-def cell_reader(kind: Kind, tz: ZoneInfo) -> Callable[[Any], Any]:
-    """``from_cell`` for a column of ``kind`` and a non-empty cell, common cases first.
-
-    Same results as ``from_cell``; amounts and dates repeat across a tab (one price list,
-    one year of days), so each reader remembers the ones it has made (Decimal and date
-    are immutable). Zero is left out of the memo: 0.0 == -0.0 but their amounts differ.
-    """
-    if kind is Kind.TEXT:
-
-        def text(raw: Any) -> Any:
-            if type(raw) is str:
-                return raw if raw[0] != "'" else from_cell(kind, raw, tz)
-            return from_cell(kind, raw, tz)
-
-        return text
-    if kind is Kind.INT:
-        return lambda raw: raw if type(raw) is int else from_cell(kind, raw, tz)
-    if kind is Kind.BOOL:
-        return lambda raw: raw if type(raw) is bool else from_cell(kind, raw, tz)
-    if kind in (Kind.MONEY, Kind.DATE):
-        memo: dict[Any, Any] = {}
-
-        def remembered(raw: Any) -> Any:
-            if raw and (type(raw) is float or type(raw) is int):
-                found = memo.get(raw)
-                if found is None:
-                    found = memo[raw] = from_cell(kind, raw, tz)
-                return found
-            return from_cell(kind, raw, tz)
-
-        return remembered
-    return lambda raw: from_cell(kind, raw, tz)
 
 
 def with_retries(
@@ -301,37 +268,9 @@ class LedgerSheets:
         )
         if layout.header_problem:
             return tab, layout
-        id_kind, id_key = schema.id_column.kind, schema.id_column.key
-        columns = schema.columns[:width]
-        keys = [column.key for column in columns]
-        # One reader per column, built once per read: 30,000 payments are ~500,000 cells,
-        # and the per-cell dispatch on the kind was most of an idle cycle's CPU.
-        readers = [(column.key, cell_reader(column.kind, self.tz)) for column in columns]
-        for offset, raw in enumerate(rows[1:], start=2):
-            if not raw or raw[0] in ("", None):
-                continue
-            try:
-                parsed_id = from_cell(id_kind, raw[0], self.tz)
-            except CellProblem:
-                continue
-            row_id = str(parsed_id)
-            if row_id in tab.rows:
-                layout.duplicates.append(row_id)
-                continue
-            values: dict[str, Any] = dict.fromkeys(keys)  # empty and missing cells are None
-            problems: dict[str, str] = {}
-            for (key, read), cell in zip(readers, raw, strict=False):
-                if cell is None or cell == "":
-                    continue
-                try:
-                    values[key] = read(cell)
-                except CellProblem as exc:
-                    problems[key] = str(exc)
-            values[id_key] = parsed_id
-            tab.rows[row_id] = values
-            if problems:
-                tab.problems[row_id] = problems
-            layout.rows_by_id[row_id] = offset
+        parsed = parse_rows(schema, rows, self.tz, width)
+        tab.rows, tab.problems = parsed.rows, parsed.problems
+        layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
     def read_if_changed(

@@ -275,6 +275,6 @@ def _write_cabinet(
 ) -> tuple[int, str]:
     """The cells written into a cabinet, or the problem that kept them out (retried later)."""
     try:
-        return cabinets[room.cabinet.name].write(plan_cabinet(room, done.final, today)), ""
+        return cabinets[room.cabinet.name].write(plan_cabinet(room, done, today)), ""
     except SheetledgerError as exc:
         return 0, f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}"

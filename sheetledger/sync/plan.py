@@ -183,6 +183,7 @@ class Settled:
     changes: LedgerChanges
     final: LedgerView  # the master once the write landed (what the cabinets mirror)
     pushed: tuple[PushEvent, ...]
+    cash: list[dict[str, Any]]  # Cash on hand as ``final`` has it (the cashbox's form too)
 
 
 def settle(
@@ -202,10 +203,11 @@ def settle(
     changes = LedgerChanges()
     changes.extend(plan.changes)
     changes.extend(marks)
-    changes.replace.update(cash_replacement(final, given.master, given.broken, given.today))
+    cash = plan_cash(final, given.today)
+    changes.replace.update(cash_replacement(cash, given.master, given.broken))
     if not dry_run:
         hold_back_lone_cursor(changes, plan.stored_cursor, plan.cursor)
-    return Settled(changes, final, pushed)
+    return Settled(changes, final, pushed, cash)
 
 
 def lead_marks(push: PushPlan, outcome: PushOutcome, lookups: Lookups) -> dict[int, dict[str, Any]]:
@@ -227,12 +229,12 @@ def lead_marks(push: PushPlan, outcome: PushOutcome, lookups: Lookups) -> dict[i
     return marks
 
 
-def plan_cabinet(room: CabinetPlan, final: LedgerView, today: date) -> LedgerChanges:
+def plan_cabinet(room: CabinetPlan, done: Settled, today: date) -> LedgerChanges:
     """A cabinet's write: the handover writes it is owed, then the mirror of the master."""
     changes = LedgerChanges()
     changes.extend(room.owed)
     after_handover = apply_changes(room.view, room.owed) if room.owed else room.view
-    changes.extend(plan_mirror(final, after_handover, room.cabinet, today))
+    changes.extend(plan_mirror(done.final, after_handover, room.cabinet, today, done.cash))
     return changes
 
 
@@ -250,12 +252,11 @@ def hold_back_lone_cursor(changes: LedgerChanges, old: int | None, new: int | No
 
 
 def cash_replacement(
-    final: LedgerView, current: LedgerView, broken: Mapping[str, str], today: date
+    wanted: list[dict[str, Any]], current: LedgerView, broken: Mapping[str, str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Cash on hand rewritten when what it should show differs from what it shows."""
     if "cash" in broken or "cash" not in current.tabs:
         return {}
-    wanted = plan_cash(final, today)
     have = list(current.tab("cash"))
     if _comparable(have) == _comparable(wanted):
         return {}

@@ -90,14 +90,25 @@ def received_so_far(row: Mapping[str, Any]) -> Decimal | None:
 
 def deal_totals(view: LedgerView) -> dict[int, Decimal]:
     """The confirmed total of every deal: ticked payments, plus partial receipts."""
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    return _totals(view)[0]
+
+
+def _totals(view: LedgerView) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Per deal: what the ledger says arrived, and what amoCRM was told (one pass)."""
+    confirmed: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    pushed: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in view.tab("payments"):
-        if row.get("deal_id") is None:
+        deal_id = row.get("deal_id")
+        if deal_id is None:
             continue
-        amount = received_so_far(row)
-        if amount is not None:
-            totals[int(row["deal_id"])] += amount
-    return dict(totals)
+        if row.get("confirmed") or row.get("received") is not None:
+            amount = received_so_far(row)
+            if amount is not None:
+                confirmed[int(deal_id)] += amount
+        state, before = row.get("state"), row.get("pushed_amount")
+        if state and before is not None and RowState.parse(state).status in ("pushed", "partial"):
+            pushed[int(deal_id)] += before
+    return dict(confirmed), dict(pushed)
 
 
 def method_labels(config: Config) -> dict[str, str]:
@@ -123,8 +134,7 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
         if event is not None:
             plan.events.append(event)
 
-    totals = deal_totals(view)
-    pushed_before = _pushed_totals(view)
+    totals, pushed_before = _totals(view)
     event_deals = {e.deal_id for e in plan.events}
     for deal_id_text, deal in deals.rows.items():
         deal_id = int(deal_id_text)
@@ -143,18 +153,11 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
     return plan
 
 
-def _pushed_totals(view: LedgerView) -> dict[int, Decimal]:
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in view.tab("payments"):
-        status = RowState.parse(row.get("state")).status
-        if status in ("pushed", "partial") and row.get("pushed_amount") is not None:
-            totals[int(row["deal_id"])] += row["pushed_amount"]
-    return dict(totals)
-
-
 def _event_for(
     row: Mapping[str, Any], labels: Mapping[str, str], today: date
 ) -> PushEvent | str | None:
+    if not row.get("confirmed") and not row.get("state") and row.get("received") is None:
+        return None  # never ticked, nothing received: most rows, decided at once
     state = RowState.parse(row.get("state"))
     confirmed = bool(row.get("confirmed"))
     amount = effective_amount(row)

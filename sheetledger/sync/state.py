@@ -10,6 +10,7 @@ after a crash recognises a note it already wrote.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -32,12 +33,8 @@ class RowState:
     @classmethod
     def parse(cls, text: object) -> RowState:
         if not text:
-            return cls()
-        match = _PATTERN.match(str(text).strip())
-        if match is None:  # pragma: no cover - the pattern matches any text
-            return cls(problem=str(text))
-        status, seq, problem = match.groups()
-        return cls(status or "", int(seq or 0), problem.strip())
+            return _EMPTY
+        return _parse(str(text))
 
     def render(self) -> str:
         head = " ".join(part for part in (self.status, f"#{self.seq}" if self.seq else "") if part)
@@ -53,6 +50,20 @@ class RowState:
 
     def next_event(self, status: str) -> RowState:
         return RowState(status, self.seq + 1, "")
+
+
+_EMPTY = RowState()
+
+
+# A ledger of 30,000 payments holds a few hundred distinct states ("pushed #1", ...):
+# parsed once each, not once per row and per planner.
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> RowState:
+    match = _PATTERN.match(text.strip())
+    if match is None:  # pragma: no cover - the pattern matches any text
+        return RowState(problem=text)
+    status, seq, problem = match.groups()
+    return RowState(status or "", int(seq or 0), problem.strip())
 
 
 def marker(payment_id: str, seq: int) -> str:
