@@ -33,7 +33,7 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
 from sheetledger.ledger.rows import parse_rows
-from sheetledger.ledger.tabs import TabSchema
+from sheetledger.ledger.tabs import Tab, TabSchema
 from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class LedgerSheets:
     ) -> None:
         self.http = client.http_client
         self.spreadsheet_id = spreadsheet_id
-        self.tabs = dict(tabs)  # schema key -> (title, schema)
+        self.tabs = {key: Tab(*tab) for key, tab in tabs.items()}  # schema key -> Tab
         self.tz = tz
         self.sleep = sleep
         self._sheet_ids: dict[str, int] = {}
@@ -347,7 +347,7 @@ class LedgerSheets:
         One ``spreadsheets.get`` of the ID columns with a field mask: it also brings each
         tab's sheetId and grid size, so a write needs no separate metadata read.
         """
-        ranges = [f"{quote_title(self.tabs[k][0])}!A:A" for k in keys]
+        ranges = [f"{quote_title(self.tabs[k].title)}!A:A" for k in keys]
         params: dict[str, Any] = {
             "ranges": ranges,
             "fields": "sheets(properties(sheetId,title,gridProperties(rowCount)),"

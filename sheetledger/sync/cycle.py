@@ -160,7 +160,7 @@ def run_cycle(
     cells, mirrored = 0, True
     if not dry_run:
         if "cash" in given.broken:
-            title = ledger.tabs["cash"][0]
+            title = ledger.tabs["cash"].title
             problems.append(f"tab '{title}': {given.broken['cash']} — not rewritten")
         cells = ledger.write(done.changes)
         if done.pushed:
@@ -214,7 +214,7 @@ def _read(
     broken = ledger.header_problems()
     for key in ("deals", "payments", "state"):
         if key in broken:
-            raise HeaderProblem(ledger.tabs[key][0], broken[key])
+            raise HeaderProblem(ledger.tabs[key].title, broken[key])
     reads, problems = _read_cabinets(config, cabinets, force=read_all)
     if memory is not None and read_all:
         memory.read_all_at = now
@@ -259,9 +259,8 @@ def _read_cabinets(
         broken = sheets.header_problems()
         if broken:
             for key, problem in broken.items():
-                problems.append(
-                    f"cabinet '{cabinet.name}', tab '{sheets.tabs[key][0]}': {problem} — not synced"
-                )
+                title = sheets.tabs[key].title
+                problems.append(f"cabinet '{cabinet.name}', tab '{title}': {problem} — not synced")
             continue
         reads.append(CabinetRead(cabinet, view, not force and sheets.last_read_cached))
     return reads, problems

@@ -21,8 +21,8 @@ from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.parse import parse_deal, parse_payments
 from sheetledger.ledger.tabs import DEALS, PAYMENTS
 from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
-from sheetledger.model import Deal, Payment
-from sheetledger.sync.state import RowState
+from sheetledger.model import Deal, Payment, RowCode
+from sheetledger.sync.state import RowState, SyncStatus
 
 
 @dataclass
@@ -127,9 +127,15 @@ def _plan_emptied_slot(
     """
     state = RowState.parse(row.get("state"))
     if row.get("confirmed") or state.status in ("pushed", "partial"):
-        wanted = state.with_problem("E_GONE the payment was removed in amoCRM after confirmation")
+        wanted = state.with_problem(
+            RowCode.E_GONE.because("the payment was removed in amoCRM after confirmation")
+        )
     else:
-        wanted = RowState("cancelled", state.seq, "E_GONE the payment was removed in amoCRM")
+        wanted = RowState(
+            SyncStatus.CANCELLED,
+            state.seq,
+            RowCode.E_GONE.because("the payment was removed in amoCRM"),
+        )
     if wanted.render() != (row.get("state") or ""):
         changes.update("payments", row_id, {"state": wanted.render()})
         result.updated_rows += 1
@@ -165,7 +171,7 @@ def _plan_payment(
     if existing is None:
         state = RowState.new(problem=payment.problem)
         if deal.lost:
-            state = state.with_status("cancelled")
+            state = state.with_status(SyncStatus.CANCELLED)
         changes.appends.append(
             RowAppend("payments", payment.id, wanted | {"state": state.render()})
         )
@@ -179,13 +185,15 @@ def _plan_payment(
     flag = ""
     if "amount" in diff and (state.status in ("pushed", "partial") or confirmed):
         # The money was already confirmed at the old amount: a person must look (design §3).
-        flag = f"E_CHANGED amount changed in CRM to {payment.amount} after confirmation"
+        flag = RowCode.E_CHANGED.because(
+            f"amount changed in CRM to {payment.amount} after confirmation"
+        )
         del diff["amount"]
     new_state = state.with_problem(flag or payment.problem)
     if deal.lost and not confirmed and state.status in ("", "reversed"):
-        new_state = new_state.with_status("cancelled")
+        new_state = new_state.with_status(SyncStatus.CANCELLED)
     elif not deal.lost and state.status == "cancelled":
-        new_state = new_state.with_status("")  # the deal came back to life
+        new_state = new_state.with_status(SyncStatus.NONE)  # the deal came back to life
     if new_state.render() != (existing.get("state") or ""):
         diff["state"] = new_state.render()
     if diff:

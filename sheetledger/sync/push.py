@@ -14,20 +14,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sheetledger.config import Config, Method
 from sheetledger.crm.lookups import Lookups
 from sheetledger.ledger.view import LedgerChanges, LedgerView
-from sheetledger.model import WON, ZERO, money
-from sheetledger.sync.state import RowState, marker
+from sheetledger.model import WON, ZERO, PaymentId, RowCode, money
+from sheetledger.sync.state import RowState, SyncStatus, marker
+
+
+class EventKind(StrEnum):
+    """What a push tells amoCRM about a payment."""
+
+    CONFIRM = "confirm"  # ticked: the money arrived
+    REVERSE = "reverse"  # unticked after a push: it did not
+    CORRECT = "correct"  # the received amount changed after a push
+    PARTIAL = "partial"  # part of the money arrived (a received amount, no tick)
+
+
+# The Sync state each kind of push leaves on its row.
+_STATUS_AFTER = {
+    EventKind.CONFIRM: SyncStatus.PUSHED,
+    EventKind.CORRECT: SyncStatus.PUSHED,
+    EventKind.PARTIAL: SyncStatus.PARTIAL,
+    EventKind.REVERSE: SyncStatus.REVERSED,
+}
 
 
 @dataclass(frozen=True)
 class PushEvent:
-    payment_id: str
+    payment_id: PaymentId
     deal_id: int
-    kind: str  # confirm | reverse | correct
+    kind: EventKind
     seq: int
     amount: Decimal  # what is confirmed now (0 for a reversal)
     previous: Decimal | None  # what was pushed before (reverse/correct)
@@ -55,22 +74,9 @@ class PushPlan:
         """The ledger cells that record ``events`` as pushed (written after the CRM took them)."""
         changes = LedgerChanges()
         for event in events:
-            if event.kind == "reverse":
-                values: dict[str, Any] = {
-                    "state": RowState("reversed", event.seq, event.problem).render(),
-                    "pushed_amount": None,
-                }
-            elif event.kind == "partial":
-                values = {
-                    "state": RowState("partial", event.seq, event.problem).render(),
-                    "pushed_amount": event.amount,
-                }
-            else:
-                values = {
-                    "state": RowState("pushed", event.seq, event.problem).render(),
-                    "pushed_amount": event.amount,
-                }
-            changes.update("payments", event.payment_id, values)
+            state = RowState(_STATUS_AFTER[event.kind], event.seq, event.problem).render()
+            pushed = None if event.kind is EventKind.REVERSE else event.amount
+            changes.update("payments", event.payment_id, {"state": state, "pushed_amount": pushed})
         return changes
 
 
@@ -163,35 +169,40 @@ def _event_for(
     amount = effective_amount(row)
     pushed = row.get("pushed_amount")
     partial = row.get("received") if not confirmed else None
-    if confirmed and state.status != "pushed":
-        kind, previous = "confirm", None
-    elif not confirmed and state.status == "pushed" and (partial is None or partial <= 0):
-        kind, previous = "reverse", pushed
-    elif confirmed and state.status == "pushed" and amount is not None and pushed != amount:
-        kind, previous = "correct", pushed
+    kind: EventKind
+    if confirmed and state.status != SyncStatus.PUSHED:
+        kind, previous = EventKind.CONFIRM, None
+    elif not confirmed and state.status == SyncStatus.PUSHED and (partial is None or partial <= 0):
+        kind, previous = EventKind.REVERSE, pushed
+    elif (
+        confirmed and state.status == SyncStatus.PUSHED and amount is not None and pushed != amount
+    ):
+        kind, previous = EventKind.CORRECT, pushed
     elif partial is not None and partial > 0 and (state.status != "partial" or pushed != partial):
         # Money arrived, but not all of it (e.g. a cash handover that ran out mid-payment).
         # Unticked after a push with a receipt left: one partial event, not a reversal then a
         # partial in the next cycle (two notes, and a CRM total that contradicts the first).
         kind, previous, amount = (
-            "partial",
+            EventKind.PARTIAL,
             pushed if state.status in ("partial", "pushed") else None,
             partial,
         )
-    elif not confirmed and state.status == "partial" and (partial is None or partial <= 0):
-        kind, previous = "reverse", pushed
+    elif not confirmed and state.status == SyncStatus.PARTIAL and (partial is None or partial <= 0):
+        kind, previous = EventKind.REVERSE, pushed
     else:
         return None
-    if kind != "reverse" and (amount is None or amount <= 0):
-        return f"{row.get('id')}: E_AMOUNT ticked, but there is no amount to confirm"
+    if kind is not EventKind.REVERSE and (amount is None or amount <= 0):
+        return f"{row.get('id')}: " + RowCode.E_AMOUNT.because(
+            "ticked, but there is no amount to confirm"
+        )
     if row.get("deal_id") is None:
-        return f"{row.get('id')}: E_DEAL the row has no deal id"
+        return f"{row.get('id')}: " + RowCode.E_DEAL.because("the row has no deal id")
     return PushEvent(
-        payment_id=str(row["id"]),
+        payment_id=PaymentId(str(row["id"])),
         deal_id=int(row["deal_id"]),
         kind=kind,
         seq=state.seq + 1,
-        amount=money(amount) if kind != "reverse" and amount is not None else ZERO,
+        amount=money(amount) if kind is not EventKind.REVERSE and amount is not None else ZERO,
         previous=previous,
         expected=row.get("amount"),
         method=labels.get(str(row.get("method") or ""), str(row.get("method") or "")),
@@ -266,19 +277,19 @@ def note_text(event: PushEvent) -> str:
     if event.contract_no:
         what += f" по договору № {event.contract_no}"
     who = f"{event.by}, {event.on.strftime('%d.%m.%Y')}"
-    if event.kind == "confirm":
+    if event.kind is EventKind.CONFIRM:
         text = (
             f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). "
             f"Подтвердил(а): {who}."
         )
         if event.expected is not None and event.expected != event.amount:
             text += f" Ожидалось {_rub(event.expected)}, получено {_rub(event.amount)}."
-    elif event.kind == "reverse":
+    elif event.kind is EventKind.REVERSE:
         text = (
             f"↩️ Подтверждение оплаты отменено: {what} — {_rub(event.previous)} ({event.method}). "
             f"Отметку снял(а): {who}."
         )
-    elif event.kind == "partial":
+    elif event.kind is EventKind.PARTIAL:
         text = (
             f"💵 Оплата получена частично: {what} — {_rub(event.amount)} из {_rub(event.expected)} "
             f"({event.method}). Принял(а): {who}."

@@ -13,8 +13,20 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
-STATUSES = ("pushed", "partial", "reversed", "cancelled")
+
+class SyncStatus(StrEnum):
+    """Where a payment's confirmation stands in amoCRM."""
+
+    NONE = ""  # not confirmed yet (or nothing pushed)
+    PUSHED = "pushed"  # the confirmation is in amoCRM
+    PARTIAL = "partial"  # part of the money is, as a partial receipt
+    REVERSED = "reversed"  # the confirmation was withdrawn in amoCRM
+    CANCELLED = "cancelled"  # the deal was lost or the slot emptied: nothing is expected
+
+
+STATUSES = tuple(s.value for s in SyncStatus if s.value)
 _PATTERN = re.compile(
     r"^(?:(pushed|partial|reversed|cancelled)\b)?\s*(?:#(\d+))?\s*(?:·\s*)?(.*)$", re.S
 )
@@ -22,13 +34,13 @@ _PATTERN = re.compile(
 
 @dataclass(frozen=True)
 class RowState:
-    status: str = ""  # "" (not confirmed yet), pushed, reversed, cancelled
+    status: SyncStatus = SyncStatus.NONE
     seq: int = 0
     problem: str = ""
 
     @classmethod
     def new(cls, problem: str = "") -> RowState:
-        return cls("", 0, problem)
+        return cls(SyncStatus.NONE, 0, problem)
 
     @classmethod
     def parse(cls, text: object) -> RowState:
@@ -42,13 +54,13 @@ class RowState:
             return f"{head} · {self.problem}" if head else self.problem
         return head
 
-    def with_status(self, status: str) -> RowState:
+    def with_status(self, status: SyncStatus) -> RowState:
         return replace(self, status=status)
 
     def with_problem(self, problem: str) -> RowState:
         return replace(self, problem=problem)
 
-    def next_event(self, status: str) -> RowState:
+    def next_event(self, status: SyncStatus) -> RowState:
         return RowState(status, self.seq + 1, "")
 
 
@@ -63,8 +75,9 @@ def _parse(text: str) -> RowState:
     if match is None:  # pragma: no cover - the pattern matches any text
         return RowState(problem=text)
     status, seq, problem = match.groups()
-    return RowState(status or "", int(seq or 0), problem.strip())
+    return RowState(SyncStatus(status or ""), int(seq or 0), problem.strip())
 
 
 def marker(payment_id: str, seq: int) -> str:
+    """The text that identifies push ``seq`` of a payment in its deal's notes."""
     return f"sheetledger:{payment_id}#{seq}"
