@@ -103,6 +103,12 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
 
 
+def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.rebuild.command import rebuild
+
+    return rebuild(_load(args), console, dry_run=args.dry_run)
+
+
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     from sheetledger.bot.app import run_bot
 
@@ -249,6 +255,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-read every deal, not only those changed since the cursor",
     )
     sync.set_defaults(func=cmd_sync)
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="restore the ledger from amoCRM: every deal and payment row, every confirmation",
+        description="Recreate deleted tabs, then bring back every deal and payment row from "
+        "amoCRM and every confirmation, partial receipt and reversal from the marker notes the "
+        "daemon left in the deals (with who confirmed and when). People's cells that still "
+        "hold something are left as they are; nothing is sent to amoCRM. Run it when a sync "
+        "says a tab was deleted or emptied.",
+    )
+    rebuild.add_argument(
+        "--dry-run", action="store_true", help="print what would be restored; write nothing"
+    )
+    rebuild.set_defaults(func=cmd_rebuild)
 
     bot = sub.add_parser(
         "bot",

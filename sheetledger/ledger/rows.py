@@ -30,6 +30,7 @@ class ParsedRows:
     positions: dict[str, int] = field(default_factory=dict)  # id -> 1-based sheet row
     problems: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> key -> problem
     duplicates: list[str] = field(default_factory=list)
+    copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id -> later rows
 
 
 def parse_rows(
@@ -38,7 +39,8 @@ def parse_rows(
     """The data rows under the header (``rows[0]``) as values by column key.
 
     A row whose ID cell is empty or unreadable is skipped (a person's note under the table);
-    a repeated ID keeps its first row. Empty cells are None; a cell that does not fit its
+    a repeated ID keeps its first row in ``rows`` and the later ones in ``copies`` (a pasted
+    copy, see ``sync/duplicates.py``). Empty cells are None; a cell that does not fit its
     column is None too, and its problem is kept.
     """
     out = ParsedRows()
@@ -60,6 +62,7 @@ def parse_rows(
         row_id = str(row[0])
         if row_id in out.rows:
             out.duplicates.append(row_id)
+            out.copies.setdefault(row_id, []).append(dict(zip(keys, row, strict=True)))
             continue
         out.rows[row_id] = dict(zip(keys, row, strict=True))
         out.positions[row_id] = index + 2

@@ -89,6 +89,7 @@ class Located:
     positions: dict[str, int]  # row ID -> 1-based sheet row
     last_row: int  # the last row holding anything in the managed columns
     grid_rows: int
+    copies: dict[str, list[int]] = field(default_factory=dict)  # ID -> rows of its later copies
 
 
 class HeaderProblem(FatalError):
@@ -173,7 +174,10 @@ def _translate(exc: APIError, what: str) -> Exception:
         )
     if code == 400 and "Unable to parse range" in message:
         return FatalError(
-            "Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`"
+            "Google Sheets",
+            f"{what}: {message}",
+            hint="a tab is missing: run `sheetledger rebuild` (it recreates the tab and restores "
+            "its rows and confirmations from amoCRM)",
         )
     return FatalError("Google Sheets", f"{what}: HTTP {code} {message}")
 
@@ -269,7 +273,7 @@ class LedgerSheets:
         if layout.header_problem:
             return tab, layout
         parsed = parse_rows(schema, rows, self.tz, width)
-        tab.rows, tab.problems = parsed.rows, parsed.problems
+        tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
@@ -370,6 +374,7 @@ class LedgerSheets:
                 )
             grid_rows = int(sheet["properties"].get("gridProperties", {}).get("rowCount", 1000))
             positions: dict[str, int] = {}
+            copies: dict[str, list[int]] = {}
             last_id = 1
             for block in sheet.get("data", []):
                 first = int(block.get("startRow", 0)) + 1
@@ -382,10 +387,11 @@ class LedgerSheets:
                         row_id = str(from_cell(schema.id_column.kind, raw, self.tz))
                     except CellProblem:
                         continue
-                    positions.setdefault(row_id, offset)
+                    if positions.setdefault(row_id, offset) != offset:
+                        copies.setdefault(row_id, []).append(offset)
             sheet_id = int(sheet["properties"].get("sheetId", 0))
             last_row = self._last_row(key, positions, last_id)
-            found[key] = Located(sheet_id, positions, last_row, grid_rows)
+            found[key] = Located(sheet_id, positions, last_row, grid_rows, copies)
         return found
 
     def _last_row(self, key: str, positions: Mapping[str, int], last_id: int) -> int:
@@ -465,11 +471,13 @@ class LedgerSheets:
                         "%s: row %s vanished before the write (deleted by a person?)", title, rid
                     )
                     continue
-                for start, run in _runs(schema, vals):
-                    requests_.add(
-                        self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False)
-                    )
-                    cells += len(run)
+                # Every copy of a pasted row gets the same cells (its E_DUPLICATE flag).
+                for at in (row, *located.copies.get(rid, ())):
+                    for start, run in _runs(schema, vals):
+                        requests_.add(
+                            self._update_cells(sheet_id, at, start, [run], schema, start, fmt=False)
+                        )
+                        cells += len(run)
             if new_rows:
                 block = [[vals.get(c.key) for c in schema.columns] for _, vals in new_rows]
                 for (rid, vals), line in zip(new_rows, block, strict=True):

@@ -21,8 +21,10 @@ from sheetledger.crm.pusher import CrmPusher, PushOutcome
 from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.ledger.view import LedgerChanges
+from sheetledger.rebuild.guard import check_ledger, remember_ledger
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import pull_from
+from sheetledger.sync.duplicates import copies_problems
 from sheetledger.sync.plan import (
     CURSOR_ALONE_AFTER,
     CabinetPlan,
@@ -163,6 +165,7 @@ def run_cycle(
             title = ledger.tabs["cash"].title
             problems.append(f"tab '{title}': {given.broken['cash']} — not rewritten")
         cells = ledger.write(done.changes)
+        remember_ledger(store, done.final)
         if done.pushed:
             store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
         store.trust_journal()
@@ -215,6 +218,8 @@ def _read(
     for key in ("deals", "payments", "state"):
         if key in broken:
             raise HeaderProblem(ledger.tabs[key].title, broken[key])
+    titles = {key: tab.title for key, tab in ledger.tabs.items()}
+    check_ledger(view, store, titles)  # a deleted or emptied tab asks for a rebuild
     reads, problems = _read_cabinets(config, cabinets, force=read_all)
     if memory is not None and read_all:
         memory.read_all_at = now
@@ -237,6 +242,7 @@ def _read(
         read_all=read_all,
         settled_on=memory.settled_on if memory is not None else None,
         broken=broken,
+        titles=titles,
     )
     return given, problems
 
@@ -262,6 +268,9 @@ def _read_cabinets(
                 title = sheets.tabs[key].title
                 problems.append(f"cabinet '{cabinet.name}', tab '{title}': {problem} — not synced")
             continue
+        for key, tab in view.tabs.items():
+            where = f"cabinet '{cabinet.name}', tab '{sheets.tabs[key].title}'"
+            problems.extend(copies_problems(tab, where))
         reads.append(CabinetRead(cabinet, view, not force and sheets.last_read_cached))
     return reads, problems
 

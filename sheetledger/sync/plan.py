@@ -23,6 +23,7 @@ from sheetledger.ledger.view import LedgerChanges, LedgerView, apply_changes
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.cursor import CURSOR_KEY, next_cursor
+from sheetledger.sync.duplicates import hold_copies, plan_copies
 from sheetledger.sync.pull import plan_pull
 from sheetledger.sync.push import PushEvent, PushPlan, note_text, plan_push
 
@@ -56,6 +57,7 @@ class CycleInput:
     settled_on: date | None = None  # the day a remembered cycle left nothing for later
     may_idle: bool = False  # a daemon that remembers its last cycle may skip planning
     broken: Mapping[str, str] = field(default_factory=dict)  # master tab -> header problem
+    titles: Mapping[str, str] = field(default_factory=dict)  # master tab -> its title
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,10 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     changes = LedgerChanges()
     changes.extend(pull.changes)
     planned = apply_changes(given.master, pull.changes)
+    # A pasted copy of a row: flagged on every copy, and held back until one is left.
+    copies = plan_copies(planned, given.titles)
+    changes.extend(copies.changes)
+    planned = apply_changes(planned, copies.changes)
     # What people did in their cabinets becomes part of the master before anything is pushed.
     cabinets: list[CabinetPlan] = []
     handovers: list[str] = []
@@ -124,7 +130,7 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
             owed = handover.cabinet
             handovers.extend(handover.results)
         cabinets.append(CabinetPlan(read.cabinet, read.view, owed))
-    push = plan_push(planned, config, given.lookups, today)
+    push = plan_push(hold_copies(planned), config, given.lookups, today)
     changes.extend(push.totals)
     if new_cursor is not None and new_cursor != stored:
         changes.state[CURSOR_KEY] = str(new_cursor)
@@ -139,7 +145,7 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
         handovers=tuple(handovers),
         new_rows=pull.new_rows,
         updated_rows=pull.updated_rows,
-        problems=(*pull.problems, *push.problems),
+        problems=(*pull.problems, *copies.problems, *push.problems),
     )
 
 
@@ -258,8 +264,8 @@ def cash_replacement(
     if "cash" in broken or "cash" not in current.tabs:
         return {}
     have = list(current.tab("cash"))
-    if _comparable(have) == _comparable(wanted):
-        return {}
+    if _comparable(have) == _comparable(wanted) and not current.tab("cash").copies:
+        return {}  # (a pasted copy of a row goes with a rewrite)
     return {"cash": wanted}
 
 

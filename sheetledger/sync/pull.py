@@ -24,6 +24,8 @@ from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differ
 from sheetledger.model import Deal, Payment, RowCode
 from sheetledger.sync.state import RowState, SyncStatus
 
+__all__ = ["Lookups", "PullResult", "deal_row", "payment_row", "plan_pull"]  # Lookups: old home
+
 
 @dataclass
 class PullResult:

@@ -75,7 +75,7 @@ class PushPlan:
         changes = LedgerChanges()
         for event in events:
             state = RowState(_STATUS_AFTER[event.kind], event.seq, event.problem).render()
-            pushed = None if event.kind is EventKind.REVERSE else event.amount
+            pushed = None if event.kind == EventKind.REVERSE else event.amount
             changes.update("payments", event.payment_id, {"state": state, "pushed_amount": pushed})
         return changes
 
@@ -191,7 +191,7 @@ def _event_for(
         kind, previous = EventKind.REVERSE, pushed
     else:
         return None
-    if kind is not EventKind.REVERSE and (amount is None or amount <= 0):
+    if kind != EventKind.REVERSE and (amount is None or amount <= 0):
         return f"{row.get('id')}: " + RowCode.E_AMOUNT.because(
             "ticked, but there is no amount to confirm"
         )
@@ -202,7 +202,7 @@ def _event_for(
         deal_id=int(row["deal_id"]),
         kind=kind,
         seq=state.seq + 1,
-        amount=money(amount) if kind is not EventKind.REVERSE and amount is not None else ZERO,
+        amount=money(amount) if kind != EventKind.REVERSE and amount is not None else ZERO,
         previous=previous,
         expected=row.get("amount"),
         method=labels.get(str(row.get("method") or ""), str(row.get("method") or "")),
@@ -277,19 +277,19 @@ def note_text(event: PushEvent) -> str:
     if event.contract_no:
         what += f" по договору № {event.contract_no}"
     who = f"{event.by}, {event.on.strftime('%d.%m.%Y')}"
-    if event.kind is EventKind.CONFIRM:
+    if event.kind == EventKind.CONFIRM:
         text = (
             f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). "
             f"Подтвердил(а): {who}."
         )
         if event.expected is not None and event.expected != event.amount:
             text += f" Ожидалось {_rub(event.expected)}, получено {_rub(event.amount)}."
-    elif event.kind is EventKind.REVERSE:
+    elif event.kind == EventKind.REVERSE:
         text = (
             f"↩️ Подтверждение оплаты отменено: {what} — {_rub(event.previous)} ({event.method}). "
             f"Отметку снял(а): {who}."
         )
-    elif event.kind is EventKind.PARTIAL:
+    elif event.kind == EventKind.PARTIAL:
         text = (
             f"💵 Оплата получена частично: {what} — {_rub(event.amount)} из {_rub(event.expected)} "
             f"({event.method}). Принял(а): {who}."

@@ -397,28 +397,28 @@ def test_a_cleared_sync_state_costs_a_marker_check_not_a_second_note(world: Worl
     assert world.sync().events == []
 
 
-def test_a_recreated_payments_tab_ticked_again_makes_no_duplicate_notes(world: World):
-    from sheetledger.connect import build_google
-    from sheetledger.ledger.setup import prepare
-
-    deals = [world.deal(str(9810 + n), payments=((1000 + n, CARD, None),)) for n in range(3)]
+def test_rows_deleted_and_ticked_again_make_no_duplicate_notes(world: World):
+    deals = [world.deal(str(9810 + n), payments=((1000 + n, CARD, None),)) for n in range(8)]
     world.sync()
-    for deal in deals:
+    pushed = deals[:3]
+    for deal in pushed:
         world.tick(f"{deal}:1")
     world.sync()
-    # Someone deletes the Payments tab; `init` makes it anew and a full sync refills it.
-    book = build_google(world.config).open_by_key(world.spreadsheet_id)
-    book.del_worksheet(book.worksheet(world.ledger.tabs["payments"][0]))
-    prepare(world.fresh_ledger())
-    world.ledger = world.fresh_ledger()
+    # Someone deletes the three confirmed rows; a full sync brings them back, unticked.
+    title = world.ledger.tabs["payments"].title
+    for deal in pushed:
+        world.box.sheets.delete_rows(
+            world.spreadsheet_id, title, world.row_number("payments", f"{deal}:1")
+        )
     world.sync(full=True)
     assert set(_payments(world)) == {f"{d}:1" for d in deals}
-    for deal in deals:  # the confirmations are typed again from the paper trail
+    assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {""}
+    for deal in pushed:  # the confirmations are typed again from the paper trail
         world.tick(f"{deal}:1")
     report = world.sync()
     assert report.notes_found == 3 and len(report.pushed) == 3
-    assert [len(world.notes(d)) for d in deals] == [1, 1, 1]
-    assert {r["Sync state"] for r in _payments(world).values()} == {"pushed #1"}
+    assert [len(world.notes(d)) for d in deals] == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {"pushed #1"}
 
 
 def test_markers_are_looked_up_in_bulk_one_request_per_50_pushes(world: World):

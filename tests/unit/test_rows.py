@@ -24,12 +24,12 @@ CELLS = st.one_of(
 IDS = st.one_of(st.sampled_from(["1:1", "1:2", "2:1", "", "'=bad"]), st.integers(1, 3), st.none())
 
 
-def reference(schema: TabSchema, rows: list[list[Any]]) -> tuple[dict, dict, dict, list]:
+def reference(schema: TabSchema, rows: list[list[Any]]) -> tuple[dict, dict, dict, dict]:
     """The cell-by-cell reading parse_rows replaced."""
     found: dict[str, dict[str, Any]] = {}
     positions: dict[str, int] = {}
     problems: dict[str, dict[str, str]] = {}
-    duplicates: list[str] = []
+    copies: dict[str, list[dict[str, Any]]] = {}
     for number, raw in enumerate(rows[1:], start=2):
         if not raw or raw[0] in ("", None):
             continue
@@ -37,20 +37,23 @@ def reference(schema: TabSchema, rows: list[list[Any]]) -> tuple[dict, dict, dic
             row_id = str(from_cell(schema.id_column.kind, raw[0], TZ))
         except CellProblem:
             continue
-        if row_id in found:
-            duplicates.append(row_id)
-            continue
         values: dict[str, Any] = dict.fromkeys(c.key for c in schema.columns)
+        cell_problems = {}
         for column, cell in zip(schema.columns, raw, strict=False):
             if cell is None or cell == "":
                 continue
             try:
                 values[column.key] = from_cell(column.kind, cell, TZ)
             except CellProblem as exc:
-                problems.setdefault(row_id, {})[column.key] = str(exc)
+                cell_problems[column.key] = str(exc)
+        if row_id in found:
+            copies.setdefault(row_id, []).append(values)
+            continue
+        if cell_problems:
+            problems[row_id] = cell_problems
         found[row_id] = values
         positions[row_id] = number
-    return found, positions, problems, duplicates
+    return found, positions, problems, copies
 
 
 @given(
@@ -59,11 +62,12 @@ def reference(schema: TabSchema, rows: list[list[Any]]) -> tuple[dict, dict, dic
 def test_parse_rows_reads_like_from_cell(data: list[tuple[Any, list[Any]]]) -> None:
     rows: list[list[Any]] = [PAYMENTS.headers] + [[row_id, *cells] for row_id, cells in data]
     parsed = parse_rows(PAYMENTS, rows, TZ)
-    found, positions, problems, duplicates = reference(PAYMENTS, rows)
+    found, positions, problems, copies = reference(PAYMENTS, rows)
     assert parsed.rows == found
     assert parsed.positions == positions
     assert parsed.problems == problems
-    assert parsed.duplicates == duplicates
+    assert parsed.copies == copies
+    assert sorted(parsed.duplicates) == sorted(i for i, extra in copies.items() for _ in extra)
     for row_id, values in found.items():  # -0.0 and 0.0 are equal amounts, not the same
         for key, value in values.items():
             assert str(parsed.rows[row_id][key]) == str(value)
