@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import OutgoingNote, PushOutcome
@@ -118,6 +119,7 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     # What people did in their cabinets becomes part of the master before anything is pushed.
     cabinets: list[CabinetPlan] = []
     handovers: list[str] = []
+    problems: list[str] = []
     for read in given.cabinets:
         edits = merge_edits(planned, read.view, read.cabinet, today)
         changes.extend(edits)
@@ -127,8 +129,14 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
             handover = plan_handovers(planned, read.view, read.cabinet, today)
             changes.extend(handover.master)
             planned = apply_changes(planned, handover.master)
-            owed = handover.cabinet
+            owed.extend(handover.cabinet)
             handovers.extend(handover.results)
+        if "cabinet_bank" in read.view.tabs:  # bank lines the accountant assigned (bank/assign)
+            assigned = plan_assignments(planned, read.view, read.cabinet)
+            changes.extend(assigned.master)
+            planned = apply_changes(planned, assigned.master)
+            owed.extend(assigned.cabinet)
+            problems.extend(assigned.problems)
         cabinets.append(CabinetPlan(read.cabinet, read.view, owed))
     push = plan_push(hold_copies(planned), config, given.lookups, today)
     changes.extend(push.totals)
@@ -145,7 +153,7 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
         handovers=tuple(handovers),
         new_rows=pull.new_rows,
         updated_rows=pull.updated_rows,
-        problems=(*pull.problems, *copies.problems, *push.problems),
+        problems=(*pull.problems, *copies.problems, *problems, *push.problems),
     )
 
 
