@@ -400,6 +400,9 @@ class Schedule(_Model):
     sync: Every = Every(every_seconds=60)
     outbox_flush: Every = Every(every_seconds=30)
     misfire_grace_seconds: Int = Field(default=300, ge=1)
+    # A settled daemon skips reading sheets whose Drive version is unchanged; in case Drive's
+    # version lags an edit, it still reads everything at least this often.
+    full_read_minutes: Int = Field(default=15, ge=1)
 
 
 class LoggingConfig(_Model):

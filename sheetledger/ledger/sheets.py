@@ -30,9 +30,10 @@ from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
-from sheetledger.ledger.tabs import TabSchema
+from sheetledger.ledger.rows import parse_rows
+from sheetledger.ledger.tabs import Tab, TabSchema
+from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 from sheetledger.retry import RetryPolicy, TryAgain
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, TabRows
 
 log = logging.getLogger(__name__)
 
@@ -119,40 +120,6 @@ def check_header(schema: TabSchema, header: Sequence[Any], limit: int | None = N
     return ""
 
 
-def cell_reader(kind: Kind, tz: ZoneInfo) -> Callable[[Any], Any]:
-    """``from_cell`` for a column of ``kind`` and a non-empty cell, common cases first.
-
-    Same results as ``from_cell``; amounts and dates repeat across a tab (one price list,
-    one year of days), so each reader remembers the ones it has made (Decimal and date
-    are immutable). Zero is left out of the memo: 0.0 == -0.0 but their amounts differ.
-    """
-    if kind is Kind.TEXT:
-
-        def text(raw: Any) -> Any:
-            if type(raw) is str:
-                return raw if raw[0] != "'" else from_cell(kind, raw, tz)
-            return from_cell(kind, raw, tz)
-
-        return text
-    if kind is Kind.INT:
-        return lambda raw: raw if type(raw) is int else from_cell(kind, raw, tz)
-    if kind is Kind.BOOL:
-        return lambda raw: raw if type(raw) is bool else from_cell(kind, raw, tz)
-    if kind in (Kind.MONEY, Kind.DATE):
-        memo: dict[Any, Any] = {}
-
-        def remembered(raw: Any) -> Any:
-            if raw and (type(raw) is float or type(raw) is int):
-                found = memo.get(raw)
-                if found is None:
-                    found = memo[raw] = from_cell(kind, raw, tz)
-                return found
-            return from_cell(kind, raw, tz)
-
-        return remembered
-    return lambda raw: from_cell(kind, raw, tz)
-
-
 RETRIED_CODES = frozenset({408, 429, 500, 502, 503, 504})
 # Google's advice (docs/api-notes.md, "Retries"): exponential backoff with jitter, capped,
 # never forever. Only absolute writes go through here: repeating them is harmless.
@@ -237,7 +204,7 @@ class LedgerSheets:
     ) -> None:
         self._http = client.http_client
         self.spreadsheet_id = spreadsheet_id
-        self.tabs = dict(tabs)  # schema key -> (title, schema)
+        self.tabs = {key: Tab(*tab) for key, tab in tabs.items()}  # schema key -> Tab
         self.tz = tz
         self.retry = retry if sleep is None else replace(retry, sleep=sleep)
         self._sheet_ids: dict[str, int] = {}
@@ -354,41 +321,14 @@ class LedgerSheets:
         )
         if layout.header_problem:
             return tab, layout
-        id_kind, id_key = schema.id_column.kind, schema.id_column.key
-        columns = schema.columns[:width]
-        keys = [column.key for column in columns]
-        # One reader per column, built once per read: 30,000 payments are ~500,000 cells,
-        # and the per-cell dispatch on the kind was most of an idle cycle's CPU.
-        readers = [(column.key, cell_reader(column.kind, self.tz)) for column in columns]
-        for offset, raw in enumerate(rows[1:], start=2):
-            if not raw or raw[0] in ("", None):
-                continue
-            try:
-                parsed_id = from_cell(id_kind, raw[0], self.tz)
-            except CellProblem:
-                continue
-            row_id = str(parsed_id)
-            values: dict[str, Any] = dict.fromkeys(keys)  # empty and missing cells are None
-            problems: dict[str, str] = {}
-            for (key, read), cell in zip(readers, raw, strict=False):
-                if cell is None or cell == "":
-                    continue
-                try:
-                    values[key] = read(cell)
-                except CellProblem as exc:
-                    problems[key] = str(exc)
-            values[id_key] = parsed_id
-            if row_id in tab.rows:  # a pasted copy: planning holds the ID back (E_DUPLICATE)
-                layout.duplicates.append(row_id)
-                tab.copies.setdefault(row_id, []).append(values)
-                continue
-            tab.rows[row_id] = values
-            if problems:
-                tab.problems[row_id] = problems
-            layout.rows_by_id[row_id] = offset
+        parsed = parse_rows(schema, rows, self.tz, width)
+        tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
+        layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
-    def read_if_changed(self, keys: Iterable[str] | None = None) -> LedgerView:
+    def read_if_changed(
+        self, keys: Iterable[str] | None = None, *, force: bool = False
+    ) -> LedgerView:
         """``read(keys)``, unless Drive says the file has not changed since the last one.
 
         Drive's ``version`` "reflects every change made to the file" and costs a Drive
@@ -396,12 +336,14 @@ class LedgerSheets:
         spreadsheet nobody touched is not read again every minute. Our own writes change
         the version too, so the cycle after a write reads it afresh. The version is taken
         before the read, so an edit racing the read can only cause one read too many.
-        ``last_read_cached`` tells the caller which it was.
+        ``last_read_cached`` tells the caller which it was. ``force`` reads whatever the
+        version says (a lagging version must not hide an edit for ever).
         """
         wanted = tuple(keys or self.tabs)
         version = self._drive_version()
         if (
-            version is not None
+            not force
+            and version is not None
             and version == self._seen_version
             and self._cached is not None
             and self._cached_keys == wanted
@@ -456,7 +398,7 @@ class LedgerSheets:
         One ``spreadsheets.get`` of the ID columns with a field mask: it also brings each
         tab's sheetId and grid size, so a write needs no separate metadata read.
         """
-        ranges = [f"{quote_title(self.tabs[k][0])}!A:A" for k in keys]
+        ranges = [f"{quote_title(self.tabs[k].title)}!A:A" for k in keys]
         params: dict[str, Any] = {
             "ranges": ranges,
             "fields": "sheets(properties(sheetId,title,gridProperties(rowCount)),"

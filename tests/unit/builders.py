@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sheetledger.config import load_config
+from sheetledger.crm.lookups import Lookups
 from sheetledger.ledger.cells import from_cell, to_cell
 from sheetledger.ledger.tabs import CASH, DEALS, PAYMENTS, STATE
-from sheetledger.sync.ledger_view import LedgerView, TabRows
-from sheetledger.sync.pull import Lookups
+from sheetledger.ledger.view import LedgerView, TabRows
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "config.yaml", require_secrets=False)
