@@ -8,7 +8,7 @@ the emulators and the loopback round trips.
 
     .venv/bin/python bench/bench_bot.py [--messages 50] [--rows 10000] [--deals 1000]
 
-``--rows`` pre-fills the Expenses tab (design.md §9 measures at 50,000). A message
+``--rows`` pre-fills the Expenses tab (the benchmark's size is 50,000). A message
 should cost at most one Sheets read (the Expenses header; Deals' leading columns
 when a #contract is in it) and one write (``appendCells``), whatever the tab's
 size; the sheet's IDs are read once per process, by the warm-up message.

@@ -540,5 +540,6 @@ def test_a_duplicate_key_is_refused_with_its_path(tmp_path: Path) -> None:
     problems = problems_of(path, {"AMOCRM_TOKEN": AMO_TOKEN, "TELEGRAM_BOT_TOKEN": BOT_TOKEN})
     dupes = [p for p in problems if "given twice" in p]
     assert len(dupes) == 2, problems
-    assert dupes[0] == "amocrm.timeout_seconds: given twice (lines 15 and 16)"
+    first = text.splitlines().index("  timeout_seconds: 20") + 1
+    assert dupes[0] == f"amocrm.timeout_seconds: given twice (lines {first} and {first + 1})"
     assert any(p.startswith("timezone: given twice") for p in dupes)

@@ -204,4 +204,4 @@ def test_the_rules_can_fail() -> None:
     assert "crm.amocrm" in _ours(COMPOSITION_ROOT)
     assert any(i.function == "cmd_sandbox" and "sandbox" in i.module for i in imports_of("cli"))
     assert any(i.module == "gspread" for i in imports_of("ledger.sheets"))
-    assert {"sync.pull", "sync.push"} <= _ours("sync.cycle")
+    assert {"sync.plan", "crm.pusher"} <= _ours("sync.cycle")

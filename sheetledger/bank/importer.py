@@ -23,8 +23,17 @@ from sheetledger.bank import rub
 from sheetledger.bank.plan import ImportPlan, plan_cabinet, plan_import
 from sheetledger.bank.statement import Statement, StatementError, parse_statement
 from sheetledger.config import Config
+from sheetledger.connect import (
+    build_crm,
+    build_google,
+    cabinet_ledgers,
+    master_ledger,
+    open_state,
+    register_config_secrets,
+)
 from sheetledger.errors import ConfigError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.sync.cycle import run_cycle
 
 __all__ = [
     "IMPORT_TABS",
@@ -204,16 +213,6 @@ def run_import(
     push: bool = True,
 ) -> int:
     """``sheetledger import-statement``: import, print what happened, push the ticks."""
-    from sheetledger.connect import (
-        build_crm,
-        build_google,
-        cabinet_ledgers,
-        master_ledger,
-        open_state,
-        register_config_secrets,
-    )
-    from sheetledger.sync.cycle import run_cycle
-
     register_config_secrets(config)
     files = load_files(paths)
     client = build_google(config)

@@ -93,11 +93,15 @@ from sheetledger.errors import SheetledgerError
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.money import rub
 from sheetledger.outage import OutageWatch
+from sheetledger.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
+
+# A reply is tried three times (a person waits for it); after that the update comes again.
+REPLY_RETRY = RetryPolicy(attempts=3, base=0.5, cap=1.5)
 
 __all__ = ["EXPENSE_ROLES", "ExpenseBot", "build_application", "run_bot"]
 
@@ -406,7 +410,7 @@ class ExpenseBot:
         *,
         poll_timeout: float = 25.0,
         flush_every: float | None = None,
-        reply_delays: Sequence[float] = (0.5, 1.5),
+        reply_delays: Sequence[float] | None = None,
         redeliver_after: float = 2.0,
         telegram: Bot | None = None,
         watch: OutageWatch | None = None,
@@ -418,7 +422,12 @@ class ExpenseBot:
         self.flush_every = flush_every
         # Pauses between the tries of one reply (a 5xx, a dropped connection); after the
         # last, the update is left unconfirmed and comes again ``redeliver_after`` later.
-        self.reply_delays = tuple(reply_delays)
+        # The waits between tries of a reply: the project's one retry policy, or a test's.
+        self.reply_delays = tuple(
+            reply_delays
+            if reply_delays is not None
+            else (REPLY_RETRY.delay(n) for n in range(1, REPLY_RETRY.attempts))
+        )
         self.categories = [c.name for c in config.expenses.categories]
         self.application = build_application(config, self, telegram)
         self._unanswered: set[int] = set()
@@ -658,6 +667,7 @@ class ExpenseBot:
 
     async def statement(self, update: Update, context: Context) -> None:
         """A bank statement (.txt) from the accountant or the owner: imported (bank/bot_door)."""
+        # import cycle: the statement door imports through connect, which builds this bot
         from sheetledger.bank.bot_door import MAX_BYTES, may_import, statement_reply
 
         message, user = update.message, self._user(update)

@@ -22,7 +22,7 @@ Nothing lost, nothing doubled:
   those columns. Undo is a tick in the Void column: the row is kept and excluded
   from totals.
 
-Requests per write (one message, or one flush of everything pending), design.md §9
+Requests per write (one message, or one flush of everything pending), measured by bench/bench_bot.py
 "≤ 1 Sheets read + 1 write": one ``values:batchGet`` of the Expenses header (it checks
 the header right before writing: a renamed or moved column stops the write, the row
 waits), with the Deals columns up to the contract number only when a ``#1045`` waits

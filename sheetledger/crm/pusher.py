@@ -6,7 +6,7 @@ it reaches amoCRM without doubling anything, and says what happened in a ``PushO
 * the journal (local state) records every push before anything is sent;
 * a lead amoCRM refuses (400) refuses its whole batch: the batch is sent again lead by
   lead, so only the refused deal's pushes wait (its note waits with its fields);
-* amoCRM is the second record of every confirmation (design.md §3): before a note is
+* amoCRM is the second record of every confirmation (docs/architecture.md): before a note is
   posted, its marker is looked for among the deal's notes — for every push, whatever the
   sheet or the journal say. A person who cleared a Sync state cell, sorted a range away
   from the daemon's columns or recreated the Payments tab makes the sheet forget a push;

@@ -1,6 +1,6 @@
 """A tab's data rows from the cells of one values read, column by column.
 
-The cycle reads the 40,000 Deals and Payments rows of design.md §9 every time a sheet
+The cycle reads the 40,000 Deals and Payments rows of bench/bench_sync.py every time a sheet
 changed: about 600,000 cells. Each column is converted at once: cells that already hold
 their value (text, whole numbers, ticks) are kept as they are in one pass, and money and
 dates — a price list and a year of days, repeated — are converted once per distinct

@@ -25,7 +25,7 @@ from tests.daemon.test_daemon import HOURLY, Running, _daemon, _lead
 
 # Restarts at once: the tests wait on what the sandbox sees, never on the clock.
 AT_ONCE = RetryPolicy(attempts=1_000_000, base=0.01, cap=0.01)
-REJECTED = "Telegram: the bot token was rejected — take the token from @BotFather again"
+REJECTED = "Telegram: the bot token was rejected by Telegram — take the token from @BotFather again"
 
 
 def _status(config_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -2,7 +2,7 @@
 
 Each expectation comes from a real recorded exchange: gspread's own cassettes
 (``tests/cassettes/<name>.json`` in burnash/gspread, named in each test) or
-``shared/fixtures/gsheets/``.
+``tests/fixtures/gsheets/``.
 """
 
 from __future__ import annotations
