@@ -187,6 +187,9 @@ class Tabs(_Model):
     expenses: str = "Expenses"
     invoices: str = "Invoices"
     state: str = "_state"
+    profit: str = "Profit"
+    pnl: str = "P&L"
+    dimensions: str = "Dimensions"
 
 
 class GoogleConfig(_Model):
@@ -257,6 +260,23 @@ class ExpensesConfig(_Model):
         if categories is not None and value not in [c.name for c in categories]:
             raise ValueError(f"{value!r} is not one of the categories")
         return value
+
+
+class ReportsConfig(_Model):
+    """The management table (design.md §6)."""
+
+    revenue_day: Literal["confirmed", "payment"] = Field(
+        default="confirmed",
+        description="a receipt counts on the day it was confirmed, or on the payment's date",
+    )
+    marketing_categories: tuple[str, ...] = Field(
+        default=(), description="expense categories that are marketing spend"
+    )
+    allocation: Literal["revenue", "equal", "none"] = Field(
+        default="revenue",
+        description="how untagged operating costs are shared among managers, products, "
+        "salons and cities: by revenue, equally, or not at all",
+    )
 
 
 class Every(_Model):
@@ -354,6 +374,7 @@ class Config(_Model):
     telegram: TelegramConfig
     expenses: ExpensesConfig
     schedule: Schedule = Schedule()
+    reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
 
