@@ -50,6 +50,10 @@ def init(config: Config, console: Console) -> int:
                 f"with {email} as an editor (a service account cannot create files in your Drive)."
             )
             continue
+        if label == "master":
+            from sheetledger.reports.pivots import ensure_pivots
+
+            report.created.extend(ensure_pivots(sheets, config.google.tabs.pivots).added)
         table.add_row(
             label,
             ", ".join(report.created) or "—",

@@ -190,6 +190,7 @@ class Tabs(_Model):
     profit: str = "Profit"
     pnl: str = "P&L"
     dimensions: str = "Dimensions"
+    pivots: str = "Pivots"
 
 
 class GoogleConfig(_Model):
