@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -9,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from sheetledger import commands
 from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.reports.pivots import CHART_TITLE, ensure_pivots
 from sheetledger.reports.refresh import ReportMemory, refresh_reports
@@ -17,6 +20,7 @@ from sheetledger.sync.ledger_view import LedgerChanges, RowAppend
 from tests.e2e.world import CARD, CASH, World, make_world
 
 TODAY = date(2026, 11, 27)
+SALON = "Салон на Ленина"
 
 
 @pytest.fixture
@@ -166,3 +170,26 @@ def test_init_adds_pivots_and_the_chart_once_and_keeps_a_persons_arrangement(
     third = ensure_pivots(world.fresh_ledger(), title)
     assert (third.added, third.requests_sent) == ([], 0)
     assert len(_charts(world.ledger)) == 1
+
+
+def test_the_report_command_prints_the_same_figures_as_json(world: World, tmp_path: Path) -> None:
+    deal = world.deal("D-3", payments=((30_000, CASH, date(2026, 11, 20)),), salon=SALON)
+    world.sync()
+    world.tick(f"{deal}:1")
+    world.sync()
+    add_expense(world.ledger, "x1", "1200", "Materials")
+    console = Console(record=True, width=200)
+    png = tmp_path / "chart.png"
+    code = commands.report(
+        world.config, console, month="2026-11", by="salon", json_out=True, png=png
+    )
+    assert code == 0
+    printed = json.loads(console.export_text())
+    month, _total = printed["pnl"]
+    assert (month["id"], month["revenue"], month["net_profit"]) == (
+        "2026-11",
+        "30000.00",
+        "28800.00",
+    )
+    assert [(r["value"], r["net_profit"]) for r in printed["dimensions"]] == [(SALON, "28800.00")]
+    assert png.read_bytes()[:4] == b"\x89PNG"
