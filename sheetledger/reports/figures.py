@@ -85,43 +85,35 @@ def profit_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
     A receipt or a cost linked to a deal the Deals tab does not hold still gets a row
     (with no attributes), so the column totals are the company's totals.
     """
-    deals = inputs.deals.set_index("deal_id")
+    deals = inputs.deals.drop_duplicates("deal_id").set_index("deal_id")
     revenue = inputs.receipts.groupby("deal_id")["amount"].sum()
     linked = inputs.costs[inputs.costs["deal_id"].notna()]
     deal_costs = linked.groupby(linked["deal_id"].astype("int64"))["amount"].sum()
-    ids = list(deals.index)
-    known = set(ids)
-    ids += sorted((set(revenue.index) | set(deal_costs.index)) - known)
+    known = set(deals.index)
+    ids = list(deals.index) + sorted((set(revenue.index) | set(deal_costs.index)) - known)
+    got = revenue.reindex(ids, fill_value=0).astype("int64").tolist()
+    spent = deal_costs.reindex(ids, fill_value=0).astype("int64").tolist()
+    attributes = deals.to_dict("index")
     rows = []
-    for deal_id in ids:
-        got = int(revenue.get(deal_id, 0))
-        spent = int(deal_costs.get(deal_id, 0))
-        row: dict[str, Any] = {"id": int(deal_id), "revenue": rub(got), "deal_costs": rub(spent)}
-        row["gross_profit"] = rub(got - spent)
-        row["margin"] = _share(got - spent, got)
-        if deal_id in known:
-            deal = deals.loc[deal_id]
-            budget = int(deal["budget"])
-            row |= {
-                key: deal[key]
-                for key in (
-                    "name",
-                    "contract_no",
-                    "manager",
-                    "product",
-                    "salon",
-                    "city",
-                    "pipeline",
-                    "status",
-                )
-            }
+    for deal_id, received, cost in zip(ids, got, spent, strict=True):
+        row: dict[str, Any] = {"id": int(deal_id)}
+        deal = attributes.get(deal_id)
+        if deal is not None:
+            row |= {key: deal[key] for key in _DEAL_TEXT}
             row["month"] = month_of(deal["contract_date"])
-            row["budget"] = rub(budget)
-            row["balance_due"] = rub(budget - got)
+            row["budget"] = rub(deal["budget"])
+            row["balance_due"] = rub(deal["budget"] - received)
         else:
             row["name"] = NO_DEAL
+        row["revenue"] = rub(received)
+        row["deal_costs"] = rub(cost)
+        row["gross_profit"] = rub(received - cost)
+        row["margin"] = _share(received - cost, received)
         rows.append(row)
     return rows
+
+
+_DEAL_TEXT = ("name", "contract_no", "manager", "product", "salon", "city", "pipeline", "status")
 
 
 # --------------------------------------------------------------------------- P&L
