@@ -278,6 +278,9 @@ class ReportsConfig(_Model):
         description="how untagged operating costs are shared among managers, products, "
         "salons and cities: by revenue, equally, or not at all",
     )
+    every_seconds: int = Field(
+        default=300, ge=0, description="the least time between two recomputations by the daemon"
+    )
 
 
 class Every(_Model):

@@ -188,11 +188,16 @@ class Daemon:
     def _refresh_reports(self) -> None:
         """The management table (sheetledger.reports), after a good cycle.
 
-        A separate read of its own sources (Expenses is too big for every sync's read);
-        an idle minute costs it one Drive look-up, and it writes only changed figures.
+        A separate read of its own sources (Expenses is too big for every sync's read), at
+        most every ``reports.every_seconds``; an unchanged spreadsheet costs it one Drive
+        look-up, and it writes only changed figures.
         A failure here never fails the sync.
         """
-        today = self.now().astimezone(self.config.tz).date()
+        now, last = self.now(), self.report_memory.ran_at
+        if last is not None and (now - last).total_seconds() < self.config.reports.every_seconds:
+            return
+        self.report_memory.ran_at = now
+        today = now.astimezone(self.config.tz).date()
         try:
             refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
         except SheetledgerError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,7 @@ class ReportMemory:
 
     written: dict[str, list[dict[str, Any]]] | None = None
     day: date | None = None
+    ran_at: datetime | None = None  # the daemon's last call (``reports.every_seconds``)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ def refresh_reports(
 def write_reports(ledger: LedgerSheets, tabs: Mapping[str, list[dict[str, Any]]]) -> None:
     """Rewrite each tab whole (header included) in one batchUpdate."""
     ids = ledger.sheet_ids()
+    if any(ledger.tabs[key][0] not in ids for key in tabs):
+        # sheet_ids() keeps what earlier writes located, which may predate these tabs.
+        ledger._sheet_ids.clear()
+        ids = ledger.sheet_ids()
     requests: list[dict[str, Any]] = []
     for key, rows in tabs.items():
         title, schema = ledger.tabs[key]
