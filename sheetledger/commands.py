@@ -62,10 +62,24 @@ def init(config: Config, console: Console) -> int:
             ", ".join(report.formatted) or "—",
         )
         problems.extend(f"{label}: {p}" for p in report.problems)
+        if label == "master" and report.created:
+            problems.extend(_lost_tabs(config, sheets, report.created))
     console.print(table)
     for problem in problems:
         console.print(f"[red]✘[/red] {problem}", soft_wrap=True)
     return 1 if problems else 0
+
+
+def _lost_tabs(config: Config, sheets: Any, created: list[str]) -> list[str]:
+    """A recreated Deals or Payments tab that held rows: it needs a rebuild, not a sync."""
+    from sheetledger.rebuild.guard import lost_on_init
+
+    store = open_state(config)
+    try:
+        titles = {key: title for key, (title, _) in sheets.tabs.items()}
+        return [f"master: {line}" for line in lost_on_init(store, created, titles)]
+    finally:
+        store.close()
 
 
 def discover(config: Config, console: Console) -> int:

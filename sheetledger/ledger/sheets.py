@@ -88,6 +88,7 @@ class Located:
     positions: dict[str, int]  # row ID -> 1-based sheet row
     last_row: int  # the last row holding anything in the managed columns
     grid_rows: int
+    copies: dict[str, list[int]] = field(default_factory=dict)  # ID -> rows of its later copies
 
 
 class HeaderProblem(FatalError):
@@ -206,7 +207,10 @@ def _translate(exc: APIError, what: str) -> Exception:
         )
     if code == 400 and "Unable to parse range" in message:
         return FatalError(
-            "Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`"
+            "Google Sheets",
+            f"{what}: {message}",
+            hint="a tab is missing: run `sheetledger rebuild` (it recreates the tab and restores "
+            "its rows and confirmations from amoCRM)",
         )
     return FatalError("Google Sheets", f"{what}: HTTP {code} {message}")
 
@@ -315,9 +319,6 @@ class LedgerSheets:
             except CellProblem:
                 continue
             row_id = str(parsed_id)
-            if row_id in tab.rows:
-                layout.duplicates.append(row_id)
-                continue
             values: dict[str, Any] = dict.fromkeys(keys)  # empty and missing cells are None
             problems: dict[str, str] = {}
             for (key, read), cell in zip(readers, raw, strict=False):
@@ -328,6 +329,10 @@ class LedgerSheets:
                 except CellProblem as exc:
                     problems[key] = str(exc)
             values[id_key] = parsed_id
+            if row_id in tab.rows:  # a pasted copy: planning holds the ID back (E_DUPLICATE)
+                layout.duplicates.append(row_id)
+                tab.copies.setdefault(row_id, []).append(values)
+                continue
             tab.rows[row_id] = values
             if problems:
                 tab.problems[row_id] = problems
@@ -427,6 +432,7 @@ class LedgerSheets:
                 )
             grid_rows = int(sheet["properties"].get("gridProperties", {}).get("rowCount", 1000))
             positions: dict[str, int] = {}
+            copies: dict[str, list[int]] = {}
             last_id = 1
             for block in sheet.get("data", []):
                 first = int(block.get("startRow", 0)) + 1
@@ -439,10 +445,11 @@ class LedgerSheets:
                         row_id = str(from_cell(schema.id_column.kind, raw, self.tz))
                     except CellProblem:
                         continue
-                    positions.setdefault(row_id, offset)
+                    if positions.setdefault(row_id, offset) != offset:
+                        copies.setdefault(row_id, []).append(offset)
             sheet_id = int(sheet["properties"].get("sheetId", 0))
             last_row = self._last_row(key, positions, last_id)
-            found[key] = Located(sheet_id, positions, last_row, grid_rows)
+            found[key] = Located(sheet_id, positions, last_row, grid_rows, copies)
         return found
 
     def _last_row(self, key: str, positions: Mapping[str, int], last_id: int) -> int:
@@ -522,11 +529,13 @@ class LedgerSheets:
                         "%s: row %s vanished before the write (deleted by a person?)", title, rid
                     )
                     continue
-                for start, run in _runs(schema, vals):
-                    requests_.add(
-                        self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False)
-                    )
-                    cells += len(run)
+                # Every copy of a pasted row gets the same cells (its E_DUPLICATE flag).
+                for at in (row, *located.copies.get(rid, ())):
+                    for start, run in _runs(schema, vals):
+                        requests_.add(
+                            self._update_cells(sheet_id, at, start, [run], schema, start, fmt=False)
+                        )
+                        cells += len(run)
             if new_rows:
                 block = [[vals.get(c.key) for c in schema.columns] for _, vals in new_rows]
                 for (rid, vals), line in zip(new_rows, block, strict=True):
@@ -576,6 +585,65 @@ class LedgerSheets:
         for payload in requests_.bodies(MAX_BODY_BYTES):
             self._call("write", lambda body=payload: self._send_batch_update(body))  # type: ignore[misc]
         return cells
+
+    def row_ids(self, key: str) -> set[str]:
+        """The row IDs of tab ``key`` as they are now (one read of the ID column)."""
+        return set(self._locate([key])[key].positions)
+
+    def append_rows(self, key: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append ``rows`` (column key -> value) at the end of tab ``key``: one batchUpdate.
+
+        ``appendCells`` finds the end itself, inside the request ("after the last row
+        with data in a sheet, inserting new rows if necessary"), so no read of the tab
+        comes before it. It does not look for the IDs: the caller must know they are
+        not in the tab yet (``write`` turns such an append into an update instead).
+        The tab's header must have been read (``read``) just before; a broken one
+        raises ``HeaderProblem``. The sheetId is the cached one (``sheet_ids``). Sent
+        once, never retried here (see below): on ``RetriableError`` the rows may or
+        may not be there.
+        """
+        if not rows:
+            return 0
+        title, schema = self.tabs[key]
+        layout = self.layouts.get(key)
+        if layout is None:
+            raise HeaderProblem(title, "the header was not read before appending")
+        if layout.header_problem:
+            raise HeaderProblem(title, layout.header_problem)
+        sheet_id = self._sheet_ids.get(title)
+        if sheet_id is None:
+            sheet_id = self.sheet_ids().get(title)
+        if sheet_id is None:
+            raise FatalError(
+                "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
+            )
+        formats = [_new_cell_format(column.kind) for column in schema.columns]
+        data = []
+        for values in rows:
+            cells = []
+            for column, fmt in zip(schema.columns, formats, strict=True):
+                cell = self._cell(column.kind, values.get(column.key), fmt=True, clear=False)
+                cells.append(cell | fmt)
+            data.append({"values": cells})
+        request = {
+            "appendCells": {
+                "sheetId": sheet_id,
+                "rows": data,
+                "fields": "userEnteredValue,userEnteredFormat.numberFormat,dataValidation",
+            }
+        }
+        batch = _EncodedBatch()
+        batch.add(request)
+        body = batch.body()
+
+        def send() -> Any:
+            self.requests += 1
+            return self._send_batch_update(body)
+
+        # Tried once: an append is not absolute, and a dropped connection or a 5xx may
+        # come after Google applied it. The caller finds its rows by ID before trying again.
+        with_retries(send, what="append", attempts=1, sleep=self.sleep)
+        return sum(len(row["values"]) for row in data)
 
     def _send_batch_update(self, payload: bytes) -> Any:
         """``spreadsheets:batchUpdate`` with a body already encoded (gspread's encodes a dict)."""
@@ -650,6 +718,18 @@ class LedgerSheets:
         return cell
 
 
+def _new_cell_format(kind: Kind) -> dict[str, Any]:
+    """The format and validation a new cell of ``kind`` gets (as ``_row_formats`` gives)."""
+    cell: dict[str, Any] = {}
+    if kind is Kind.MONEY:
+        cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
+    elif kind is Kind.DATE:
+        cell["userEnteredFormat"] = _DATE_CELL_FORMAT
+    if kind is Kind.BOOL:
+        cell["dataValidation"] = _CHECKBOX_RULE
+    return cell
+
+
 def _row_formats(
     sheet_id: int, row: int, count: int, schema: TabSchema, *, clear: bool
 ) -> list[dict[str, Any]]:
@@ -660,13 +740,9 @@ def _row_formats(
     """
     runs: list[tuple[int, int, dict[str, Any]]] = []  # (first column, end column, cell)
     for index, column in enumerate(schema.columns):
-        cell: dict[str, Any] = {}
-        if column.kind is Kind.MONEY:
-            cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
-        elif column.kind is Kind.DATE:
-            cell["userEnteredFormat"] = _DATE_CELL_FORMAT
-        if column.kind is Kind.BOOL and not clear:
-            cell["dataValidation"] = _CHECKBOX_RULE
+        cell = _new_cell_format(column.kind)
+        if clear:
+            cell.pop("dataValidation", None)
         if runs and runs[-1][2] == cell:
             runs[-1] = (runs[-1][0], index + 1, cell)
         else:

@@ -101,10 +101,11 @@ def merge_edits(
     """Master updates for what people changed in this cabinet since the daemon last looked."""
     changes = LedgerChanges()
     payments = master.tab("payments")
-    for row_id, cab in cabinet_view.tab("cabinet_payments").rows.items():
+    cabinet_rows = cabinet_view.tab("cabinet_payments")
+    for row_id, cab in cabinet_rows.rows.items():
         mas = payments.get(row_id)
-        if mas is None:
-            continue
+        if mas is None or row_id in payments.copies or row_id in cabinet_rows.copies:
+            continue  # a row with copies (sync/duplicates.py) waits until one is left
         base = _base(cab.get("mirror"))
         update: dict[str, Any] = {}
         for key in SHARED:
@@ -155,7 +156,8 @@ def plan_handovers(
     if "handover" not in cabinet_view.tabs:
         return plan
     label = cabinet_label(cabinet)
-    cash_rows = unconfirmed_cash(master, today)
+    held = master.tab("payments").copies
+    cash_rows = [r for r in unconfirmed_cash(master, today) if str(r["id"]) not in held]
     for manager, form in cabinet_view.tab("handover").rows.items():
         amount = form.get("received")
         if not form.get("accept") or amount is None:
@@ -253,11 +255,15 @@ def plan_mirror(
     current = cabinet_view.tab("cabinet_payments")
     wanted_ids: set[str] = set()
     methods = frozenset(m.value for m in cabinet.methods)
+    # A row with copies in either sheet is neither written nor removed until one is left.
+    held = set(master.tab("payments").copies) | set(current.copies)
     for row in master.tab("payments"):
         if not belongs(row, cabinet, today, methods):
             continue
         row_id = str(row["id"])
         wanted_ids.add(row_id)
+        if row_id in held:
+            continue
         deal = deals.get(str(row.get("deal_id"))) or {}
         values = {
             "id": row_id,
@@ -290,7 +296,7 @@ def plan_mirror(
         if diff:
             changes.update("cabinet_payments", row_id, diff)
     for row_id in current.rows:
-        if row_id not in wanted_ids:
+        if row_id not in wanted_ids and row_id not in held:
             changes.removes.append(("cabinet_payments", row_id))
     if cabinet.handover and "handover" in cabinet_view.tabs:
         _plan_handover_form(master, cabinet_view, changes, today)

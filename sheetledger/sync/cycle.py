@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.rebuild.guard import check_ledger, remember_ledger
 from sheetledger.store import LocalState
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.cursor import CURSOR_KEY, next_cursor, pull_from
+from sheetledger.sync.duplicates import copies_problems, hold_copies, plan_copies
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes
 from sheetledger.sync.pull import Lookups, plan_pull
 from sheetledger.sync.push import PushEvent, PushPlan, note_text, plan_push
@@ -131,6 +134,7 @@ def run_cycle(
     for key in ("deals", "payments", "state"):
         if key in broken:
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
+    check_ledger(view, store, {key: title for key, (title, _) in ledger.tabs.items()})
     rooms = _read_cabinets(config, cabinets or {}, report)
 
     lookups = load_lookups(crm, store)
@@ -166,6 +170,11 @@ def run_cycle(
     changes = LedgerChanges()
     changes.extend(pull.changes)
     after_pull = apply_changes(view, pull.changes)
+    # A pasted copy of a row: flagged on every copy, and held back until one is left.
+    copies = plan_copies(after_pull, {key: title for key, (title, _) in ledger.tabs.items()})
+    report.problems.extend(copies.problems)
+    changes.extend(copies.changes)
+    after_pull = apply_changes(after_pull, copies.changes)
     # What people did in their cabinets becomes part of the master before anything is pushed.
     for room in rooms:
         edits = merge_edits(after_pull, room.view, room.cabinet, today)
@@ -177,7 +186,13 @@ def run_cycle(
             after_pull = apply_changes(after_pull, handovers.master)
             room.pending.extend(handovers.cabinet)
             report.handovers.extend(handovers.results)
-    push = plan_push(after_pull, config, lookups, today)
+        if "cabinet_bank" in room.view.tabs:  # bank lines the accountant assigned (bank/assign)
+            assigned = plan_assignments(after_pull, room.view, room.cabinet)
+            changes.extend(assigned.master)
+            after_pull = apply_changes(after_pull, assigned.master)
+            room.pending.extend(assigned.cabinet)
+            report.problems.extend(assigned.problems)
+    push = plan_push(hold_copies(after_pull), config, lookups, today)
     report.problems.extend(push.problems)
     report.events = list(push.events)
     changes.extend(push.totals)
@@ -216,6 +231,7 @@ def run_cycle(
         store.journal_remove((e.payment_id, e.seq) for e in done)
     store.trust_journal()
     final = apply_changes(view, changes)
+    remember_ledger(store, final)
     for room in rooms:
         _mirror_cabinet(room, final, today, report)
     report.unsettled = (
@@ -257,6 +273,9 @@ def _read_cabinets(
                     f"cabinet '{cabinet.name}', tab '{sheets.tabs[key][0]}': {problem} — not synced"
                 )
             continue
+        for key, tab in view.tabs.items():
+            where = f"cabinet '{cabinet.name}', tab '{sheets.tabs[key][0]}'"
+            report.problems.extend(copies_problems(tab, where))
         rooms.append(_Room(cabinet, sheets, view))
     return rooms
 
@@ -300,8 +319,8 @@ def _cash_replacement(
         return {}
     wanted = plan_cash(final, today)
     have = list(current.tab("cash"))
-    if _comparable(have) == _comparable(wanted):
-        return {}
+    if _comparable(have) == _comparable(wanted) and not current.tab("cash").copies:
+        return {}  # (a pasted copy of a row goes with a rewrite)
     return {"cash": wanted}
 
 

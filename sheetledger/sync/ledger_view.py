@@ -22,6 +22,9 @@ class TabRows:
     schema: TabSchema
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> column -> problem
+    # Rows that repeat an ID (a person pasted a copy): id -> the later copies, in sheet order.
+    # ``rows`` holds the first; planning holds the ID back until one row is left.
+    copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def get(self, row_id: str) -> dict[str, Any] | None:
         return self.rows.get(row_id)
@@ -111,7 +114,9 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
         | set(changes.replace)
     )
     tabs = {
-        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems)) if key in touched else tab
+        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems), tab.copies)
+        if key in touched
+        else tab
         for key, tab in view.tabs.items()
     }
     for append in changes.appends:
@@ -131,6 +136,7 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
     for tab, replacement in changes.replace.items():
         schema = tabs[tab].schema
         tabs[tab].rows = {str(r[schema.id_column.key]): dict(r) for r in replacement}
+        tabs[tab].copies = {}  # rewritten whole: a pasted copy is gone
     state = dict(view.state)
     state.update(changes.state)
     return LedgerView(tabs, state)

@@ -57,3 +57,15 @@ class RowState:
 
 def marker(payment_id: str, seq: int) -> str:
     return f"sheetledger:{payment_id}#{seq}"
+
+
+_MARKER = re.compile(r"sheetledger:([^\s#]+)#(\d+)")
+
+
+def read_markers(text: str) -> list[tuple[str, int]]:
+    """Every ``(payment id, seq)`` whose ``marker`` stands in ``text`` (a note), in order.
+
+    The one way back from a note to its event: a plain substring test would take
+    ``…#1`` for a match inside ``…#10``.
+    """
+    return [(found[1], int(found[2])) for found in _MARKER.finditer(text)]

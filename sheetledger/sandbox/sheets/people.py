@@ -9,14 +9,14 @@ from typing import Any, ClassVar
 from sheetledger.sandbox.a1 import column_index
 from sheetledger.sandbox.server import HTTPError, Request, Response, route
 from sheetledger.sandbox.sheets.core import PERSON
-from sheetledger.sandbox.sheets.dimensions import DimensionRequests
 from sheetledger.sandbox.sheets.drive import DriveApi
 from sheetledger.sandbox.sheets.errors import InvalidRequest
 from sheetledger.sandbox.sheets.formats import parse_user_entered
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
+from sheetledger.sandbox.sheets.sheet_requests import SheetRequests
 
 
-class PeopleEdits(DriveApi, DimensionRequests):
+class PeopleEdits(DriveApi, SheetRequests):
     """A person's edits go through the API's own code, so everything moves alike."""
 
     def create_spreadsheet(
@@ -198,6 +198,17 @@ class PeopleEdits(DriveApi, DimensionRequests):
 
         self._person_edit(spreadsheet_id, edit)
 
+    def delete_sheet(self, spreadsheet_id: str, sheet_title: str) -> None:
+        """A person deletes a whole tab (right-click on it → Delete)."""
+
+        def edit(book: Spreadsheet) -> None:
+            sheet = book.sheet_by_title(sheet_title)
+            if sheet is None:
+                raise KeyError(f"no tab {sheet_title!r}")
+            self._req_deleteSheet(book, {"sheetId": sheet.sheet_id}, PERSON)
+
+        self._person_edit(spreadsheet_id, edit)
+
     def values(self, spreadsheet_id: str, sheet_title: str) -> list[list[Any]]:
         """The tab's values, unformatted and trimmed like the API (for assertions)."""
         with self.lock:
@@ -230,6 +241,7 @@ class PeopleEdits(DriveApi, DimensionRequests):
             ("spreadsheet_id", "sheet_title", "column", "ascending", "header_rows"),
         ),
         "rename_header": ("rename_header", ("spreadsheet_id", "sheet_title", "old", "new")),
+        "delete_sheet": ("delete_sheet", ("spreadsheet_id", "sheet_title")),
         "share": ("share", ("spreadsheet_id", "email", "role")),
     }
 
@@ -253,7 +265,10 @@ class PeopleEdits(DriveApi, DimensionRequests):
             return Response.json({"error": str(exc)}, 400)
         return Response.json({"ok": True})
 
-    @route("POST", r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|rename_header|share)")
+    @route(
+        "POST",
+        r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|rename_header|delete_sheet|share)",
+    )
     def control_op(self, request: Request, op: str) -> Response:
         return self._control(op, request)
 
