@@ -37,6 +37,7 @@ fmt: $(STAMP)  ## format the code with ruff
 bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deals; the demo day)
 	$(PY) bench/bench_sync.py
 	$(PY) bench/bench_bot.py
+	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_bank.py
 	$(PY) bench/bench_demo.py
 

@@ -101,6 +101,21 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
 
 
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger import commands
+
+    return commands.report(
+        _load(args),
+        console,
+        month=args.month,
+        start=args.start,
+        end=args.end,
+        by=args.by,
+        json_out=args.json,
+        png=args.png,
+    )
+
+
 def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
     return run_import(
         _load(args),
@@ -250,6 +265,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(func=cmd_sync)
 
+    report = sub.add_parser(
+        "report",
+        help="print revenue, costs and net profit for a period, by manager, product, salon, city",
+        description="Read Deals, Payments and Expenses once and print the P&L of the period "
+        "(each month and the total) and net profit by manager, product, salon and city with "
+        "the allocation of untagged operating costs shown (reports.allocation). The same "
+        "figures as the Profit, P&L and Dimensions tabs. Writes nothing.",
+    )
+    report.add_argument("--month", metavar="YYYY-MM", help="one calendar month (default: this one)")
+    report.add_argument(
+        "--from",
+        dest="start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the first day of the period (default: 1 January)",
+    )
+    report.add_argument(
+        "--to",
+        dest="end",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the last day of the period (default: today)",
+    )
+    report.add_argument(
+        "--by",
+        choices=("manager", "product", "salon", "city"),
+        help="only this dimension (default: all four)",
+    )
+    report.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
+    report.add_argument(
+        "--png",
+        type=Path,
+        metavar="FILE",
+        help="also save the chart of marketing spend against turnover by month as a PNG",
+    )
+    report.set_defaults(func=cmd_report)
     statement = sub.add_parser(
         "import-statement",
         help="import bank statements (1CClientBankExchange .txt) and confirm the money found",

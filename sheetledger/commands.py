@@ -6,7 +6,8 @@ compose the adapters, run the job and print what happened.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -51,6 +52,10 @@ def init(config: Config, console: Console) -> int:
                 f"with {email} as an editor (a service account cannot create files in your Drive)."
             )
             continue
+        if label == "master":
+            from sheetledger.reports.pivots import ensure_pivots
+
+            report.created.extend(ensure_pivots(sheets, config.google.tabs.pivots).added)
         table.add_row(
             label,
             ", ".join(report.created) or "—",
@@ -162,3 +167,56 @@ def print_report(report: CycleReport, console: Console) -> None:
         console.print(f"  cash handover {line}")
     for problem in report.problems:
         console.print(f"  [yellow]![/yellow] {problem}")
+
+
+def report(
+    config: Config,
+    console: Console,
+    *,
+    month: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    by: str | None = None,
+    json_out: bool = False,
+    png: Path | None = None,
+) -> int:
+    """``sheetledger report``: one read of Deals, Payments and Expenses; nothing written."""
+    from sheetledger.reports.figures import DIMENSIONS, Period
+    from sheetledger.reports.refresh import SOURCES
+    from sheetledger.reports.terminal import (
+        PeriodProblem,
+        as_json,
+        choose_period,
+        period_report,
+        print_report,
+        save_chart,
+    )
+
+    today = datetime.now(UTC).astimezone(config.tz).date()
+    try:
+        period = choose_period(month, start, end, today)
+    except PeriodProblem as exc:
+        console.print(f"[red]✘[/red] {exc}")
+        return 2
+    register_config_secrets(config)
+    ledger = master_ledger(config, build_google(config))
+    view = ledger.read(SOURCES)
+    for key, problem in ledger.header_problems().items():
+        console.print(f"[red]✘[/red] tab '{ledger.tabs[key][0]}': {problem}")
+        return 1
+    sources = {key: list(view.tab(key)) for key in SOURCES}
+    result = period_report(config, sources, period, (by,) if by else DIMENSIONS)
+    if json_out:
+        console.print_json(as_json(result))
+    else:
+        print_report(result, console)
+    if png is not None:
+        # One month makes a poor chart: draw its year up to it.
+        months = result.pnl
+        if period.start.month == period.end.month and period.start.year == period.end.year:
+            year = Period(str(period.end.year), date(period.end.year, 1, 1), period.end)
+            months = period_report(config, sources, year, ()).pnl
+        save_chart(months, png)
+        if not json_out:
+            console.print(f"chart saved to {png}")
+    return 0

@@ -193,6 +193,10 @@ class Tabs(_Model):
     expenses: str = "Expenses"
     bank: str = "Bank"
     state: str = "_state"
+    profit: str = "Profit"
+    pnl: str = "P&L"
+    dimensions: str = "Dimensions"
+    pivots: str = "Pivots"
 
 
 class GoogleConfig(_Model):
@@ -263,6 +267,26 @@ class ExpensesConfig(_Model):
         if categories is not None and value not in [c.name for c in categories]:
             raise ValueError(f"{value!r} is not one of the categories")
         return value
+
+
+class ReportsConfig(_Model):
+    """The management table (design.md §6)."""
+
+    revenue_day: Literal["confirmed", "payment"] = Field(
+        default="confirmed",
+        description="a receipt counts on the day it was confirmed, or on the payment's date",
+    )
+    marketing_categories: tuple[str, ...] = Field(
+        default=(), description="expense categories that are marketing spend"
+    )
+    allocation: Literal["revenue", "equal", "none"] = Field(
+        default="revenue",
+        description="how untagged operating costs are shared among managers, products, "
+        "salons and cities: by revenue, equally, or not at all",
+    )
+    every_seconds: int = Field(
+        default=300, ge=0, description="the least time between two recomputations by the daemon"
+    )
 
 
 _ACCOUNT = r"^[0-9]{20}$"
@@ -419,6 +443,7 @@ class Config(_Model):
     expenses: ExpensesConfig
     bank: BankConfig | None = None
     schedule: Schedule = Schedule()
+    reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
 

@@ -25,10 +25,13 @@ from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
 from sheetledger.ledger.tabs import (
     CABINET_BANK,
     CABINET_PAYMENTS,
+    DIMENSIONS,
     HANDOVER,
     HANDOVER_LOG,
     MASTER_TABS,
+    PROFIT,
     TabSchema,
+    pnl_schema,
 )
 from sheetledger.logs import register_secrets
 from sheetledger.outage import OutageWatch
@@ -123,7 +126,19 @@ def build_google(config: Config) -> gspread.Client:
 
 
 def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
-    return {schema.key: (getattr(config.google.tabs, schema.key), schema) for schema in MASTER_TABS}
+    tabs = {schema.key: (getattr(config.google.tabs, schema.key), schema) for schema in MASTER_TABS}
+    return tabs | report_tabs(config)
+
+
+def report_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
+    """The management table's tabs (sheetledger.reports); P&L has a column per category."""
+    pnl = pnl_schema(tuple(c.name for c in config.expenses.categories))
+    titles = config.google.tabs
+    return {
+        "profit": (titles.profit, PROFIT),
+        "pnl": (titles.pnl, pnl),
+        "dimensions": (titles.dimensions, DIMENSIONS),
+    }
 
 
 def master_ledger(

@@ -48,6 +48,7 @@ from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.retry import RetryPolicy
+from sheetledger.reports.refresh import ReportMemory, refresh_reports
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
 from sheetledger.sync.cycle import CycleMemory, CycleReport, run_cycle
@@ -134,6 +135,8 @@ class Daemon:
             },
         )
         self.memory = CycleMemory()
+        self.reports_ledger = master_ledger(config, client)  # its own Drive version and cache
+        self.report_memory = ReportMemory()
         self.cycle_done = threading.Condition()
         self.cycles = 0
         self.last_report: CycleReport | None = None
@@ -186,7 +189,26 @@ class Daemon:
             log.log(level, "sync: %s", report.summary())
             for problem in report.problems:
                 log.warning("sync: %s", problem)
+            self._refresh_reports()
         return report
+
+    def _refresh_reports(self) -> None:
+        """The management table (sheetledger.reports), after a good cycle.
+
+        A separate read of its own sources (Expenses is too big for every sync's read), at
+        most every ``reports.every_seconds``; an unchanged spreadsheet costs it one Drive
+        look-up, and it writes only changed figures.
+        A failure here never fails the sync.
+        """
+        now, last = self.now(), self.report_memory.ran_at
+        if last is not None and (now - last).total_seconds() < self.config.reports.every_seconds:
+            return
+        self.report_memory.ran_at = now
+        today = now.astimezone(self.config.tz).date()
+        try:
+            refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+        except SheetledgerError as exc:
+            log.warning("reports not refreshed: %s", exc)
 
     def _job_finished(self, event: JobExecutionEvent) -> None:
         """Count a finished sync run for ``wait_for_cycles``.

@@ -86,7 +86,7 @@ def test_all_green_against_the_sandbox(ready: Sandbox, check: Check) -> None:
         f"amoCRM │ account «mebel» (id {ready.amo.account['id']})",
         "amoCRM │ pipeline «Продажи» (9 statuses)",
         "amoCRM │ 12 deal fields present with the right types",
-        f"Google Sheets │ master spreadsheet: {len(MASTER_TABS)} tabs, headers right",
+        f"Google Sheets │ master spreadsheet: {len(MASTER_TABS) + 3} tabs, headers right",
         "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right",
         "Google Sheets │ cabinet 'accountant': 1 tabs, headers right",
         "Telegram │ bot @sheetledger_sandbox_bot (id 7000000001)",
@@ -196,7 +196,8 @@ def test_before_init_every_missing_tab_is_named(box: Sandbox, check: Check) -> N
 
     _good, bad = findings(output)
     tabs = Tabs()  # the sandbox config keeps the default titles
-    expected_master = ", ".join(f"'{getattr(tabs, schema.key)}'" for schema in MASTER_TABS)
+    keys = [*(schema.key for schema in MASTER_TABS), "profit", "pnl", "dimensions"]
+    expected_master = ", ".join(f"'{getattr(tabs, key)}'" for key in keys)
     assert code == 1
     assert bad == [
         f"Google Sheets │ master spreadsheet: no tab {expected_master} — run `sheetledger init`",
@@ -247,7 +248,7 @@ def test_spreadsheets_not_shared_or_not_found(ready: Sandbox, check: Check) -> N
         "Google Sheets │ cabinet 'accountant' (1NoSuchSpreadsheet000000000000): "
         "not found: check its spreadsheet_id",
     ]
-    assert f"Google Sheets │ master spreadsheet: {len(MASTER_TABS)} tabs, headers right" in good
+    assert f"Google Sheets │ master spreadsheet: {len(MASTER_TABS) + 3} tabs, headers right" in good
 
 
 def test_an_unshared_master_does_not_hide_the_cabinets(ready: Sandbox, check: Check) -> None:

@@ -262,6 +262,83 @@ HANDOVER_LOG = TabSchema(
     ),
 )
 
+# --------------------------------------------------------------------------- reports
+# Computed whole from the ledger (sheetledger.reports) and rewritten whole when a source
+# changed: every column is the daemon's. People add their formulas on tabs of their own.
+PERCENT_COLUMNS = frozenset({"margin", "marketing_share", "allocation_share"})
+
+PROFIT = TabSchema(
+    "profit",
+    (
+        _c("id", "Deal ID", K, Kind.INT, 90),
+        _c("name", "Deal", CALC, width=220),
+        _c("contract_no", "Contract no", CALC, width=100),
+        _c("manager", "Manager", CALC, width=140),
+        _c("product", "Product", CALC, width=140),
+        _c("salon", "Salon", CALC, width=120),
+        _c("city", "City", CALC, width=110),
+        _c("pipeline", "Pipeline", CALC, width=120),
+        _c("status", "Status", CALC, width=150),
+        _c("month", "Month", CALC, width=90, note="the month of the contract"),
+        _c("budget", "Budget", CALC, Kind.MONEY, 120),
+        _c("revenue", "Revenue", CALC, Kind.MONEY, 120, "confirmed received amounts"),
+        _c("deal_costs", "Deal costs", CALC, Kind.MONEY, 120, "expenses linked to the deal"),
+        _c("gross_profit", "Gross profit", CALC, Kind.MONEY, 120),
+        _c("margin", "Margin", CALC, width=90, note="gross profit / revenue"),
+        _c("balance_due", "Balance due", CALC, Kind.MONEY, 120, "budget − revenue"),
+    ),
+)
+
+DIMENSIONS = TabSchema(
+    "dimensions",
+    (
+        _c("id", "Key", K, width=260),
+        _c("period", "Period", CALC, width=110),
+        _c("dimension", "Dimension", CALC, width=100),
+        _c("value", "Value", CALC, width=160),
+        _c("revenue", "Revenue", CALC, Kind.MONEY, 120),
+        _c("deal_costs", "Deal costs", CALC, Kind.MONEY, 120),
+        _c("gross_profit", "Gross profit", CALC, Kind.MONEY, 120),
+        _c("tagged_costs", "Own costs", CALC, Kind.MONEY, 120, "operating costs tagged to it"),
+        _c(
+            "allocated_costs",
+            "Allocated costs",
+            CALC,
+            Kind.MONEY,
+            130,
+            "its share of the untagged operating costs (reports.allocation)",
+        ),
+        _c("allocation_share", "Share", CALC, width=80, note="its share of the allocation"),
+        _c("net_profit", "Net profit", CALC, Kind.MONEY, 120),
+    ),
+)
+
+
+def pnl_schema(categories: tuple[str, ...]) -> TabSchema:
+    """The P&L: one money column per operating-cost category of the config."""
+    from sheetledger.reports.figures import OTHER, category_key
+
+    return TabSchema(
+        "pnl",
+        (
+            _c("id", "Month", K, width=100),
+            _c("revenue", "Revenue", CALC, Kind.MONEY, 120, "confirmed received amounts"),
+            _c("deal_costs", "Deal costs", CALC, Kind.MONEY, 120),
+            _c("gross_profit", "Gross profit", CALC, Kind.MONEY, 120),
+            *(
+                _c(category_key(name), name, CALC, Kind.MONEY, 120, "operating costs")
+                for name in (*categories, OTHER)
+            ),
+            _c("operating_costs", "Operating costs", CALC, Kind.MONEY, 130),
+            _c("net_profit", "Net profit", CALC, Kind.MONEY, 120),
+            _c("marketing", "Marketing", CALC, Kind.MONEY, 120, "reports.marketing_categories"),
+            _c("marketing_share", "Marketing share", CALC, width=100, note="of revenue"),
+            _c("deals_won", "Deals won", CALC, Kind.INT, 90, "by the month of the contract"),
+            _c("cost_per_won", "Marketing per deal won", CALC, Kind.MONEY, 140),
+        ),
+    )
+
+
 # The accountant's view of the bank: the lines nobody matched for sure. She picks a
 # candidate (or types payment IDs, several for one line) into «Assign to» and ticks.
 CABINET_BANK = TabSchema(

@@ -1,0 +1,176 @@
+"""The daemon's report job: read the sources, recompute when they changed, rewrite in one write.
+
+Requests (design.md §9): a Drive ``version`` look-up every cycle; when the spreadsheet
+changed, one ``values:batchGet`` of Deals, Payments and Expenses; when the figures
+differ from the ones last written, one ``batchUpdate`` rewriting Profit, P&L and
+Dimensions whole (their grids are resized to the rows, so nothing stale stays below).
+An idle cycle reads nothing and computes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sheetledger.config import Config
+from sheetledger.ledger.cells import Kind, neutralise
+from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.ledger.tabs import PERCENT_COLUMNS, TabSchema
+from sheetledger.reports.figures import (
+    Allocation,
+    Period,
+    dimension_rows,
+    pnl_rows,
+    profit_rows,
+)
+from sheetledger.reports.inputs import RevenueDay, gather
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("deals", "payments", "expenses")
+REPORTS = ("profit", "pnl", "dimensions")
+RUB_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
+PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0.0%"}
+
+
+@dataclass
+class ReportMemory:
+    """What the last refresh wrote, so equal figures are not written again."""
+
+    written: dict[str, list[dict[str, Any]]] | None = None
+    day: date | None = None
+    ran_at: datetime | None = None  # the daemon's last call (``reports.every_seconds``)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    recomputed: bool
+    written: bool
+
+
+def compute_reports(
+    config: Config, sources: Mapping[str, Sequence[Mapping[str, Any]]], today: date
+) -> dict[str, list[dict[str, Any]]]:
+    """The three report tabs' rows from the source tabs' rows. Pure."""
+    inputs = gather(
+        sources["deals"],
+        sources["payments"],
+        sources["expenses"],
+        sources.get("orders", ()),
+        day=RevenueDay(config.reports.revenue_day),
+    )
+    allocation = Allocation(config.reports.allocation)
+    categories = tuple(c.name for c in config.expenses.categories)
+    periods = (Period.month(today.year, today.month), Period.year_to(today))
+    return {
+        "profit": profit_rows(inputs),
+        "pnl": pnl_rows(inputs, categories, config.reports.marketing_categories),
+        "dimensions": [row for p in periods for row in dimension_rows(inputs, p, allocation)],
+    }
+
+
+def refresh_reports(
+    config: Config, ledger: LedgerSheets, today: date, memory: ReportMemory
+) -> Refresh:
+    """Recompute and rewrite the report tabs when a source changed since the last call."""
+    view = ledger.read_if_changed(SOURCES)
+    if ledger.last_read_cached and memory.day == today and memory.written is not None:
+        return Refresh(recomputed=False, written=False)
+    broken = ledger.header_problems()
+    for key in SOURCES:
+        if key in broken:
+            raise HeaderProblem(ledger.tabs[key][0], broken[key])
+    rows = compute_reports(config, {k: list(view.tab(k)) for k in SOURCES}, today)
+    memory.day = today
+    if rows == memory.written:
+        return Refresh(recomputed=True, written=False)
+    write_reports(ledger, rows)
+    memory.written = rows
+    return Refresh(recomputed=True, written=True)
+
+
+def write_reports(ledger: LedgerSheets, tabs: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Rewrite each tab whole (header included) in one batchUpdate."""
+    ids = ledger.sheet_ids()
+    if any(ledger.tabs[key][0] not in ids for key in tabs):
+        # sheet_ids() keeps what earlier writes located, which may predate these tabs.
+        ledger._sheet_ids.clear()
+        ids = ledger.sheet_ids()
+    requests: list[dict[str, Any]] = []
+    for key, rows in tabs.items():
+        title, schema = ledger.tabs[key]
+        if title not in ids:
+            raise HeaderProblem(title, "the tab is missing — run `sheetledger init`")
+        requests.extend(tab_requests(ids[title], schema, rows))
+    ledger._call(
+        "write reports",
+        lambda: ledger.http.batch_update(ledger.spreadsheet_id, {"requests": requests}),
+    )
+
+
+def tab_requests(
+    sheet_id: int, schema: TabSchema, rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Resize the grid to the rows, then write the header and every row with its formats.
+
+    One blank row stays below the last (the header is frozen, and Sheets refuses a grid
+    with no unfrozen row); it is cleared, as is whatever stood in the rows cut off.
+    """
+    blank: dict[str, Any] = {"values": [{} for _ in schema.columns]}
+    header = {"values": [{"userEnteredValue": {"stringValue": c.header}} for c in schema.columns]}
+    body = [
+        {"values": [_cell(schema, i, row.get(c.key)) for i, c in enumerate(schema.columns)]}
+        for row in rows
+    ]
+    return [
+        {
+            "updateSheetProperties": {
+                "properties": {
+                    "sheetId": sheet_id,
+                    "gridProperties": {
+                        "rowCount": len(rows) + 2,
+                        "columnCount": max(schema.width, 26),
+                    },
+                },
+                "fields": "gridProperties.rowCount,gridProperties.columnCount",
+            }
+        },
+        {
+            "updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+                "rows": [header, *body, blank],
+                "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+            }
+        },
+    ]
+
+
+def _cell(schema: TabSchema, index: int, value: Any) -> dict[str, Any]:
+    column = schema.columns[index]
+    if value is None or value == "":
+        return {}
+    if column.key in PERCENT_COLUMNS:
+        return {
+            "userEnteredValue": {"numberValue": float(value)},
+            "userEnteredFormat": {"numberFormat": PERCENT_FORMAT},
+        }
+    if column.kind is Kind.MONEY:
+        return {
+            "userEnteredValue": {"numberValue": float(value)},
+            "userEnteredFormat": {"numberFormat": RUB_FORMAT},
+        }
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float | Decimal):
+        return {
+            "userEnteredValue": {
+                "numberValue": value if not isinstance(value, Decimal) else float(value)
+            }
+        }
+    # People's text (deal names, categories): a string value, never parsed, and neutralised
+    # so that pressing Enter in the cell cannot make it a formula either.
+    return {"userEnteredValue": {"stringValue": neutralise(str(value))}}
