@@ -247,7 +247,7 @@ def test_spreadsheets_not_shared_or_not_found(ready: Sandbox, check: Check) -> N
         "Google Sheets │ cabinet 'accountant' (1NoSuchSpreadsheet000000000000): "
         "not found: check its spreadsheet_id",
     ]
-    assert "Google Sheets │ master spreadsheet: 5 tabs, headers right" in good
+    assert f"Google Sheets │ master spreadsheet: {len(MASTER_TABS)} tabs, headers right" in good
 
 
 def test_an_unshared_master_does_not_hide_the_cabinets(ready: Sandbox, check: Check) -> None:
