@@ -135,6 +135,12 @@ def cmd_restore(args: argparse.Namespace, console: Console) -> int:
     )
 
 
+def cmd_digest(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.reconcile.command import digest
+
+    return digest(_load(args), console, now=args.now, to=args.to)
+
+
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     from sheetledger.bot.app import run_bot
 
@@ -337,6 +343,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what would come back; write nothing"
     )
     restore.set_defaults(func=cmd_restore)
+
+    digest = sub.add_parser(
+        "digest",
+        help="send the daily Telegram digest (to the owner and the cashier)",
+        description="Build the day's digest from the ledger — yesterday's confirmed revenue "
+        "and costs, the month to date against the same days of last month, cash on each "
+        "manager and for how long, the open reconciliation findings — and send it in "
+        "Telegram to the owners (the cashiers get the cash on the managers). Without --now "
+        "it sends only when due (after digest.at, once a day, remembered in state.db).",
+    )
+    digest.add_argument(
+        "--now", action="store_true", help="send it now, whatever the time and the memory say"
+    )
+    digest.add_argument(
+        "--to", type=int, default=None, metavar="CHAT", help="send only to this chat id"
+    )
+    digest.set_defaults(func=cmd_digest)
 
     bot = sub.add_parser(
         "bot",

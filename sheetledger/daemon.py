@@ -259,6 +259,37 @@ class Daemon:
                 id="outbox",
                 name="outbox flush",
             )
+        self.schedule_reconciliation()
+
+    # -- reconciliation, backup, digest (sheetledger/reconcile/jobs.py) ---------------------
+
+    def schedule_reconciliation(self) -> None:
+        """The nightly reconciliation and backup, and the digest's minute check."""
+        from sheetledger.reconcile import jobs
+        from sheetledger.reconcile.digest import telegram_sender
+
+        config, store = self.config, self.store
+        books = {"master": (self.ledger.http, self.ledger.spreadsheet_id)}
+        books |= {name: (c.http, c.spreadsheet_id) for name, c in self.cabinets.items()}
+        send = telegram_sender(config)
+        for job_id, every, run in (
+            (
+                "reconcile",
+                config.reconcile.schedule,
+                lambda: jobs.reconcile_job(config, self.ledger, self.crm, store, self.now()),
+            ),
+            (
+                "backup",
+                config.backup.schedule,
+                lambda: jobs.backup_job(config, books, store, self.now()),
+            ),
+            (
+                "digest",
+                Every(every_seconds=60),
+                lambda: jobs.digest_job(config, self.ledger, send, store, self.now()),
+            ),
+        ):
+            self.scheduler.add_job(run, trigger_for(every, config), id=job_id, name=job_id)
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then finish the running job and shut down cleanly."""

@@ -152,3 +152,30 @@ def restore(
     for problem in plan.problems:
         console.print(Text(f"  ! {problem}"))
     return EXIT_ERRORS if plan.unknown else EXIT_CLEAN
+
+
+def digest(config: Config, console: Console, *, now: bool, to: int | None) -> int:
+    """Send the digest (``--now``: whatever the time and the memory say)."""
+    from sheetledger.reconcile.digest import DIGEST_TABS, send_due, telegram_sender
+
+    register_config_secrets(config)
+    ledger = master_ledger(config, build_google(config))
+    keys = [key for key in DIGEST_TABS if key in ledger.tabs]
+    store = open_state(config)
+    try:
+        chats = send_due(
+            config,
+            lambda: ledger.read(keys),
+            telegram_sender(config),
+            store,
+            datetime.now(UTC),
+            force=now,
+            only=[to] if to is not None else [],
+        )
+    finally:
+        store.close()
+    if chats:
+        console.print(Text(f"digest sent to {', '.join(map(str, chats))}"))
+    else:
+        console.print(Text("nothing sent: not due yet, already sent today, or nobody to send to"))
+    return EXIT_CLEAN
