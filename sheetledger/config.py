@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -33,6 +33,7 @@ from sheetledger.errors import ConfigError
 
 __all__ = [
     "AmoConfig",
+    "BankConfig",
     "Cabinet",
     "Category",
     "Config",
@@ -178,6 +179,7 @@ class Cabinet(_Model):
     users: tuple[int, ...] = ()
     title: str | None = None
     handover: bool = Field(default=False, description="show cash on hand and a handover form")
+    bank: bool = Field(default=False, description="show the bank lines left to assign")
 
 
 class Tabs(_Model):
@@ -186,6 +188,7 @@ class Tabs(_Model):
     cash: str = "Cash on hand"
     expenses: str = "Expenses"
     invoices: str = "Invoices"
+    bank: str = "Bank"
     reconciliation: str = "Reconciliation"
     state: str = "_state"
 
@@ -258,6 +261,62 @@ class ExpensesConfig(_Model):
         if categories is not None and value not in [c.name for c in categories]:
             raise ValueError(f"{value!r} is not one of the categories")
         return value
+
+
+_ACCOUNT = r"^[0-9]{20}$"
+_INN = r"^[0-9]{10}([0-9]{2})?$"
+
+
+class BankAcquiring(_Model):
+    """The acquiring bank's settlements of terminal payments (one credit a day, minus a fee)."""
+
+    payer_inns: tuple[Annotated[str, Field(pattern=_INN)], ...] = ()
+    purpose_words: tuple[str, ...] = ("эквайринг", "возмещение по операциям", "терминал")
+    fee_percent: Decimal = Field(default=Decimal("1.8"), ge=0, lt=100)
+    tolerance: Decimal = Field(default=Decimal("1.00"), ge=0, description="roubles")
+    days_back: int = Field(default=5, ge=0, le=31)
+    category: str = "Эквайринг"
+
+
+class BankCredit(_Model):
+    """Credits paid by lenders for customers who bought on credit (minus the lender's discount)."""
+
+    lender_inns: tuple[Annotated[str, Field(pattern=_INN)], ...] = ()
+    discount_percent: Decimal = Field(default=Decimal("0"), ge=0, lt=100)
+    tolerance: Decimal = Field(default=Decimal("1.00"), ge=0)
+    category: str = "Кредит: скидка банка"
+
+
+class BankExpenseRule(_Model):
+    """Outgoing money that is an expense of ``category``: by words in the purpose or INN."""
+
+    category: str = Field(min_length=1)
+    words: tuple[str, ...] = ()
+    inns: tuple[Annotated[str, Field(pattern=_INN)], ...] = ()
+
+    @model_validator(mode="after")
+    def _something(self) -> BankExpenseRule:
+        if not self.words and not self.inns:
+            raise ValueError("give words or inns for the rule")
+        return self
+
+
+class BankConfig(_Model):
+    """Bank statements (design.md §5): our accounts and how their money is matched."""
+
+    accounts: tuple[Annotated[str, Field(pattern=_ACCOUNT)], ...] = Field(
+        min_length=1, description="our settlement accounts (20 digits); other files are refused"
+    )
+    auto_confirm: bool = Field(default=True, description="false: sure matches only suggested")
+    amount_tolerance_percent: Decimal = Field(default=Decimal("1"), ge=0, le=50)
+    date_window_days: int = Field(default=14, ge=0, le=366)
+    expense_window_days: int = Field(default=3, ge=0, le=31)
+    acquiring: BankAcquiring = BankAcquiring()
+    credit: BankCredit = BankCredit()
+    expense_rules: tuple[BankExpenseRule, ...] = ()
+    inbox_folder_id: str | None = Field(
+        default=None, description="a Drive folder the accountant saves statements into"
+    )
 
 
 class Every(_Model):
@@ -385,6 +444,7 @@ class Config(_Model):
     google: GoogleConfig
     telegram: TelegramConfig
     expenses: ExpensesConfig
+    bank: BankConfig | None = None
     schedule: Schedule = Schedule()
     reconcile: ReconcileConfig = ReconcileConfig()
     backup: BackupConfig = BackupConfig()

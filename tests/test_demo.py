@@ -170,6 +170,7 @@ def test_the_demo_plays_the_day_and_every_check_passes(tmp_path: Path) -> None:
     assert sorted(p.name for p in (folder / "state").iterdir()) == [
         "amocrm.json",
         "sheets.json",
+        "sms.json",
         "telegram.json",
     ]
     assert (folder / "state-daemon" / "state.db").exists()

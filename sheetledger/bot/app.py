@@ -441,6 +441,27 @@ class ExpenseBot:
         )
         await _reply(update.edited_message, EDIT_IGNORED)
 
+    async def statement(self, update: Update, context: Context) -> None:
+        """A bank statement (.txt) from the accountant or the owner: imported (bank/bot_door)."""
+        from sheetledger.bank.bot_door import MAX_BYTES, may_import, statement_reply
+
+        message, user = update.message, self._user(update)
+        assert message is not None and message.document is not None
+        if user is None or not may_import(user.roles):
+            await self.not_text(update, context)
+            return
+        document = message.document
+        if (document.file_size or 0) > MAX_BYTES:
+            await _reply(message, "Файл больше 20 МБ: Telegram не отдаёт боту такие файлы.")
+            return
+        telegram_file = await _retrying(document.get_file)
+        data = bytes(await _retrying(telegram_file.download_as_bytearray))
+        name = document.file_name or "statement.txt"
+        text = await asyncio.to_thread(
+            statement_reply, self.config, name, data, caption=message.caption or ""
+        )
+        await _reply(message, text)
+
     async def not_text(self, update: Update, context: Context) -> None:
         assert update.message is not None
         await _reply(update.message, NOT_TEXT)
@@ -531,6 +552,10 @@ def build_application(config: Config, bot: ExpenseBot) -> AnyApplication:
         )
     )
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, bot.edited))
+    statement_file = filters.Document.FileExtension("txt")  # a bank's 1C export
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & private & statement_file, bot.statement)
+    )
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, bot.not_text)
     )

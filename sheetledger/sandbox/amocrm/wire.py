@@ -74,17 +74,26 @@ class _Problems:
 
     def __init__(self) -> None:
         self.by_request: dict[str, list[dict[str, str]]] = {}
+        # Refusals amoCRM reports in its other 400 shape, ``{"errors": {key: text}}`` (GH#88).
+        self.invalid: dict[str, str] = {}
 
     def add(self, request_id: str, code: str, path: str, detail: str) -> None:
         self.by_request.setdefault(request_id, []).append(
             {"code": code, "path": path, "detail": detail}
         )
 
+    def refuse(self, key: str, text: str) -> None:
+        self.invalid[key] = text
+
     def __bool__(self) -> bool:
-        return bool(self.by_request)
+        return bool(self.by_request or self.invalid)
 
     def as_list(self) -> list[dict[str, Any]]:
-        return [{"request_id": rid, "errors": errs} for rid, errs in self.by_request.items()]
+        listed = [{"request_id": rid, "errors": errs} for rid, errs in self.by_request.items()]
+        return listed + [
+            {"request_id": key, "errors": [{"code": "InvalidRequest", "path": "", "detail": text}]}
+            for key, text in self.invalid.items()
+        ]
 
 
 # --------------------------------------------------------------------------- bodies
@@ -115,6 +124,8 @@ def _problem(status: int, detail: str, **extra: Any) -> Response:
 
 
 def _validation_failed(problems: _Problems) -> Response:
+    if problems.invalid and not problems.by_request:
+        return _problem(400, "Invalid request body", errors=problems.invalid)
     body = {
         "validation-errors": problems.as_list(),
         "title": "Bad Request",
