@@ -419,6 +419,9 @@ class ReconcileConfig(_Model):
     uncategorised_days: int = Field(
         default=7, ge=0, description="an expense left in the default category this long"
     )
+    bank_days: int = Field(
+        default=3, ge=0, description="a bank line left unassigned or unexplained this long"
+    )
     schedule: Every = Every(cron="30 2 * * *")
 
 

@@ -109,6 +109,18 @@ CODES: dict[str, Code] = {
         "ledger rows belong to a deal that no longer exists in amoCRM",
         "restore the deal from amoCRM's recycle bin; if it was a mistake, delete its rows",
     ),
+    "BANK_UNASSIGNED": Code(
+        WARNING,
+        "money came into the bank and is assigned to no contract",
+        "find whose money it is and put the payment IDs in «Assign to» in the accountant's "
+        "Bank tab (or tick the right payment); a refund or a loan goes to an expense",
+    ),
+    "BANK_OUT_UNEXPLAINED": Code(
+        WARNING,
+        "money left the bank and no paid order or expense explains it",
+        "find the bill: mark the payment order paid, or record the expense (the bot, or a "
+        "row in Expenses)",
+    ),
     "EXPENSE_UNCATEGORISED": Code(
         INFO,
         "an expense is still in the default category",
@@ -205,6 +217,8 @@ def find_discrepancies(snapshot: Snapshot, config: Config) -> Found:
     findings += _gone(view, deals)
     if "expenses" in view.tabs:
         findings += _uncategorised(view, config, today)
+    if "bank" in view.tabs:
+        findings += _bank(view, config, today)
     findings.sort(key=lambda f: (f.code, f.subject))
     runs = {pid: runs for pid, (runs, _) in unpushed.items()}
     return Found(findings, runs)
@@ -475,4 +489,30 @@ def _uncategorised(view: LedgerView, config: Config, today: date) -> list[Findin
                     f"«{row.get('comment') or ''}» in '{default}' for {age} days",
                 )
             )
+    return found
+
+
+def _bank(view: LedgerView, config: Config, today: date) -> list[Finding]:
+    """Bank lines nothing took after ``bank_days``: money in unassigned, money out unexplained."""
+    days = config.reconcile.bank_days
+    found = []
+    for line_id, row in view.tab("bank").rows.items():
+        day, state, direction = row.get("date"), str(row.get("state") or ""), row.get("direction")
+        if day is None or (today - day).days <= days:
+            continue
+        if direction == "in" and state in ("unassigned", "suggested"):
+            code = "BANK_UNASSIGNED"
+        elif direction == "out" and state == "outgoing":
+            code = "BANK_OUT_UNEXPLAINED"
+        else:
+            continue
+        found.append(
+            Finding(
+                code,
+                line_id,
+                f"{rub(row.get('amount'))} on {day.isoformat()} "
+                f"{'from' if direction == 'in' else 'to'} {row.get('counterparty') or '—'}: "
+                f"«{row.get('purpose') or ''}» ({state}, {(today - day).days} days)",
+            )
+        )
     return found

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sheetledger.ledger.tabs import EXPENSES, RECONCILIATION
+from sheetledger.ledger.tabs import BANK, EXPENSES, RECONCILIATION
 from sheetledger.rebuild.notes import NoteRecord
 from sheetledger.reconcile.findings import CODES, Snapshot, find_discrepancies
 from sheetledger.reconcile.run import same_tab
@@ -86,6 +86,7 @@ def sound_world() -> World:
     leads = {d: _lead(d, date1=TODAY - timedelta(days=1)) for d in DEALS}
     view = empty_view()
     view.tabs["expenses"] = TabRows(EXPENSES)
+    view.tabs["bank"] = TabRows(BANK)
     world = World(view, leads)
     world.pull()
     for deal in DEALS:
@@ -93,6 +94,17 @@ def sound_world() -> World:
     expense = {"id": "tg:1:1:0", "date": TODAY - timedelta(days=10), "amount": Decimal("3500.00")}
     changes = LedgerChanges()
     changes.replace["expenses"] = [expense | {"category": "Реклама", "comment": "яндекс"}]
+    old = TODAY - timedelta(days=10)
+    changes.replace["bank"] = [
+        {
+            "id": "in1",
+            "date": old,
+            "direction": "in",
+            "amount": Decimal(50000),
+            "state": "confirmed",
+        },
+        {"id": "out1", "date": old, "direction": "out", "amount": Decimal(900), "state": "expense"},
+    ]
     world.view = apply_changes(world.view, changes)
     return world
 
@@ -183,6 +195,16 @@ CASES: list[Case] = [
         "DEAL_GONE:1012",
         lambda w: w.__setattr__("gone", w.leads.pop(1012)),
         lambda w: w.leads.__setitem__(1012, w.gone),  # type: ignore[attr-defined]
+    ),
+    (
+        "BANK_UNASSIGNED:in1",
+        lambda w: w.change("bank", "in1", state="unassigned", matched_to=None),
+        lambda w: w.change("bank", "in1", state="confirmed", matched_to="1001:2"),
+    ),
+    (
+        "BANK_OUT_UNEXPLAINED:out1",
+        lambda w: w.change("bank", "out1", state="outgoing"),
+        lambda w: w.change("bank", "out1", state="expense"),
     ),
     (
         "EXPENSE_UNCATEGORISED:tg:1:1:0",
