@@ -2,8 +2,8 @@
 
 It seeds the sandbox with DEALS deals (every payment slot filled) and one marker note
 per payment (a confirmation, as the daemon writes it), imports the ledger with one sync
-cycle, and runs ``reconcile``. Printed: the amoCRM requests it used against the bound of
-design.md §9 (⌈deals/250⌉ lead pages + ⌈notes/250⌉ note pages + 3), the Sheets requests
+cycle, and runs ``reconcile``. Printed: the amoCRM requests it used against the bound
+⌈deals/250⌉ lead pages + ⌈notes/250⌉ note pages + 3, the Sheets requests
 (1 read; a write locates its rows first), the findings, CPU and wall seconds, and the time the
 amoCRM requests alone would take at amoCRM's 7 requests a second.
 

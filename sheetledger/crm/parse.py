@@ -2,7 +2,7 @@
 
 Payments are deal custom fields: each configured slot names the fields holding its
 amount, payment type (a select) and date. amoCRM quirks handled here
-(reference/amocrm-api.md §2.4): ``custom_fields_values`` is ``null`` when nothing is
+(docs/api-notes.md, "amoCRM: field values"): ``custom_fields_values`` is ``null`` when nothing is
 filled; numeric values arrive as strings; dates as unix seconds (ints); selects
 carry ``value`` (the option text) and ``enum_id``.
 """

@@ -223,7 +223,7 @@ MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, RECONCILIATION, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only
-# the columns that person needs (mission.md §1: no budgets, no profit, no other rows).
+# the columns that person needs (README, "Cabinets": no budgets, no profit, no other rows).
 
 CABINET_PAYMENTS = TabSchema(
     "cabinet_payments",

@@ -1,6 +1,6 @@
 """Cabinets: a person's own spreadsheet with only the payments they confirm. Pure.
 
-Each cycle (design.md §1, §3; mission.md §1):
+Each cycle (docs/architecture.md, "The cycle"; README, "Cabinets"):
 1. ``merge_edits`` brings ticks, received amounts and comments typed in a cabinet
    into the master. It is a three-way merge: the cabinet row's hidden ``Synced``
    cell remembers what the daemon last wrote there, so a change is attributed to

@@ -1,9 +1,9 @@
 """Cash on hand: per manager, the cash payments nobody has confirmed yet. Pure.
 
 Cash is "on the manager" from the payment's date until the cashier confirms it
-(design.md §3). Cancelled payments (lost deals) are not cash anyone holds, and neither
-is a payment dated after today (a remainder due at delivery: the customer has not paid
-it yet). A payment with no date counts as held: nobody can say it is not.
+(docs/architecture.md, "The cycle"). Cancelled payments (lost deals) are not cash anyone
+holds, and neither is a payment dated after today (a remainder due at delivery: the
+customer has not paid it yet). A payment with no date counts as held: nobody can say it is not.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""One sync cycle (design.md §3): read → pull → plan → push → write. The thin I/O shell.
+"""One sync cycle: read → pull → plan → push → write. The thin I/O shell.
+
+docs/architecture.md, "The cycle", tells it in words.
 
 Requests per cycle: one Sheets read; the amoCRM lead pages changed since the
 cursor; when something changed, one Sheets read to locate rows and one atomic
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
+from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.rebuild.guard import check_ledger, remember_ledger
@@ -31,7 +34,8 @@ log = logging.getLogger(__name__)
 
 LOOKUPS_KEY = "amocrm.lookups"
 LOOKUPS_MAX_AGE = 3600.0
-# The tabs a cycle plans from and writes to. Expenses (50,000 rows at design.md §9's scale)
+# The tabs a cycle plans from and writes to. Expenses (50,000 rows at the scale of
+# docs/architecture.md, "Targets")
 # belong to the bot and the reports: reading and parsing them every minute cost an idle
 # cycle more CPU than everything else together.
 SYNC_TABS = ("deals", "payments", "cash", "state")
@@ -346,8 +350,6 @@ def push_to_crm(
     (a previous attempt died before the ledger recorded it), or any event when the
     journal cannot be trusted, is first looked for by its marker in the deal's notes.
     """
-    from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
-
     events = plan.events
     keys = [(e.payment_id, e.seq) for e in events]
     in_doubt = set(keys) if not store.journal_trusted else store.journaled(keys)

@@ -1,6 +1,6 @@
 """Pull: changed amoCRM leads -> Deals and Payments rows. Pure.
 
-Rules (design.md §2–3):
+Rules (docs/architecture.md, "The cycle"; README, "The tabs"):
 * one Deals row per lead of the configured pipelines, one Payments row per filled slot;
 * CRM-owned cells follow the CRM; people's cells are never touched;
 * a payment already confirmed whose amount changed in the CRM is flagged, not overwritten;
@@ -224,7 +224,7 @@ def _plan_payment(
     diff = differing(existing, wanted, _PAY_CRM_KEYS)
     flag = ""
     if "amount" in diff and (state.status in ("pushed", "partial") or confirmed):
-        # The money was already confirmed at the old amount: a person must look (design §3).
+        # The money was already confirmed at the old amount: a person must look (README: E_CHANGED).
         flag = f"E_CHANGED amount changed in CRM to {payment.amount} after confirmation"
         del diff["amount"]
     new_state = state.with_problem(flag or payment.problem)

@@ -1,7 +1,7 @@
 """Push: ticks in the ledger -> amoCRM fields, status and a note in the deal's history. Pure.
 
-A tick is an event (design.md §2): ☐ → ☑ confirms, ☑ → ☐ after a push reverses,
-a received amount changed after a push corrects. Each event gets the next ``seq``
+A tick is an event (docs/architecture.md, "Exactly once"): ☐ → ☑ confirms, ☑ → ☐ after a
+push reverses, a received amount changed after a push corrects. Each event gets the next ``seq``
 of its payment and a marker in its note, so a retry after a crash can tell that
 the note is already there. Field values are absolute (the deal's confirmed
 total), so writing them twice is harmless.
@@ -18,6 +18,7 @@ from typing import Any
 
 from sheetledger.config import Config, Method
 from sheetledger.model import WON, ZERO, money
+from sheetledger.money import rub
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView
 from sheetledger.sync.pull import Lookups
 from sheetledger.sync.state import RowState, marker
@@ -250,39 +251,33 @@ def _target_status(
     return target
 
 
-def _rub(amount: Decimal | None) -> str:
-    if amount is None:
-        return "—"
-    whole, _, cents = f"{money(amount):,.2f}".partition(".")
-    return f"{whole.replace(',', ' ')},{cents} ₽"
-
-
 def note_text(event: PushEvent) -> str:
     """The note left in the deal's history (Russian: it is read in amoCRM by the managers)."""
     what = f"{event.payment_kind or 'Платёж'}"
     if event.contract_no:
         what += f" по договору № {event.contract_no}"
     who = f"{event.by}, {event.on.strftime('%d.%m.%Y')}"
+    # Kopeks always: the accountant compares these with a bank statement.
+    amount, expected, previous = (
+        rub(value, kopeks=True) for value in (event.amount, event.expected, event.previous)
+    )
     if event.kind == "confirm":
-        text = (
-            f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). "
-            f"Подтвердил(а): {who}."
-        )
+        text = f"✅ Оплата подтверждена: {what} — {amount} ({event.method}). Подтвердил(а): {who}."
         if event.expected is not None and event.expected != event.amount:
-            text += f" Ожидалось {_rub(event.expected)}, получено {_rub(event.amount)}."
+            text += f" Ожидалось {expected}, получено {amount}."
     elif event.kind == "reverse":
         text = (
-            f"↩️ Подтверждение оплаты отменено: {what} — {_rub(event.previous)} ({event.method}). "
+            f"↩️ Подтверждение оплаты отменено: {what} — {previous} ({event.method}). "
             f"Отметку снял(а): {who}."
         )
     elif event.kind == "partial":
         text = (
-            f"💵 Оплата получена частично: {what} — {_rub(event.amount)} из {_rub(event.expected)} "
+            f"💵 Оплата получена частично: {what} — {amount} из {expected} "
             f"({event.method}). Принял(а): {who}."
         )
     else:
         text = (
             f"✏️ Сумма подтверждённой оплаты изменена: {what} ({event.method}) — "
-            f"было {_rub(event.previous)}, стало {_rub(event.amount)}. Изменил(а): {who}."
+            f"было {previous}, стало {amount}. Изменил(а): {who}."
         )
     return f"{text}\n{event.marker}"

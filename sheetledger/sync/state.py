@@ -11,7 +11,9 @@ after a crash recognises a note it already wrote.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 STATUSES = ("pushed", "partial", "reversed", "cancelled")
 _PATTERN = re.compile(
@@ -53,6 +55,17 @@ class RowState:
 
     def next_event(self, status: str) -> RowState:
         return RowState(status, self.seq + 1, "")
+
+
+def marked_pushes(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Payment ID -> the last event the ledger shows as pushed (its ``#n``), for the rows
+    that show one. A journaled push at or below it has its mark: it awaits nothing."""
+    marked = {}
+    for row in rows:
+        seq = RowState.parse(row.get("state")).seq
+        if seq and row.get("id") is not None:
+            marked[str(row["id"])] = seq
+    return marked
 
 
 def marker(payment_id: str, seq: int) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from sheetledger.connect import build_google
 from sheetledger.reconcile.backup import Book, prune, read_book, save_backup, take_backup
 from sheetledger.reconcile.restore import run_restore
 from tests.e2e.world import BANK, CASH, make_world
@@ -22,7 +23,7 @@ def world(tmp_path):
 
 
 def _books(world):
-    http = world.ledger.http
+    http = build_google(world.config).http_client
     books = {"master": (http, world.spreadsheet_id)}
     for name, cabinet in world.cabinets.items():
         books[name] = (http, cabinet.spreadsheet_id)
@@ -75,7 +76,9 @@ def test_restore_by_id_brings_back_only_those_rows(world, tmp_path):
     deals = [world.deal(str(400 + n)) for n in range(3)]
     world.sync()
     path = save_backup(
-        [read_book(world.ledger.http, "master", world.spreadsheet_id)], tmp_path, world.now()
+        [read_book(build_google(world.config).http_client, "master", world.spreadsheet_id)],
+        tmp_path,
+        world.now(),
     )
     title = world.ledger.tabs["payments"][0]
     for deal in deals:

@@ -6,6 +6,8 @@ from datetime import date
 
 import pytest
 
+from sheetledger.bot.identity import make_bot
+from sheetledger.connect import Clients, build_google
 from sheetledger.daemon import Daemon
 from tests.e2e.world import CASH, make_world
 
@@ -21,7 +23,10 @@ def world(tmp_path):
 def test_the_daemon_schedules_and_runs_the_nightly_jobs(world):
     world.deal("700", payments=((30_000, CASH, date(2026, 11, 1)),))
     world.sync()
-    daemon = Daemon(world.config, store=world.store, crm=world.crm, with_bot=False, now=world.now)
+    clients = Clients(
+        crm=world.crm, google=build_google(world.config), telegram=make_bot(world.config.telegram)
+    )
+    daemon = Daemon(world.config, clients, store=world.store, with_bot=False, now=world.now)
     daemon.schedule()
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
     assert {"sync", "reconcile", "backup", "digest"} <= set(jobs)
