@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sheetledger.config import Config, Method
 from sheetledger.crm.parse import field_values, parse_deal, parse_payments
 from sheetledger.model import WON, ZERO, Deal, money
+from sheetledger.money import rub as money_rub
 from sheetledger.rebuild.notes import NoteRecord
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.ledger_view import LedgerView
@@ -169,11 +170,8 @@ class Found:
 
 
 def rub(amount: Decimal | None) -> str:
-    """``12 500,00 ₽``, as people read money in this business."""
-    if amount is None:
-        return "—"
-    text = f"{money(amount):,.2f}".replace(",", " ").replace(".", ",")
-    return f"{text} ₽"
+    """``12 500,00 ₽``: the one money formatter, kopeks always shown (amounts compared)."""
+    return money_rub(amount, kopeks=True)
 
 
 def find_discrepancies(snapshot: Snapshot, config: Config) -> Found:
