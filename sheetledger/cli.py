@@ -29,6 +29,7 @@ from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
 from sheetledger.logs import setup_logging
 from sheetledger.rebuild.command import rebuild
+from sheetledger.reconcile.command import EXIT_NOT_RUN, backup, digest, reconcile, restore
 from sheetledger.status import print_status
 
 log = logging.getLogger("sheetledger")
@@ -117,8 +118,6 @@ def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.reconcile.command import EXIT_NOT_RUN, reconcile
-
     try:
         config = _load(args)
     except ConfigError as exc:  # cron reads 2 as "could not run", whatever stopped it
@@ -128,14 +127,10 @@ def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.reconcile.command import backup
-
     return backup(_load(args), console)
 
 
 def cmd_restore(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.reconcile.command import restore
-
     ids = [i.strip() for i in args.ids.split(",") if i.strip()] if args.ids else None
     return restore(
         _load(args), console, backup=args.backup, tab=args.tab, ids=ids, dry_run=args.dry_run
@@ -143,8 +138,6 @@ def cmd_restore(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_digest(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.reconcile.command import digest
-
     return digest(_load(args), console, now=args.now, to=args.to)
 
 

@@ -47,6 +47,8 @@ from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
+from sheetledger.reconcile import jobs
+from sheetledger.reconcile.digest import telegram_sender
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
@@ -272,9 +274,6 @@ class Daemon:
 
     def schedule_reconciliation(self) -> None:
         """The nightly reconciliation and backup, and the digest's minute check."""
-        from sheetledger.reconcile import jobs
-        from sheetledger.reconcile.digest import telegram_sender
-
         config, store = self.config, self.store
         http = self.clients.google.http_client
         books = {"master": (http, self.ledger.spreadsheet_id)}

@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from openpyxl import Workbook
+
 from sheetledger.ledger.sheets import quote_title
 
 READ_PARAMS = {
@@ -145,8 +147,6 @@ _XLSX_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def _write_xlsx(book: Book, path: Path) -> None:
-    from openpyxl import Workbook
-
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     used: set[str] = set()

@@ -20,6 +20,9 @@ from sheetledger.connect import (
     register_config_secrets,
 )
 from sheetledger.errors import SheetledgerError
+from sheetledger.reconcile.backup import take_backup
+from sheetledger.reconcile.digest import DIGEST_TABS, send_due, telegram_sender
+from sheetledger.reconcile.restore import run_restore
 from sheetledger.reconcile.run import ReconcileReport, run_reconcile
 from sheetledger.reconcile.track import summary
 
@@ -99,8 +102,6 @@ def print_report(report: ReconcileReport, console: Console) -> None:
 
 def backup(config: Config, console: Console) -> int:
     """Save every tab of the master and the cabinets to state_dir/backups, keep the newest."""
-    from sheetledger.reconcile.backup import take_backup
-
     register_config_secrets(config)
     client = build_google(config)
     books = {"master": (client.http_client, config.google.spreadsheet_id)}
@@ -127,8 +128,6 @@ def restore(
     dry_run: bool,
 ) -> int:
     """Put the rows a tab lost back from a backup; rows still there are never written."""
-    from sheetledger.reconcile.restore import run_restore
-
     register_config_secrets(config)
     path = Path(backup)
     if not path.is_dir():
@@ -156,8 +155,6 @@ def restore(
 
 def digest(config: Config, console: Console, *, now: bool, to: int | None) -> int:
     """Send the digest (``--now``: whatever the time and the memory say)."""
-    from sheetledger.reconcile.digest import DIGEST_TABS, send_due, telegram_sender
-
     register_config_secrets(config)
     ledger = master_ledger(config, build_google(config))
     keys = [key for key in DIGEST_TABS if key in ledger.tabs]

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sheetledger.bot.identity import make_bot
 from sheetledger.config import Config, Role
 from sheetledger.model import ZERO
 from sheetledger.reconcile.findings import SEVERITY_ORDER, rub
@@ -214,7 +215,6 @@ def send_due(
 
 def telegram_sender(config: Config) -> Send:
     """Send a message through the Bot API, from any thread without a running loop."""
-    from sheetledger.bot.identity import make_bot
 
     def send(chat: int, text: str) -> None:
         async def go() -> None:
