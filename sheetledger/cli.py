@@ -30,6 +30,7 @@ from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
 from sheetledger.logs import setup_logging
 from sheetledger.rebuild.command import rebuild
+from sheetledger.reconcile.command import EXIT_NOT_RUN, backup, digest, reconcile, restore
 from sheetledger.status import print_status
 
 log = logging.getLogger("sheetledger")
@@ -128,6 +129,30 @@ def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
     return rebuild(_load(args), console, dry_run=args.dry_run)
+
+
+def cmd_reconcile(args: argparse.Namespace, console: Console) -> int:
+    try:
+        config = _load(args)
+    except ConfigError as exc:  # cron reads 2 as "could not run", whatever stopped it
+        Console(stderr=True).print(f"config problem {exc}", markup=False, soft_wrap=True)
+        return EXIT_NOT_RUN
+    return reconcile(config, console, as_json=args.json)
+
+
+def cmd_backup(args: argparse.Namespace, console: Console) -> int:
+    return backup(_load(args), console)
+
+
+def cmd_restore(args: argparse.Namespace, console: Console) -> int:
+    ids = [i.strip() for i in args.ids.split(",") if i.strip()] if args.ids else None
+    return restore(
+        _load(args), console, backup=args.backup, tab=args.tab, ids=ids, dry_run=args.dry_run
+    )
+
+
+def cmd_digest(args: argparse.Namespace, console: Console) -> int:
+    return digest(_load(args), console, now=args.now, to=args.to)
 
 
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
@@ -335,6 +360,65 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what would be restored; write nothing"
     )
     rebuild.set_defaults(func=cmd_rebuild)
+
+    reconcile = sub.add_parser(
+        "reconcile",
+        help="compare the ledger with amoCRM and itself; write the Reconciliation tab",
+        description="Read the ledger, every deal of the synced pipelines and every marker "
+        "note in amoCRM (in bulk), and list what does not agree: payments missing from the "
+        "ledger, ticks not in amoCRM, amounts changed after confirmation, lost confirmations, "
+        "duplicated rows, cash held too long, overdue payments, unpaid won deals, vanished "
+        "deals, uncategorised expenses. The Reconciliation tab shows each finding with what "
+        "to do; tick Seen to mute one until it changes. Exit code 0 when clean, 1 when "
+        "there are errors, 2 when it could not run (for cron).",
+    )
+    reconcile.add_argument("--json", action="store_true", help="print the findings as JSON")
+    reconcile.set_defaults(func=cmd_reconcile)
+
+    backup = sub.add_parser(
+        "backup",
+        help="save every tab of the master and the cabinets to state_dir/backups (.xlsx, JSON)",
+        description="Read every tab of the master spreadsheet and of each cabinet, values as "
+        "they are (two Sheets requests per spreadsheet), and save them in a new folder "
+        "state_dir/backups/<UTC time>/ as <name>.xlsx and <name>.jsonl. Older backups beyond "
+        "backup.keep are deleted. The daemon takes one every night.",
+    )
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser(
+        "restore",
+        help="put rows deleted from a tab back from a backup, by ID, touching no existing row",
+        description="Read TAB of the master from BACKUP (a folder in state_dir/backups, or "
+        "its name) and append the rows whose ID the tab no longer has, with every cell they "
+        "had (ticks, comments, sync state): a sync afterwards pushes nothing again. Rows that "
+        "are still in the tab are never written.",
+    )
+    restore.add_argument("backup", metavar="BACKUP", help="the backup folder, or its name")
+    restore.add_argument("--tab", required=True, help="the tab's title (or key, e.g. payments)")
+    restore.add_argument(
+        "--ids", default=None, metavar="ID,...", help="only these row IDs (default: every lost row)"
+    )
+    restore.add_argument(
+        "--dry-run", action="store_true", help="print what would come back; write nothing"
+    )
+    restore.set_defaults(func=cmd_restore)
+
+    digest = sub.add_parser(
+        "digest",
+        help="send the daily Telegram digest (to the owner and the cashier)",
+        description="Build the day's digest from the ledger — yesterday's confirmed revenue "
+        "and costs, the month to date against the same days of last month, cash on each "
+        "manager and for how long, the open reconciliation findings — and send it in "
+        "Telegram to the owners (the cashiers get the cash on the managers). Without --now "
+        "it sends only when due (after digest.at, once a day, remembered in state.db).",
+    )
+    digest.add_argument(
+        "--now", action="store_true", help="send it now, whatever the time and the memory say"
+    )
+    digest.add_argument(
+        "--to", type=int, default=None, metavar="CHAT", help="send only to this chat id"
+    )
+    digest.set_defaults(func=cmd_digest)
 
     bot = sub.add_parser(
         "bot",

@@ -192,6 +192,7 @@ class Tabs(_Model):
     cash: str = "Cash on hand"
     expenses: str = "Expenses"
     bank: str = "Bank"
+    reconciliation: str = "Reconciliation"
     state: str = "_state"
     profit: str = "Profit"
     pnl: str = "P&L"
@@ -434,6 +435,40 @@ class LoggingConfig(_Model):
     format: Literal["text", "json"] = "text"
 
 
+class ReconcileConfig(_Model):
+    """When an inconsistency becomes a reconciliation finding (``sheetledger reconcile``)."""
+
+    unpushed_after_runs: int = Field(
+        default=2, ge=1, description="a tick not in amoCRM at this many reconcile runs in a row"
+    )
+    cash_days: int = Field(default=3, ge=0, description="cash on a manager longer than this")
+    cash_limit: Decimal = Field(default=Decimal("100000"), gt=0, description="or more than this")
+    unconfirmed_days: int = Field(
+        default=5, ge=0, description="a non-cash payment unconfirmed this long after its date"
+    )
+    uncategorised_days: int = Field(
+        default=7, ge=0, description="an expense left in the default category this long"
+    )
+    bank_days: int = Field(
+        default=3, ge=0, description="a bank line left unassigned or unexplained this long"
+    )
+    schedule: Every = Every(cron="30 2 * * *")
+
+
+class BackupConfig(_Model):
+    """The local backup of every tab (``sheetledger backup``; the daemon's nightly job)."""
+
+    keep: int = Field(default=14, ge=1, description="backups kept in state_dir/backups")
+    schedule: Every = Every(cron="0 3 * * *")
+
+
+class DigestConfig(_Model):
+    """The daily Telegram digest to the owner and the cashier (``sheetledger digest``)."""
+
+    at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    enabled: bool = True
+
+
 class Config(_Model):
     timezone: str = "Europe/Moscow"
     state_dir: Path = Path("state")
@@ -444,6 +479,9 @@ class Config(_Model):
     bank: BankConfig | None = None
     schedule: Schedule = Schedule()
     reports: ReportsConfig = ReportsConfig()
+    reconcile: ReconcileConfig = ReconcileConfig()
+    backup: BackupConfig = BackupConfig()
+    digest: DigestConfig = DigestConfig()
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
 

@@ -47,6 +47,8 @@ from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
+from sheetledger.reconcile import jobs
+from sheetledger.reconcile.digest import telegram_sender
 from sheetledger.retry import RetryPolicy
 from sheetledger.reports.refresh import ReportMemory, refresh_reports
 from sheetledger.store import LocalState
@@ -288,6 +290,35 @@ class Daemon:
                 id="outbox",
                 name="outbox flush",
             )
+        self.schedule_reconciliation()
+
+    # -- reconciliation, backup, digest (sheetledger/reconcile/jobs.py) ---------------------
+
+    def schedule_reconciliation(self) -> None:
+        """The nightly reconciliation and backup, and the digest's minute check."""
+        config, store = self.config, self.store
+        http = self.clients.google.http_client
+        books = {"master": (http, self.ledger.spreadsheet_id)}
+        books |= {name: (http, c.spreadsheet_id) for name, c in self.cabinets.items()}
+        send = telegram_sender(config)
+        for job_id, every, run in (
+            (
+                "reconcile",
+                config.reconcile.schedule,
+                lambda: jobs.reconcile_job(config, self.ledger, self.crm, store, self.now()),
+            ),
+            (
+                "backup",
+                config.backup.schedule,
+                lambda: jobs.backup_job(config, books, store, self.now()),
+            ),
+            (
+                "digest",
+                Every(every_seconds=60),
+                lambda: jobs.digest_job(config, self.ledger, send, store, self.now()),
+            ),
+        ):
+            self.scheduler.add_job(run, trigger_for(every, config), id=job_id, name=job_id)
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then finish the running job and shut down cleanly."""

@@ -209,7 +209,25 @@ STATE = TabSchema(
     hidden=True,
 )
 
-MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, STATE)
+# What ``sheetledger reconcile`` found: rewritten whole by each run (one write). A person
+# ticks Seen to mute a finding until its detail changes.
+RECONCILIATION = TabSchema(
+    "reconciliation",
+    (
+        _c("id", "Finding", K, width=200, note="<code>:<subject>, stable from run to run"),
+        _c("severity", "Severity", CALC, width=80),
+        _c("code", "Code", CALC, width=160),
+        _c("subject", "Subject", CALC, width=110),
+        _c("detail", "Detail", CALC, width=420),
+        _c("todo", "What to do", CALC, width=360),
+        _c("link", "Link", CALC, width=260),
+        _c("first_seen", "First seen", CALC, Kind.DATE, 100),
+        _c("last_seen", "Last seen", CALC, Kind.DATE, 100),
+        _c("seen", "Seen", PEOPLE, Kind.BOOL, 70, "tick to mute this finding until it changes"),
+    ),
+)
+
+MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, RECONCILIATION, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only
