@@ -49,8 +49,8 @@ from sheetledger.logs import redact
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.reconcile import jobs
 from sheetledger.reconcile.digest import telegram_sender
-from sheetledger.retry import RetryPolicy
 from sheetledger.reports.refresh import ReportMemory, refresh_reports
+from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
 from sheetledger.sync.cycle import CycleMemory, CycleReport, run_cycle
@@ -137,7 +137,8 @@ class Daemon:
             },
         )
         self.memory = CycleMemory()
-        self.reports_ledger = master_ledger(config, client)  # its own Drive version and cache
+        # The reports keep their own Drive version and cache.
+        self.reports_ledger = master_ledger(config, self.clients.google)
         self.report_memory = ReportMemory()
         self.cycle_done = threading.Condition()
         self.cycles = 0

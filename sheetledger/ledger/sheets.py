@@ -235,9 +235,11 @@ class LedgerSheets:
 
     # -- for `init` and `check` ---------------------------------------------------
 
-    def metadata(self, fields: str) -> dict[str, Any]:
-        """``spreadsheets.get`` with the field mask ``fields`` (no cell data)."""
+    def metadata(self, fields: str, ranges: Sequence[str] = ()) -> dict[str, Any]:
+        """``spreadsheets.get`` with the field mask ``fields`` (cell data only of ``ranges``)."""
         params: dict[str, Any] = {"fields": fields}
+        if ranges:
+            params["ranges"] = list(ranges)
         reply = self._call(
             "metadata", lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id, params)
         )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sheetledger.ledger.cells import CellProblem
-from sheetledger.ledger.sheets import LedgerSheets, cell_reader
+from sheetledger.ledger.cells import CellProblem, from_cell
+from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.ledger.tabs import TabSchema
 from sheetledger.reconcile.backup import read_rows
 from sheetledger.sync.ledger_view import LedgerChanges, RowAppend, TabRows
@@ -47,7 +48,7 @@ def backup_rows(
     problems = [
         f"column '{c.header}' is not in the backup" for c in schema.columns if c.key not in where
     ]
-    readers = {c.key: cell_reader(c.kind, tz) for c in schema.columns}
+    readers = {c.key: partial(from_cell, c.kind, tz=tz) for c in schema.columns}
     found: dict[str, dict[str, Any]] = {}
     for number, raw in enumerate(rows[1:], start=2):
         values: dict[str, Any] = dict.fromkeys(readers)

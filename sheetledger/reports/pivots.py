@@ -155,15 +155,7 @@ def ensure_pivots(ledger: LedgerSheets, pivots_title: str) -> PivotReport:
     anchors = (
         f"{quote_title(pivots_title)}!A1:{column_letter(pivot_anchor(len(PIVOT_DIMENSIONS)))}1"
     )
-    meta = ledger._call(
-        "read pivots",
-        lambda: ledger.http.fetch_sheet_metadata(
-            ledger.spreadsheet_id,
-            {
-                "fields": "sheets(properties(sheetId,title),charts(spec(title)))",
-            },
-        ),
-    )
+    meta = ledger.metadata("sheets(properties(sheetId,title),charts(spec(title)))")
     sheet_ids = {
         s["properties"]["title"]: int(s["properties"]["sheetId"]) for s in meta.get("sheets", [])
     }
@@ -178,24 +170,14 @@ def ensure_pivots(ledger: LedgerSheets, pivots_title: str) -> PivotReport:
     requests, added = plan_pivots(sheet_ids, titles, ledger.tabs["pnl"][1], taken, chart_titles)
     report = PivotReport(added)
     if requests:
-        ledger._call(
-            "add pivots",
-            lambda: ledger.http.batch_update(ledger.spreadsheet_id, {"requests": requests}),
-        )
+        ledger.batch_update(requests, what="add pivots")
         report.requests_sent = 1
     return report
 
 
 def _pivot_columns(ledger: LedgerSheets, anchors: str) -> set[int]:
-    reply = ledger._call(
-        "read pivots",
-        lambda: ledger.http.fetch_sheet_metadata(
-            ledger.spreadsheet_id,
-            {
-                "ranges": [anchors],
-                "fields": "sheets(data(startColumn,rowData(values(pivotTable))))",
-            },
-        ),
+    reply = ledger.metadata(
+        "sheets(data(startColumn,rowData(values(pivotTable))))", ranges=[anchors]
     )
     taken = set()
     for sheet in reply.get("sheets", []):

@@ -106,10 +106,7 @@ def write_reports(ledger: LedgerSheets, tabs: Mapping[str, list[dict[str, Any]]]
         if title not in ids:
             raise HeaderProblem(title, "the tab is missing — run `sheetledger init`")
         requests.extend(tab_requests(ids[title], schema, rows))
-    ledger._call(
-        "write reports",
-        lambda: ledger.http.batch_update(ledger.spreadsheet_id, {"requests": requests}),
-    )
+    ledger.batch_update(requests, what="write reports")
 
 
 def tab_requests(
