@@ -1,6 +1,6 @@
-"""The reports benchmark (design.md §9), run by ``make bench``; the tests never run it.
+"""The reports benchmark, run by ``make bench``; the tests never run it.
 
-At §9's scale — 10,000 deals, 30,000 payments, 50,000 expenses — it measures:
+At the benchmark's scale — 10,000 deals, 30,000 payments, 50,000 expenses — it measures:
 * the CPU of computing every report tab (Profit, P&L, Dimensions) from the rows, in this
   process, with ``time.process_time()`` (target ≤ 2 s);
 * the Sheets requests of the daemon's report job against the Sheets emulator holding

@@ -103,8 +103,6 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.report(
         _load(args),
         console,

@@ -27,6 +27,17 @@ from sheetledger.daemon import settle_journal
 from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.setup import prepare
 from sheetledger.rebuild.guard import lost_on_init
+from sheetledger.reports.figures import DIMENSIONS, Period
+from sheetledger.reports.pivots import ensure_pivots
+from sheetledger.reports.refresh import SOURCES
+from sheetledger.reports.terminal import (
+    PeriodProblem,
+    as_json,
+    choose_period,
+    period_report,
+    save_chart,
+)
+from sheetledger.reports.terminal import print_report as print_period_report
 from sheetledger.sync.cycle import CycleReport, run_cycle
 
 
@@ -53,8 +64,6 @@ def init(config: Config, console: Console) -> int:
             )
             continue
         if label == "master":
-            from sheetledger.reports.pivots import ensure_pivots
-
             report.created.extend(ensure_pivots(sheets, config.google.tabs.pivots).added)
         table.add_row(
             label,
@@ -181,16 +190,6 @@ def report(
     png: Path | None = None,
 ) -> int:
     """``sheetledger report``: one read of Deals, Payments and Expenses; nothing written."""
-    from sheetledger.reports.figures import DIMENSIONS, Period
-    from sheetledger.reports.refresh import SOURCES
-    from sheetledger.reports.terminal import (
-        PeriodProblem,
-        as_json,
-        choose_period,
-        period_report,
-        print_report,
-        save_chart,
-    )
 
     today = datetime.now(UTC).astimezone(config.tz).date()
     try:
@@ -209,7 +208,7 @@ def report(
     if json_out:
         console.print_json(as_json(result))
     else:
-        print_report(result, console)
+        print_period_report(result, console)
     if png is not None:
         # One month makes a poor chart: draw its year up to it.
         months = result.pnl

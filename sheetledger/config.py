@@ -271,7 +271,7 @@ class ExpensesConfig(_Model):
 
 
 class ReportsConfig(_Model):
-    """The management table (design.md §6)."""
+    """The management table (README: The management table)."""
 
     revenue_day: Literal["confirmed", "payment"] = Field(
         default="confirmed",

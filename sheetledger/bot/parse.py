@@ -471,8 +471,6 @@ def _choose_amount(
     return max(edges or amounts, key=lambda a: abs(a.value))
 
 
-
-
 # --------------------------------------------------------------------------- dates
 
 

@@ -334,6 +334,7 @@ DIMENSIONS = TabSchema(
 
 def pnl_schema(categories: tuple[str, ...]) -> TabSchema:
     """The P&L: one money column per operating-cost category of the config."""
+    # import cycle: reports.figures reads the tab declarations of this module
     from sheetledger.reports.figures import OTHER, category_key
 
     return TabSchema(

@@ -1,4 +1,4 @@
-"""The management table (design.md §6): where each rouble went, per deal, month and dimension.
+"""The management table: where each rouble went, per deal, month and dimension.
 
 ``inputs`` turns the ledger's rows into three frames (deals, receipts, costs) in whole
 kopecks; ``figures`` computes the Profit, P&L and Dimensions tables from them, purely;

@@ -1,8 +1,8 @@
 """The daemon's report job: read the sources, recompute when they changed, rewrite in one write.
 
-Requests (design.md §9): a Drive ``version`` look-up every cycle; when the spreadsheet
-changed, one ``values:batchGet`` of Deals, Payments and Expenses; when the figures
-differ from the ones last written, one ``batchUpdate`` rewriting Profit, P&L and
+Requests (bench/bench_reports.py measures them): a Drive ``version`` look-up every cycle;
+when the spreadsheet changed, one ``values:batchGet`` of Deals, Payments and Expenses;
+when the figures differ from the ones last written, one ``batchUpdate`` rewriting Profit, P&L and
 Dimensions whole (their grids are resized to the rows, so nothing stale stays below).
 An idle cycle reads nothing and computes nothing.
 """

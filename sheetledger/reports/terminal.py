@@ -168,10 +168,11 @@ def print_report(report: PeriodReport, console: Console) -> None:
 
 def save_chart(months: Sequence[Mapping[str, Any]], path: Path) -> None:
     """Marketing spend (columns) against turnover (a line) by month, as a PNG."""
+    # optional dependency at run time: matplotlib is loaded only when a PNG is asked for
     import matplotlib
 
     matplotlib.use("Agg")  # no display: a daemon, a cron job, a CI runner
-    from matplotlib import pyplot as plt
+    from matplotlib import pyplot as plt  # optional dependency: as above
 
     rows = [r for r in months if not str(r["id"]).endswith("total")]
     labels = [str(r["id"]) for r in rows]

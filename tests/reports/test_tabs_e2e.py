@@ -107,16 +107,15 @@ def test_a_deal_named_like_a_formula_stays_text(world: World) -> None:
 
 def _pivots(ledger: LedgerSheets, title: str) -> dict[int, dict[str, Any]]:
     """The pivot tables on row 1 of ``title``, by column."""
-    reply = ledger.http.fetch_sheet_metadata(
-        ledger.spreadsheet_id,
-        {"ranges": [f"'{title}'!A1:Z1"], "fields": "sheets(data(rowData(values(pivotTable))))"},
+    reply = ledger.metadata(
+        "sheets(data(rowData(values(pivotTable))))", ranges=[f"'{title}'!A1:Z1"]
     )
     row = reply["sheets"][0]["data"][0]["rowData"][0]["values"]
     return {i: cell["pivotTable"] for i, cell in enumerate(row) if cell.get("pivotTable")}
 
 
 def _charts(ledger: LedgerSheets) -> list[dict[str, Any]]:
-    reply = ledger.http.fetch_sheet_metadata(ledger.spreadsheet_id, {"fields": "sheets(charts)"})
+    reply = ledger.metadata("sheets(charts)")
     return [c for s in reply["sheets"] for c in s.get("charts", [])]
 
 
@@ -146,20 +145,18 @@ def test_init_adds_pivots_and_the_chart_once_and_keeps_a_persons_arrangement(
     # A person sorts the manager pivot the other way and deletes the city pivot.
     sheet_id = world.ledger.sheet_ids()[title]
     mine = pivots[0] | {"rows": [{**pivots[0]["rows"][0], "sortOrder": "DESCENDING"}]}
-    world.ledger.http.batch_update(
-        world.spreadsheet_id,
-        {
-            "requests": [
-                {
-                    "updateCells": {
-                        "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": column},
-                        "rows": [{"values": [{"pivotTable": table} if table else {}]}],
-                        "fields": "pivotTable",
-                    }
+    world.ledger.batch_update(
+        [
+            {
+                "updateCells": {
+                    "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": column},
+                    "rows": [{"values": [{"pivotTable": table} if table else {}]}],
+                    "fields": "pivotTable",
                 }
-                for column, table in ((0, mine), (15, None))
-            ]
-        },
+            }
+            for column, table in ((0, mine), (15, None))
+        ],
+        what="a person rearranges the pivots",
     )
 
     second = ensure_pivots(world.fresh_ledger(), title)
