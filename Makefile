@@ -37,6 +37,7 @@ fmt: $(STAMP)  ## format the code with ruff
 bench: $(STAMP)  ## print request counts, CPU, wall time and memory at 10,000 deals
 	$(PY) bench/bench_sync.py
 	$(PY) bench/bench_bot.py
+	$(PY) bench/bench_bank.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -103,6 +103,18 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
 
 
+def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
+    from sheetledger.bank.importer import run_import
+
+    return run_import(
+        _load(args),
+        console,
+        args.files,
+        dry_run=args.dry_run,
+        accept_unbalanced=args.accept_unbalanced,
+    )
+
+
 def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
     from sheetledger.rebuild.command import rebuild
 
@@ -255,6 +267,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-read every deal, not only those changed since the cursor",
     )
     sync.set_defaults(func=cmd_sync)
+
+    statement = sub.add_parser(
+        "import-statement",
+        help="import bank statements (1CClientBankExchange .txt) and confirm the money found",
+        description="Parse each file (1CClientBankExchange 1.02/1.03, any encoding), check its "
+        "balances, add its lines to the Bank tab (a line already there is skipped, so "
+        "importing again or an overlapping statement is safe), match incoming money to "
+        "unconfirmed non-cash payments, tick the sure matches and push them to amoCRM with "
+        "a note naming the rule. A file of an account not in bank.accounts, a file cut short "
+        "or one that does not add up is refused and nothing is written.",
+    )
+    statement.add_argument("files", nargs="+", type=Path, metavar="FILE", help="statement file(s)")
+    statement.add_argument(
+        "--dry-run", action="store_true", help="print what would happen; write nothing"
+    )
+    statement.add_argument(
+        "--accept-unbalanced",
+        action="store_true",
+        help="import a file whose balances or turnovers do not add up (they are printed)",
+    )
+    statement.set_defaults(func=cmd_import_statement)
 
     rebuild = sub.add_parser(
         "rebuild",

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from sheetledger.config import Cabinet, Config
 from sheetledger.errors import ConfigError
-from sheetledger.ledger.tabs import CABINET_PAYMENTS, HANDOVER, HANDOVER_LOG, MASTER_TABS, TabSchema
+from sheetledger.ledger.tabs import (
+    CABINET_BANK,
+    CABINET_PAYMENTS,
+    HANDOVER,
+    HANDOVER_LOG,
+    MASTER_TABS,
+    TabSchema,
+)
 from sheetledger.logs import register_secrets
 from sheetledger.store import LocalState
 
@@ -96,6 +103,7 @@ CABINET_TITLES = {
     "cabinet_payments": "Payments",
     "handover": "Cash handover",
     "handover_log": "Handover log",
+    "cabinet_bank": "Bank",
 }
 
 
@@ -104,6 +112,8 @@ def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:
     if cabinet.handover:
         tabs["handover"] = (CABINET_TITLES["handover"], HANDOVER)
         tabs["handover_log"] = (CABINET_TITLES["handover_log"], HANDOVER_LOG)
+    if cabinet.bank:
+        tabs["cabinet_bank"] = (CABINET_TITLES["cabinet_bank"], CABINET_BANK)
     return tabs
 
 

@@ -163,6 +163,35 @@ EXPENSES = TabSchema(
     ),
 )
 
+# One row per line of an imported bank statement (design.md §5). The ID is the bank's
+# natural key, so the same line from two overlapping statements is one row; the bank's
+# cells are the daemon's, what the line was matched to is said in the last four.
+_BANK_LINE = (
+    _c("id", "Line ID", K, width=200, note="account:date:document no:amount:counterparty account"),
+    _c("date", "Date", DAEMON, Kind.DATE, 100),
+    _c("direction", "Direction", DAEMON, width=80, note="in / out"),
+    _c("amount", "Amount", DAEMON, Kind.MONEY, 110),
+    _c("counterparty", "Counterparty", DAEMON, width=200),
+    _c("inn", "INN", DAEMON, width=110),
+    _c("purpose", "Purpose", DAEMON, width=320),
+)
+_BANK_MATCH = (
+    _c("matched_to", "Matched to", DAEMON, width=140, note="payment IDs (or an expense ID)"),
+    _c("rule", "Rule", DAEMON, width=130, note="the rule that made the match"),
+    _c("state", "State", DAEMON, width=130),
+    _c("reason", "Why", DAEMON, width=320),
+    _c("candidates", "Candidates", DAEMON, width=160, note="payment IDs to pick from"),
+)
+
+BANK = TabSchema(
+    "bank",
+    (
+        *_BANK_LINE,
+        _c("account", "Own account", DAEMON, width=190),
+        *_BANK_MATCH,
+    ),
+)
+
 STATE = TabSchema(
     "state",
     (
@@ -172,7 +201,7 @@ STATE = TabSchema(
     hidden=True,
 )
 
-MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, STATE)
+MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only
@@ -222,5 +251,17 @@ HANDOVER_LOG = TabSchema(
         _c("confirmed", "Payments confirmed", DAEMON, width=240),
         _c("partial", "Partial receipt", DAEMON, width=200),
         _c("by", "Accepted by", DAEMON, width=140),
+    ),
+)
+
+# The accountant's view of the bank: the lines nobody matched for sure. She picks a
+# candidate (or types payment IDs, several for one line) into «Assign to» and ticks.
+CABINET_BANK = TabSchema(
+    "cabinet_bank",
+    (
+        *_BANK_LINE,
+        *_BANK_MATCH,
+        _c("assign_to", "Assign to", PEOPLE, width=140, note="payment ID(s), comma-separated"),
+        _c("assign", "Assign", PEOPLE, Kind.BOOL, 80, "tick to confirm the payment(s)"),
     ),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
@@ -185,6 +186,12 @@ def run_cycle(
             after_pull = apply_changes(after_pull, handovers.master)
             room.pending.extend(handovers.cabinet)
             report.handovers.extend(handovers.results)
+        if "cabinet_bank" in room.view.tabs:  # bank lines the accountant assigned (bank/assign)
+            assigned = plan_assignments(after_pull, room.view, room.cabinet)
+            changes.extend(assigned.master)
+            after_pull = apply_changes(after_pull, assigned.master)
+            room.pending.extend(assigned.cabinet)
+            report.problems.extend(assigned.problems)
     push = plan_push(hold_copies(after_pull), config, lookups, today)
     report.problems.extend(push.problems)
     report.events = list(push.events)
