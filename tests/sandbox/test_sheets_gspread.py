@@ -45,8 +45,14 @@ def client(emulator: SheetsEmulator, server: LoopbackServer) -> gspread.Client:
 
 
 @pytest.fixture
-def book(client: gspread.Client) -> gspread.Spreadsheet:
-    return client.create("Ledger")
+def team_drive(emulator: SheetsEmulator) -> str:
+    """A shared drive the service account organizes: it owns no file in a My Drive."""
+    return emulator.create_shared_drive("Ledgers", {emulator.service_account_email: "organizer"})
+
+
+@pytest.fixture
+def book(client: gspread.Client, team_drive: str) -> gspread.Spreadsheet:
+    return client.create("Ledger", folder_id=team_drive)
 
 
 def api(
@@ -526,9 +532,9 @@ def test_token_endpoint_and_401(
 
 
 def test_drive_create_list_share_export_delete(
-    emulator: SheetsEmulator, client: gspread.Client
+    emulator: SheetsEmulator, client: gspread.Client, team_drive: str
 ) -> None:
-    made = client.create("Cashbox")
+    made = client.create("Cashbox", folder_id=team_drive)
     made.sheet1.update([["id", "amount", "ok"], ["p1", 10.5, True], ["=1+2"]], "A1", raw=False)
     assert client.open("Cashbox").id == made.id
     assert [f["name"] for f in client.list_spreadsheet_files()] == ["Cashbox"]

@@ -169,7 +169,8 @@ def test_formulas_evaluate_simple_arithmetic_only(
     served: tuple[SheetsEmulator, LoopbackServer, gspread.Client],
 ) -> None:
     emulator, _, client = served
-    ws = client.create("F").sheet1
+    team = emulator.create_shared_drive("Team", {emulator.service_account_email: "organizer"})
+    ws = client.create("F", folder_id=team).sheet1
     ws.update(
         [[2, 3, "=A1*B1+1", "=SUM(A1:B1)", "=1/0", '=IMPORTRANGE("x","y")', '="a"&A1']],
         "A1",

@@ -18,10 +18,14 @@ implemented; sources: docs/api-notes.md and tests/fixtures/gsheets/):
   clear / batchClear and the ``...ByDataFilter`` variants, ``:batchUpdate`` (all or
   nothing), ``:getByDataFilter``, ``developerMetadata:search`` and
   ``developerMetadata/{id}``.
-* Drive v3: files create / list / get / delete / copy / export (xlsx, csv),
-  permissions create / list / delete.
-* Sharing: a spreadsheet created through the API belongs to the calling service
-  account; ``create_spreadsheet(..., shared_with=[...])`` creates one "as a person";
+* Drive v3: files create / list (``q``, pages, shared drives) / get (``alt=media``) / update
+  (``addParents``/``removeParents``) / delete / copy / export (xlsx, csv), permissions, the
+  upload route (``uploadType=media|multipart|resumable``), folders and shared drives
+  (``drives``). A service account owns nothing in a My Drive: it gets Google's 403
+  ``storageQuotaExceeded`` unless it creates in a shared drive.
+* Sharing: a spreadsheet created through the API belongs to its caller (a service account
+  only in a shared drive); ``create_spreadsheet(..., shared_with=[...])`` creates one "as a
+  person"; ``create_shared_drive(name, {email: role})``, ``create_folder``, ``share_file``;
   anyone else gets 403 PERMISSION_DENIED.
 * Quotas: ``quota_per_minute = {"read": 60, "write": 60}`` (off by default) answers
   429 RESOURCE_EXHAUSTED with the real ErrorInfo; a scripted ``fail_next(429)``
@@ -88,7 +92,9 @@ Where things are (one module per responsibility):
   requests: ``sheet_requests``, ``cell_requests``, ``copy_paste``, ``dimensions`` (and
   autoResize), ``dimension_groups``, ``protection`` (protected and named ranges),
   ``merges_filters``, ``charts`` (pivot tables are cell fields);
-* ``drive`` (+ ``xlsx`` export), ``people`` (the control side), ``persistence``;
+* ``drive`` (+ ``xlsx`` export), ``drive_model`` (files, shared drives, the ``q`` language),
+  ``drive_store`` (places and access), ``drive_upload``, ``shared_drives``;
+  ``people`` (the control side), ``persistence``;
 * ``emulator`` - ``SheetsEmulator``, every mixin above put together.
 """
 

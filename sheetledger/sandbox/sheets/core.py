@@ -70,10 +70,10 @@ class SheetsCore(Emulator):
         self.service_account_email = DEFAULT_SERVICE_ACCOUNT
         self.issuer.add_account(DEFAULT_SERVICE_ACCOUNT)
         self.quota_per_minute: dict[str, int] | None = None
-        # Drive refuses file creation by service accounts with 403 storageQuotaExceeded
-        # nowadays (docs/api-notes.md, "Google: new files"); off by default because the
-        # recorded cassettes predate it.
-        self.service_accounts_have_no_storage = False
+        # Drive refuses a service account a file it would own (in a My Drive) with 403
+        # storageQuotaExceeded (docs/api-notes.md, "Google: new files"; the rule is in
+        # drive_store.py). On, as at Google.
+        self.service_accounts_have_no_storage = True
         self.failed_edits: list[str] = []  # scheduled person edits (POST /_sandbox/edit) refused
 
     # ------------------------------------------------------------------ identity & auth

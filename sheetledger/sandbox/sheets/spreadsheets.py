@@ -57,7 +57,11 @@ class SpreadsheetsApi(DeveloperMetadataApi):
         body = self._body(request)
         props = body.get("properties") or {}
         with self.lock:
-            if self.service_accounts_have_no_storage:
+            # spreadsheets.create always lands in the caller's My Drive: a service account
+            # owns nothing there (drive_store.py), so it creates in a shared drive via Drive.
+            if self.service_accounts_have_no_storage and self._caller(request).endswith(
+                ".iam.gserviceaccount.com"
+            ):
                 raise fail(403, "The user's Drive storage quota has been exceeded.")
             book = self._new_book(
                 props.get("title") or "Untitled spreadsheet",
