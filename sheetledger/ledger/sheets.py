@@ -586,6 +586,17 @@ class LedgerSheets:
             self._call("write", lambda body=payload: self._send_batch_update(body))  # type: ignore[misc]
         return cells
 
+    def batch_update(self, requests: Sequence[Mapping[str, Any]]) -> None:
+        """Raw ``spreadsheets:batchUpdate`` requests in one atomic call: for what a write
+        of rows by ID cannot say (a sort, a dropdown per row)."""
+        if not requests:
+            return
+        batch = _EncodedBatch()
+        for request in requests:
+            batch.add(request)
+        payload = batch.body()
+        self._call("write", lambda: self._send_batch_update(payload))
+
     def _send_batch_update(self, payload: bytes) -> Any:
         """``spreadsheets:batchUpdate`` with a body already encoded (gspread's encodes a dict)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
