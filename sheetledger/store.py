@@ -314,12 +314,24 @@ class LocalState:
             )
             self._db.execute("COMMIT")
 
+    def outbox_trying(self, keys: Iterable[str]) -> None:
+        """Count a write attempt of ``keys`` before it is sent. Durable on return: an entry
+        with attempts may be in the sheet already (a crash or a lost answer), one without
+        cannot be."""
+        self._bot_tables()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE bot_outbox SET attempts=attempts+1 WHERE key=?", [(k,) for k in keys]
+            )
+            self._db.execute("COMMIT")
+
     def outbox_failed(self, keys: Iterable[str], error: str) -> None:
         self._bot_tables()
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "UPDATE bot_outbox SET attempts=attempts+1, error=? WHERE key=?",
+                "UPDATE bot_outbox SET error=? WHERE key=?",
                 [(error, key) for key in keys],
             )
             self._db.execute("COMMIT")

@@ -303,7 +303,8 @@ def test_a_wrong_bot_token(ready: Sandbox, check: Check) -> None:
     _good, bad = findings(output)
     assert code == 1
     assert bad == [
-        "Telegram │ Telegram: the bot token was rejected — take the token from @BotFather again"
+        "Telegram │ Telegram: the bot token was rejected by Telegram — take the token from "
+        "@BotFather again"
     ]
     assert "B" * 35 not in output
 

@@ -9,7 +9,11 @@ handlers still run; a ``kill -9`` in a handler then loses the expense
     in ``state.db`` (synchronous SQLite) → next ``getUpdates(offset=stored)``
 
 so a crash anywhere before the store redelivers the update (at least once) and
-the dedup key makes that exactly once in effect. On start the stored offset is
+the dedup key makes that exactly once in effect. A handler whose reply Telegram
+did not take (``redeliver`` says so) leaves the offset where it is too: the update
+comes again after a pause and is answered from what was written, a few times at
+most (then it is logged as an error and confirmed, so one update never stalls the
+bot). On start the stored offset is
 used; without one (a fresh ``state.db``) Telegram resends whatever it still
 holds and the keys dedup. ``drop_pending_updates`` is never used: expenses typed
 while the bot was down are real data.
@@ -25,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +37,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
-from sheetledger.errors import FatalError
+from sheetledger.bot.identity import token_rejected
 from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,9 @@ class Poller:
         poll_timeout: float = 25.0,
         allowed_updates: Sequence[str] = ALLOWED_UPDATES,
         max_backoff: float = 30.0,
+        redeliver: Callable[[Update], bool] | None = None,
+        redeliver_after: float = 1.0,
+        max_redeliveries: int = 5,
     ) -> None:
         self.application = application
         self.state = state
@@ -70,6 +77,11 @@ class Poller:
         self.max_backoff = max_backoff
         self.offset = 0
         self.handled = 0
+        # Whether a handled update must come again (its reply was not delivered).
+        self.redeliver = redeliver
+        self.redeliver_after = redeliver_after
+        self.max_redeliveries = max_redeliveries
+        self._redelivered: dict[int, int] = {}
         self._outage = ""
         # The daemon's OutageWatch (``failed(service, error)`` / ``recovered(service)``), so a
         # Telegram outage is told like the others; None when the bot runs alone.
@@ -99,6 +111,9 @@ class Poller:
                 with contextlib.suppress(asyncio.CancelledError, TelegramError):
                     await fetch
                 break
+            if isinstance(fetch.exception(), InvalidToken):
+                # Raised here, not in an except block: PTB's error quotes the token.
+                raise token_rejected()
             try:
                 updates = fetch.result()
             except RetryAfter as exc:
@@ -108,12 +123,6 @@ class Poller:
                 continue
             except TimedOut:
                 continue  # a long poll answered late: just ask again
-            except InvalidToken as exc:
-                raise FatalError(
-                    "Telegram",
-                    "the bot token was rejected",
-                    hint="take the token from @BotFather again",
-                ) from exc
             except (Conflict, TelegramError) as exc:
                 self._note_outage(exc)
                 await _sleep_or_stop(stop, backoff)
@@ -129,10 +138,30 @@ class Poller:
                 if update.update_id < self.offset:
                     continue  # an update below the offset we already committed
                 await self.application.process_update(update)
+                if self._again(update):
+                    await _sleep_or_stop(stop, self.redeliver_after)
+                    break  # not confirmed: the next getUpdates brings it again
                 self.offset = update.update_id + 1
                 await asyncio.to_thread(self.state.set_telegram_offset, self.offset)
                 self.handled += 1
         await self._confirm()
+
+    def _again(self, update: Update) -> bool:
+        """Whether ``update`` must be handled again; gives up after ``max_redeliveries``."""
+        if self.redeliver is None or not self.redeliver(update):
+            self._redelivered.pop(update.update_id, None)
+            return False
+        count = self._redelivered.get(update.update_id, 0) + 1
+        if count > self.max_redeliveries:
+            log.error(
+                "update %s: the reply could not be delivered after %d tries; giving up on it",
+                update.update_id,
+                count,
+            )
+            self._redelivered.pop(update.update_id, None)
+            return False
+        self._redelivered[update.update_id] = count
+        return True
 
     async def _confirm(self) -> None:
         """Tell Telegram what was handled, so a restart without state.db starts right."""

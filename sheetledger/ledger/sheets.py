@@ -597,6 +597,65 @@ class LedgerSheets:
         payload = batch.body()
         self._call("write", lambda: self._send_batch_update(payload))
 
+    def row_ids(self, key: str) -> set[str]:
+        """The row IDs of tab ``key`` as they are now (one read of the ID column)."""
+        return set(self._locate([key])[key].positions)
+
+    def append_rows(self, key: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append ``rows`` (column key -> value) at the end of tab ``key``: one batchUpdate.
+
+        ``appendCells`` finds the end itself, inside the request ("after the last row
+        with data in a sheet, inserting new rows if necessary"), so no read of the tab
+        comes before it. It does not look for the IDs: the caller must know they are
+        not in the tab yet (``write`` turns such an append into an update instead).
+        The tab's header must have been read (``read``) just before; a broken one
+        raises ``HeaderProblem``. The sheetId is the cached one (``sheet_ids``). Sent
+        once, never retried here (see below): on ``RetriableError`` the rows may or
+        may not be there.
+        """
+        if not rows:
+            return 0
+        title, schema = self.tabs[key]
+        layout = self.layouts.get(key)
+        if layout is None:
+            raise HeaderProblem(title, "the header was not read before appending")
+        if layout.header_problem:
+            raise HeaderProblem(title, layout.header_problem)
+        sheet_id = self._sheet_ids.get(title)
+        if sheet_id is None:
+            sheet_id = self.sheet_ids().get(title)
+        if sheet_id is None:
+            raise FatalError(
+                "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
+            )
+        formats = [_new_cell_format(column.kind) for column in schema.columns]
+        data = []
+        for values in rows:
+            cells = []
+            for column, fmt in zip(schema.columns, formats, strict=True):
+                cell = self._cell(column.kind, values.get(column.key), fmt=True, clear=False)
+                cells.append(cell | fmt)
+            data.append({"values": cells})
+        request = {
+            "appendCells": {
+                "sheetId": sheet_id,
+                "rows": data,
+                "fields": "userEnteredValue,userEnteredFormat.numberFormat,dataValidation",
+            }
+        }
+        batch = _EncodedBatch()
+        batch.add(request)
+        body = batch.body()
+
+        def send() -> Any:
+            self.requests += 1
+            return self._send_batch_update(body)
+
+        # Tried once: an append is not absolute, and a dropped connection or a 5xx may
+        # come after Google applied it. The caller finds its rows by ID before trying again.
+        with_retries(send, what="append", attempts=1, sleep=self.sleep)
+        return sum(len(row["values"]) for row in data)
+
     def _send_batch_update(self, payload: bytes) -> Any:
         """``spreadsheets:batchUpdate`` with a body already encoded (gspread's encodes a dict)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
@@ -670,6 +729,18 @@ class LedgerSheets:
         return cell
 
 
+def _new_cell_format(kind: Kind) -> dict[str, Any]:
+    """The format and validation a new cell of ``kind`` gets (as ``_row_formats`` gives)."""
+    cell: dict[str, Any] = {}
+    if kind is Kind.MONEY:
+        cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
+    elif kind is Kind.DATE:
+        cell["userEnteredFormat"] = _DATE_CELL_FORMAT
+    if kind is Kind.BOOL:
+        cell["dataValidation"] = _CHECKBOX_RULE
+    return cell
+
+
 def _row_formats(
     sheet_id: int, row: int, count: int, schema: TabSchema, *, clear: bool
 ) -> list[dict[str, Any]]:
@@ -680,13 +751,9 @@ def _row_formats(
     """
     runs: list[tuple[int, int, dict[str, Any]]] = []  # (first column, end column, cell)
     for index, column in enumerate(schema.columns):
-        cell: dict[str, Any] = {}
-        if column.kind is Kind.MONEY:
-            cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
-        elif column.kind is Kind.DATE:
-            cell["userEnteredFormat"] = _DATE_CELL_FORMAT
-        if column.kind is Kind.BOOL and not clear:
-            cell["dataValidation"] = _CHECKBOX_RULE
+        cell = _new_cell_format(column.kind)
+        if clear:
+            cell.pop("dataValidation", None)
         if runs and runs[-1][2] == cell:
             runs[-1] = (runs[-1][0], index + 1, cell)
         else:
