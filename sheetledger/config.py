@@ -53,7 +53,7 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 class Method(StrEnum):
-    """How a payment is made (mission.md §1)."""
+    """How a payment is made (README, "The tabs": the Payments tab's method)."""
 
     CASH = "cash"  # Наличными в кассу
     CARD = "card"  # Перевод на карту
@@ -191,7 +191,6 @@ class Tabs(_Model):
     payments: str = "Payments"
     cash: str = "Cash on hand"
     expenses: str = "Expenses"
-    invoices: str = "Invoices"
     bank: str = "Bank"
     state: str = "_state"
 
@@ -401,6 +400,9 @@ class Schedule(_Model):
     sync: Every = Every(every_seconds=60)
     outbox_flush: Every = Every(every_seconds=30)
     misfire_grace_seconds: Int = Field(default=300, ge=1)
+    # A settled daemon skips reading sheets whose Drive version is unchanged; in case Drive's
+    # version lags an edit, it still reads everything at least this often.
+    full_read_minutes: Int = Field(default=15, ge=1)
 
 
 class LoggingConfig(_Model):
@@ -410,7 +412,6 @@ class LoggingConfig(_Model):
 
 class Config(_Model):
     timezone: str = "Europe/Moscow"
-    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     state_dir: Path = Path("state")
     amocrm: AmoConfig
     google: GoogleConfig
@@ -488,8 +489,6 @@ def _format_error(error: Mapping[str, Any]) -> str:
     elif kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         message = f"expected one of {expected}"
-    elif kind == "string_pattern_mismatch" and loc == ["currency"]:
-        message = "expected a three-letter currency code such as RUB"
     elif kind in _FRIENDLY and kind != "enum":
         message = _FRIENDLY[kind]
     elif message.startswith("Value error, "):

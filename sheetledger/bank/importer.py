@@ -246,7 +246,8 @@ def _arrange(sheets: LedgerSheets, rows: Mapping[str, Any], *, appended: bool) -
         last_row=layout.last_row,
         sort=sort,
     )
-    sheets.batch_update(requests)
+    if requests:
+        sheets.batch_update(requests, what="arrange the Bank tab")
 
 
 def load_files(paths: Iterable[Path]) -> list[tuple[str, bytes]]:

@@ -44,10 +44,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import (
+    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -89,6 +90,9 @@ from sheetledger.bot.parse import HELP_EXAMPLES, LineError, ParseResult, dedup_k
 from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
+from sheetledger.lifecycle import run_until_signalled
+from sheetledger.money import rub
+from sheetledger.outage import OutageWatch
 
 if TYPE_CHECKING:
     from sheetledger.store import LocalState
@@ -99,7 +103,6 @@ __all__ = ["EXPENSE_ROLES", "ExpenseBot", "build_application", "run_bot"]
 
 EXPENSE_ROLES = frozenset({Role.OWNER, Role.ACCOUNTANT, Role.CASHIER})
 MAX_CALLBACK_BYTES = 64
-_KOPEKS = Decimal("0.01")
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -145,12 +148,6 @@ SHOWN_CONTRACT = 30
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def rub(value: Decimal) -> str:
-    """``Decimal('1200.5')`` → ``'1 200,50 ₽'``; whole roubles without kopeks."""
-    text = f"{value.quantize(_KOPEKS, rounding=ROUND_HALF_UP):,.2f}"
-    return text.replace(",", " ").replace(".", ",").removesuffix(",00") + " ₽"
 
 
 def _plural(n: int, one: str, few: str, many: str) -> str:
@@ -411,6 +408,8 @@ class ExpenseBot:
         flush_every: float | None = None,
         reply_delays: Sequence[float] = (0.5, 1.5),
         redeliver_after: float = 2.0,
+        telegram: Bot | None = None,
+        watch: OutageWatch | None = None,
     ) -> None:
         self.config = config
         self.book = book
@@ -421,7 +420,7 @@ class ExpenseBot:
         # last, the update is left unconfirmed and comes again ``redeliver_after`` later.
         self.reply_delays = tuple(reply_delays)
         self.categories = [c.name for c in config.expenses.categories]
-        self.application = build_application(config, self)
+        self.application = build_application(config, self, telegram)
         self._unanswered: set[int] = set()
         self.poller = Poller(
             self.application,
@@ -429,11 +428,8 @@ class ExpenseBot:
             poll_timeout=poll_timeout,
             redeliver=self._must_come_again,
             redeliver_after=redeliver_after,
+            watch=watch,
         )
-
-    @classmethod
-    def from_config(cls, config: Config, state: LocalState, **kwargs: Any) -> ExpenseBot:
-        return cls(config, ExpenseBook.from_config(config, state), state, **kwargs)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -673,8 +669,8 @@ class ExpenseBot:
         if (document.file_size or 0) > MAX_BYTES:
             await self._reply(message, "Файл больше 20 МБ: Telegram не отдаёт боту такие файлы.")
             return
-        telegram_file = await self._send(document.get_file, "get the statement file")
-        data = bytes(await self._send(telegram_file.download_as_bytearray, "download it"))
+        telegram_file = await self._send(document.get_file, "getFile")
+        data = bytes(await self._send(telegram_file.download_as_bytearray, "file download"))
         name = document.file_name or "statement.txt"
         text = await asyncio.to_thread(
             statement_reply, self.config, name, data, caption=message.caption or ""
@@ -864,10 +860,13 @@ def _ids(message: Message) -> tuple[int, int]:
     return message.chat_id, message.message_id
 
 
-def build_application(config: Config, bot: ExpenseBot) -> AnyApplication:
+def build_application(
+    config: Config, bot: ExpenseBot, telegram: Bot | None = None
+) -> AnyApplication:
     """The PTB application: no Updater (we poll ourselves), no JobQueue (the daemon schedules)."""
+    client = telegram or make_bot(config.telegram)
     application: AnyApplication = (
-        Application.builder().bot(make_bot(config.telegram)).updater(None).job_queue(None).build()
+        Application.builder().bot(client).updater(None).job_queue(None).build()
     )
     application.add_handler(TypeHandler(Update, bot.gate), group=-1)
     private = filters.ChatType.PRIVATE
@@ -923,13 +922,13 @@ async def _quietly(call: Awaitable[Any]) -> None:
 
 def run_bot(config: Config, *, flush_every: float | None = None) -> int:
     """``sheetledger bot``: run the bot alone until SIGINT/SIGTERM; returns an exit code."""
-    from sheetledger.connect import open_state, register_config_secrets
-    from sheetledger.lifecycle import run_until_signalled
+    # Local: an import cycle (the composition root, connect.py, imports this module).
+    from sheetledger.connect import build_bot, build_clients, open_state
 
-    register_config_secrets(config)
+    clients = build_clients(config)
     state = open_state(config)
     every = flush_every or float(config.schedule.outbox_flush.every_seconds or 30)
-    bot = ExpenseBot.from_config(config, state, flush_every=every)
+    bot = build_bot(config, clients, state, flush_every=every)
 
     async def serve(stop: asyncio.Event) -> None:
         log.info("the bot is polling; Ctrl+C stops it")

@@ -50,13 +50,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
 from sheetledger.bot.rows import DealContract, ExpenseRow
-from sheetledger.errors import FatalError, RetriableError, SheetledgerError
+from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.model import money
+from sheetledger.outage import GOOGLE, OutageWatch
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, RowUpdate
 
 if TYPE_CHECKING:
-    from sheetledger.config import Config
     from sheetledger.ledger.sheets import LedgerSheets
 
 log = logging.getLogger(__name__)
@@ -307,6 +307,7 @@ class FlushReport:
     pending: int = 0
     problem: str = ""
     keys: list[str] = field(default_factory=list)
+    fatal: bool = False  # the problem needs a person (not just waiting)
 
 
 @dataclass(frozen=True)
@@ -353,11 +354,6 @@ def _changes(pending: Sequence[OutboxEntry]) -> LedgerChanges:
     return changes
 
 
-def _brief_sleep(seconds: float) -> None:
-    # A person waits for the reply: back off a little, then let the outbox keep the row.
-    time.sleep(min(seconds, 0.5))
-
-
 class ExpenseBook:
     """The bot's expenses in the master ledger, with the outbox in ``state``. Thread-safe."""
 
@@ -365,6 +361,8 @@ class ExpenseBook:
         self,
         ledger: LedgerSheets | Callable[[], LedgerSheets],
         state: LocalState,
+        *,
+        watch: OutageWatch | None = None,
     ) -> None:
         self._ledger_or_factory = ledger
         self._ledger: LedgerSheets | None = None
@@ -372,27 +370,10 @@ class ExpenseBook:
         self._lock = threading.RLock()
         self._view: LedgerView | None = None
         self._deals: DealIndex | None = None
-        self._outage = ""
         self._ids: set[str] | None = None  # Expense IDs in the sheet (``_known_ids``)
         self._pruned_at = float("-inf")
-
-    @classmethod
-    def from_config(cls, config: Config, state: LocalState) -> ExpenseBook:
-        """The book of the config's master ledger (the Google client is built on first use)."""
-
-        def build() -> LedgerSheets:
-            from sheetledger.connect import build_google, master_tabs
-            from sheetledger.ledger.sheets import LedgerSheets
-
-            return LedgerSheets(
-                build_google(config),
-                config.google.spreadsheet_id,
-                master_tabs(config),
-                config.tz,
-                sleep=_brief_sleep,
-            )
-
-        return cls(build, state)
+        # The daemon's watch when it runs the bot, so a Google outage is told once in all.
+        self.watch = watch or OutageWatch()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -411,9 +392,9 @@ class ExpenseBook:
         except SheetledgerError:
             raise
         except Exception as exc:
-            if not self._outage:
+            if self.watch.outage(GOOGLE) is None:
                 log.warning("unexpected failure talking to Google", exc_info=True)
-            raise RetriableError("Google", f"{type(exc).__name__}: {exc}") from exc
+            raise RetriableError(GOOGLE, f"{type(exc).__name__}: {exc}") from exc
 
     def _read(self, *, rows: bool = True, deals: bool = True) -> LedgerView:
         """Expenses and the Deals index, in one request. ``rows=False`` reads only the
@@ -463,8 +444,8 @@ class ExpenseBook:
                 current,
                 written=written,
                 redelivered=not added,
-                problem="" if written else report.problem.lstrip("!"),
-                fatal=not written and report.problem.startswith("!"),
+                problem="" if written else report.problem,
+                fatal=not written and report.fatal,
             )
 
     def change(self, key: str, values: Mapping[str, str | bool]) -> tuple[Expense, bool] | None:
@@ -540,11 +521,11 @@ class ExpenseBook:
             except SheetledgerError as exc:
                 problem = self._note_outage(exc)
                 self.state.outbox_failed([e.key for e in pending], problem)
-                return FlushReport(0, len(pending), problem)
+                fatal = not isinstance(exc, RetriableError)
+                return FlushReport(0, len(pending), problem, fatal=fatal)
             self.state.outbox_done((e.key, e.version) for e in pending)
-            if self._outage:
-                log.info("Google Sheets answers again; wrote %d waiting expense rows", len(pending))
-                self._outage = ""
+            if self.watch.recovered(GOOGLE):
+                log.info("wrote %d expense rows that waited in the outbox", len(pending))
             self._prune()
             return FlushReport(len(pending), 0, "", [e.key for e in pending])
 
@@ -592,15 +573,10 @@ class ExpenseBook:
             self.state.outbox_change(expense.key, {"deal_id": deal_id, "deal_checked": True})
 
     def _note_outage(self, exc: SheetledgerError) -> str:
-        """Log an outage once; '!' marks a problem a person has to fix."""
-        problem = str(exc)
-        if isinstance(exc, FatalError) or not isinstance(exc, RetriableError):
-            problem = "!" + problem
-        if problem != self._outage:
-            level = logging.ERROR if problem.startswith("!") else logging.WARNING
-            log.log(level, "expenses wait in the local outbox: %s", problem.lstrip("!"))
-            self._outage = problem
-        return problem
+        """Tell the watch (which logs an outage once); the problem, for the outbox entries."""
+        self.watch.failed_with(exc, service=GOOGLE)
+        log.debug("expenses wait in the local outbox: %s", exc)
+        return str(exc)
 
     # -- the same text sent again ----------------------------------------------------------
     #

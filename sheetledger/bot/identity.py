@@ -42,9 +42,21 @@ def get_me(telegram: TelegramConfig) -> dict[str, Any]:
         return asyncio.run(ask())
     except InvalidToken:
         rejected = True  # raised below, so that PTB's error (it quotes the token) is not kept
-    except (TimedOut, NetworkError) as exc:
-        raise RetriableError("Telegram", f"not reachable: {exc.message}") from exc
     except TelegramError as exc:
-        raise FatalError("Telegram", exc.message) from exc
+        raise telegram_error(exc) from exc
     assert rejected
     raise token_rejected()
+
+
+def as_our_error(exc: BaseException) -> BaseException:
+    """``exc`` as one of our errors when it is python-telegram-bot's; else ``exc`` itself."""
+    return telegram_error(exc) if isinstance(exc, TelegramError) else exc
+
+
+def telegram_error(exc: TelegramError) -> FatalError | RetriableError:
+    """python-telegram-bot's error as ours; never with the token (PTB's message quotes it)."""
+    if isinstance(exc, InvalidToken):
+        return token_rejected()
+    if isinstance(exc, TimedOut | NetworkError):
+        return RetriableError("Telegram", f"not reachable: {exc.message}")
+    return FatalError("Telegram", exc.message)

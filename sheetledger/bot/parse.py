@@ -82,9 +82,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 
 from sheetledger.config import Category
+from sheetledger.money import rub, to_kopeks
 
 __all__ = [
     "ERROR_CODES",
@@ -229,7 +230,6 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-–—•*·]|[0-9]{1,2}[.)])\s+")
 # Punctuation that may be left dangling once the amount and the date are cut out.
 _STRAY = ",.;:!?—–-−•*\x00"
 _MASK = "\x00"
-_KOPEKS = Decimal("0.01")
 _EARLIEST_YEAR = 2000
 
 # --------------------------------------------------------------------------- the message
@@ -308,7 +308,7 @@ def _parse_line(
     if chosen is None:
         return fail("no_amount", f"Не нашёл сумму в строке «{source}».")
     if isinstance(chosen, tuple):
-        listed = ", ".join(_format_rub(a.value) for a in chosen)
+        listed = ", ".join(rub(a.value) for a in chosen)
         return fail(
             "several_amounts",
             f"В строке «{source}» несколько сумм ({listed}). "
@@ -322,10 +322,10 @@ def _parse_line(
     if chosen.value > ceiling:
         return fail(
             "over_ceiling",
-            f"Сумма {_format_rub(chosen.value)} больше предела {_format_rub(ceiling)} — "
+            f"Сумма {rub(chosen.value)} больше предела {rub(ceiling)} — "
             f"похоже на опечатку: «{source}».",
         )
-    amount = _to_kopeks(chosen.value)
+    amount = to_kopeks(chosen.value)
     if amount == 0:
         return fail("zero_amount", f"Сумма равна нулю: «{source}».")
 
@@ -471,21 +471,6 @@ def _choose_amount(
     return max(edges or amounts, key=lambda a: abs(a.value))
 
 
-def _to_kopeks(value: Decimal) -> Decimal:
-    """``value`` rounded half-up to two places, however many digits it has."""
-    with localcontext() as context:
-        # The default 28 digits would make quantize() raise on a long pasted number.
-        context.prec = max(context.prec, value.adjusted() + 4)
-        return value.quantize(_KOPEKS, rounding=ROUND_HALF_UP)
-
-
-def _format_rub(value: Decimal) -> str:
-    """``Decimal('1200.5')`` → ``'1 200,50 ₽'``, as a Russian reader expects."""
-    if value.adjusted() > 20:  # a run of digits pasted by mistake: no need to show them all
-        return f"{value:.3E} ₽"
-    text = f"{_to_kopeks(value):,.2f}"
-    text = text.replace(",", " ").replace(".", ",").removesuffix(",00")
-    return f"{text} ₽"
 
 
 # --------------------------------------------------------------------------- dates

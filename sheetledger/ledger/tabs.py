@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from sheetledger.ledger.cells import Kind
 
@@ -67,6 +68,13 @@ class TabSchema:
     @property
     def width(self) -> int:
         return len(self.columns)
+
+
+class Tab(NamedTuple):
+    """A managed tab of one spreadsheet: its title there (from the config) and its columns."""
+
+    title: str
+    schema: TabSchema
 
 
 def _c(
@@ -205,7 +213,7 @@ MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only
-# the columns that person needs (mission.md §1: no budgets, no profit, no other rows).
+# the columns that person needs (README, "Cabinets": no budgets, no profit, no other rows).
 
 CABINET_PAYMENTS = TabSchema(
     "cabinet_payments",

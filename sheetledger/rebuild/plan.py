@@ -23,7 +23,7 @@ from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes, differing
 from sheetledger.sync.pull import Lookups, plan_pull
 from sheetledger.sync.push import PushEvent, plan_push
-from sheetledger.sync.state import RowState
+from sheetledger.sync.state import RowState, SyncStatus
 
 # A person's record of a confirmation: rebuilt only when every one of them is empty.
 CONFIRMATION_CELLS = ("confirmed", "received", "confirmed_by", "confirmed_at")
@@ -121,7 +121,7 @@ def restore_cells(row: Mapping[str, Any], record: NoteRecord) -> tuple[dict[str,
     if state.seq >= record.seq:
         return {}, restored
     wanted: dict[str, Any] = {
-        "state": RowState(status, record.seq, state.problem).render(),
+        "state": RowState(SyncStatus(status), record.seq, state.problem).render(),
         "pushed_amount": amount if status in ("pushed", "partial") else None,
     }
     if untouched:

@@ -101,12 +101,7 @@ def run_rebuild(
 
 def _tab_titles(ledger: LedgerSheets) -> set[str]:
     """The titles of the spreadsheet's tabs as they are now (not a cached list)."""
-    meta = ledger._call(
-        "metadata",
-        lambda: ledger.http.fetch_sheet_metadata(
-            ledger.spreadsheet_id, {"fields": "sheets.properties(sheetId,title)"}
-        ),
-    )
+    meta = ledger.metadata("sheets.properties(sheetId,title)")
     return {str(sheet["properties"]["title"]) for sheet in meta.get("sheets", [])}
 
 

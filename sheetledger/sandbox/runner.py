@@ -190,7 +190,6 @@ class Sandbox:
         statuses = amo["statuses"]
         return {
             "timezone": "Asia/Yekaterinburg",
-            "currency": "RUB",
             "state_dir": "state-daemon",
             "amocrm": {
                 "base_url": self.urls["amocrm"],

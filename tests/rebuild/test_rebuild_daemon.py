@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
-from sheetledger.connect import build_google, master_ledger
+from sheetledger.connect import build_clients, build_google, master_ledger
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.daemon import Daemon
 from sheetledger.ledger.setup import prepare
@@ -44,7 +45,7 @@ def test_the_daemon_logs_an_error_naming_rebuild_and_writes_nothing(box: Sandbox
     prepare(ledger)
     crm = AmoClient(config.amocrm.base_url, config.amocrm.token.reveal(), max_attempts=1)
     crm.create_leads([_lead(box, str(n)) for n in range(501, 505)])
-    daemon = Daemon(config, crm=crm, with_bot=False)
+    daemon = Daemon(config, replace(build_clients(config), crm=crm), with_bot=False)
     try:
         assert daemon.sync_job() is not None
         title = config.google.tabs.payments

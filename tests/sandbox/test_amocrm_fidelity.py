@@ -1,6 +1,6 @@
 """amoCRM emulator fidelity: long-lived tokens are RS256 JWTs, loss reasons, bulk note lookups.
 
-Each test shows what the real service does (``shared/reference/amocrm-api.md``): a token
+Each test shows what the real service does (``docs/api-notes.md``): a token
 clients can decode (``exp``, ``api_domain``), that expires and can be revoked; the loss-reason
 list and the lead's ``loss_reason_id`` rules (GH#88); and the notes list read in bulk by lead
 ids and note type, page after page by ``_links.next``.

@@ -1,6 +1,6 @@
 """The SMS gateway emulator, driven with ``requests`` as a real client would drive sms.ru and SMSC.
 
-Shapes: ``shared/reference/market-and-bank-formats.md`` §4. Both gateways answer HTTP 200
+Shapes: the gateways' own documentation. Both gateways answer HTTP 200
 with the outcome in the body; a message they accept is counted on the emulator's control
 side, which is what the payment-order tests assert on.
 """

@@ -1,7 +1,7 @@
 """An emulator of amoCRM API v4: account, users, pipelines, fields, loss reasons, leads, notes.
 
-It answers the way the real service does (``shared/reference/amocrm-api.md``, checked
-against ``shared/fixtures/amocrm/``):
+It answers the way the real service does (``docs/api-notes.md``, checked
+against ``tests/fixtures/amocrm/``):
 
 * HAL envelopes (``_page``, ``_links.self/next/first/prev``, ``_embedded``), successes as
   ``application/hal+json``, errors as ``application/problem+json``, non-ASCII escaped as

@@ -1,6 +1,6 @@
 """Long-lived tokens as amoCRM issues them: RS256 JWTs that clients decode.
 
-A long-lived token ("долгосрочный токен", ``shared/reference/amocrm-api.md`` §1.4) is not an
+A long-lived token ("долгосрочный токен", KOMMO:llt, docs/api-notes.md) is not an
 opaque string: it is a JWT signed with RS256, and clients read its claims without checking
 the signature — the PHP SDK reads ``exp`` (``LongLivedAccessToken.php``), aioamocrm reads
 ``api_domain``. A real one decoded (values aside) has the header

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,6 +14,7 @@ from http import HTTPStatus
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
+from sheetledger.sandbox.clock import ManualClock as ManualClock  # the shared clock, re-exported
 from sheetledger.sandbox.server import Request, Response
 
 PAGE_LIMIT_MAX = 250  # leads, notes, users: `limit` above this is a 422
@@ -33,31 +33,6 @@ _NGINX_PAGE = (
     "<center><h1>{code} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
-
-
-class ManualClock:
-    """A clock tests move by hand: unix seconds as a float, ``advance`` and ``sleep``.
-
-    Give the same instance to the emulator (``clock=``) and to the client (``clock=`` and
-    ``sleep=clock.sleep``): the client's waits then move the emulator's time too.
-    """
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = float(start)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += max(0.0, seconds)
-
-    sleep = advance
-
-    def set(self, now: float) -> None:
-        with self._lock:
-            self._now = float(now)
 
 
 class AmoValidationFailed(ValueError):

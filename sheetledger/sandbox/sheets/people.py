@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sheetledger.sandbox.a1 import column_index
 from sheetledger.sandbox.server import HTTPError, Request, Response, route
+from sheetledger.sandbox.sheets.copy_paste import CopyPasteRequests
 from sheetledger.sandbox.sheets.core import PERSON
 from sheetledger.sandbox.sheets.drive import DriveApi
 from sheetledger.sandbox.sheets.errors import InvalidRequest
@@ -16,7 +17,7 @@ from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
 from sheetledger.sandbox.sheets.sheet_requests import SheetRequests
 
 
-class PeopleEdits(DriveApi, SheetRequests):
+class PeopleEdits(DriveApi, CopyPasteRequests, SheetRequests):
     """A person's edits go through the API's own code, so everything moves alike."""
 
     def create_spreadsheet(
@@ -182,6 +183,30 @@ class PeopleEdits(DriveApi, SheetRequests):
 
         self._person_edit(spreadsheet_id, edit)
 
+    def cut_paste_rows(
+        self, spreadsheet_id: str, sheet_title: str, from_row: int, to_row: int, count: int = 1
+    ) -> None:
+        """A person cuts rows ``from_row``.. (1-based) and pastes them over row ``to_row``.
+
+        Ctrl+X on the row headers, Ctrl+V on another row: the cells move (values,
+        formats, checkboxes), the cut rows stay behind empty and the rows pasted over
+        are overwritten - the API's own cutPaste, so nothing else moves with them.
+        """
+
+        def edit(book: Spreadsheet) -> None:
+            sheet = book.sheet_by_title(sheet_title)
+            if sheet is None:
+                raise KeyError(f"no tab {sheet_title!r}")
+            rows = {
+                "sheetId": sheet.sheet_id,
+                "startRowIndex": from_row - 1,
+                "endRowIndex": from_row - 1 + count,
+            }
+            at = {"sheetId": sheet.sheet_id, "rowIndex": to_row - 1, "columnIndex": 0}
+            self._req_cutPaste(book, {"source": rows, "destination": at}, PERSON)
+
+        self._person_edit(spreadsheet_id, edit)
+
     def rename_header(self, spreadsheet_id: str, sheet_title: str, old: str, new: str) -> None:
         """A person renames a column by retyping its header cell in row 1."""
 
@@ -236,6 +261,10 @@ class PeopleEdits(DriveApi, SheetRequests):
         "tick": ("tick", ("spreadsheet_id", "a1", "checked")),
         "insert_rows": ("insert_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),
         "delete_rows": ("delete_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),
+        "cut_paste": (
+            "cut_paste_rows",
+            ("spreadsheet_id", "sheet_title", "from_row", "to_row", "count"),
+        ),
         "sort": (
             "sort_range",
             ("spreadsheet_id", "sheet_title", "column", "ascending", "header_rows"),
@@ -265,10 +294,7 @@ class PeopleEdits(DriveApi, SheetRequests):
             return Response.json({"error": str(exc)}, 400)
         return Response.json({"ok": True})
 
-    @route(
-        "POST",
-        r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|rename_header|delete_sheet|share)",
-    )
+    @route("POST", r"/_sandbox/(?P<op>" + "|".join(_OPS) + ")")  # every op of the table above
     def control_op(self, request: Request, op: str) -> Response:
         return self._control(op, request)
 

@@ -1,6 +1,6 @@
 """SMSC.ru's HTTP API: ``/sys/send.php`` and ``/sys/balance.php``.
 
-Shapes from ``shared/reference/market-and-bank-formats.md`` §4: with ``fmt=3`` a success is
+Shapes from SMSC's documentation: with ``fmt=3`` a success is
 ``{"id": <message id>, "cnt": <SMS parts in all>}`` (``cost=2``/``3`` add ``"cost"`` and
 ``"balance"``), a refusal ``{"error": "...", "error_code": N}`` with ``"id"`` for codes 3, 6,
 7 and 8 — 1 parameters, 2 login, 3 money, 7 phone format, 8 undeliverable, and 9, the same

@@ -1,6 +1,6 @@
 """sms.ru's HTTP API: ``/sms/send``, ``/sms/status``, ``/my/balance``.
 
-Shapes from ``shared/reference/market-and-bank-formats.md`` §4 and sms.ru's documented codes.
+Shapes from sms.ru's documented codes.
 Every answer is HTTP 200; with ``json=1`` it is ``{"status": "OK"|"ERROR", "status_code": N,
 ...}``, otherwise plain lines (``100\\n<sms_id>\\nbalance=…``). A request-wide problem (bad
 ``api_id``, no text, not enough money for the whole request) is a top-level ``ERROR``; a
