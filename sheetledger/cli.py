@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sheetledger import __version__, commands
+from sheetledger.bank.importer import run_import
 from sheetledger.bot.app import run_bot
 from sheetledger.bot.parse import parse_message, result_records
 from sheetledger.check import run_check
@@ -101,8 +102,6 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.bank.importer import run_import
-
     return run_import(
         _load(args),
         console,

@@ -35,6 +35,7 @@ def statement_reply(
     config: Config, name: str, data: bytes, *, caption: str = "", now: datetime | None = None
 ) -> str:
     """Import the file; the answer for the chat, whatever happened."""
+    # Here, not at the top: an import cycle (connect → bot.app → bank.bot_door).
     from sheetledger.connect import build_google, cabinet_ledgers, master_ledger, open_state
 
     accept = any(word in caption.casefold() for word in AS_IS)

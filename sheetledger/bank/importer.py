@@ -271,6 +271,7 @@ def run_import(
     push: bool = True,
 ) -> int:
     """``sheetledger import-statement``: import, print what happened, push the ticks."""
+    # Here, not at the top: an import cycle (connect → bot.app → bank → connect).
     from sheetledger.connect import (
         build_crm,
         build_google,
@@ -279,6 +280,8 @@ def run_import(
         open_state,
         register_config_secrets,
     )
+
+    # Here too: an import cycle through connect (sync.cycle is built on it).
     from sheetledger.sync.cycle import run_cycle
 
     register_config_secrets(config)

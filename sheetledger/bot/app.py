@@ -658,6 +658,7 @@ class ExpenseBot:
 
     async def statement(self, update: Update, context: Context) -> None:
         """A bank statement (.txt) from the accountant or the owner: imported (bank/bot_door)."""
+        # Here, not at the top: an import cycle (bank.bot_door → connect → bot.app).
         from sheetledger.bank.bot_door import MAX_BYTES, may_import, statement_reply
 
         message, user = update.message, self._user(update)

@@ -1,7 +1,7 @@
 """A bank statement as the bank exports it, for the sandbox's own accounts.
 
 1CClientBankExchange 1.03 in windows-1251 with CRLF line ends, one balance section
-for the day — the shape of the real files in shared/fixtures/bank — written from
+for the day — the shape of the real files in tests/fixtures/bank — written from
 movements the sandbox knows (the demo's deals), so an import of it has something
 real to match. The balance section adds up by construction: the importer's
 self-checks are the test that the file is faithful.
