@@ -2,7 +2,7 @@
 
 A statement of ``--lines`` lines (most of them payments for contracts, some by
 payers without a reference, acquiring settlements, fees) is matched against
-``--payments`` open payments. Target (docs/architecture.md): 10,000 lines against 30,000
+``--payments`` open payments. Target: 10,000 lines against 30,000
 open payments matched in ≤ 2 s of CPU.
 
     .venv/bin/python bench/bench_bank.py [--lines 10000] [--payments 30000] [--import-lines 5000]

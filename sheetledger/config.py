@@ -329,7 +329,7 @@ class BankExpenseRule(_Model):
 
 
 class BankConfig(_Model):
-    """Bank statements: our accounts and how their money is matched."""
+    """Bank statements (README «Bank statements»): our accounts and how their money is matched."""
 
     accounts: tuple[Annotated[str, Field(pattern=_ACCOUNT)], ...] = Field(
         min_length=1, description="our settlement accounts (20 digits); other files are refused"

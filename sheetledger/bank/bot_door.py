@@ -35,10 +35,11 @@ def statement_reply(
     config: Config, name: str, data: bytes, *, caption: str = "", now: datetime | None = None
 ) -> str:
     """Import the file; the answer for the chat, whatever happened."""
-    # import cycle: connect builds the bot, and the bot hands statements to this door
-    from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
+    # Here, not at the top: an import cycle (connect → bot.app → bank.bot_door).
+    from sheetledger.connect import build_google, cabinet_ledgers, master_ledger, open_state
 
     accept = any(word in caption.casefold() for word in AS_IS)
+    state = open_state(config)
     try:
         client = build_google(config)
         report = import_statements(
@@ -48,6 +49,7 @@ def statement_reply(
             now=now or datetime.now(UTC),
             accept_unbalanced=accept,
             cabinets=cabinet_ledgers(config, client),
+            state=state,
         )
     except StatementError as exc:
         text = f"Выписку «{name}» не загрузил, ничего не записано:\n" + "\n".join(
@@ -61,6 +63,8 @@ def statement_reply(
     except SheetledgerError as exc:
         log.warning("statement %s from the bot not imported: %s", name, exc)
         return "Таблица сейчас недоступна, выписку не загрузил. Пришлите её чуть позже."
+    finally:
+        state.close()
     plan = report.plan
     lines = [
         f"Выписка «{name}»: строк {report.lines}, новых {len(plan.outcomes)}"

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from sheetledger.bank import rub
+from sheetledger.bank.cabinet import arrange_requests, in_order
+from sheetledger.bank.continuity import STATE_KEY as CLOSINGS
+from sheetledger.bank.continuity import Closing, closings, continuity_problems
+from sheetledger.bank.continuity import dump as dump_closings
+from sheetledger.bank.continuity import load as load_closings
 from sheetledger.bank.plan import ImportPlan, plan_cabinet, plan_import
 from sheetledger.bank.statement import Statement, StatementError, parse_statement
 from sheetledger.config import Config
@@ -33,6 +39,7 @@ from sheetledger.connect import (
 )
 from sheetledger.errors import ConfigError, SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.store import LocalState
 from sheetledger.sync.cycle import run_cycle
 
 __all__ = [
@@ -106,9 +113,18 @@ class ImportReport:
 
 
 def read_statements(
-    files: Iterable[tuple[str, bytes]], config: Config, *, accept_unbalanced: bool = False
+    files: Iterable[tuple[str, bytes]],
+    config: Config,
+    *,
+    accept_unbalanced: bool = False,
+    previous: Mapping[str, Closing] | None = None,
 ) -> list[tuple[str, Statement]]:
-    """Every file parsed and checked, or a ``StatementError`` listing each bad file."""
+    """Every file parsed and checked, or a ``StatementError`` listing each bad file.
+
+    ``previous`` are the closing balances of the statements imported before: each
+    file's opening must join up with them (and the files among themselves, in date
+    order), or the file counts as unbalanced, with the missing days named.
+    """
     if config.bank is None:
         raise ConfigError(
             str(config.source or "config"),
@@ -130,6 +146,8 @@ def read_statements(
             )
         except StatementError as exc:
             problems.append(exc)
+    if not problems:
+        parsed, problems = _joined(parsed, previous or {}, accept_unbalanced)
     if problems:
         if len(problems) == 1:
             raise problems[0]
@@ -141,6 +159,23 @@ def read_statements(
     return parsed
 
 
+def _joined(
+    parsed: list[tuple[str, Statement]], previous: Mapping[str, Closing], accept: bool
+) -> tuple[list[tuple[str, Statement]], list[StatementError]]:
+    """The files checked against the previous closings, the earliest first."""
+    known, problems = dict(previous), []
+    joined = list(parsed)
+    for at in sorted(range(len(parsed)), key=lambda i: parsed[i][1].start or date.min):
+        name, statement = parsed[at]
+        gaps = continuity_problems(statement, known)
+        if gaps and not accept:
+            problems.append(StatementError(name, gaps, unbalanced=True))
+        elif gaps:
+            joined[at] = (name, replace(statement, problems=(*statement.problems, *gaps)))
+        known = closings([statement], known)
+    return joined, problems
+
+
 def import_statements(
     config: Config,
     ledger: LedgerSheets,
@@ -150,9 +185,15 @@ def import_statements(
     dry_run: bool = False,
     accept_unbalanced: bool = False,
     cabinets: Mapping[str, LedgerSheets] | None = None,
+    state: LocalState | None = None,
 ) -> ImportReport:
+    """Import the files. With ``state``, consecutive statements of an account must join
+    up (see ``continuity``), and the closings of the imported ones are kept there."""
     report = ImportReport(dry_run=dry_run)
-    report.statements = read_statements(files, config, accept_unbalanced=accept_unbalanced)
+    previous = load_closings(state.get(CLOSINGS)) if state is not None else {}
+    report.statements = read_statements(
+        files, config, accept_unbalanced=accept_unbalanced, previous=previous
+    )
     before = ledger.requests
     view = ledger.read(IMPORT_TABS)
     broken = ledger.header_problems()
@@ -169,6 +210,8 @@ def import_statements(
             len(report.plan.confirmed),
         )
     report.requests = ledger.requests - before
+    if state is not None and not dry_run:
+        state.set(CLOSINGS, dump_closings(closings((s for _, s in report.statements), previous)))
     for name, sheets in (cabinets or {}).items():
         if "cabinet_bank" in sheets.tabs:
             _fill_cabinet(report, name, sheets)
@@ -186,10 +229,34 @@ def _fill_cabinet(report: ImportReport, name: str, sheets: LedgerSheets) -> None
             return
         changes = plan_cabinet(report.plan, view)
         report.cabinet_rows[name] = len(changes.appends)
-        if changes and not report.dry_run:
+        if report.dry_run:
+            return
+        if changes:
             sheets.write(changes)
+            view = sheets.read(["cabinet_bank"])  # where the new rows landed
+        _arrange(sheets, view.tab("cabinet_bank").rows, appended=bool(changes))
     except SheetledgerError as exc:
         report.problems.append(f"cabinet '{name}' not updated: {exc}")
+
+
+def _arrange(sheets: LedgerSheets, rows: Mapping[str, Any], *, appended: bool) -> None:
+    """Waiting lines on top, oldest first, with their candidates as a dropdown (one
+    batchUpdate, only when lines were added or the order is off)."""
+    layout = sheets.layouts["cabinet_bank"]
+    sort = not in_order(rows, layout.rows_by_id)
+    if not (appended or sort):
+        return
+    title, schema = sheets.tabs["cabinet_bank"]
+    requests = arrange_requests(
+        rows,
+        layout.rows_by_id,
+        sheet_id=sheets.sheet_ids()[title],
+        schema=schema,
+        last_row=layout.last_row,
+        sort=sort,
+    )
+    if requests:
+        sheets.batch_update(requests, what="arrange the Bank tab")
 
 
 def load_files(paths: Iterable[Path]) -> list[tuple[str, bytes]]:
@@ -218,21 +285,22 @@ def run_import(
     client = build_google(config)
     ledger = master_ledger(config, client)
     cabinets = cabinet_ledgers(config, client)
-    report = import_statements(
-        config,
-        ledger,
-        files,
-        now=datetime.now(UTC),
-        dry_run=dry_run,
-        accept_unbalanced=accept_unbalanced,
-        cabinets=cabinets,
-    )
-    for line in report.summary():
-        console.print(line, soft_wrap=True, markup=False)
-    if dry_run or not push or not (report.plan.confirmed or report.plan.partial):
-        return 0
     store = open_state(config)
     try:
+        report = import_statements(
+            config,
+            ledger,
+            files,
+            now=datetime.now(UTC),
+            dry_run=dry_run,
+            accept_unbalanced=accept_unbalanced,
+            cabinets=cabinets,
+            state=store,
+        )
+        for line in report.summary():
+            console.print(line, soft_wrap=True, markup=False)
+        if dry_run or not push or not (report.plan.confirmed or report.plan.partial):
+            return 0
         cycle = run_cycle(
             config,
             ledger,

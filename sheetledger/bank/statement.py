@@ -1,6 +1,6 @@
 """1CClientBankExchange statements (versions 1.02/1.03) parsed into typed lines. Pure.
 
-The format (docs/api-notes.md, and tests/fixtures/bank/) is ``Key=Value`` lines:
+The format (the 1C exchange standard, versions 1.02/1.03) is ``Key=Value`` lines:
 a header, balance sections ``СекцияРасчСчет … КонецРасчСчет``, documents
 ``СекцияДокумент=<kind> … КонецДокумента`` and ``КонецФайла``. Real files bend it,
 and each bend seen in the wild is handled here:

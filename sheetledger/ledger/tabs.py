@@ -171,7 +171,7 @@ EXPENSES = TabSchema(
     ),
 )
 
-# One row per line of an imported bank statement. The ID is the bank's
+# One row per line of an imported bank statement (README «Bank statements»). The ID is the bank's
 # natural key, so the same line from two overlapping statements is one row; the bank's
 # cells are the daemon's, what the line was matched to is said in the last four.
 _BANK_LINE = (

@@ -88,6 +88,31 @@ def _notes(box: Sandbox, deal_id: int) -> list[str]:
     ]
 
 
+def _dropdowns(box: Sandbox, spreadsheet: str) -> dict[str, Any]:
+    """Line ID -> the data validation of its «Assign to» cell, read through the real API."""
+    from sheetledger.connect import build_google
+
+    http = build_google(box.load_config()).http_client
+    reply = http.fetch_sheet_metadata(
+        spreadsheet,
+        {
+            "ranges": "'Bank'",
+            "includeGridData": "true",
+            "fields": "sheets(data(rowData(values(effectiveValue,dataValidation))))",
+        },
+    )
+    rows = reply["sheets"][0]["data"][0]["rowData"]
+    header = [(c.get("effectiveValue") or {}).get("stringValue") for c in rows[0]["values"]]
+    at = header.index("Assign to")
+    found = {}
+    for row in rows[1:]:
+        cells = row.get("values") or []
+        if cells and at < len(cells):
+            line_id = (cells[0].get("effectiveValue") or {}).get("stringValue")
+            found[line_id] = cells[at].get("dataValidation")
+    return found
+
+
 def test_statements_confirm_payments_once_and_say_the_rule(
     box: Sandbox, capsys: Any, tmp_path: Path
 ) -> None:
@@ -133,6 +158,18 @@ def test_statements_confirm_payments_once_and_say_the_rule(
         if r["State"] in ("suggested", "unassigned") and r["Direction"] == "in"
     }
     assert "Assign to" in to_assign[0] and "Own account" not in to_assign[0]
+    # What waits for her is on top, unassigned before suggested, the oldest first.
+    ranks = {"unassigned": 0, "suggested": 1}
+    keys = [(ranks[r["State"]], r["Date"]) for r in to_assign]
+    assert keys == sorted(keys) and keys[0] != keys[-1]
+    # «Assign to» of the suggested line offers its candidate, not strictly.
+    dropdowns = _dropdowns(box, accountant)
+    assert dropdowns[suggested[0]["Line ID"]]["condition"] == {
+        "type": "ONE_OF_LIST",
+        "values": [{"userEnteredValue": f"{random_one}:1"}],
+    }
+    assert not dropdowns[suggested[0]["Line ID"]].get("strict")
+    assert all(dropdowns.get(r["Line ID"]) is None for r in to_assign if not r.get("Candidates"))
     (note,) = _notes(box, petrov)
     assert "выписка 26.04.2024" in note and "плательщик и сумма" in note
 
@@ -204,3 +241,36 @@ def test_own_transfers_are_marked_and_never_revenue(
     states = [r["State"] for r in _rows(box, "bank")]
     assert states.count("own transfer") == 4
     assert "confirmed" not in states
+
+
+def test_a_statement_that_does_not_join_the_previous_one_names_the_missing_days(
+    box: Sandbox, capsys: Any, tmp_path: Path
+) -> None:
+    from decimal import Decimal
+
+    from tests.bank.builders import Doc, statement_bytes_for
+
+    cfg, account = str(box.config_path), ACCOUNTS[-1]
+
+    def day(on: date, opening: str, amount: str) -> str:
+        path = tmp_path / f"{on:%m%d}.txt"
+        doc = Doc(Decimal(amount), number=f"{on:%d}", on=on, account=account)
+        path.write_bytes(
+            statement_bytes_for([doc], opening=Decimal(opening), account=account, start=on, end=on)
+        )
+        return str(path)
+
+    assert _run(capsys, "-c", cfg, "init")[0] == 0
+    first = day(date(2026, 12, 1), "1000.00", "500.00")  # closes 1 500,00
+    assert _run(capsys, "-c", cfg, "import-statement", first)[0] == 0
+    later = day(date(2026, 12, 4), "2300.00", "100.00")  # 02–03.12 never imported
+    code, out = _run(capsys, "-c", cfg, "import-statement", later)
+    assert code == 1
+    assert "02.12.2026–03.12.2026 is missing" in out and "off by 800,00 ₽" in out
+    assert len(_rows(box, "bank")) == 1
+    assert _run(capsys, "-c", cfg, "import-statement", first)[0] == 0  # again: not compared
+    code, out = _run(capsys, "-c", cfg, "import-statement", "--accept-unbalanced", later)
+    assert code == 0, out
+    assert len(_rows(box, "bank")) == 2
+    following = day(date(2026, 12, 5), "2400.00", "1.00")  # joins the accepted one
+    assert _run(capsys, "-c", cfg, "import-statement", following)[0] == 0

@@ -1,4 +1,4 @@
-"""The six real statements of tests/fixtures/bank parse, with their balance self-checks."""
+"""The six real statements of tests/fixtures/bank parse, with the bank format's own checks."""
 
 from __future__ import annotations
 
