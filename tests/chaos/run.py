@@ -10,11 +10,17 @@ answered, a timeout, or ``kill -9`` of a real ``sheetledger sync`` process at it
 n-th write. Every edit goes through the Sheets API, as a person's browser would.
 
 After every step the run checks what must always hold: no confirmation marker is
-in amoCRM twice, no formula came from people's or amoCRM's text, no secret in
-what the commands printed. Every ``settle_every`` steps, and at the end, it stops
-the faults, lets the daemon settle, and checks what must hold then: every payment
-slot in amoCRM has exactly one ledger row, every pushed confirmation has exactly
-one note per event, and amoCRM's confirmed total equals the ledger's for every deal.
+in amoCRM twice, no command ended in a traceback, no secret in what the commands
+printed. Every ``settle_every`` steps, and at the end, it stops the faults, lets
+the daemon settle, and checks what must hold then: every payment slot in amoCRM
+has exactly one ledger row, every pushed confirmation has exactly one note per
+event, amoCRM's confirmed total equals the ledger's for every deal, every line of
+every expense message the owner sent is exactly one row, the bot never said
+"nothing was written", and no formula came from people's or amoCRM's text.
+
+The owner's bot runs as a real ``sheetledger bot`` process throughout; it is
+killed with ``kill -9`` between writing an expense and answering, and Telegram
+refuses some of its replies.
 
     python -m tests.chaos.run --seed 20261202 --steps 700     (make chaos)
 
@@ -65,7 +71,7 @@ KNOWN_BREAKING: frozenset[str] = frozenset(
 )
 
 TIMEOUT = 3  # the daemon's client timeouts in this run; a "timeout" fault answers later
-FAULT_KINDS = ("429", "5xx", "drop", "drop_after_commit", "timeout", "kill")
+FAULT_KINDS = ("429", "5xx", "drop", "drop_after_commit", "timeout", "kill", "reply_fails")
 
 
 @dataclass
@@ -124,6 +130,8 @@ class ChaosRun:
         self.output: list[str] = []  # everything the commands printed (checked for secrets)
         self.deals: list[Deal] = []
         self.renamed: tuple[str, str] | None = None  # (tab title, original header)
+        self.expense_lines: dict[int, int] = {}  # the owner's message id -> its expense lines
+        self.bot: subprocess.Popen[str] | None = None
         self.tab_deleted = False
 
     # ------------------------------------------------------------------ set-up
@@ -137,6 +145,9 @@ class ChaosRun:
             for n in range(self.deal_count):
                 self._new_deal(n)
             self._sync()
+            self.owner = int(self.box.info["telegram"]["users"][0]["id"])
+            self.box.telegram.open_chat(self.owner)
+            self._start_bot()
             for step in range(self.steps):
                 self.tally.steps = step + 1
                 self._step(step)
@@ -145,6 +156,7 @@ class ChaosRun:
                     self._settle_and_check(f"after step {step + 1}")
             self._settle_and_check("at the end")
         finally:
+            self._stop_bot()
             self.box.stop(save=False)
         return self.tally
 
@@ -186,11 +198,14 @@ class ChaosRun:
             ("crm_change_amount", 2, self._crm_change_amount),
             ("faulty_sync", 30, self._faulty_sync),
             ("kill_sync", 6, self._kill_sync),
+            ("bot_expense", 5, self._bot_expense),
+            ("bot_reply_fails", 2, self._bot_reply_fails),
+            ("kill_bot", 2, self._kill_bot),
         ]
         allowed = [a for a in actions if self.breaking or a[0] not in KNOWN_BREAKING]
         name, _, action = self.rng.choices(allowed, weights=[a[1] for a in allowed])[0]
         self.log(f"step {step + 1}: {name}")
-        if name not in ("faulty_sync", "kill_sync"):
+        if not name.startswith(("faulty_", "kill_", "bot_")):
             self.tally.edits[name] += 1
         action()
         if self.renamed is not None and name != "rename_header" and self.rng.random() < 0.5:
@@ -445,6 +460,125 @@ class ChaosRun:
             ]
         )
 
+    # ------------------------------------------------------------------ the owner and the bot
+
+    _EXPENSES: ClassVar[tuple[str, ...]] = (
+        "такси до салона",
+        "канцелярия",
+        "реклама яндекс директ",
+        "вода в офис",
+        "бензин доставка",
+    )
+
+    def _command(self, *argv: str) -> list[str]:
+        return [sys.executable, "-m", "sheetledger", "-c", str(self.box.config_path), *argv]
+
+    def _env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith(("AMOCRM", "TELEGRAM"))}
+
+    def _start_bot(self) -> None:
+        self.bot = subprocess.Popen(
+            self._command("bot"),
+            env=self._env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def _stop_bot(self, *, kill: bool = False) -> None:
+        if self.bot is None:
+            return
+        if self.bot.poll() is None:
+            self.bot.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        out, _ = self.bot.communicate(timeout=60)
+        self.output.append(out)
+        self.bot = None
+
+    def _send_expense(self) -> int:
+        """The owner sends one to three expense lines; returns the message id."""
+        lines = [
+            f"{self.rng.randrange(1, 400) * 10 + len(self.expense_lines)} "
+            f"{self.rng.choice(self._EXPENSES)}"
+            for _ in range(self.rng.randrange(1, 4))
+        ]
+        message = self.box.telegram.send_text(self.owner, "\n".join(lines))
+        message_id = int(message["message_id"])
+        self.expense_lines[message_id] = len(lines)
+        return message_id
+
+    def _expense_ids(self) -> Counter[str]:
+        title = self.config.google.tabs.expenses
+        values = self.box.sheets.values(self.config.google.spreadsheet_id, title)
+        return Counter(str(row[0]) for row in values[1:] if row and row[0])
+
+    def _recorded(self, message_id: int) -> int:
+        prefix = f"tg:{self.owner}:{message_id}:"
+        return sum(n for key, n in self._expense_ids().items() if key.startswith(prefix))
+
+    def _wait_recorded(self, message_id: int, timeout: float = 60.0) -> bool:
+        """Wait (on the emulator's write event, not by sleeping) for the message's rows."""
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+        while self._recorded(message_id) < self.expense_lines[message_id]:
+            remaining = (deadline - datetime.now(UTC)).total_seconds()
+            if remaining <= 0:
+                return False
+            self.box.sheets.changed.clear()
+            if self._recorded(message_id) >= self.expense_lines[message_id]:
+                break
+            self.box.sheets.changed.wait(min(remaining, 1.0))
+        return True
+
+    def _bot_expense(self) -> None:
+        """The owner records expenses while Google misbehaves a little."""
+        if self.rng.random() < 0.5:
+            kind = self.rng.choice(["429", "5xx"])
+            self.box.sheets.fail_next(429 if kind == "429" else 503, match=":append")
+            self.tally.faults[kind] += 1
+        self._wait_recorded(self._send_expense())
+        self.box.sheets.faults.clear()
+
+    def _bot_reply_fails(self) -> None:
+        """Telegram refuses the bot's replies: the rows are written once, the reply comes later."""
+        fired = len(self.box.telegram.faults.fired)
+        self.box.telegram.fail_next(500, count=self.rng.randrange(1, 3), match="sendMessage")
+        message_id = self._send_expense()
+        self._wait_recorded(message_id)
+        self.tally.faults["reply_fails"] += len(self.box.telegram.faults.fired) - fired
+        self.box.telegram.faults.clear()
+
+    def _kill_bot(self) -> None:
+        """``kill -9`` of the bot right after it wrote the rows, before it answered."""
+        assert self.bot is not None
+        bot = self.bot
+        killed = threading.Event()
+
+        def kill() -> None:
+            bot.send_signal(signal.SIGKILL)
+            killed.set()
+
+        self.box.telegram.before_next(kill, match="sendMessage")
+        message_id = self._send_expense()
+        self._wait_recorded(message_id)
+        killed.wait(30)
+        self.box.telegram.faults.clear()
+        self._stop_bot(kill=True)
+        if killed.is_set():
+            self.tally.faults["kill"] += 1
+        self._start_bot()  # Telegram hands the update to the new process again
+
+    def _check_expenses(self, where: str) -> None:
+        for message in self.box.telegram.sent(self.owner):
+            if "ничего не записано" in str(message.get("text", "")):
+                self._violate(where, f"the bot said nothing was written: {message['text']!r}")
+        ids = self._expense_ids()
+        for key, count in ids.items():
+            if count > 1:
+                self._violate(where, f"expense row {key} is in the sheet {count} times")
+        for message_id, lines in self.expense_lines.items():
+            if not self._wait_recorded(message_id, timeout=30):
+                got = self._recorded(message_id)
+                self._violate(where, f"message {message_id}: {lines} lines, {got} rows")
+
     # ------------------------------------------------------------------ the daemon under faults
 
     def _emulators(self) -> dict[str, Any]:
@@ -501,10 +635,9 @@ class ChaosRun:
             emulator.before_next(maybe_kill, match=pattern, count=nth)
             for pattern in self._WRITES[service]
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AMOCRM", "TELEGRAM"))}
         process["p"] = subprocess.Popen(
-            [sys.executable, "-m", "sheetledger", "-c", str(self.box.config_path), "sync"],
-            env=env,
+            self._command("sync"),
+            env=self._env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -593,6 +726,7 @@ class ChaosRun:
         else:
             self._violate(where, "the daemon never settled: amoCRM writes in every cycle")
         self._check_always(where)
+        self._check_expenses(where)
         for title in (self.deals_title, self.payments_title):
             for a1, formula in self._formulas(title):
                 self._violate(where, f"a formula in {title}!{a1}: {formula}")
