@@ -15,27 +15,19 @@ import requests
 from gspread.utils import ExportFormat, ValueInputOption, ValueRenderOption
 
 from sheetledger.ledger.google import connect
+from sheetledger.sandbox.clock import ManualClock
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
 
 
-class FakeClock:
+@pytest.fixture
+def clock() -> ManualClock:
     """A clock the test moves (token expiry, per-minute quotas)."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+    return ManualClock(1_800_000_000.0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emulator(clock: FakeClock) -> SheetsEmulator:
+def emulator(clock: ManualClock) -> SheetsEmulator:
     return SheetsEmulator(clock=clock)
 
 
@@ -443,7 +435,7 @@ def test_errors_have_googles_codes(
 
 
 def test_scripted_429_and_per_minute_quota(
-    emulator: SheetsEmulator, clock: FakeClock, book: gspread.Spreadsheet
+    emulator: SheetsEmulator, clock: ManualClock, book: gspread.Spreadsheet
 ) -> None:
     ws = book.sheet1
     emulator.fail_next(429, match="values:batchGet")
@@ -454,7 +446,7 @@ def test_scripted_429_and_per_minute_quota(
     assert error["details"][0]["reason"] == "RATE_LIMIT_EXCEEDED"
     assert error["details"][0]["metadata"]["quota_metric"] == "sheets.googleapis.com/read_requests"
     emulator.quota_per_minute = {"write": 2}
-    clock.now = (clock.now // 60 + 1) * 60  # a fresh minute
+    clock.set((clock() // 60 + 1) * 60)  # a fresh minute
     ws.update([["a"]], "A1")
     ws.update([["b"]], "A1")
     with pytest.raises(gspread.exceptions.APIError) as quota:
@@ -465,7 +457,7 @@ def test_scripted_429_and_per_minute_quota(
         == "WriteRequestsPerMinutePerUser"
     )
     assert ws.acell("A1").value == "b"  # reads are not limited; the refused write changed nothing
-    clock.now += 60
+    clock.advance(60)
     ws.update([["c"]], "A1")
 
 
@@ -495,7 +487,7 @@ def test_counters_tell_reads_from_writes(
 def test_token_endpoint_and_401(
     emulator: SheetsEmulator,
     server: LoopbackServer,
-    clock: FakeClock,
+    clock: ManualClock,
     client: gspread.Client,
     book: gspread.Spreadsheet,
 ) -> None:
@@ -524,7 +516,7 @@ def test_token_endpoint_and_401(
         connect(stranger, api_base_url=server.url).open_by_key(book.id)
     # An expired token is refused with 401; google-auth refreshes it and retries by itself.
     grants = emulator.counters.by_route["oauth_token"]
-    clock.now += 3600
+    clock.advance(3600)
     assert client.open_by_key(book.id).title == "Ledger"
     assert emulator.counters.by_route["oauth_token"] == grants  # /token is not counted (kind None)
     assert [line for line in emulator.log if line.startswith("POST /token")]
