@@ -34,9 +34,11 @@ fmt: $(STAMP)  ## format the code with ruff
 	$(VENV)/bin/ruff format sheetledger tests
 	$(VENV)/bin/ruff check --fix sheetledger tests
 
-bench: $(STAMP)  ## print request counts, CPU, wall time and memory at 10,000 deals
+bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deals; the demo day)
 	$(PY) bench/bench_sync.py
 	$(PY) bench/bench_bot.py
+	$(PY) bench/bench_bank.py
+	$(PY) bench/bench_demo.py
 
 SEED  ?= 20261202
 STEPS ?= 700

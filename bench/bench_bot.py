@@ -8,8 +8,10 @@ the emulators and the loopback round trips.
 
     .venv/bin/python bench/bench_bot.py [--messages 50] [--rows 10000] [--deals 1000]
 
-``--rows`` pre-fills the Expenses tab: each write first reads Expenses + Deals
-once (header check, contract numbers), so that read grows with the tab.
+``--rows`` pre-fills the Expenses tab (the benchmark's size is 50,000). A message
+should cost at most one Sheets read (the Expenses header; Deals' leading columns
+when a #contract is in it) and one write (``appendCells``), whatever the tab's
+size; the sheet's IDs are read once per process, by the warm-up message.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def seed(box: Sandbox, rows: int, deals: int) -> None:
     start = date(2026, 1, 1)
     now = datetime.now(UTC)
     for n in range(rows):
-        key = f"tg:{OWNER_ID}:{n + 1}:0"
+        # Another chat's keys: the bench's own messages (ids 1, 2, ... in the owner's chat)
+        # must be new rows, not updates of seeded ones.
+        key = f"tg:{OWNER_ID + 1}:{n + 1}:0"
         values = {
             "id": key,
             "date": start + timedelta(days=n % 300),
@@ -78,7 +82,7 @@ def seed(box: Sandbox, rows: int, deals: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=50)
-    parser.add_argument("--rows", type=int, default=10_000, help="Expenses rows already there")
+    parser.add_argument("--rows", type=int, default=50_000, help="Expenses rows already there")
     parser.add_argument("--deals", type=int, default=1_000, help="Deals rows already there")
     args = parser.parse_args()
 
@@ -97,13 +101,14 @@ def main() -> int:
             box.telegram.wait_for_poll(timeout=30)
             # One message first: connections, the token, sheet ids, imports settle.
             box.telegram.send_text(OWNER_ID, "100 кофе")
-            box.telegram.wait_for_sent(OWNER_ID, 1, timeout=30)
+            box.telegram.wait_for_sent(OWNER_ID, 1, timeout=120)
             box.sheets.counters.reset()
             box.telegram.counters.reset()
             cpu_before = cpu_seconds(bot.pid)
             walls = []
             for n in range(args.messages):
                 text = MESSAGES[n % len(MESSAGES)].format(contract=1000 + n % max(args.deals, 1))
+                text += f" чек{n}"  # each text new: a repeated one is asked about, not recorded
                 started = time.perf_counter()
                 box.telegram.send_text(OWNER_ID, text)
                 box.telegram.wait_for_sent(OWNER_ID, n + 2, timeout=60)
@@ -127,7 +132,7 @@ def main() -> int:
         print(
             "Sheets requests per message: "
             + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(sheets.items()))
-            + "  (minimum: 1 read for the header and deals, 1 locate, 1 write)"
+            + "  (target: read <= 1, write <= 1)"
         )
         print(
             "Telegram requests per message: "

@@ -1,11 +1,13 @@
-"""The sync benchmark (design.md §9), run by ``make bench``; the tests never run it.
+"""The sync benchmark, run by ``make bench``; the tests never run it.
 
-It builds the business of §9 in the sandbox — 10,000 deals with three payment slots
+Its targets are docs/architecture.md's, "Targets".
+
+It builds the business of those targets in the sandbox — 10,000 deals with three payment slots
 filled (30,000 payments) and 50,000 expenses — and measures the daemon's side of four
 sync cycles: the first import, an idle cycle, a cycle with 100 changed deals and 100
 ticks, and the cycle after it (which re-reads what the overlap window still holds).
 
-For each it prints the Sheets and amoCRM requests used against the minimum in §9, what
+For each it prints the Sheets and amoCRM requests used against the minimum the targets set, what
 a one-call-per-row integration would need for the same work, CPU and wall seconds, and
 peak memory. The whole thing runs twice: without cabinets (the headline figures) and
 with the sandbox's two cabinets, each of which costs one more read per cycle.
@@ -543,7 +545,7 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace, took: 
         for column, style, width in (
             ("cycle", "bold", 13),
             ("figure", "", 17),
-            ("target (design §9)", "cyan", 30),
+            ("target (docs/architecture.md)", "cyan", 30),
             ("measured", "", 62),
             ("OK", "", 16),
         ):
@@ -583,7 +585,7 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace, took: 
         for line in missed:
             console.print(f"  [red]MISSED[/] {line}")
     else:
-        console.print("[bold green]All design §9 targets met.[/]")
+        console.print("[bold green]All the targets of docs/architecture.md met.[/]")
     return missed
 
 

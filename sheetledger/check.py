@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sheetledger.bot.identity import get_me
 from sheetledger.config import Config, load_config
 from sheetledger.connect import (
+    build_crm,
     build_google,
     cabinet_ledgers,
     master_ledger,
@@ -20,10 +21,8 @@ from sheetledger.connect import (
     service_account_info,
 )
 from sheetledger.errors import ConfigError, RetriableError, SheetledgerError
-
-if TYPE_CHECKING:
-    from sheetledger.crm.amocrm import AmoClient
-    from sheetledger.ledger.sheets import LedgerSheets
+from sheetledger.ledger.google import KeyRefused, NoAccessToken
+from sheetledger.ledger.sheets import LedgerSheets
 
 AMO, GOOGLE, TELEGRAM = "amoCRM", "Google Sheets", "Telegram"
 
@@ -56,21 +55,9 @@ def _guard(area: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
 # --------------------------------------------------------------------------- amoCRM
 
 
-def _probe_crm(config: Config) -> AmoClient:
-    from sheetledger.crm.amocrm import AmoClient
-
-    return AmoClient(
-        config.amocrm.base_url,
-        config.amocrm.token.reveal(),
-        requests_per_second=config.amocrm.requests_per_second,
-        timeout=min(config.amocrm.timeout_seconds, PROBE_TIMEOUT),
-        max_attempts=1,
-    )
-
-
 def check_amocrm(config: Config) -> list[Finding]:
     amo = config.amocrm
-    crm = _probe_crm(config)
+    crm = build_crm(config, timeout=PROBE_TIMEOUT, attempts=1)
     account = crm.account()
     found = [Finding(AMO, True, f"account «{account.get('name')}» (id {account.get('id')})")]
 
@@ -164,19 +151,13 @@ def _sheet_findings(label: str, ledger: LedgerSheets) -> list[Finding]:
     return found
 
 
-def _google_problem(exc: Exception, email: str, token_uri: str) -> tuple[str, bool]:
+def _google_problem(exc: Exception, email: str) -> tuple[str, bool]:
     """What went wrong, in words, and whether it is the whole service (stop asking)."""
-    # The access-token request fails before any Sheets call, with google-auth's errors.
-    from google.auth import exceptions as auth_errors
-
-    if isinstance(exc, auth_errors.TransportError):
-        cause = exc.args[0] if exc.args else exc
-        return f"not reachable: no access token from {token_uri} ({type(cause).__name__})", True
-    if isinstance(exc, auth_errors.RefreshError):
-        reason = exc.args[0] if exc.args else exc
-        if getattr(exc, "retryable", False):  # 5xx/429 from the token endpoint
-            return f"unavailable: no access token from {token_uri}: {reason}", True
-        return f"the token endpoint refused the service-account key: {reason}", True
+    # The access-token request fails before any Sheets call: nothing else will work either.
+    if isinstance(exc, NoAccessToken):
+        return f"{'unavailable' if exc.reachable else 'not reachable'}: {exc.detail}", True
+    if isinstance(exc, KeyRefused):
+        return exc.detail, True
     code = getattr(exc.__cause__, "code", None)
     if code == 403:
         return f"not shared with the service account: share it with {email} as an editor", False
@@ -191,7 +172,7 @@ def _google_problem(exc: Exception, email: str, token_uri: str) -> tuple[str, bo
 
 def check_google(config: Config) -> list[Finding]:
     info = service_account_info(config)
-    email, token_uri = str(info.get("client_email")), str(info.get("token_uri"))
+    email = str(info.get("client_email"))
     timeout = min(config.google.timeout_seconds, PROBE_TIMEOUT)
     google = config.google.model_copy(update={"timeout_seconds": timeout})
     probe = config.model_copy(update={"google": google})
@@ -205,7 +186,7 @@ def check_google(config: Config) -> list[Finding]:
         try:
             found += _sheet_findings(label, ledger)
         except Exception as exc:  # one spreadsheet's problem does not hide the others'
-            problem, whole_service = _google_problem(exc, email, token_uri)
+            problem, whole_service = _google_problem(exc, email)
             found.append(Finding(GOOGLE, False, f"{label} ({ledger.spreadsheet_id}): {problem}"))
             if whole_service:
                 break
@@ -216,8 +197,6 @@ def check_google(config: Config) -> list[Finding]:
 
 
 def check_telegram(config: Config) -> list[Finding]:
-    from sheetledger.bot.identity import get_me
-
     me = get_me(config.telegram)
     return [Finding(TELEGRAM, True, f"bot @{me['username']} (id {me['id']})")]
 

@@ -7,17 +7,30 @@ command line) is wrong, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from sheetledger import __version__
+from sheetledger import __version__, commands
+from sheetledger.bank.importer import run_import
+from sheetledger.bot.app import run_bot
+from sheetledger.bot.parse import parse_message, result_records
+from sheetledger.check import run_check
 from sheetledger.config import Config, load_config
+from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
+from sheetledger.logs import setup_logging
+from sheetledger.rebuild.command import rebuild
+from sheetledger.status import print_status
 
 log = logging.getLogger("sheetledger")
 
@@ -34,8 +47,6 @@ def _load(args: argparse.Namespace, *, require_secrets: bool = True) -> Config:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.check import run_check
-
     return run_check(args.config, console)
 
 
@@ -49,13 +60,6 @@ def _iso_date(text: str) -> date:
 
 def cmd_parse(args: argparse.Namespace, console: Console) -> int:
     """Print what the bot would record for a message; exit 1 when a line would be refused."""
-    import json
-
-    from rich.table import Table
-    from rich.text import Text
-
-    from sheetledger.bot.parse import parse_message, result_records
-
     config = _load(args, require_secrets=False)
     text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
     # The bot dates an expense by the day the message was sent in the configured zone.
@@ -86,35 +90,37 @@ def cmd_parse(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_init(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.init(_load(args), console)
 
 
 def cmd_discover(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.discover(_load(args), console)
 
 
 def cmd_sync(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger import commands
-
     return commands.sync(_load(args), console, full=args.full, dry_run=args.dry_run)
 
 
-def cmd_bot(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.bot.app import run_bot
+def cmd_import_statement(args: argparse.Namespace, console: Console) -> int:
+    return run_import(
+        _load(args),
+        console,
+        args.files,
+        dry_run=args.dry_run,
+        accept_unbalanced=args.accept_unbalanced,
+    )
 
+
+def cmd_rebuild(args: argparse.Namespace, console: Console) -> int:
+    return rebuild(_load(args), console, dry_run=args.dry_run)
+
+
+def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     return run_bot(_load(args))
 
 
 def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
-    import signal
-    import threading
-
-    from rich.table import Table
-
+    # Local, and only here and in `demo`: the product never loads the sandbox otherwise.
     from sheetledger.sandbox.runner import Sandbox
 
     # A folder with a saved sandbox is resumed, whatever --seed says.
@@ -150,6 +156,7 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    # Local: the demo runs on the sandbox, which the product never loads otherwise.
     from sheetledger.demo import run_demo
 
     result = run_demo(args.state_dir, console)
@@ -161,19 +168,14 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.daemon import run_daemon
-
     config = _load(args)
-    if args.log_format is None and config.logging.format == "json":
-        from sheetledger.logs import setup_logging
-
-        setup_logging(level="DEBUG" if args.verbose else config.logging.level, fmt="json")
+    if args.log_format is None:  # the command line wins over the config's `logging`
+        level = "DEBUG" if args.verbose else config.logging.level
+        setup_logging(level=level, fmt=config.logging.format)
     return run_daemon(config)
 
 
 def cmd_status(args: argparse.Namespace, console: Console) -> int:
-    from sheetledger.status import print_status
-
     return print_status(_load(args, require_secrets=False), console)
 
 
@@ -235,11 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
         "write new and changed rows, push ticked payments to amoCRM (fields, status, a note), "
         "rewrite Cash on hand. Exit code 1 when a row or a service had a problem.",
     )
-    sync.add_argument(
-        "--once",
-        action="store_true",
-        help="run one cycle and exit (the default; `run` is the daemon)",
-    )
+    # `sync` always runs one cycle (`run` is the daemon); `--once`, from the first design,
+    # is still accepted so scripts that pass it keep working, and not shown.
+    sync.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     sync.add_argument(
         "--dry-run", action="store_true", help="print what would change; write nothing anywhere"
     )
@@ -249,6 +249,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-read every deal, not only those changed since the cursor",
     )
     sync.set_defaults(func=cmd_sync)
+
+    statement = sub.add_parser(
+        "import-statement",
+        help="import bank statements (1CClientBankExchange .txt) and confirm the money found",
+        description="Parse each file (1CClientBankExchange 1.02/1.03, any encoding), check its "
+        "balances, add its lines to the Bank tab (a line already there is skipped, so "
+        "importing again or an overlapping statement is safe), match incoming money to "
+        "unconfirmed non-cash payments, tick the sure matches and push them to amoCRM with "
+        "a note naming the rule. A file of an account not in bank.accounts, a file cut short "
+        "or one that does not add up is refused and nothing is written.",
+    )
+    statement.add_argument("files", nargs="+", type=Path, metavar="FILE", help="statement file(s)")
+    statement.add_argument(
+        "--dry-run", action="store_true", help="print what would happen; write nothing"
+    )
+    statement.add_argument(
+        "--accept-unbalanced",
+        action="store_true",
+        help="import a file whose balances or turnovers do not add up (they are printed)",
+    )
+    statement.set_defaults(func=cmd_import_statement)
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="restore the ledger from amoCRM: every deal and payment row, every confirmation",
+        description="Recreate deleted tabs, then bring back every deal and payment row from "
+        "amoCRM and every confirmation, partial receipt and reversal from the marker notes the "
+        "daemon left in the deals (with who confirmed and when). People's cells that still "
+        "hold something are left as they are; nothing is sent to amoCRM. Run it when a sync "
+        "says a tab was deleted or emptied.",
+    )
+    rebuild.add_argument(
+        "--dry-run", action="store_true", help="print what would be restored; write nothing"
+    )
+    rebuild.set_defaults(func=cmd_rebuild)
 
     bot = sub.add_parser(
         "bot",
@@ -361,8 +396,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    from sheetledger.logs import setup_logging
-
     setup_logging(
         level="DEBUG" if args.verbose else "INFO",
         fmt=args.log_format or "text",

@@ -22,13 +22,14 @@ from sheetledger.connect import (
     register_config_secrets,
     service_account_info,
 )
+from sheetledger.daemon import settle_journal
 from sheetledger.errors import SheetledgerError
+from sheetledger.ledger.setup import prepare
+from sheetledger.rebuild.guard import lost_on_init
 from sheetledger.sync.cycle import CycleReport, run_cycle
 
 
 def init(config: Config, console: Console) -> int:
-    from sheetledger.ledger.setup import prepare
-
     register_config_secrets(config)
     client = build_google(config)
     table = Table(title="sheetledger init")
@@ -57,10 +58,22 @@ def init(config: Config, console: Console) -> int:
             ", ".join(report.formatted) or "—",
         )
         problems.extend(f"{label}: {p}" for p in report.problems)
+        if label == "master" and report.created:
+            problems.extend(_lost_tabs(config, sheets, report.created))
     console.print(table)
     for problem in problems:
         console.print(f"[red]✘[/red] {problem}", soft_wrap=True)
     return 1 if problems else 0
+
+
+def _lost_tabs(config: Config, sheets: Any, created: list[str]) -> list[str]:
+    """A recreated Deals or Payments tab that held rows: it needs a rebuild, not a sync."""
+    store = open_state(config)
+    try:
+        titles = {key: title for key, (title, _) in sheets.tabs.items()}
+        return [f"master: {line}" for line in lost_on_init(store, created, titles)]
+    finally:
+        store.close()
 
 
 def discover(config: Config, console: Console) -> int:
@@ -118,6 +131,8 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
             dry_run=dry_run,
             cabinets=cabinet_ledgers(config, client),
         )
+        if not dry_run:
+            settle_journal(store, ledger)
     finally:
         store.close()
     print_report(report, console)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -33,6 +34,7 @@ from sheetledger.errors import ConfigError
 
 __all__ = [
     "AmoConfig",
+    "BankConfig",
     "Cabinet",
     "Category",
     "Config",
@@ -51,7 +53,7 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 class Method(StrEnum):
-    """How a payment is made (mission.md §1)."""
+    """How a payment is made (README, "The tabs": the Payments tab's method)."""
 
     CASH = "cash"  # Наличными в кассу
     CARD = "card"  # Перевод на карту
@@ -111,7 +113,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
-FieldId = int
+# Integers are strict: YAML's ``true`` is not pipeline 1, and "7000001" in quotes is not a
+# number someone meant (pydantic's lax mode would take both).
+Int = Annotated[int, Strict()]
+FieldId = Int
 
 
 class PaymentSlot(_Model):
@@ -137,7 +142,7 @@ class DealFields(_Model):
 
 
 class StatusMove(_Model):
-    status_id: int = Field(gt=0)
+    status_id: Int = Field(gt=0)
 
 
 class StatusRules(_Model):
@@ -150,14 +155,14 @@ class StatusRules(_Model):
 class AmoConfig(_Model):
     base_url: str = Field(description="https://<subdomain>.amocrm.ru (or .kommo.com)")
     token: Secret
-    pipelines: tuple[int, ...] = Field(min_length=1)
+    pipelines: tuple[Int, ...] = Field(min_length=1)
     fields: DealFields
     payment_slots: tuple[PaymentSlot, ...] = Field(min_length=1)
     methods: Mapping[str, Method] = Field(
         description="payment-type option text on the deal card -> method", min_length=1
     )
     status_rules: StatusRules = StatusRules()
-    overlap_seconds: int = Field(default=300, ge=0)
+    overlap_seconds: Int = Field(default=300, ge=0)
     requests_per_second: float = Field(default=6.0, gt=0, le=7)
     timeout_seconds: float = Field(default=30.0, gt=0)
 
@@ -175,9 +180,10 @@ class Cabinet(_Model):
     name: str = Field(min_length=1)
     spreadsheet_id: str = Field(min_length=1)
     methods: tuple[Method, ...] = Field(min_length=1)
-    users: tuple[int, ...] = ()
+    users: tuple[Int, ...] = ()
     title: str | None = None
     handover: bool = Field(default=False, description="show cash on hand and a handover form")
+    bank: bool = Field(default=False, description="show the bank lines left to assign")
 
 
 class Tabs(_Model):
@@ -185,7 +191,7 @@ class Tabs(_Model):
     payments: str = "Payments"
     cash: str = "Cash on hand"
     expenses: str = "Expenses"
-    invoices: str = "Invoices"
+    bank: str = "Bank"
     state: str = "_state"
 
 
@@ -206,7 +212,7 @@ class GoogleConfig(_Model):
 
 
 class TelegramUser(_Model):
-    id: int
+    id: Int
     name: str = Field(min_length=1)
     roles: tuple[Role, ...] = Field(min_length=1)
 
@@ -214,7 +220,7 @@ class TelegramUser(_Model):
 class TelegramConfig(_Model):
     token: Secret
     users: tuple[TelegramUser, ...] = ()
-    admin_chat_id: int | None = None
+    admin_chat_id: Int | None = None
     base_url: str | None = Field(default=None, description="only for the sandbox")
     base_file_url: str | None = None
 
@@ -259,10 +265,66 @@ class ExpensesConfig(_Model):
         return value
 
 
+_ACCOUNT = r"^[0-9]{20}$"
+_INN = r"^[0-9]{10}([0-9]{2})?$"
+
+
+class BankAcquiring(_Model):
+    """The acquiring bank's settlements of terminal payments (one credit a day, minus a fee)."""
+
+    payer_inns: tuple[Annotated[str, Field(pattern=_INN)], ...] = ()
+    purpose_words: tuple[str, ...] = ("эквайринг", "возмещение по операциям", "терминал")
+    fee_percent: Decimal = Field(default=Decimal("1.8"), ge=0, lt=100)
+    tolerance: Decimal = Field(default=Decimal("1.00"), ge=0, description="roubles")
+    days_back: int = Field(default=5, ge=0, le=31)
+    category: str = "Эквайринг"
+
+
+class BankCredit(_Model):
+    """Credits paid by lenders for customers who bought on credit (minus the lender's discount)."""
+
+    lender_inns: tuple[Annotated[str, Field(pattern=_INN)], ...] = ()
+    discount_percent: Decimal = Field(default=Decimal("0"), ge=0, lt=100)
+    tolerance: Decimal = Field(default=Decimal("1.00"), ge=0)
+    category: str = "Кредит: скидка банка"
+
+
+class BankExpenseRule(_Model):
+    """Outgoing money that is an expense of ``category``: by words in the purpose or INN."""
+
+    category: str = Field(min_length=1)
+    words: tuple[str, ...] = ()
+    inns: tuple[Annotated[str, Field(pattern=_INN)], ...] = ()
+
+    @model_validator(mode="after")
+    def _something(self) -> BankExpenseRule:
+        if not self.words and not self.inns:
+            raise ValueError("give words or inns for the rule")
+        return self
+
+
+class BankConfig(_Model):
+    """Bank statements: our accounts and how their money is matched."""
+
+    accounts: tuple[Annotated[str, Field(pattern=_ACCOUNT)], ...] = Field(
+        min_length=1, description="our settlement accounts (20 digits); other files are refused"
+    )
+    auto_confirm: bool = Field(default=True, description="false: sure matches only suggested")
+    amount_tolerance_percent: Decimal = Field(default=Decimal("1"), ge=0, le=50)
+    date_window_days: int = Field(default=14, ge=0, le=366)
+    expense_window_days: int = Field(default=3, ge=0, le=31)
+    acquiring: BankAcquiring = BankAcquiring()
+    credit: BankCredit = BankCredit()
+    expense_rules: tuple[BankExpenseRule, ...] = ()
+    inbox_folder_id: str | None = Field(
+        default=None, description="a Drive folder the accountant saves statements into"
+    )
+
+
 class Every(_Model):
     """A job's schedule: every N seconds, or a cron expression (crontab's five fields)."""
 
-    every_seconds: int | None = Field(default=None, gt=0)
+    every_seconds: Int | None = Field(default=None, gt=0)
     cron: str | None = None
 
     @model_validator(mode="after")
@@ -337,7 +399,10 @@ def _cron_problem(expression: str) -> str:
 class Schedule(_Model):
     sync: Every = Every(every_seconds=60)
     outbox_flush: Every = Every(every_seconds=30)
-    misfire_grace_seconds: int = Field(default=300, ge=1)
+    misfire_grace_seconds: Int = Field(default=300, ge=1)
+    # A settled daemon skips reading sheets whose Drive version is unchanged; in case Drive's
+    # version lags an edit, it still reads everything at least this often.
+    full_read_minutes: Int = Field(default=15, ge=1)
 
 
 class LoggingConfig(_Model):
@@ -347,12 +412,12 @@ class LoggingConfig(_Model):
 
 class Config(_Model):
     timezone: str = "Europe/Moscow"
-    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     state_dir: Path = Path("state")
     amocrm: AmoConfig
     google: GoogleConfig
     telegram: TelegramConfig
     expenses: ExpensesConfig
+    bank: BankConfig | None = None
     schedule: Schedule = Schedule()
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
@@ -424,8 +489,6 @@ def _format_error(error: Mapping[str, Any]) -> str:
     elif kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         message = f"expected one of {expected}"
-    elif kind == "string_pattern_mismatch" and loc == ["currency"]:
-        message = "expected a three-letter currency code such as RUB"
     elif kind in _FRIENDLY and kind != "enum":
         message = _FRIENDLY[kind]
     elif message.startswith("Value error, "):
@@ -524,6 +587,7 @@ def _resolve_secrets(
         file_name = section.pop(file_key, None)
         if value is not None and file_name is not None:
             problems.append(f"{where}: give {key} or {file_key}, not both")
+            section[key] = Secret(None, "(rejected)")  # said once, not again as a wrong type
             continue
         if file_name is not None:
             path = Path(os.path.expanduser(str(file_name)))
@@ -532,8 +596,12 @@ def _resolve_secrets(
             text = None
             file_where = ".".join((*section_path, file_key))
             if path.is_file():
-                text = path.read_text(encoding="utf-8").strip()
-                if not text and require:
+                try:
+                    text = path.read_text(encoding="utf-8").strip()
+                except UnicodeDecodeError:
+                    problems.append(f"{file_where}: not UTF-8 text: {path}")
+                    text = None
+                if text == "" and require:
                     problems.append(f"{file_where}: the file is empty: {path}")
             elif require:
                 problems.append(f"{file_where}: no such file: {path}")
@@ -598,10 +666,12 @@ def load_config(
     """Read and validate ``path``. Relative paths in it are relative to its folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), [f"(file): cannot read: {exc.strerror or exc}"]) from exc
+    text = _utf8_text(str(path), data)
     try:
+        duplicates = _duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader))
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -610,14 +680,53 @@ def load_config(
         # may be a secret someone pasted into the file.
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ConfigError(str(path), [f"{where}: not valid YAML: {problem}"]) from exc
-    config = parse_config(
-        raw,
-        source=str(path),
-        base_dir=path.resolve().parent,
-        environ=environ,
-        require_secrets=require_secrets,
-    )
+    try:
+        config = parse_config(
+            raw,
+            source=str(path),
+            base_dir=path.resolve().parent,
+            environ=environ,
+            require_secrets=require_secrets,
+        )
+    except ConfigError as exc:
+        raise ConfigError(str(path), [*duplicates, *exc.problems]) from None
+    if duplicates:
+        # PyYAML keeps the last of two equal keys silently: which one the admin meant is
+        # a guess, so the config is refused.
+        raise ConfigError(str(path), duplicates)
     return config.model_copy(update={"source": path})
+
+
+def _utf8_text(source: str, data: bytes) -> str:
+    """The file's text; a file saved in another encoding (cp1251 by an old editor) is a
+    problem with its line, not a ``UnicodeDecodeError`` traceback."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        problem = f"line {line}: the file is not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8"
+        raise ConfigError(source, [problem]) from None
+
+
+def _duplicate_keys(node: yaml.Node | None, path: tuple[str, ...] = ()) -> list[str]:
+    """``path: given twice (lines a and b)`` for every key repeated in one mapping."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            where = ".".join((*path, key))
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                problems.append(f"{where}: given twice (lines {first_line[key]} and {line})")
+            else:
+                first_line[key] = line
+            problems += _duplicate_keys(value_node, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*path, str(index)))
+    return problems
 
 
 def _deep_copy(value: Any) -> Any:

@@ -1,25 +1,67 @@
-"""Building the service clients from the config, once, in one place.
+"""The composition root: the service clients built from the config, once, in one place.
 
-Each adapter takes its base URL and secret explicitly; production and the sandbox
-run this same code, only the URLs in the config differ.
+``build_clients(config)`` makes the amoCRM, Google and Telegram clients and the one
+``OutageWatch``; the commands, the daemon and the bot are handed what they need from
+it and build no client of their own. It is the only module that imports the three
+adapters together (tests/test_layers.py checks that). Each adapter takes its base URL
+and secret explicitly; production and the sandbox run this same code, only the URLs in
+the config differ.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sheetledger.bot.app import ExpenseBot
+from sheetledger.bot.expenses import ExpenseBook
+from sheetledger.bot.identity import make_bot
 from sheetledger.config import Cabinet, Config
+from sheetledger.crm.amocrm import AmoClient
 from sheetledger.errors import ConfigError
-from sheetledger.ledger.tabs import CABINET_PAYMENTS, HANDOVER, HANDOVER_LOG, MASTER_TABS, TabSchema
+from sheetledger.ledger.google import connect
+from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
+from sheetledger.ledger.tabs import (
+    CABINET_BANK,
+    CABINET_PAYMENTS,
+    HANDOVER,
+    HANDOVER_LOG,
+    MASTER_TABS,
+    TabSchema,
+)
 from sheetledger.logs import register_secrets
+from sheetledger.outage import OutageWatch
+from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 
 if TYPE_CHECKING:
     import gspread
+    from telegram import Bot
 
-    from sheetledger.crm.amocrm import AmoClient
-    from sheetledger.ledger.sheets import LedgerSheets
+# A person waits for the bot's reply: back off a little, then let the outbox keep the row.
+BOT_SHEETS_RETRY = RetryPolicy(attempts=5, base=0.25, cap=0.5)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The three services' clients and the watch they report outages to."""
+
+    crm: AmoClient
+    google: gspread.Client
+    telegram: Bot
+    outages: OutageWatch = field(default_factory=OutageWatch)
+
+
+def build_clients(config: Config, *, outages: OutageWatch | None = None) -> Clients:
+    """Every client of ``config``; no request is made until one is used."""
+    register_config_secrets(config)
+    return Clients(
+        crm=build_crm(config),
+        google=build_google(config),
+        telegram=make_bot(config.telegram),
+        outages=outages or OutageWatch(),
+    )
 
 
 def register_config_secrets(config: Config) -> None:
@@ -60,20 +102,18 @@ def service_account_info(config: Config) -> dict[str, Any]:
     return info
 
 
-def build_crm(config: Config) -> AmoClient:
-    from sheetledger.crm.amocrm import AmoClient
-
+def build_crm(config: Config, *, timeout: float | None = None, attempts: int = 5) -> AmoClient:
+    """The amoCRM client; ``check`` asks for a shorter ``timeout`` and a single attempt."""
     return AmoClient(
         config.amocrm.base_url,
         config.amocrm.token.reveal(),
         requests_per_second=config.amocrm.requests_per_second,
-        timeout=config.amocrm.timeout_seconds,
+        timeout=min(config.amocrm.timeout_seconds, timeout or config.amocrm.timeout_seconds),
+        max_attempts=attempts,
     )
 
 
 def build_google(config: Config) -> gspread.Client:
-    from sheetledger.ledger.google import connect
-
     return connect(
         service_account_info(config),
         api_base_url=config.google.api_base_url,
@@ -86,16 +126,19 @@ def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
     return {schema.key: (getattr(config.google.tabs, schema.key), schema) for schema in MASTER_TABS}
 
 
-def master_ledger(config: Config, client: gspread.Client) -> LedgerSheets:
-    from sheetledger.ledger.sheets import LedgerSheets
-
-    return LedgerSheets(client, config.google.spreadsheet_id, master_tabs(config), config.tz)
+def master_ledger(
+    config: Config, client: gspread.Client, *, retry: RetryPolicy = SHEETS_RETRY
+) -> LedgerSheets:
+    return LedgerSheets(
+        client, config.google.spreadsheet_id, master_tabs(config), config.tz, retry=retry
+    )
 
 
 CABINET_TITLES = {
     "cabinet_payments": "Payments",
     "handover": "Cash handover",
     "handover_log": "Handover log",
+    "cabinet_bank": "Bank",
 }
 
 
@@ -104,13 +147,13 @@ def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:
     if cabinet.handover:
         tabs["handover"] = (CABINET_TITLES["handover"], HANDOVER)
         tabs["handover_log"] = (CABINET_TITLES["handover_log"], HANDOVER_LOG)
+    if cabinet.bank:
+        tabs["cabinet_bank"] = (CABINET_TITLES["cabinet_bank"], CABINET_BANK)
     return tabs
 
 
 def cabinet_ledgers(config: Config, client: gspread.Client) -> dict[str, LedgerSheets]:
     """One ``LedgerSheets`` per cabinet of the config, by cabinet name."""
-    from sheetledger.ledger.sheets import LedgerSheets
-
     return {
         cabinet.name: LedgerSheets(client, cabinet.spreadsheet_id, cabinet_tabs(cabinet), config.tz)
         for cabinet in config.google.cabinets
@@ -119,3 +162,12 @@ def cabinet_ledgers(config: Config, client: gspread.Client) -> dict[str, LedgerS
 
 def open_state(config: Config) -> LocalState:
     return LocalState(config.state_dir / "state.db")
+
+
+def build_bot(config: Config, clients: Clients, state: LocalState, **options: Any) -> ExpenseBot:
+    """The Telegram bot on the root's clients: its own ledger handle, the shared watch."""
+    ledger = master_ledger(config, clients.google, retry=BOT_SHEETS_RETRY)
+    book = ExpenseBook(ledger, state, watch=clients.outages)
+    return ExpenseBot(
+        config, book, state, telegram=clients.telegram, watch=clients.outages, **options
+    )

@@ -1,4 +1,4 @@
-"""``sheetledger run``: the composition root — one process, the scheduler's jobs and the bot.
+"""``sheetledger run``: one process, the scheduler's jobs and the bot, on connect.py's clients.
 
 * The Telegram bot owns the asyncio loop (python-telegram-bot 22).
 * The jobs block (requests, gspread), so they run on an APScheduler 3.x
@@ -11,6 +11,9 @@
   confirmed only after their rows are written.
 * An outage of amoCRM, Google or Telegram is logged once when it starts and once
   when it ends, and announced once each way to the admin's Telegram chat.
+* A component that dies (the bot's loop: a rejected token, a bug) is not left dead: it
+  is logged as an error, told once, started again after a growing wait, and its state
+  is in ``sheetledger status``.
 """
 
 from __future__ import annotations
@@ -20,63 +23,54 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sheetledger.bot.app import ExpenseBot
+from sheetledger.bot.identity import as_our_error, make_bot
 from sheetledger.config import Config, Every
 from sheetledger.connect import (
-    build_crm,
-    build_google,
+    Clients,
+    build_bot,
+    build_clients,
     cabinet_ledgers,
     master_ledger,
     open_state,
-    register_config_secrets,
 )
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
+from sheetledger.ledger.sheets import LedgerSheets
+from sheetledger.lifecycle import run_until_signalled
+from sheetledger.logs import redact
+from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
+from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
 from sheetledger.sync.cycle import CycleMemory, CycleReport, run_cycle
+from sheetledger.sync.state import marked_pushes
+
+__all__ = [
+    "COMPONENT_RESTART",
+    "Daemon",
+    "DaemonThread",
+    "OutageWatch",
+    "run_daemon",
+    "settle_journal",
+]
 
 log = logging.getLogger("sheetledger.daemon")
 
-Announce = Callable[[str], None]
+# A component (the bot's loop) that dies is started again after 5 s, 10 s, 20 s … 5 min;
+# once it has run for HEALTHY_AFTER seconds it counts as well again.
+COMPONENT_RESTART = RetryPolicy(attempts=1_000_000, base=5.0, cap=300.0)
+HEALTHY_AFTER = 60.0
+BOT = "bot"
 
-
-@dataclass
-class OutageWatch:
-    """Remembers which services are down, so each outage is told once, and its end once."""
-
-    announce: Announce = lambda text: None
-    down: dict[str, tuple[float, str]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def failed(self, service: str, error: str) -> bool:
-        """Record a failure; True (and told) only when it starts a new outage."""
-        with self._lock:
-            if service in self.down:
-                return False
-            self.down[service] = (time.time(), error)
-        log.error("%s is unavailable: %s (told once; retrying every cycle)", service, error)
-        self.announce(f"⚠️ {service} недоступен: {error}. Данные не теряются, повторяю попытки.")
-        return True
-
-    def recovered(self, service: str) -> bool:
-        """Record a success; True (and told) only when it ends an outage."""
-        with self._lock:
-            outage = self.down.pop(service, None)
-        if outage is None:
-            return False
-        minutes = (time.time() - outage[0]) / 60
-        log.info("%s is back after %.1f min", service, minutes)
-        self.announce(f"✅ {service} снова доступен (перерыв {minutes:.0f} мин). Всё догоняю.")
-        return True
+Serve = Callable[[asyncio.Event], Awaitable[None]]
 
 
 def trigger_for(every: Every, config: Config) -> IntervalTrigger | CronTrigger:
@@ -85,36 +79,52 @@ def trigger_for(every: Every, config: Config) -> IntervalTrigger | CronTrigger:
     return IntervalTrigger(seconds=every.every_seconds or 60, timezone=config.tz)
 
 
+def settle_journal(store: LocalState, ledger: LedgerSheets) -> None:
+    """Drop journaled pushes that the ledger read of the last cycle shows marked.
+
+    So ``sheetledger status`` counts only pushes really awaiting their mark.
+    """
+    view = ledger.last_view
+    if view is not None and "payments" in view.tabs:
+        store.journal_settle(marked_pushes(view.tab("payments")))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Why a component stopped, in one line fit for a log, ``status`` and the admin's chat."""
+    exc = as_our_error(exc)  # PTB's own text for a rejected token quotes the token
+    text = str(exc) if isinstance(exc, SheetledgerError) else f"{type(exc).__name__}: {exc}"
+    return redact(text)
+
+
 class Daemon:
-    """The jobs and the bot, built once from the config (collaborators injectable for tests)."""
+    """The jobs and the bot on the clients of the composition root (``connect.build_clients``)."""
 
     def __init__(
         self,
         config: Config,
+        clients: Clients | None = None,
         *,
         store: LocalState | None = None,
-        crm: Any = None,
-        google: Any = None,
         with_bot: bool = True,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        restart: RetryPolicy = COMPONENT_RESTART,
+        healthy_after: float = HEALTHY_AFTER,
     ) -> None:
-        register_config_secrets(config)
         self.config = config
+        self.clients = clients or build_clients(config)
         self.store = store or open_state(config)
-        self.crm = crm or build_crm(config)
-        client = google or build_google(config)
-        self.ledger = master_ledger(config, client)
-        self.cabinets = cabinet_ledgers(config, client)
+        self.crm = self.clients.crm
+        self.ledger = master_ledger(config, self.clients.google)
+        self.cabinets = cabinet_ledgers(config, self.clients.google)
         self.now = now
+        self.restart = restart
+        self.healthy_after = healthy_after
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.bot: Any = None
-        if with_bot:
-            from sheetledger.bot.app import ExpenseBot
-
-            self.bot = ExpenseBot.from_config(config, self.store)
-        self.outages = OutageWatch(self._announce)
-        if self.bot is not None:
-            self.bot.poller.watch = self.outages
+        self.outages = self.clients.outages
+        self.outages.announce = self._announce
+        self.bot: ExpenseBot | None = (
+            build_bot(config, self.clients, self.store) if with_bot else None
+        )
         self.scheduler = BackgroundScheduler(
             timezone=config.tz,
             job_defaults={
@@ -127,6 +137,7 @@ class Daemon:
         self.cycle_done = threading.Condition()
         self.cycles = 0
         self.last_report: CycleReport | None = None
+        self.component_starts: dict[str, int] = {}
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -145,13 +156,8 @@ class Daemon:
                 cabinets=self.cabinets,
                 memory=self.memory,
             )
-        except RetriableError as exc:
-            self.outages.failed(exc.service, exc.detail)
-            self.store.job_finished("sync", False, error=str(exc))
-        except FatalError as exc:
-            self.outages.failed(
-                exc.service, f"{exc.detail} — {exc.hint}" if exc.hint else exc.detail
-            )
+        except (RetriableError, FatalError) as exc:
+            self.outages.failed_with(exc)
             self.store.job_finished("sync", False, error=str(exc))
         except SheetledgerError as exc:
             log.error("sync failed: %s", exc)
@@ -160,7 +166,7 @@ class Daemon:
             log.exception("sync crashed")
             self.store.job_finished("sync", False, error=f"{type(exc).__name__}: {exc}")
         else:
-            for service in ("amoCRM", "Google Sheets"):
+            for service in (AMOCRM, GOOGLE):
                 self.outages.recovered(service)
             took = time.monotonic() - started
             self.store.job_finished(
@@ -171,6 +177,7 @@ class Daemon:
             )
             if report.cursor is not None:
                 self.store.set(CURSOR_KEY, report.cursor)
+            settle_journal(self.store, self.ledger)
             level = (
                 logging.INFO
                 if (report.new_rows or report.updated_rows or report.events)
@@ -202,10 +209,8 @@ class Daemon:
             return
         self.store.job_started("outbox")
         future = asyncio.run_coroutine_threadsafe(self.bot.flush_outbox(), self.loop)
-        result = future.result()
-        problem = getattr(result, "problem", "") or ""
-        if problem:
-            self.outages.failed("Google Sheets", problem)
+        result = future.result()  # the book has told the watch of any Google outage
+        problem = result.problem
         self.store.job_finished("outbox", not problem, detail=str(result), error=problem)
 
     def wait_for_cycles(self, count: int, timeout: float = 30.0) -> bool:
@@ -228,15 +233,17 @@ class Daemon:
         chat = self.config.telegram.admin_chat_id
         if chat is None or self.loop is None or not self.loop.is_running():
             return
-        from sheetledger.bot.identity import make_bot
+        telegram = self.config.telegram
 
         async def send() -> None:
             try:
-                # A Bot of its own: the announcement must not wait for the bot's start-up.
-                async with make_bot(self.config.telegram) as bot:
+                # A client of its own, opened and closed here: the bot's shares its life with
+                # the bot's loop (which may be starting, or dead), and a Bot sends nothing
+                # before it is initialised.
+                async with make_bot(telegram) as bot:
                     await bot.send_message(chat, text)
             except Exception as exc:
-                log.warning("could not tell the admin's chat: %s", exc)
+                log.warning("could not tell the admin's chat: %s", describe_failure(exc))
 
         asyncio.run_coroutine_threadsafe(send(), self.loop)
 
@@ -266,7 +273,9 @@ class Daemon:
         self.schedule()
         self.scheduler.start()
         log.info("sheetledger is running: sync %s", _describe(self.config.schedule.sync))
-        bot_task = asyncio.ensure_future(self.bot.run(stop)) if self.bot is not None else None
+        bot_task = None
+        if self.bot is not None:
+            bot_task = asyncio.ensure_future(self.supervise(BOT, self.bot.run, stop))
         try:
             await stop.wait()
         finally:
@@ -276,6 +285,38 @@ class Daemon:
                 with contextlib.suppress(Exception):
                     await bot_task
             log.info("stopped")
+
+    async def supervise(self, name: str, serve: Serve, stop: asyncio.Event) -> None:
+        """Run ``serve(stop)`` until ``stop``; a component that dies is not left dead.
+
+        Its death is logged as an error, recorded for ``sheetledger status`` (which then
+        exits 1) and told to the admin once (the outage watch); it is started again after
+        a growing wait. Once it has run ``healthy_after`` seconds, the outage is over.
+        """
+        failures = 0
+        while not stop.is_set():
+            self.store.job_started(name)
+            self.component_starts[name] = self.component_starts.get(name, 0) + 1
+            task = asyncio.ensure_future(serve(stop))
+            done, _ = await asyncio.wait({task}, timeout=self.healthy_after)
+            if not done:
+                self.store.job_finished(name, True, detail="running")
+                if failures:
+                    self.outages.recovered(name)
+                    failures = 0
+            try:
+                await task
+            except Exception as exc:  # a component's death must be seen, not swallowed
+                failures += 1
+                detail = describe_failure(exc)
+                wait = self.restart.delay(failures)
+                log.error("%s stopped: %s (starting it again in %.0f s)", name, detail, wait)
+                self.store.job_finished(name, False, error=detail)
+                self.outages.failed(name, detail, needs_person=isinstance(exc, FatalError))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
+            else:
+                return  # it stopped because it was told to
 
     def close(self) -> None:
         self.store.close()
@@ -327,8 +368,6 @@ class DaemonThread:
 
 def run_daemon(config: Config) -> int:
     """``sheetledger run``: serve until SIGTERM/SIGINT; returns the exit code."""
-    from sheetledger.lifecycle import run_until_signalled
-
     daemon = Daemon(config)
     try:
         run_until_signalled(daemon.serve)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import NewType
 
 from sheetledger.config import Method
 
@@ -18,6 +20,26 @@ ZERO = Decimal("0.00")
 def money(value: Decimal | int | str) -> Decimal:
     """``value`` as a two-place Decimal (half-up, as accountants round)."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+PaymentId = NewType("PaymentId", str)  # ``<deal id>:<slot number>``, a Payments row's ID
+
+
+class RowCode(StrEnum):
+    """Why a row is flagged: the code that starts the problem in its Sync state or Flag cell.
+
+    Codes are stable (people filter on them); the reason after the code is for people.
+    """
+
+    E_AMOUNT = "E_AMOUNT"  # no amount, not a number, or not positive
+    E_METHOD = "E_METHOD"  # no payment type, or one the config does not map
+    E_CHANGED = "E_CHANGED"  # amoCRM changed an amount after it was confirmed
+    E_GONE = "E_GONE"  # the payment slot was emptied in amoCRM
+    E_DEAL = "E_DEAL"  # a payment row without a deal id
+
+    def because(self, reason: str) -> str:
+        """The problem text: ``E_METHOD unknown payment type 'Бартер'``."""
+        return f"{self.value} {reason}"
 
 
 WON, LOST = 142, 143  # amoCRM's closed statuses, the same ids in every pipeline
@@ -62,9 +84,9 @@ class Payment:
     problem: str = ""  # a row error code and reason, e.g. "E_METHOD unknown payment type 'X'"
 
     @property
-    def id(self) -> str:
+    def id(self) -> PaymentId:
         return payment_id(self.deal_id, self.slot)
 
 
-def payment_id(deal_id: int, slot: int) -> str:
-    return f"{deal_id}:{slot}"
+def payment_id(deal_id: int, slot: int) -> PaymentId:
+    return PaymentId(f"{deal_id}:{slot}")

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,20 @@ class LocalState:
                 "DELETE FROM push_journal WHERE payment_id=? AND seq=?", list(keys)
             )
             self._db.execute("COMMIT")
+
+    def journal_settle(self, marked: Mapping[str, int]) -> int:
+        """Forget journaled pushes the ledger shows marked (``marked``: payment ID -> its
+        last pushed ``#n``); returns how many.
+
+        A process killed after the ledger's write but before ``journal_remove`` leaves such
+        entries behind; no cycle plans those pushes again, so none would ever remove them.
+        """
+        with self._lock:
+            rows = self._db.execute("SELECT payment_id, seq FROM push_journal").fetchall()
+            stale = [(p, s) for p, s in rows if int(s) <= marked.get(str(p), 0)]
+        if stale:
+            self.journal_remove(stale)
+        return len(stale)
 
     def journal_size(self) -> int:
         with self._lock:
@@ -314,12 +328,24 @@ class LocalState:
             )
             self._db.execute("COMMIT")
 
+    def outbox_trying(self, keys: Iterable[str]) -> None:
+        """Count a write attempt of ``keys`` before it is sent. Durable on return: an entry
+        with attempts may be in the sheet already (a crash or a lost answer), one without
+        cannot be."""
+        self._bot_tables()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE bot_outbox SET attempts=attempts+1 WHERE key=?", [(k,) for k in keys]
+            )
+            self._db.execute("COMMIT")
+
     def outbox_failed(self, keys: Iterable[str], error: str) -> None:
         self._bot_tables()
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "UPDATE bot_outbox SET attempts=attempts+1, error=? WHERE key=?",
+                "UPDATE bot_outbox SET error=? WHERE key=?",
                 [(error, key) for key in keys],
             )
             self._db.execute("COMMIT")

@@ -31,5 +31,5 @@ def _loopback_only(self: socket.socket, address: object) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test opens a socket beyond loopback (design.md §8)."""
+    """No test opens a socket beyond loopback: the emulators of sheetledger/sandbox/ are there."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)

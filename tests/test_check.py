@@ -247,7 +247,7 @@ def test_spreadsheets_not_shared_or_not_found(ready: Sandbox, check: Check) -> N
         "Google Sheets │ cabinet 'accountant' (1NoSuchSpreadsheet000000000000): "
         "not found: check its spreadsheet_id",
     ]
-    assert "Google Sheets │ master spreadsheet: 5 tabs, headers right" in good
+    assert f"Google Sheets │ master spreadsheet: {len(MASTER_TABS)} tabs, headers right" in good
 
 
 def test_an_unshared_master_does_not_hide_the_cabinets(ready: Sandbox, check: Check) -> None:
@@ -303,7 +303,8 @@ def test_a_wrong_bot_token(ready: Sandbox, check: Check) -> None:
     _good, bad = findings(output)
     assert code == 1
     assert bad == [
-        "Telegram │ Telegram: the bot token was rejected — take the token from @BotFather again"
+        "Telegram │ Telegram: the bot token was rejected by Telegram — take the token from "
+        "@BotFather again"
     ]
     assert "B" * 35 not in output
 

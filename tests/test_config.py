@@ -463,3 +463,83 @@ def test_parse_config_does_not_change_the_document_it_is_given() -> None:
     before = json.dumps(raw, sort_keys=True, ensure_ascii=False)
     parse_config(raw, require_secrets=False, environ={}, base_dir=ROOT)
     assert json.dumps(raw, sort_keys=True, ensure_ascii=False) == before
+
+
+# --------------------------------------------------------------------------- hostile configs
+
+
+def test_both_a_secret_and_its_file_is_said_plainly_and_only_once(tmp_path: Path) -> None:
+    (tmp_path / "amo-token").write_text(AMO_TOKEN, encoding="utf-8")
+    config = EXAMPLE.read_text(encoding="utf-8").replace(
+        "  token: ${AMOCRM_TOKEN}", "  token: ${AMOCRM_TOKEN}\n  token_file: amo-token"
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(config, encoding="utf-8")
+    problems = problems_of(path, {"AMOCRM_TOKEN": AMO_TOKEN, "TELEGRAM_BOT_TOKEN": BOT_TOKEN})
+    about_token = [p for p in problems if p.startswith("amocrm.token")]
+    assert about_token == ["amocrm.token: give token or token_file, not both"]
+    assert not any("Secret" in p for p in problems), problems
+
+
+def test_a_config_that_is_not_utf8_is_a_clear_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(EXAMPLE.read_text(encoding="utf-8").encode("cp1251", errors="replace"))
+    problems = problems_of(path)
+    assert len(problems) == 1
+    assert "not UTF-8" in problems[0] and "line" in problems[0]
+    assert main(["-c", str(path), "check"]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "Traceback" not in err and "UnicodeDecodeError" not in err
+
+
+def test_a_secret_file_that_is_not_utf8_is_a_clear_problem(tmp_path: Path) -> None:
+    config_path = Path(shutil.copy(EXAMPLE, tmp_path / "config.yaml"))
+    (tmp_path / "service-account.json").write_bytes(b"\xff\xfe{\x00}\x00")
+    problems = problems_of(
+        config_path, {"AMOCRM_TOKEN": AMO_TOKEN, "TELEGRAM_BOT_TOKEN": BOT_TOKEN}
+    )
+    assert problems == [
+        f"google.service_account_file: not UTF-8 text: {tmp_path / 'service-account.json'}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("pipelines: [", "pipelines: [true, ", "amocrm.pipelines.0: expected an integer"),
+        (
+            "contract_no: ",
+            "contract_no: false #",
+            "amocrm.fields.contract_no: expected an integer field id",
+        ),
+        (
+            "every_seconds: 60",
+            "every_seconds: true",
+            "schedule.sync.every_seconds: expected an integer",
+        ),
+    ],
+)
+def test_a_boolean_is_not_an_integer(tmp_path: Path, old: str, new: str, problem: str) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    path = write(tmp_path / "c.yaml", text.replace(old, new, 1))
+    assert problem in problems_of(
+        path, {"AMOCRM_TOKEN": AMO_TOKEN, "TELEGRAM_BOT_TOKEN": BOT_TOKEN}
+    )
+
+
+def test_a_duplicate_key_is_refused_with_its_path(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "  token: ${AMOCRM_TOKEN}",
+        "  token: ${AMOCRM_TOKEN}\n  timeout_seconds: 20\n  timeout_seconds: 30",
+    )
+    text += "\ntimezone: Asia/Yekaterinburg\n"
+    path = write(tmp_path / "c.yaml", text)
+    problems = problems_of(path, {"AMOCRM_TOKEN": AMO_TOKEN, "TELEGRAM_BOT_TOKEN": BOT_TOKEN})
+    dupes = [p for p in problems if "given twice" in p]
+    assert len(dupes) == 2, problems
+    first = text.splitlines().index("  timeout_seconds: 20") + 1
+    assert dupes[0] == f"amocrm.timeout_seconds: given twice (lines {first} and {first + 1})"
+    assert any(p.startswith("timezone: given twice") for p in dupes)

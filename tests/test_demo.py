@@ -147,7 +147,6 @@ def test_the_demo_plays_the_day_and_every_check_passes(tmp_path: Path) -> None:
     failed = [f"{c.step}: {c.what} — {c.detail}" for c in result.failed]
     assert failed == [], "\n".join(failed) + "\n" + printed[-4000:]
     assert result.exit_code == 0 and len(result.checks) >= 40
-    assert result.seconds < 100
 
     # The handover wrote exactly the handed sum off the manager's cash.
     handover = result.facts["handover"]
@@ -170,6 +169,7 @@ def test_the_demo_plays_the_day_and_every_check_passes(tmp_path: Path) -> None:
     assert sorted(p.name for p in (folder / "state").iterdir()) == [
         "amocrm.json",
         "sheets.json",
+        "sms.json",
         "telegram.json",
     ]
     assert (folder / "state-daemon" / "state.db").exists()

@@ -19,7 +19,17 @@
   keyboard. The chat comes from the pressed message, so a person can only touch
   the rows of their own chat. State lives in the ledger and the outbox, not in
   PTB: buttons of old replies keep working after restarts.
+* ``a:<msg>`` / ``n:<msg>`` answer "record again?": a message whose text repeats one
+  recorded less than ten minutes before (``ExpenseBook.same_text_before``) is not
+  recorded; the reply shows the rows already there and asks.
 * Replies are plain text (no parse mode): a comment someone typed is never markup.
+* **Replies never lie.** What a reply says is read back from the outbox after
+  recording (a redelivered message is answered "already recorded" with its rows),
+  never inferred from how sending went. A reply Telegram does not take (5xx, a
+  dropped connection) is tried again; after the last try the update is left
+  unconfirmed and handled again later (``Poller.redeliver``). More than
+  ``PART_LINES`` expenses are answered in several messages of at most 4,096
+  characters, each with the buttons of its lines.
 
 ``ExpenseBot`` is the entry: ``await bot.run(stop)`` on any event loop (the daemon
 shares its loop with the scheduler), ``await bot.flush_outbox()`` or
@@ -34,10 +44,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import (
+    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -46,7 +57,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -58,23 +76,37 @@ from telegram.ext import (
     filters,
 )
 
-from sheetledger.bot.expenses import Expense, ExpenseBook, FlushReport, Recorded, plan_expenses
-from sheetledger.bot.identity import make_bot
-from sheetledger.bot.parse import HELP_EXAMPLES, dedup_key, parse_message
+from sheetledger.bot.expenses import (
+    Expense,
+    ExpenseBook,
+    FlushReport,
+    Recorded,
+    Totals,
+    plan_expenses,
+    text_digest,
+)
+from sheetledger.bot.identity import make_bot, token_rejected
+from sheetledger.bot.parse import HELP_EXAMPLES, LineError, ParseResult, dedup_key, parse_message
 from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
+from sheetledger.lifecycle import run_until_signalled
+from sheetledger.money import rub
+from sheetledger.outage import OutageWatch
+from sheetledger.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
 
+# A reply is tried three times (a person waits for it); after that the update comes again.
+REPLY_RETRY = RetryPolicy(attempts=3, base=0.5, cap=1.5)
+
 __all__ = ["EXPENSE_ROLES", "ExpenseBot", "build_application", "run_bot"]
 
 EXPENSE_ROLES = frozenset({Role.OWNER, Role.ACCOUNTANT, Role.CASHIER})
 MAX_CALLBACK_BYTES = 64
-_KOPEKS = Decimal("0.01")
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -106,15 +138,20 @@ WAITING_FATAL = (
     "и будет записан после исправления."
 )
 SHEET_DOWN = "Таблица сейчас не отвечает — итоги покажу, когда она ответит."
+NOT_RECORDED_AGAIN = "Не записал повторно. Записано то, что вы отправили в первый раз."
+ASK_GONE = "Этот вопрос устарел: отправьте расход заново, если он нужен."
+FAILED_NOTHING = "Что-то пошло не так, ничего не записано. Попробуйте ещё раз чуть позже."
+FAILED_BUTTON = "Что-то пошло не так. Нажмите кнопку ещё раз чуть позже."
+FAILED_BUT_WRITTEN = "Что-то пошло не так при ответе, но записано вот что:"
+
+MAX_REPLY = 4096  # Telegram's limit for a message's text
+PART_LINES = 12  # expenses per reply message: 12 lines of ≤ ~270 characters fit 4,096
+SHOWN_COMMENT = 100  # characters of a comment shown in a reply (the sheet has it all)
+SHOWN_CATEGORY = 40
+SHOWN_CONTRACT = 30
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def rub(value: Decimal) -> str:
-    """``Decimal('1200.5')`` → ``'1 200,50 ₽'``; whole roubles without kopeks."""
-    text = f"{value.quantize(_KOPEKS, rounding=ROUND_HALF_UP):,.2f}"
-    return text.replace(",", " ").replace(".", ",").removesuffix(",00") + " ₽"
 
 
 def _plural(n: int, one: str, few: str, many: str) -> str:
@@ -128,21 +165,27 @@ def _plural(n: int, one: str, few: str, many: str) -> str:
 def _deal_note(expense: Expense) -> str:
     if not expense.contract_no:
         return ""
+    contract = _shown(expense.contract_no, SHOWN_CONTRACT)
     if not expense.deal_checked:
-        return f"договор № {expense.contract_no} (проверю, когда таблица ответит)"
+        return f"договор № {contract} (проверю, когда таблица ответит)"
     if expense.deal_id is None:
-        return f"договор № {expense.contract_no} не найден в сделках — записал без привязки"
-    return f"договор № {expense.contract_no}"
+        return f"договор № {contract} не найден в сделках — записал без привязки"
+    return f"договор № {contract}"
+
+
+def _shown(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters for a reply (the sheet keeps it whole)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _describe(expense: Expense) -> str:
-    category = expense.category
+    category = _shown(expense.category, SHOWN_CATEGORY)
     if expense.category_guessed:
         category += " (категорию не узнал — выберите)"
     parts = [rub(expense.amount), category, f"{expense.date:%d.%m.%Y}"]
     text = " · ".join(parts)
     if expense.comment:
-        text += f" — {expense.comment}"
+        text += f" — {_shown(expense.comment, SHOWN_COMMENT)}"
     note = _deal_note(expense)
     if note:
         text += f" · {note}"
@@ -151,19 +194,89 @@ def _describe(expense: Expense) -> str:
     return text
 
 
-def render_text(expenses: Sequence[Expense], *, pending: bool, fatal: bool = False) -> str:
-    """The reply for one message's expenses, as they are now."""
+def _count(n: int) -> str:
+    return f"{n} {_plural(n, 'расход', 'расхода', 'расходов')}"
+
+
+def _live_total(expenses: Sequence[Expense]) -> Decimal:
+    return sum((e.amount for e in expenses if not e.void), Decimal(0))
+
+
+def render_text(
+    expenses: Sequence[Expense], *, pending: bool, fatal: bool = False, again: bool = False
+) -> str:
+    """The reply for one message's expenses (at most ``PART_LINES``), as they are now.
+
+    ``again``: the message was handled before (a redelivery), so nothing new was written.
+    """
     if len(expenses) == 1:
-        lines = ["Записал расход:", _describe(expenses[0])]
+        head = "Уже записан расход:" if again else "Записал расход:"
+        lines = [head, _describe(expenses[0])]
     else:
         n = len(expenses)
-        lines = [f"Записал {n} {_plural(n, 'расход', 'расхода', 'расходов')}:"]
+        head = f"Уже записаны {_count(n)}:" if again else f"Записал {_count(n)}:"
+        lines = [head]
         lines += [f"{i}) {_describe(e)}" for i, e in enumerate(expenses, start=1)]
-        live = [e.amount for e in expenses if not e.void]
-        lines.append(f"Итого: {rub(sum(live, Decimal(0)))}")
+        lines.append(f"Итого: {rub(_live_total(expenses))}")
     if pending:
         lines.append(WAITING_FATAL if fatal else WAITING)
     return "\n".join(lines)
+
+
+def render_parts(
+    expenses: Sequence[Expense], *, pending: bool, fatal: bool = False, again: bool = False
+) -> list[tuple[str, list[Expense]]]:
+    """The reply as messages that fit Telegram (4,096 characters): ``(text, its expenses)``.
+
+    Up to ``PART_LINES`` expenses make one message (``render_text``); more are cut into
+    parts of ``PART_LINES`` in line order, numbered across parts, each with its buttons.
+    The cut depends only on the count, so a button pressed in part 3 re-renders part 3.
+    """
+    if len(expenses) <= PART_LINES:
+        return [(render_text(expenses, pending=pending, fatal=fatal, again=again), list(expenses))]
+    chunks = [list(expenses[i : i + PART_LINES]) for i in range(0, len(expenses), PART_LINES)]
+    n, total = len(expenses), rub(_live_total(expenses))
+    verb = "Уже записаны" if again else "Записал"
+    parts = []
+    for index, chunk in enumerate(chunks):
+        first = index * PART_LINES + 1
+        lines = [f"{verb} {_count(n)} на {total} — часть {index + 1} из {len(chunks)}:"]
+        lines += [f"{i}) {_describe(e)}" for i, e in enumerate(chunk, start=first)]
+        lines.append(f"Итого в этой части: {rub(_live_total(chunk))}")
+        if pending:
+            lines.append(WAITING_FATAL if fatal else WAITING)
+        parts.append(("\n".join(lines), chunk))
+    return parts
+
+
+def _part_of(expenses: Sequence[Expense], key: str) -> tuple[int, list[Expense]]:
+    """The part (``render_parts``) that shows ``key``: (number of its first line, its rows)."""
+    if len(expenses) <= PART_LINES:
+        return 0, list(expenses)
+    position = next((i for i, e in enumerate(expenses) if e.key == key), 0)
+    start = position - position % PART_LINES
+    return start + 1, list(expenses[start : start + PART_LINES])
+
+
+def split_text(text: str, limit: int = MAX_REPLY) -> list[str]:
+    """Plain text as messages of at most ``limit`` characters, cut between lines."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single line longer than a message
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current.strip():
+        parts.append(current)
+    return parts or [text[:limit]]
 
 
 def _line_no(expense: Expense) -> int:
@@ -176,10 +289,16 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def main_keyboard(
-    message_id: int, expenses: Sequence[Expense], categories: Sequence[str]
+    message_id: int,
+    expenses: Sequence[Expense],
+    categories: Sequence[str],
+    first: int = 0,
 ) -> InlineKeyboardMarkup:
-    """Change category / undo (or bring back) for each expense of the reply."""
-    if len(expenses) == 1:
+    """Change category / undo (or bring back) for each expense of the reply.
+
+    ``first``: the number of the first expense in a part of a long reply (0: no parts).
+    """
+    if len(expenses) == 1 and not first:
         expense = expenses[0]
         line = _line_no(expense)
         if expense.void:
@@ -197,7 +316,7 @@ def main_keyboard(
             ]
         )
     rows = []
-    for n, expense in enumerate(expenses, start=1):
+    for n, expense in enumerate(expenses, start=first or 1):
         line = _line_no(expense)
         if expense.void:
             rows.append([_button(f"{n}) ↩️ Вернуть", f"r:{message_id}:{line}")])
@@ -224,12 +343,37 @@ def _category_rows(
 def category_keyboard(
     message_id: int, expense: Expense, categories: Sequence[str]
 ) -> InlineKeyboardMarkup:
-    rows = _category_rows(message_id, _line_no(expense), expense.category, categories)
-    rows.append([_button("← Назад", f"b:{message_id}")])
+    line = _line_no(expense)
+    rows = _category_rows(message_id, line, expense.category, categories)
+    rows.append([_button("← Назад", f"b:{message_id}:{line}")])
     return InlineKeyboardMarkup(rows)
 
 
-def render_errors(result_errors: Sequence[Any], total_lines: int) -> str:
+def ask_keyboard(message_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("✅ Записать ещё раз", f"a:{message_id}"),
+                _button("✖️ Не записывать", f"n:{message_id}"),
+            ]
+        ]
+    )
+
+
+def render_ask(earlier: Sequence[Expense], sent_at: datetime, *, lines: int = 10) -> str:
+    """The question asked when a message repeats one recorded minutes ago."""
+    live = [e for e in earlier if not e.void]
+    head = f"Такое же сообщение вы отправили в {sent_at:%H:%M} — " + (
+        "этот расход уже записан:" if len(live) == 1 else f"уже записаны {_count(len(live))}:"
+    )
+    shown = [f"• {_describe(e)}" for e in live[:lines]]
+    if len(live) > lines:
+        shown.append(f"… и ещё {len(live) - lines}")
+    total = f"Итого: {rub(_live_total(live))}"
+    return "\n".join([head, *shown, total, "Записать ещё раз?"])
+
+
+def render_errors(result_errors: Sequence[LineError], total_lines: int) -> str:
     """Why nothing was written, line by line, and how to write it."""
     head = "Ничего не записал."
     if total_lines > 1:
@@ -238,7 +382,7 @@ def render_errors(result_errors: Sequence[Any], total_lines: int) -> str:
     return "\n".join(lines)
 
 
-def render_totals(title: str, totals: Any) -> str:
+def render_totals(title: str, totals: Totals) -> str:
     if not totals.count:
         return f"{title}: расходов нет."
     lines = [f"{title}: {rub(totals.total)} ({totals.count})"]
@@ -249,6 +393,10 @@ def render_totals(title: str, totals: Any) -> str:
 
 
 # --------------------------------------------------------------------------- the application
+
+
+class ReplyNotSent(Exception):
+    """Telegram did not take a reply after retries: the update is to be handled again."""
 
 
 class ExpenseBot:
@@ -262,19 +410,35 @@ class ExpenseBot:
         *,
         poll_timeout: float = 25.0,
         flush_every: float | None = None,
+        reply_delays: Sequence[float] | None = None,
+        redeliver_after: float = 2.0,
+        telegram: Bot | None = None,
+        watch: OutageWatch | None = None,
     ) -> None:
         self.config = config
         self.book = book
         self.state = state
         self.poll_timeout = poll_timeout
         self.flush_every = flush_every
+        # Pauses between the tries of one reply (a 5xx, a dropped connection); after the
+        # last, the update is left unconfirmed and comes again ``redeliver_after`` later.
+        # The waits between tries of a reply: the project's one retry policy, or a test's.
+        self.reply_delays = tuple(
+            reply_delays
+            if reply_delays is not None
+            else (REPLY_RETRY.delay(n) for n in range(1, REPLY_RETRY.attempts))
+        )
         self.categories = [c.name for c in config.expenses.categories]
-        self.application = build_application(config, self)
-        self.poller = Poller(self.application, state, poll_timeout=poll_timeout)
-
-    @classmethod
-    def from_config(cls, config: Config, state: LocalState, **kwargs: Any) -> ExpenseBot:
-        return cls(config, ExpenseBook.from_config(config, state), state, **kwargs)
+        self.application = build_application(config, self, telegram)
+        self._unanswered: set[int] = set()
+        self.poller = Poller(
+            self.application,
+            state,
+            poll_timeout=poll_timeout,
+            redeliver=self._must_come_again,
+            redeliver_after=redeliver_after,
+            watch=watch,
+        )
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -284,6 +448,8 @@ class ExpenseBot:
         With ``flush_every`` the bot also flushes its outbox on its own (when it runs
         alone); the daemon leaves it None and schedules ``flush_outbox`` instead.
         """
+        if not await _initialised(self.application):
+            raise token_rejected()
         async with self.application:
             await self.flush_outbox()
             flusher = None
@@ -312,6 +478,13 @@ class ExpenseBot:
             waiting = await asyncio.to_thread(self.state.outbox_pending, 1)
             if waiting and not stop.is_set():
                 await self.flush_outbox()
+
+    def _must_come_again(self, update: Update) -> bool:
+        """For the poller: True once for an update whose reply Telegram did not take."""
+        if update.update_id in self._unanswered:
+            self._unanswered.discard(update.update_id)
+            return True
+        return False
 
     # -- the gate ------------------------------------------------------------------------
 
@@ -345,7 +518,7 @@ class ExpenseBot:
         user = self._user(update)
         assert user is not None and update.message is not None
         text = f"Здравствуйте, {user.name}!\n\n{HELP_EXAMPLES}\n\n{COMMANDS_HELP}"
-        await _reply(update.message, text)
+        await self._reply(update.message, text)
 
     async def categories_command(self, update: Update, context: Context) -> None:
         assert update.message is not None
@@ -355,7 +528,7 @@ class ExpenseBot:
             words = ", ".join(category.keywords) if category.keywords else "—"
             mark = " (если не узнал)" if category.name == expenses.default_category else ""
             lines.append(f"• {category.name}{mark}: {words}")
-        await _reply(update.message, "\n".join(lines))
+        await self._reply(update.message, "\n".join(lines))
 
     async def today(self, update: Update, context: Context) -> None:
         assert update.message is not None
@@ -370,20 +543,23 @@ class ExpenseBot:
 
     async def _totals(self, message: Message, start: date, end: date, title: str) -> None:
         if not self._may_record(message):
-            await _reply(message, NO_ROLE)
+            await self._reply(message, NO_ROLE)
             return
         try:
             totals = await asyncio.to_thread(self.book.totals, start, end)
         except SheetledgerError as exc:
             log.warning("totals unavailable: %s", exc)
-            await _reply(message, SHEET_DOWN)
+            await self._reply(message, SHEET_DOWN)
             return
-        await _reply(message, render_totals(title, totals))
+        await self._reply(message, render_totals(title, totals))
+
+    def _sent_at(self, message: Message) -> datetime:
+        sent = message.date
+        return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
 
     def _sent_day(self, message: Message) -> date:
         # The day the message was sent, in the business's zone (never the processing time).
-        sent = message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC)
-        return sent.astimezone(self.config.tz).date()
+        return self._sent_at(message).astimezone(self.config.tz).date()
 
     def _may_record(self, message: Message) -> bool:
         user = self.config.telegram.user(message.from_user.id) if message.from_user else None
@@ -391,25 +567,63 @@ class ExpenseBot:
 
     # -- expenses ------------------------------------------------------------------------
 
+    def _parse(self, text: str, day: date) -> ParseResult:
+        expenses_config = self.config.expenses
+        return parse_message(
+            text,
+            today=day,
+            categories=expenses_config.categories,
+            default_category=expenses_config.default_category,
+            ceiling=expenses_config.ceiling,
+        )
+
     async def expense(self, update: Update, context: Context) -> None:
         message = update.message
         assert message is not None and message.text is not None and message.from_user
         user = self.config.telegram.user(message.from_user.id)
         assert user is not None
         if not self._may_record(message):
-            await _reply(message, NO_ROLE)
+            await self._reply(message, NO_ROLE)
             return
-        expenses_config = self.config.expenses
-        result = parse_message(
-            message.text,
-            today=self._sent_day(message),
-            categories=expenses_config.categories,
-            default_category=expenses_config.default_category,
-            ceiling=expenses_config.ceiling,
-        )
+        result = self._parse(message.text, self._sent_day(message))
         if not result.ok:
             lines = len([line for line in message.text.splitlines() if line.strip()])
-            await _reply(message, render_errors(result.errors, lines))
+            await self._reply(message, render_errors(result.errors, lines))
+            return
+        chat_id, sent_at = message.chat_id, self._sent_at(message)
+        digest = text_digest(message.text)
+        earlier = await asyncio.to_thread(
+            self.book.same_text_before, chat_id, message.message_id, digest, sent_at
+        )
+        if earlier is not None:
+            # A different message with the same text minutes after one that was recorded:
+            # most likely sent again because no answer came. Ask; never record it blindly.
+            await asyncio.to_thread(
+                self.book.remember_question, chat_id, message.message_id, message.text, sent_at
+            )
+            log.info("expense message %s:%s repeats an earlier one: asked", *_ids(message))
+            when = earlier.sent_at.astimezone(self.config.tz)
+            markup = ask_keyboard(message.message_id)
+            await self._reply(message, render_ask(earlier.expenses, when), markup)
+            return
+        await self._record(message, message.text, user, sent_at, None)
+
+    async def _record(
+        self,
+        message: Message,
+        text: str,
+        user: TelegramUser,
+        sent_at: datetime,
+        question: CallbackQuery | None,
+    ) -> None:
+        """Record the lines of ``message`` (``text``) and answer with what was written.
+
+        ``question``: the "record again?" button that asked for it; its message becomes
+        the reply.
+        """
+        result = self._parse(text, sent_at.astimezone(self.config.tz).date())
+        if not result.ok:  # cannot happen for a question (its text parsed), but never record []
+            await self._reply(message, render_errors(result.errors, len(result.errors)))
             return
         planned = plan_expenses(
             result.expenses,
@@ -420,30 +634,62 @@ class ExpenseBot:
             deals=None,  # contract numbers are resolved when the rows are written
         )
         recorded: Recorded = await asyncio.to_thread(self.book.record, planned)
+        await asyncio.to_thread(
+            self.book.remember_text, message.chat_id, message.message_id, text_digest(text), sent_at
+        )
         log.info(
             "expense message %s:%s: %d row(s)%s%s",
-            message.chat_id,
-            message.message_id,
+            *_ids(message),
             len(recorded.expenses),
             "" if recorded.written else ", waiting in the outbox",
             " (redelivered)" if recorded.redelivered else "",
         )
-        text = render_text(recorded.expenses, pending=not recorded.written, fatal=recorded.fatal)
-        keyboard = main_keyboard(message.message_id, recorded.expenses, self.categories)
-        await _reply(message, text, keyboard)
+        # What the reply says comes from the outbox (what was accepted and written), never
+        # from how an earlier attempt to answer went.
+        parts = render_parts(
+            recorded.expenses,
+            pending=not recorded.written,
+            fatal=recorded.fatal,
+            again=recorded.redelivered and question is None,
+        )
+        for index, (part_text, chunk) in enumerate(parts):
+            first = index * PART_LINES + 1 if len(parts) > 1 else 0
+            keyboard = main_keyboard(message.message_id, chunk, self.categories, first)
+            if index == 0 and question is not None:
+                await self._edit(question, part_text, keyboard)
+            else:
+                await self._reply(message, part_text, keyboard)
 
     async def edited(self, update: Update, context: Context) -> None:
         assert update.edited_message is not None
-        log.info(
-            "edited message %s:%s not re-recorded",
-            update.edited_message.chat_id,
-            update.edited_message.message_id,
+        log.info("edited message %s:%s not re-recorded", *_ids(update.edited_message))
+        await self._reply(update.edited_message, EDIT_IGNORED)
+
+    async def statement(self, update: Update, context: Context) -> None:
+        """A bank statement (.txt) from the accountant or the owner: imported (bank/bot_door)."""
+        # import cycle: the statement door imports through connect, which builds this bot
+        from sheetledger.bank.bot_door import MAX_BYTES, may_import, statement_reply
+
+        message, user = update.message, self._user(update)
+        assert message is not None and message.document is not None
+        if user is None or not may_import(user.roles):
+            await self.not_text(update, context)
+            return
+        document = message.document
+        if (document.file_size or 0) > MAX_BYTES:
+            await self._reply(message, "Файл больше 20 МБ: Telegram не отдаёт боту такие файлы.")
+            return
+        telegram_file = await self._send(document.get_file, "getFile")
+        data = bytes(await self._send(telegram_file.download_as_bytearray, "file download"))
+        name = document.file_name or "statement.txt"
+        text = await asyncio.to_thread(
+            statement_reply, self.config, name, data, caption=message.caption or ""
         )
-        await _reply(update.edited_message, EDIT_IGNORED)
+        await self._reply(message, text)
 
     async def not_text(self, update: Update, context: Context) -> None:
         assert update.message is not None
-        await _reply(update.message, NOT_TEXT)
+        await self._reply(update.message, NOT_TEXT)
 
     # -- buttons -------------------------------------------------------------------------
 
@@ -457,6 +703,9 @@ class ExpenseBot:
             return
         action, numbers = parts[0], [int(p) for p in parts[1:]]
         chat_id, message_id = message.chat.id, numbers[0]
+        if action in ("a", "n"):
+            await self._answer_question(query, action, chat_id, message_id)
+            return
         rows = await asyncio.to_thread(self._message_rows, chat_id, message_id)
         if not rows:
             await _quietly(query.answer("Не нашёл эту запись.", show_alert=True))
@@ -467,20 +716,19 @@ class ExpenseBot:
         if action == "c" and key in rows:
             await _quietly(query.answer())
             markup = category_keyboard(message_id, rows[key][0], self.categories)
-            await _edit(query, None, markup)
+            await self._edit(query, None, markup)
             return
         chosen = numbers[2] if len(numbers) == 3 else len(self.categories)
+        changes: dict[str, str | bool] = {}
         if action == "s" and key in rows and chosen < len(self.categories):
             category = self.categories[chosen]
-            changes: dict[str, Any] = {"category": category, "category_guessed": False}
+            changes = {"category": category, "category_guessed": False}
             answer = f"Категория: {category}"
         elif action == "u" and key in rows:
             changes, answer = {"void": True}, "Отменено: строка помечена и не входит в итоги"
         elif action == "r" and key in rows:
             changes, answer = {"void": False}, "Возвращено"
-        elif action == "b":
-            changes = {}
-        else:
+        elif action != "b":
             await _quietly(query.answer())
             return
         if changes:
@@ -493,31 +741,142 @@ class ExpenseBot:
         await _quietly(query.answer(answer or None))
         ordered = [rows[k][0] for k in sorted(rows, key=lambda k: int(k.rsplit(":", 1)[1]))]
         pending = any(not written for _, written in rows.values())
-        text = render_text(ordered, pending=pending)
-        await _edit(query, text, main_keyboard(message_id, ordered, self.categories))
+        # The pressed message shows one part of the reply: the part of the pressed line.
+        first, shown = _part_of(ordered, key or ordered[0].key)
+        if first:
+            text = render_parts(ordered, pending=pending)[(first - 1) // PART_LINES][0]
+        else:
+            text = render_text(shown, pending=pending)
+        await self._edit(query, text, main_keyboard(message_id, shown, self.categories, first))
+
+    async def _answer_question(
+        self, query: CallbackQuery, action: str, chat_id: int, message_id: int
+    ) -> None:
+        """ "Record again?" answered: record the repeated message, or leave it."""
+        asked = await asyncio.to_thread(self.book.question, chat_id, message_id)
+        user = self.config.telegram.user(query.from_user.id)
+        message = query.message
+        if asked is None or user is None or not isinstance(message, Message):
+            await _quietly(query.answer(ASK_GONE, show_alert=True))
+            return
+        await _quietly(query.answer())
+        if action == "n":
+            await asyncio.to_thread(self.book.forget_question, chat_id, message_id)
+            await self._edit(query, NOT_RECORDED_AGAIN, None)
+            return
+        # The person's message is quoted by the question; record under its own id.
+        person = message.reply_to_message
+        if person is None or person.message_id != message_id:
+            person = Message(message_id, asked.sent_at, message.chat, from_user=query.from_user)
+            person.set_bot(message.get_bot())
+        await self._record(person, asked.text, user, asked.sent_at, query)
+        await asyncio.to_thread(self.book.forget_question, chat_id, message_id)
 
     def _message_rows(self, chat_id: int, message_id: int) -> dict[str, tuple[Expense, bool]]:
         """The rows of one message: key -> (row, written)."""
         prefix = dedup_key(chat_id, message_id, 0).rsplit(":", 1)[0] + ":"
-        entries = self.state.outbox_find(prefix)
+        entries = self.book.find(prefix)
         if entries:
-            return {k: (Expense.from_json(e["row"]), not e["pending"]) for k, e in entries.items()}
+            return {k: (e.expense, not e.pending) for k, e in entries.items()}
         return {key: (expense, True) for key, expense in self.book.sheet_rows(prefix).items()}
 
     async def on_error(self, update: object, context: Context) -> None:
-        log.error("the bot failed on an update", exc_info=context.error)
-        if isinstance(update, Update) and update.effective_message is not None:
-            await _quietly(
-                update.effective_message.reply_text(
-                    "Что-то пошло не так, ничего не записано. Попробуйте ещё раз чуть позже."
+        error = context.error
+        if isinstance(error, ReplyNotSent) and isinstance(update, Update):
+            log.warning("update %s: %s; it will be handled again", update.update_id, error)
+            self._unanswered.add(update.update_id)
+            return
+        log.error("the bot failed on an update", exc_info=error)
+        if not isinstance(update, Update) or update.effective_message is None:
+            return
+        if update.message is None:  # a button: nothing to say about rows
+            await _quietly(update.effective_message.reply_text(FAILED_BUTTON))
+            return
+        # Say what the outbox holds for this message, never "nothing" when something is.
+        rows = await asyncio.to_thread(
+            self._message_rows, update.message.chat_id, update.message.message_id
+        )
+        if not rows:
+            await _quietly(update.message.reply_text(FAILED_NOTHING))
+            return
+        ordered = [rows[k][0] for k in sorted(rows, key=lambda k: int(k.rsplit(":", 1)[1]))]
+        pending = any(not written for _, written in rows.values())
+        for text, _chunk in render_parts(ordered, pending=pending):
+            await _quietly(update.message.reply_text(f"{FAILED_BUT_WRITTEN}\n{text}"[:MAX_REPLY]))
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def _send(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        """``call``, tried again after a 429 (as told), a 5xx or a dropped connection.
+
+        A request refused as such (400) is not retried. ``ReplyNotSent`` after the last
+        try: the update is then handled again later (``on_error``).
+        """
+        delays = [*self.reply_delays, None]
+        for delay in delays:
+            try:
+                return await call()
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc) + 0.1
+            except BadRequest:
+                raise
+            except NetworkError as exc:  # 5xx, timeouts, dropped connections
+                if delay is None:
+                    raise ReplyNotSent(f"{what}: {type(exc).__name__}: {exc.message}") from exc
+                log.info("%s failed (%s); trying again", what, exc.message)
+                wait = delay
+            if delay is None:
+                break
+            await asyncio.sleep(wait)
+        raise ReplyNotSent(f"{what}: Telegram kept asking to wait")
+
+    async def _reply(
+        self, message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Answer ``message``; text longer than one message goes as several."""
+        # Quote the person's message (a reply to which message is otherwise unclear when
+        # several were sent); still send when that message was deleted meanwhile.
+        quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+        pieces = split_text(text)
+        try:
+            for index, piece in enumerate(pieces):
+                keyboard = markup if index == len(pieces) - 1 else None
+                await self._send(
+                    lambda piece=piece, keyboard=keyboard: message.reply_text(  # type: ignore[misc]
+                        piece, reply_markup=keyboard, reply_parameters=quote
+                    ),
+                    "reply",
                 )
-            )
+        except Forbidden:
+            log.warning("chat %s blocked the bot; the reply was not delivered", message.chat_id)
+
+    async def _edit(
+        self, query: CallbackQuery, text: str | None, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        try:
+            if text is None:
+                await self._send(
+                    lambda: query.edit_message_reply_markup(reply_markup=markup), "edit"
+                )
+            else:
+                await self._send(lambda: query.edit_message_text(text, reply_markup=markup), "edit")
+        except BadRequest as exc:
+            # Tapping the category that is already set changes nothing: Telegram says so.
+            if "not modified" not in exc.message.lower():
+                raise
 
 
-def build_application(config: Config, bot: ExpenseBot) -> AnyApplication:
+def _ids(message: Message) -> tuple[int, int]:
+    return message.chat_id, message.message_id
+
+
+def build_application(
+    config: Config, bot: ExpenseBot, telegram: Bot | None = None
+) -> AnyApplication:
     """The PTB application: no Updater (we poll ourselves), no JobQueue (the daemon schedules)."""
+    client = telegram or make_bot(config.telegram)
     application: AnyApplication = (
-        Application.builder().bot(make_bot(config.telegram)).updater(None).job_queue(None).build()
+        Application.builder().bot(client).updater(None).job_queue(None).build()
     )
     application.add_handler(TypeHandler(Update, bot.gate), group=-1)
     private = filters.ChatType.PRIVATE
@@ -531,48 +890,33 @@ def build_application(config: Config, bot: ExpenseBot) -> AnyApplication:
         )
     )
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, bot.edited))
+    statement_file = filters.Document.FileExtension("txt")  # a bank's 1C export
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & private & statement_file, bot.statement)
+    )
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, bot.not_text)
     )
-    application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurb]:"))
+    application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurban]:"))
     application.add_error_handler(bot.on_error)
     return application
 
 
+async def _initialised(application: AnyApplication) -> bool:
+    """Initialise (PTB asks getMe); False when Telegram rejects the token.
+
+    The error is raised by the caller, outside this ``except``: PTB's ``InvalidToken``
+    quotes the token, and an exception raised inside the block would keep it as its
+    context.
+    """
+    try:
+        await application.initialize()
+    except InvalidToken:
+        return False
+    return True
+
+
 # --------------------------------------------------------------------------- sending
-
-
-async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """One retry after a 429, waiting what Telegram asked for."""
-    try:
-        return await call()
-    except RetryAfter as exc:
-        await asyncio.sleep(retry_after_seconds(exc) + 0.1)
-        return await call()
-
-
-async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    # Quote the person's message (a reply to which message is otherwise unclear when
-    # several were sent); still send when that message was deleted meanwhile.
-    quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-    try:
-        await _retrying(
-            lambda: message.reply_text(text, reply_markup=markup, reply_parameters=quote)
-        )
-    except Forbidden:
-        log.warning("chat %s blocked the bot; the reply was not delivered", message.chat_id)
-
-
-async def _edit(query: CallbackQuery, text: str | None, markup: InlineKeyboardMarkup) -> None:
-    try:
-        if text is None:
-            await _retrying(lambda: query.edit_message_reply_markup(reply_markup=markup))
-        else:
-            await _retrying(lambda: query.edit_message_text(text, reply_markup=markup))
-    except BadRequest as exc:
-        # Tapping the category that is already set changes nothing: Telegram says so.
-        if "not modified" not in exc.message.lower():
-            raise
 
 
 async def _quietly(call: Awaitable[Any]) -> None:
@@ -588,13 +932,13 @@ async def _quietly(call: Awaitable[Any]) -> None:
 
 def run_bot(config: Config, *, flush_every: float | None = None) -> int:
     """``sheetledger bot``: run the bot alone until SIGINT/SIGTERM; returns an exit code."""
-    from sheetledger.connect import open_state, register_config_secrets
-    from sheetledger.lifecycle import run_until_signalled
+    # Local: an import cycle (the composition root, connect.py, imports this module).
+    from sheetledger.connect import build_bot, build_clients, open_state
 
-    register_config_secrets(config)
+    clients = build_clients(config)
     state = open_state(config)
     every = flush_every or float(config.schedule.outbox_flush.every_seconds or 30)
-    bot = ExpenseBot.from_config(config, state, flush_every=every)
+    bot = build_bot(config, clients, state, flush_every=every)
 
     async def serve(stop: asyncio.Event) -> None:
         log.info("the bot is polling; Ctrl+C stops it")

@@ -10,9 +10,9 @@ Nothing lost, nothing doubled:
 * Every row is keyed ``tg:<chat>:<message>:<line>`` (the Expense ID column). It is
   put in the outbox (SQLite, synchronous) *before* the Sheets write and marked
   written after. A redelivered update finds its key in the outbox and writes
-  nothing new; should ``state.db`` be lost, the sheet itself still dedups, because
-  ``LedgerSheets.write`` turns an append whose ID is already in the sheet into an
-  update of that row.
+  nothing new; should ``state.db`` be lost, the sheet itself still dedups: the
+  book reads the sheet's IDs once (``_known_ids``), and ``LedgerSheets.write``
+  turns an append whose ID is already in the sheet into an update of that row.
 * When Google does not answer (``RetriableError``) — or refuses (``FatalError``:
   a renamed column, a lost share), which a person must fix — the row stays pending
   in the outbox and ``flush`` writes it later, once. The outage is logged once and
@@ -22,37 +22,41 @@ Nothing lost, nothing doubled:
   those columns. Undo is a tick in the Void column: the row is kept and excluded
   from totals.
 
-Requests per write (one message, or one flush of everything pending): one
-``values:batchGet`` of Expenses + Deals — it checks the Expenses header right
-before writing (a renamed or moved column stops the write, the row waits) and
-gives the Deals index that turns ``#1045`` into a deal id — then the writer's
-``batchGet`` of the ID column and one ``batchUpdate``. Contract numbers are thus
-resolved at write time, also for rows that waited out an outage. Totals read
-afresh too (people edit the sheet). Sheets backoff is kept short for the bot (a
-person waits for the reply): at most ~2 s of retries before the row waits in the
-outbox.
+Requests per write (one message, or one flush of everything pending), measured by bench/bench_bot.py
+"≤ 1 Sheets read + 1 write": one ``values:batchGet`` of the Expenses header (it checks
+the header right before writing: a renamed or moved column stops the write, the row
+waits), with the Deals columns up to the contract number only when a ``#1045`` waits
+to become a deal id; then one ``batchUpdate`` whose ``appendCells`` lands after the
+last row, whatever people did to the tab meanwhile — no read of the 50,000 rows.
+That blind append is only for rows never tried before whose IDs the sheet does not
+hold (the IDs are read once per process, then kept); a change, or a row whose
+earlier write may have landed (a crash, a lost answer), goes through
+``LedgerSheets.write``, which finds rows by ID first. Totals read afresh (people
+edit the sheet). Sheets backoff is kept short for the bot (a person waits for the
+reply): at most ~2 s of retries before the row waits in the outbox.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
-from sheetledger.errors import FatalError, RetriableError, SheetledgerError
-from sheetledger.ledger.tabs import DEALS
+from sheetledger.bot.rows import DealContract, ExpenseRow
+from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.model import money
+from sheetledger.outage import GOOGLE, OutageWatch
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, RowUpdate
 
 if TYPE_CHECKING:
-    from sheetledger.config import Config
     from sheetledger.ledger.sheets import LedgerSheets
 
 log = logging.getLogger(__name__)
@@ -60,17 +64,23 @@ T = TypeVar("T")
 
 __all__ = [
     "DealIndex",
+    "Earlier",
     "Expense",
     "ExpenseBook",
     "FlushReport",
+    "OutboxEntry",
+    "Question",
     "Recorded",
     "Totals",
     "plan_expenses",
+    "text_digest",
 ]
 
 TAB = "expenses"
 SOURCE = "telegram"
 _OUTBOX_KEEP_SECONDS = 60 * 24 * 3600  # the buttons of a two-month-old reply still work
+# A message with the text of one recorded this long before is asked about, not recorded.
+RESEND_WINDOW = timedelta(minutes=10)
 
 
 # --------------------------------------------------------------------------- pure part
@@ -95,21 +105,21 @@ class Expense:
     deal_checked: bool = True
     category_guessed: bool = False
 
-    def sheet_values(self) -> dict[str, Any]:
-        """Column key -> value, for the Expenses tab."""
-        return {
-            "id": self.key,
-            "date": self.date,
-            "amount": self.amount,
-            "category": self.category,
-            "comment": self.comment,
-            "contract_no": self.contract_no,
-            "deal_id": self.deal_id,
-            "entered_by": self.entered_by,
-            "source": self.source,
-            "recorded_at": self.recorded_at,
-            "void": self.void,
-        }
+    def to_row(self) -> ExpenseRow:
+        """The Expenses tab's row for this expense."""
+        return ExpenseRow(
+            id=self.key,
+            date=self.date,
+            amount=self.amount,
+            category=self.category,
+            comment=self.comment,
+            contract_no=self.contract_no,
+            deal_id=self.deal_id,
+            entered_by=self.entered_by,
+            source=self.source,
+            recorded_at=self.recorded_at,
+            void=self.void,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,23 +157,22 @@ class Expense:
         )
 
     @classmethod
-    def from_sheet(cls, row: Mapping[str, Any]) -> Expense | None:
-        """An Expenses row read from the sheet; None when its key cells are unusable."""
-        if row.get("date") is None or row.get("amount") is None:
+    def from_row(cls, row: ExpenseRow) -> Expense | None:
+        """An Expenses row read from the sheet; None when its date or amount is unusable."""
+        if row.date is None or row.amount is None:
             return None
-        recorded = row.get("recorded_at")
         return cls(
-            key=str(row["id"]),
-            date=row["date"],
-            amount=row["amount"],
-            category=str(row.get("category") or ""),
-            comment=str(row.get("comment") or ""),
-            contract_no=row.get("contract_no") or None,
-            deal_id=row.get("deal_id"),
-            entered_by=str(row.get("entered_by") or ""),
-            recorded_at=recorded if isinstance(recorded, datetime) else datetime.now(UTC),
-            source=str(row.get("source") or ""),
-            void=bool(row.get("void")),
+            key=row.id,
+            date=row.date,
+            amount=row.amount,
+            category=row.category,
+            comment=row.comment,
+            contract_no=row.contract_no,
+            deal_id=row.deal_id,
+            entered_by=row.entered_by,
+            recorded_at=row.recorded_at or datetime.now(UTC),
+            source=row.source,
+            void=row.void,
         )
 
 
@@ -180,11 +189,11 @@ class DealIndex:
     @classmethod
     def from_view(cls, view: LedgerView) -> DealIndex:
         found: dict[str, list[int]] = {}
-        for row in view.tab("deals"):
-            contract, deal_id = row.get("contract_no"), row.get("id")
-            if contract in (None, "") or deal_id is None:
+        for cells in view.tab("deals"):
+            deal = DealContract.from_cells(cells)
+            if deal.contract_no is None or deal.id is None:
                 continue
-            found.setdefault(_contract_key(str(contract)), []).append(int(deal_id))
+            found.setdefault(_contract_key(deal.contract_no), []).append(deal.id)
         return cls({k: tuple(v) for k, v in found.items()})
 
     def lookup(self, contract_no: str) -> tuple[int, ...]:
@@ -223,6 +232,30 @@ def plan_expenses(
             )
         )
     return planned
+
+
+def text_digest(text: str) -> str:
+    """The identity of a message's text for "sent again?": case, spaces and empty lines aside."""
+    lines = (" ".join(line.split()).casefold() for line in text.splitlines())
+    normal = "\n".join(line for line in lines if line)
+    return hashlib.sha256(normal.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A message recorded shortly before another with the same text."""
+
+    message_id: int
+    sent_at: datetime
+    expenses: list[Expense]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A repeated message the bot asked about ("record again?"), kept until answered."""
+
+    text: str
+    sent_at: datetime
 
 
 @dataclass
@@ -274,11 +307,51 @@ class FlushReport:
     pending: int = 0
     problem: str = ""
     keys: list[str] = field(default_factory=list)
+    fatal: bool = False  # the problem needs a person (not just waiting)
 
 
-def _brief_sleep(seconds: float) -> None:
-    # A person waits for the reply: back off a little, then let the outbox keep the row.
-    time.sleep(min(seconds, 0.5))
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One row of the bot's outbox (``LocalState``): the expense as the bot knows it and what
+    is still to write (``append`` the row, or ``update`` the columns in ``dirty``)."""
+
+    key: str
+    expense: Expense
+    op: str
+    dirty: tuple[str, ...]
+    pending: bool
+    version: int
+    attempts: int  # writes tried (counted before each is sent)
+
+    @classmethod
+    def from_store(cls, stored: Mapping[str, Any]) -> OutboxEntry:
+        return cls(
+            key=str(stored["key"]),
+            expense=Expense.from_json(stored["row"]),
+            op=str(stored["op"]),
+            dirty=tuple(str(k) for k in stored["dirty"]),
+            pending=bool(stored["pending"]),
+            version=int(stored["version"]),
+            attempts=int(stored["attempts"]),
+        )
+
+    def blind(self, known: set[str]) -> bool:
+        """Whether it may be appended without looking for its ID in the sheet: a new row,
+        never tried before (a try may have landed), not in the sheet."""
+        return self.op == "append" and self.attempts == 0 and self.key not in known
+
+
+def _changes(pending: Sequence[OutboxEntry]) -> LedgerChanges:
+    """The ledger write of outbox entries: appends of whole rows, updates of dirty cells."""
+    changes = LedgerChanges()
+    for entry in pending:
+        cells = entry.expense.to_row().to_cells()
+        if entry.op == "append":
+            changes.appends.append(RowAppend(TAB, entry.key, cells))
+        else:
+            dirty = {k: cells[k] for k in entry.dirty if k in cells}
+            changes.updates.append(RowUpdate(TAB, entry.key, dirty))
+    return changes
 
 
 class ExpenseBook:
@@ -288,6 +361,8 @@ class ExpenseBook:
         self,
         ledger: LedgerSheets | Callable[[], LedgerSheets],
         state: LocalState,
+        *,
+        watch: OutageWatch | None = None,
     ) -> None:
         self._ledger_or_factory = ledger
         self._ledger: LedgerSheets | None = None
@@ -295,25 +370,10 @@ class ExpenseBook:
         self._lock = threading.RLock()
         self._view: LedgerView | None = None
         self._deals: DealIndex | None = None
-        self._outage = ""
-
-    @classmethod
-    def from_config(cls, config: Config, state: LocalState) -> ExpenseBook:
-        """The book of the config's master ledger (the Google client is built on first use)."""
-
-        def build() -> LedgerSheets:
-            from sheetledger.connect import build_google, master_tabs
-            from sheetledger.ledger.sheets import LedgerSheets
-
-            return LedgerSheets(
-                build_google(config),
-                config.google.spreadsheet_id,
-                master_tabs(config),
-                config.tz,
-                sleep=_brief_sleep,
-            )
-
-        return cls(build, state)
+        self._ids: set[str] | None = None  # Expense IDs in the sheet (``_known_ids``)
+        self._pruned_at = float("-inf")
+        # The daemon's watch when it runs the bot, so a Google outage is told once in all.
+        self.watch = watch or OutageWatch()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -332,25 +392,42 @@ class ExpenseBook:
         except SheetledgerError:
             raise
         except Exception as exc:
-            if not self._outage:
+            if self.watch.outage(GOOGLE) is None:
                 log.warning("unexpected failure talking to Google", exc_info=True)
-            raise RetriableError("Google", f"{type(exc).__name__}: {exc}") from exc
+            raise RetriableError(GOOGLE, f"{type(exc).__name__}: {exc}") from exc
 
-    def _read(self, *, rows: bool = True) -> LedgerView:
-        """Expenses and the Deals index; ``rows=False`` reads only the Expenses header and the
-        Deals columns up to the contract number (what a write needs: rows are found by ID then).
+    def _read(self, *, rows: bool = True, deals: bool = True) -> LedgerView:
+        """Expenses and the Deals index, in one request. ``rows=False`` reads only the
+        Expenses header (what a write needs: rows are found by ID, or appended) and the
+        Deals columns up to the contract number; ``deals=False`` leaves Deals out.
         """
         if rows:
             view = self._google(lambda: self.ledger.read([TAB, "deals"]))
         else:
-            contract = DEALS.index["contract_no"] + 1
+            tabs = [TAB, "deals"] if deals else [TAB]
             view = self._google(
                 lambda: self.ledger.read(
-                    [TAB, "deals"], header_only=[TAB], leading={"deals": contract}
+                    tabs, header_only=[TAB], leading={"deals": DealContract.WIDTH}
                 )
             )
-        self._view, self._deals = view, DealIndex.from_view(view)
+        self._view = view
+        if "deals" in view.tabs:
+            self._deals = DealIndex.from_view(view)
         return view
+
+    # -- the outbox, typed -----------------------------------------------------------------
+
+    def pending(self, limit: int = 1000) -> list[OutboxEntry]:
+        """Entries still to write, oldest first."""
+        return [OutboxEntry.from_store(e) for e in self.state.outbox_pending(limit)]
+
+    def entries(self, keys: Iterable[str]) -> dict[str, OutboxEntry]:
+        """The entries of ``keys`` that exist, by key."""
+        return {k: OutboxEntry.from_store(e) for k, e in self.state.outbox_get(keys).items()}
+
+    def find(self, prefix: str) -> dict[str, OutboxEntry]:
+        """The entries whose key starts with ``prefix`` (one message's rows), by key."""
+        return {k: OutboxEntry.from_store(e) for k, e in self.state.outbox_find(prefix).items()}
 
     # -- writing -------------------------------------------------------------------------
 
@@ -360,21 +437,18 @@ class ExpenseBook:
             keys = [e.key for e in expenses]
             added = self.state.outbox_add((e.key, e.to_json()) for e in expenses)
             report = self.flush()
-            entries = self.state.outbox_get(keys)
-            current = [
-                Expense.from_json(entries[e.key]["row"]) if e.key in entries else e
-                for e in expenses
-            ]
-            written = all(k in entries and not entries[k]["pending"] for k in keys)
+            entries = self.entries(keys)
+            current = [entries[e.key].expense if e.key in entries else e for e in expenses]
+            written = all(k in entries and not entries[k].pending for k in keys)
             return Recorded(
                 current,
                 written=written,
                 redelivered=not added,
-                problem="" if written else report.problem.lstrip("!"),
-                fatal=not written and report.problem.startswith("!"),
+                problem="" if written else report.problem,
+                fatal=not written and report.fatal,
             )
 
-    def change(self, key: str, values: Mapping[str, Any]) -> tuple[Expense, bool] | None:
+    def change(self, key: str, values: Mapping[str, str | bool]) -> tuple[Expense, bool] | None:
         """Set ``values`` (``category``, ``void``) on the row ``key``, through the outbox.
 
         Returns the row as it is now and whether the sheet has it already; None when the
@@ -382,8 +456,7 @@ class ExpenseBook:
         """
         wanted = {k: v for k, v in values.items() if k in ("category", "category_guessed", "void")}
         with self._lock:
-            known = self.state.outbox_get([key]).get(key)
-            if known is not None:
+            if key in self.entries([key]):
                 self.state.outbox_change(key, wanted)
             else:
                 found = self._from_sheet(key)
@@ -391,8 +464,8 @@ class ExpenseBook:
                     return None
                 self.state.outbox_change(key, wanted, row=found.to_json())
             self.flush()
-            entry = self.state.outbox_get([key])[key]
-            return Expense.from_json(entry["row"]), not entry["pending"]
+            entry = self.entries([key])[key]
+            return entry.expense, not entry.pending
 
     def _from_sheet(self, key: str) -> Expense | None:
         try:
@@ -400,8 +473,8 @@ class ExpenseBook:
         except SheetledgerError as exc:
             self._note_outage(exc)
             return None
-        row = view.tab(TAB).get(key)
-        return None if row is None else Expense.from_sheet(row)
+        cells = view.tab(TAB).get(key)
+        return None if cells is None else Expense.from_row(ExpenseRow.from_cells(cells))
 
     def sheet_rows(self, prefix: str) -> dict[str, Expense]:
         """Rows of the sheet whose ID starts with ``prefix`` (when ``state.db`` was lost)."""
@@ -412,9 +485,9 @@ class ExpenseBook:
                 self._note_outage(exc)
                 return {}
             found = {}
-            for row_id, row in view.tab(TAB).rows.items():
+            for row_id, cells in view.tab(TAB).rows.items():
                 if row_id.startswith(prefix):
-                    expense = Expense.from_sheet(row)
+                    expense = Expense.from_row(ExpenseRow.from_cells(cells))
                     if expense is not None:
                         found[row_id] = expense
             return found
@@ -423,56 +496,136 @@ class ExpenseBook:
         """Write every pending outbox entry in one batchUpdate; safe to call any time.
 
         This is what the scheduler calls (from a worker thread) while the bot runs.
+        New rows never tried before, whose IDs the sheet does not hold, are appended
+        blind (``append_rows``: one request, no read of the tab); anything else — a
+        change, a row whose earlier write may have landed — goes through ``write``,
+        which finds the rows by ID first.
         """
         with self._lock:
-            pending = self.state.outbox_pending()
+            pending = self.pending()
             if not pending:
                 return FlushReport()
             try:
-                self._read(rows=False)  # checks the header of Expenses, refreshes the Deals index
-                self._resolve_deals(pending)
-                pending = self.state.outbox_pending()
-                changes = LedgerChanges()
-                for entry in pending:
-                    row = Expense.from_json(entry["row"]).sheet_values()
-                    if entry["op"] == "append":
-                        changes.appends.append(RowAppend(TAB, entry["key"], row))
-                    else:
-                        dirty = {k: row[k] for k in entry["dirty"] if k in row}
-                        changes.updates.append(RowUpdate(TAB, entry["key"], dirty))
-                self._google(lambda: self.ledger.write(changes))
+                unresolved = any(not e.expense.deal_checked for e in pending)
+                # Checks the header of Expenses right before writing; Deals only when a
+                # contract number waits to be turned into a deal id.
+                self._read(rows=False, deals=unresolved)
+                if unresolved:
+                    self._resolve_deals(pending)
+                    pending = self.pending()
+                known = self._known_ids()
+                self.state.outbox_trying(e.key for e in pending)
+                if not all(entry.blind(known) for entry in pending) or not self._append(pending):
+                    self._google(lambda: self.ledger.write(_changes(pending)))
+                known.update(e.key for e in pending)
             except SheetledgerError as exc:
                 problem = self._note_outage(exc)
-                self.state.outbox_failed([e["key"] for e in pending], problem)
-                return FlushReport(0, len(pending), problem)
-            self.state.outbox_done((e["key"], e["version"]) for e in pending)
-            if self._outage:
-                log.info("Google Sheets answers again; wrote %d waiting expense rows", len(pending))
-                self._outage = ""
-            self.state.outbox_prune(_OUTBOX_KEEP_SECONDS)
-            return FlushReport(len(pending), 0, "", [e["key"] for e in pending])
+                self.state.outbox_failed([e.key for e in pending], problem)
+                fatal = not isinstance(exc, RetriableError)
+                return FlushReport(0, len(pending), problem, fatal=fatal)
+            self.state.outbox_done((e.key, e.version) for e in pending)
+            if self.watch.recovered(GOOGLE):
+                log.info("wrote %d expense rows that waited in the outbox", len(pending))
+            self._prune()
+            return FlushReport(len(pending), 0, "", [e.key for e in pending])
 
-    def _resolve_deals(self, pending: Sequence[Mapping[str, Any]]) -> None:
+    def _append(self, pending: Sequence[OutboxEntry]) -> bool:
+        """Append new rows blind; False when the answer was lost or refused for a while (a
+        dropped connection, a 5xx, a 429): the rows may be there, so the caller writes them
+        by ID instead, at once — the reply should say written, not waiting."""
+        rows = [e.expense.to_row().to_cells() for e in pending]
+        try:
+            self._google(lambda: self.ledger.append_rows(TAB, rows))
+        except RetriableError as exc:
+            log.info(
+                "append of %d expense row(s) not confirmed (%s); writing by ID", len(rows), exc
+            )
+            return False
+        return True
+
+    def _known_ids(self) -> set[str]:
+        """The Expense IDs in the sheet: read once (one read of the ID column), then kept
+        up to date with what this book writes. Only the bot writes ``tg:`` IDs, so the set
+        stays true; it is what keeps a message redelivered after ``state.db`` was lost
+        from being appended twice."""
+        if self._ids is None:
+            self._ids = self._google(lambda: self.ledger.row_ids(TAB))
+        return self._ids
+
+    def _prune(self) -> None:
+        """Forget long-written outbox entries, at most once an hour."""
+        now = time.monotonic()
+        if now - self._pruned_at >= 3600:
+            self.state.outbox_prune(_OUTBOX_KEEP_SECONDS)
+            self._pruned_at = now
+
+    def _resolve_deals(self, pending: Sequence[OutboxEntry]) -> None:
         """Look up contract numbers accepted while the Deals tab could not be read."""
-        unchecked = [e for e in pending if not e["row"].get("deal_checked", True)]
-        if not unchecked or self._deals is None:
+        if self._deals is None:
             return
-        for entry in unchecked:
-            ref = entry["row"].get("contract_no")
+        for entry in pending:
+            expense = entry.expense
+            if expense.deal_checked:
+                continue
+            ref = expense.contract_no
             matches = self._deals.lookup(ref) if ref else ()
             deal_id = matches[0] if len(matches) == 1 else None
-            self.state.outbox_change(entry["key"], {"deal_id": deal_id, "deal_checked": True})
+            self.state.outbox_change(expense.key, {"deal_id": deal_id, "deal_checked": True})
 
     def _note_outage(self, exc: SheetledgerError) -> str:
-        """Log an outage once; '!' marks a problem a person has to fix."""
-        problem = str(exc)
-        if isinstance(exc, FatalError) or not isinstance(exc, RetriableError):
-            problem = "!" + problem
-        if problem != self._outage:
-            level = logging.ERROR if problem.startswith("!") else logging.WARNING
-            log.log(level, "expenses wait in the local outbox: %s", problem.lstrip("!"))
-            self._outage = problem
-        return problem
+        """Tell the watch (which logs an outage once); the problem, for the outbox entries."""
+        self.watch.failed_with(exc, service=GOOGLE)
+        log.debug("expenses wait in the local outbox: %s", exc)
+        return str(exc)
+
+    # -- the same text sent again ----------------------------------------------------------
+    #
+    # Kept in ``state.db``'s key/value table: the last recorded message per chat and text,
+    # and the messages the bot asked about. Losing them only loses the question.
+
+    def remember_text(self, chat_id: int, message_id: int, digest: str, sent_at: datetime) -> None:
+        """``message_id`` was recorded with this text."""
+        value = {"message_id": message_id, "sent_at": sent_at.timestamp()}
+        self.state.set(f"bot.text:{chat_id}:{digest}", value)
+
+    def same_text_before(
+        self, chat_id: int, message_id: int, digest: str, sent_at: datetime
+    ) -> Earlier | None:
+        """Another message of this chat with the same text, recorded within
+        ``RESEND_WINDOW`` before ``sent_at``, with rows still counted; else None."""
+        known = self.state.get(f"bot.text:{chat_id}:{digest}")
+        if not isinstance(known, dict) or known.get("message_id") == message_id:
+            return None
+        if self.message_rows(chat_id, message_id):
+            return None  # this very message was recorded: a redelivery, not a new message
+        earlier_at = datetime.fromtimestamp(float(known["sent_at"]), UTC)
+        if not timedelta(0) <= sent_at - earlier_at <= RESEND_WINDOW:
+            return None
+        expenses = self.message_rows(chat_id, int(known["message_id"]))
+        if not any(not e.void for e in expenses):
+            return None  # all undone: sending it again is how a person re-records
+        return Earlier(int(known["message_id"]), earlier_at, expenses)
+
+    def message_rows(self, chat_id: int, message_id: int) -> list[Expense]:
+        """The rows of one message as the outbox knows them, in line order."""
+        prefix = dedup_key(chat_id, message_id, 0).rsplit(":", 1)[0] + ":"
+        rows = [e.expense for e in self.find(prefix).values()]
+        return sorted(rows, key=lambda e: int(e.key.rsplit(":", 1)[1]))
+
+    def remember_question(
+        self, chat_id: int, message_id: int, text: str, sent_at: datetime
+    ) -> None:
+        value = {"text": text, "sent_at": sent_at.timestamp()}
+        self.state.set(f"bot.ask:{chat_id}:{message_id}", value)
+
+    def question(self, chat_id: int, message_id: int) -> Question | None:
+        asked = self.state.get(f"bot.ask:{chat_id}:{message_id}")
+        if not isinstance(asked, dict):
+            return None
+        return Question(str(asked["text"]), datetime.fromtimestamp(float(asked["sent_at"]), UTC))
+
+    def forget_question(self, chat_id: int, message_id: int) -> None:
+        self.state.delete(f"bot.ask:{chat_id}:{message_id}")
 
     # -- totals --------------------------------------------------------------------------
 
@@ -484,15 +637,15 @@ class ExpenseBook:
         with self._lock:
             view = self._read()
             rows: dict[str, Expense] = {}
-            for row in view.tab(TAB):
-                expense = Expense.from_sheet(row)
+            for cells in view.tab(TAB):
+                expense = Expense.from_row(ExpenseRow.from_cells(cells))
                 if expense is not None:
                     rows[expense.key] = expense
-            waiting = self.state.outbox_pending(limit=100_000)
+            waiting = self.pending(limit=100_000)
             for entry in waiting:
-                rows[entry["key"]] = Expense.from_json(entry["row"])
+                rows[entry.key] = entry.expense
             totals = sum_by_category(rows.values(), start, end)
-            waiting_keys = {e["key"] for e in waiting}
+            waiting_keys = {e.key for e in waiting}
             totals.pending = sum(
                 1
                 for e in rows.values()

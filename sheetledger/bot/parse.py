@@ -11,6 +11,7 @@ with ``=`` is kept as typed (the sheet writer neutralises formulas).
 
 How a line is read, in this order:
 
+0. Keycap emoji digits (``5️⃣0️⃣0️⃣``, ``🔟``) become plain digits.
 1. A list marker at the start (``-``, ``•``, ``*``, ``1.``, ``2)`` followed by a
    space) is dropped, so a pasted list reads as lines.
 2. **Deal reference**: ``#`` followed by a contract number that holds a digit
@@ -23,9 +24,10 @@ How a line is read, in this order:
    A day.month without a year is this year's or last year's date, whichever is
    nearer to today: ``25.12`` typed on 5 January is last December, while ``28.11``
    typed on 27 November is tomorrow and refused (``future_date``), not silently
-   moved back a year. An explicit date after today is ``future_date``; a date that
-   does not exist (``31.04``, ``30.02.2026``) or a year before 2000 is
-   ``bad_date``; two dates in one line are ``several_dates``. ``d.m`` with a day
+   moved back a year. An explicit date after today (also ``завтра``,
+   ``послезавтра``) is ``future_date``; a date that does not exist (``31.04``,
+   ``30.02.2026``) is ``bad_date``, a real one before 2000 ``old_date`` (a typo in
+   the year); two dates in one line are ``several_dates``. ``d.m`` with a day
    up to 31 and a month up to 12 reads as a date, so kopeks that look like a date
    are written with a comma (``10,05``) or a currency marker (``10.05р``).
 4. **Amount** — the numbers left once dates, ``#refs`` and ``№`` numbers are taken
@@ -80,9 +82,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 
 from sheetledger.config import Category
+from sheetledger.money import rub, to_kopeks
 
 __all__ = [
     "ERROR_CODES",
@@ -115,6 +118,7 @@ ERROR_CODES = (
     "zero_amount",
     "over_ceiling",
     "bad_date",
+    "old_date",
     "future_date",
     "several_dates",
     "several_deals",
@@ -214,13 +218,18 @@ _NAMED_DATE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_DATE_WORD = re.compile(r"(?<!\w)(?P<word>позавчера|вчера|сегодня)(?!\w)", re.IGNORECASE)
-_DAYS_BACK = {"сегодня": 0, "вчера": 1, "позавчера": 2}
+_DATE_WORD = re.compile(
+    r"(?<!\w)(?P<word>позавчера|вчера|сегодня|послезавтра|завтра)(?!\w)", re.IGNORECASE
+)
+# 'завтра' is read (not left in the comment) so that it is refused like any future date.
+_DAYS_BACK = {"сегодня": 0, "вчера": 1, "позавчера": 2, "завтра": -1, "послезавтра": -2}
+# Keycap digits as phones offer them: '5️⃣' is 5, U+FE0F (optional), U+20E3; '🔟' is 10.
+_KEYCAP = re.compile("([0-9])\ufe0f?\u20e3")
+_KEYCAP_TEN = "\U0001f51f"
 _LIST_MARKER = re.compile(r"^\s*(?:[-–—•*·]|[0-9]{1,2}[.)])\s+")
 # Punctuation that may be left dangling once the amount and the date are cut out.
 _STRAY = ",.;:!?—–-−•*\x00"
 _MASK = "\x00"
-_KOPEKS = Decimal("0.01")
 _EARLIEST_YEAR = 2000
 
 # --------------------------------------------------------------------------- the message
@@ -282,7 +291,7 @@ def _parse_line(
     ceiling: Decimal,
 ) -> ExpenseLine | LineError:
     source = raw_line.strip()
-    line = _LIST_MARKER.sub("", raw_line, count=1).rstrip()
+    line = _LIST_MARKER.sub("", _plain_digits(raw_line), count=1).rstrip()
 
     def fail(code: str, message: str) -> LineError:
         return LineError(line_no, source, code, message)
@@ -299,7 +308,7 @@ def _parse_line(
     if chosen is None:
         return fail("no_amount", f"Не нашёл сумму в строке «{source}».")
     if isinstance(chosen, tuple):
-        listed = ", ".join(_format_rub(a.value) for a in chosen)
+        listed = ", ".join(rub(a.value) for a in chosen)
         return fail(
             "several_amounts",
             f"В строке «{source}» несколько сумм ({listed}). "
@@ -313,10 +322,10 @@ def _parse_line(
     if chosen.value > ceiling:
         return fail(
             "over_ceiling",
-            f"Сумма {_format_rub(chosen.value)} больше предела {_format_rub(ceiling)} — "
+            f"Сумма {rub(chosen.value)} больше предела {rub(ceiling)} — "
             f"похоже на опечатку: «{source}».",
         )
-    amount = _to_kopeks(chosen.value)
+    amount = to_kopeks(chosen.value)
     if amount == 0:
         return fail("zero_amount", f"Сумма равна нулю: «{source}».")
 
@@ -325,6 +334,12 @@ def _parse_line(
     when = today
     if dates:
         found = dates[0]
+        if found.problem == "old_date":
+            return fail(
+                "old_date",
+                f"Дата «{line[found.start : found.end]}» слишком давняя: расходы записываются "
+                f"с {_EARLIEST_YEAR} года. Проверьте год.",
+            )
         if found.problem == "bad_date" or found.value is None:
             return fail(
                 "bad_date",
@@ -359,6 +374,11 @@ def _parse_line(
         deal_ref=deal_ref,
         source_text=source,
     )
+
+
+def _plain_digits(text: str) -> str:
+    """Keycap emoji digits as plain digits: '5️⃣0️⃣0️⃣ такси' is 500, not 5."""
+    return _KEYCAP.sub(r"\1", text).replace(_KEYCAP_TEN, "10")
 
 
 def _mask(text: str, spans: Sequence[_Span]) -> str:
@@ -451,21 +471,6 @@ def _choose_amount(
     return max(edges or amounts, key=lambda a: abs(a.value))
 
 
-def _to_kopeks(value: Decimal) -> Decimal:
-    """``value`` rounded half-up to two places, however many digits it has."""
-    with localcontext() as context:
-        # The default 28 digits would make quantize() raise on a long pasted number.
-        context.prec = max(context.prec, value.adjusted() + 4)
-        return value.quantize(_KOPEKS, rounding=ROUND_HALF_UP)
-
-
-def _format_rub(value: Decimal) -> str:
-    """``Decimal('1200.5')`` → ``'1 200,50 ₽'``, as a Russian reader expects."""
-    if value.adjusted() > 20:  # a run of digits pasted by mistake: no need to show them all
-        return f"{value:.3E} ₽"
-    text = f"{_to_kopeks(value):,.2f}"
-    text = text.replace(",", " ").replace(".", ",").removesuffix(",00")
-    return f"{text} ₽"
 
 
 # --------------------------------------------------------------------------- dates
@@ -495,7 +500,8 @@ def _find_dates(masked: str, today: date) -> list[_DateFound]:
     for match in _DATE_WORD.finditer(masked):
         days_back = _DAYS_BACK[match.group("word").casefold()]
         value = date.fromordinal(today.toordinal() - days_back)
-        found.append(_DateFound(match.start(), match.end(), value, None))
+        problem = "future_date" if value > today else None
+        found.append(_DateFound(match.start(), match.end(), value, problem))
     return sorted(found, key=lambda d: d.start)
 
 
@@ -510,8 +516,10 @@ def _resolve(
     """A typed day/month[/year] as a date, or the reason it cannot be one."""
     if year is not None:
         value = _safe_date(year, month, day)
-        if value is None or year < _EARLIEST_YEAR:
+        if value is None:
             return _DateFound(start, end, None, "bad_date")
+        if year < _EARLIEST_YEAR:
+            return _DateFound(start, end, value, "old_date")
         return _DateFound(start, end, value, "future_date" if value > today else None)
     # This year's or last year's, whichever is nearer: '25.12' on 5 January is last
     # December, '28.11' on 27 November is a typo for the future and is refused.

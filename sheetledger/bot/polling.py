@@ -3,20 +3,25 @@
 PTB's stock ``Updater`` puts a batch on its queue and at once asks for the next
 one with ``offset = last + 1``, which confirms the batch to Telegram while the
 handlers still run; a ``kill -9`` in a handler then loses the expense
-(reference/telegram-bot-api.md §1.3, §3.3). Here, for each update:
+(docs/api-notes.md, "Telegram: getUpdates"). Here, for each update:
 
     fetch → ``await application.process_update(update)`` → store ``update_id + 1``
     in ``state.db`` (synchronous SQLite) → next ``getUpdates(offset=stored)``
 
 so a crash anywhere before the store redelivers the update (at least once) and
-the dedup key makes that exactly once in effect. On start the stored offset is
+the dedup key makes that exactly once in effect. A handler whose reply Telegram
+did not take (``redeliver`` says so) leaves the offset where it is too: the update
+comes again after a pause and is answered from what was written, a few times at
+most (then it is logged as an error and confirmed, so one update never stalls the
+bot). On start the stored offset is
 used; without one (a fresh ``state.db``) Telegram resends whatever it still
 holds and the keys dedup. ``drop_pending_updates`` is never used: expenses typed
 while the bot was down are real data.
 
-Network trouble backs off 1 s × 1.5 up to 30 s (as PTB does) and is logged once
-per outage; ``RetryAfter`` waits what Telegram says; a 409 (another instance
-polls) backs off too; a rejected token stops with ``FatalError``.
+Network trouble backs off 1 s, 2 s, 4 s … up to 30 s, jittered (the project's one retry
+policy, ``retry.py``), and is told once per outage; ``RetryAfter`` waits what Telegram
+says; a 409 (another instance polls) backs off too; a rejected token stops with
+``FatalError``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +38,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
-from sheetledger.errors import FatalError
+from sheetledger.bot.identity import token_rejected
+from sheetledger.outage import TELEGRAM, OutageWatch
+from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 
 log = logging.getLogger(__name__)
@@ -62,18 +69,26 @@ class Poller:
         poll_timeout: float = 25.0,
         allowed_updates: Sequence[str] = ALLOWED_UPDATES,
         max_backoff: float = 30.0,
+        redeliver: Callable[[Update], bool] | None = None,
+        redeliver_after: float = 1.0,
+        max_redeliveries: int = 5,
+        watch: OutageWatch | None = None,
     ) -> None:
         self.application = application
         self.state = state
         self.poll_timeout = poll_timeout
         self.allowed_updates = list(allowed_updates)
         self.max_backoff = max_backoff
+        self.backoff = RetryPolicy(base=1.0, cap=max_backoff)
         self.offset = 0
         self.handled = 0
-        self._outage = ""
-        # The daemon's OutageWatch (``failed(service, error)`` / ``recovered(service)``), so a
-        # Telegram outage is told like the others; None when the bot runs alone.
-        self.watch: Any = None
+        # Whether a handled update must come again (its reply was not delivered).
+        self.redeliver = redeliver
+        self.redeliver_after = redeliver_after
+        self.max_redeliveries = max_redeliveries
+        self._redelivered: dict[int, int] = {}
+        # The daemon's watch when it runs the bot, so a Telegram outage is told like the others.
+        self.watch = watch or OutageWatch()
 
     async def _fetch(self) -> tuple[Update, ...]:
         updates: tuple[Update, ...] = await self.application.bot.get_updates(
@@ -86,7 +101,7 @@ class Poller:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; the update in hand is finished first."""
         self.offset = await asyncio.to_thread(self.state.telegram_offset)
-        backoff = 1.0
+        failures = 0
         while not stop.is_set():
             fetch = asyncio.ensure_future(self._fetch())
             stopping = asyncio.ensure_future(stop.wait())
@@ -99,6 +114,9 @@ class Poller:
                 with contextlib.suppress(asyncio.CancelledError, TelegramError):
                     await fetch
                 break
+            if isinstance(fetch.exception(), InvalidToken):
+                # Raised here, not in an except block: PTB's error quotes the token.
+                raise token_rejected()
             try:
                 updates = fetch.result()
             except RetryAfter as exc:
@@ -108,31 +126,41 @@ class Poller:
                 continue
             except TimedOut:
                 continue  # a long poll answered late: just ask again
-            except InvalidToken as exc:
-                raise FatalError(
-                    "Telegram",
-                    "the bot token was rejected",
-                    hint="take the token from @BotFather again",
-                ) from exc
             except (Conflict, TelegramError) as exc:
                 self._note_outage(exc)
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 1.5, self.max_backoff)
+                failures += 1
+                await _sleep_or_stop(stop, self.backoff.delay(failures))
                 continue
-            backoff = 1.0
-            if self._outage:
-                log.info("Telegram answers again")
-                self._outage = ""
-                if self.watch is not None:
-                    self.watch.recovered("Telegram")
+            failures = 0
+            self.watch.recovered(TELEGRAM)
             for update in updates:
                 if update.update_id < self.offset:
                     continue  # an update below the offset we already committed
                 await self.application.process_update(update)
+                if self._again(update):
+                    await _sleep_or_stop(stop, self.redeliver_after)
+                    break  # not confirmed: the next getUpdates brings it again
                 self.offset = update.update_id + 1
                 await asyncio.to_thread(self.state.set_telegram_offset, self.offset)
                 self.handled += 1
         await self._confirm()
+
+    def _again(self, update: Update) -> bool:
+        """Whether ``update`` must be handled again; gives up after ``max_redeliveries``."""
+        if self.redeliver is None or not self.redeliver(update):
+            self._redelivered.pop(update.update_id, None)
+            return False
+        count = self._redelivered.get(update.update_id, 0) + 1
+        if count > self.max_redeliveries:
+            log.error(
+                "update %s: the reply could not be delivered after %d tries; giving up on it",
+                update.update_id,
+                count,
+            )
+            self._redelivered.pop(update.update_id, None)
+            return False
+        self._redelivered[update.update_id] = count
+        return True
 
     async def _confirm(self) -> None:
         """Tell Telegram what was handled, so a restart without state.db starts right."""
@@ -148,11 +176,8 @@ class Poller:
 
     def _note_outage(self, exc: TelegramError) -> None:
         text = f"{type(exc).__name__}: {exc.message}"
-        if text != self._outage:
-            log.warning("Telegram polling failed (%s); retrying with backoff", text)
-            self._outage = text
-            if self.watch is not None:
-                self.watch.failed("Telegram", text)
+        if not self.watch.failed(TELEGRAM, text):
+            log.debug("Telegram polling failed again (%s); backing off", text)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

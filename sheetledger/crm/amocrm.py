@@ -36,6 +36,7 @@ from urllib3.exceptions import NewConnectionError
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.logs import register_secrets
+from sheetledger.retry import RetryPolicy, TryAgain
 
 __all__ = ["AmbiguousWriteError", "AmoClient", "AmoValidationError"]
 
@@ -47,7 +48,7 @@ IDS_PER_FILTER = 50  # ids per filter[...][] request, to keep URLs short
 FIELDS_PAGE = 50  # custom fields come at most 50 a page (DOC:cf)
 PAGE_MAX = 250
 PAGE_CAP = 10_000  # a guard against a `next` link that never ends
-BACKOFF_BASE = 1.0  # seconds; a 429 waits at least this (reference §3.2)
+BACKOFF_BASE = 1.0  # seconds; a 429 waits at least this (docs/api-notes.md, "Retries")
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 60.0  # asked to wait longer than this: give up now, the job retries later
 
@@ -107,10 +108,16 @@ class AmoClient:
         self._session = session or requests.Session()
         self._interval = 1.0 / requests_per_second
         self._timeout = timeout
-        self._max_attempts = max_attempts
         self._sleep = sleep
         self._clock = clock
-        self._jitter = jitter
+        self._retry = RetryPolicy(
+            attempts=max_attempts,
+            base=BACKOFF_BASE,
+            cap=BACKOFF_CAP,
+            max_asked=RETRY_AFTER_CAP,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self._limiter = threading.Lock()
         self._next_slot = float("-inf")
         self.requests_made = 0
@@ -284,12 +291,6 @@ class AmoClient:
                 now = max(self._clock(), self._next_slot)
             self._next_slot = now + self._interval
 
-    def _backoff(self, attempt: int, retry_after: float | None, minimum: float = 0.0) -> float:
-        if retry_after is not None:
-            return max(retry_after, minimum)
-        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * float(2 ** (attempt - 1)))
-        return max(minimum, ceiling * (0.5 + 0.5 * self._jitter()))
-
     def _request(
         self,
         method: str,
@@ -308,9 +309,8 @@ class AmoClient:
             "Accept": "application/json",
             "User-Agent": "sheetledger (amoCRM API v4 client)",
         }
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> dict[str, Any] | None:
             self._throttle()
             self.requests_made += 1
             try:
@@ -326,52 +326,25 @@ class AmoClient:
                 problem = "timed out" if isinstance(exc, requests.Timeout) else "connection lost"
                 if not idempotent and not _never_sent(exc):
                     raise AmbiguousWriteError(f"{what}: {problem}") from None
-                self._wait_or_give_up(what, problem, attempt, None)
-                continue
+                raise TryAgain(problem) from None
             status = response.status_code
             if status == 429:
                 # Not processed: safe to repeat, POST included. Usually an HTML page from the
                 # gateway without Retry-After (GH#526); Kommo documents a `retry_after` body.
-                wait = _retry_after(response)
-                self._wait_or_give_up(
-                    what, "rate limited (429)", attempt, wait, minimum=BACKOFF_BASE
+                raise TryAgain(
+                    "rate limited (429)", asked=_retry_after(response), minimum=BACKOFF_BASE
                 )
-                continue
             if status >= 500:
                 if not idempotent:
                     raise AmbiguousWriteError(f"{what}: server error {status}")
-                self._wait_or_give_up(
-                    what, f"server error {status}", attempt, _retry_after(response)
-                )
-                continue
+                raise TryAgain(f"server error {status}", asked=_retry_after(response))
             if status == 204 or (missing_ok and status == 404):
                 return None
             if status < 300:
                 return _json_body(response, what)
             raise _error_for(response, what, batch_offset)
 
-    def _wait_or_give_up(
-        self,
-        what: str,
-        problem: str,
-        attempt: int,
-        retry_after: float | None,
-        minimum: float = 0.0,
-    ) -> None:
-        if retry_after is not None and retry_after > RETRY_AFTER_CAP:
-            raise RetriableError(SERVICE, f"{what}: {problem}, asked to wait {retry_after:.0f} s")
-        if attempt >= self._max_attempts:
-            raise RetriableError(SERVICE, f"{what}: {problem} after {attempt} attempts")
-        delay = self._backoff(attempt, retry_after, minimum)
-        log.info(
-            "amoCRM %s: %s, retry %d/%d in %.1f s",
-            what,
-            problem,
-            attempt + 1,
-            self._max_attempts,
-            delay,
-        )
-        self._sleep(delay)
+        return self._retry.run(attempt, service=SERVICE, what=what)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -2,7 +2,7 @@
 
 Payments are deal custom fields: each configured slot names the fields holding its
 amount, payment type (a select) and date. amoCRM quirks handled here
-(reference/amocrm-api.md §2.4): ``custom_fields_values`` is ``null`` when nothing is
+(docs/api-notes.md, "amoCRM: field values"): ``custom_fields_values`` is ``null`` when nothing is
 filled; numeric values arrive as strings; dates as unix seconds (ints); selects
 carry ``value`` (the option text) and ``enum_id``.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sheetledger.config import AmoConfig, Method
-from sheetledger.model import Deal, Payment, money
+from sheetledger.model import Deal, Payment, RowCode, money
 
 
 def field_values(lead: Mapping[str, Any]) -> dict[int, list[dict[str, Any]]]:
@@ -105,17 +105,19 @@ def parse_payments(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> lis
         problems = []
         amount = _amount(raw_amount)
         if raw_amount in (None, ""):
-            problems.append("E_AMOUNT the payment has no amount")
+            problems.append(RowCode.E_AMOUNT.because("the payment has no amount"))
         elif amount is None:
-            problems.append(f"E_AMOUNT the amount {raw_amount!r} is not a number")
+            problems.append(RowCode.E_AMOUNT.because(f"the amount {raw_amount!r} is not a number"))
         elif amount <= 0:
-            problems.append(f"E_AMOUNT the amount {amount} is not positive")
+            problems.append(RowCode.E_AMOUNT.because(f"the amount {amount} is not positive"))
         method = methods.get(_text(raw_method).casefold()) if raw_method else None
         if raw_method in (None, ""):
-            problems.append("E_METHOD the payment type is not chosen")
+            problems.append(RowCode.E_METHOD.because("the payment type is not chosen"))
         elif method is None:
             problems.append(
-                f"E_METHOD unknown payment type {_text(raw_method)!r} (add it to amocrm.methods)"
+                RowCode.E_METHOD.because(
+                    f"unknown payment type {_text(raw_method)!r} (add it to amocrm.methods)"
+                )
             )
         payments.append(
             Payment(

@@ -10,7 +10,11 @@ the token request goes wherever the key's ``token_uri`` says (the emulator's
 Why a transport adapter and not gspread's ``http_client=`` seam: gspread-formatting
 copies ``gspread.urls`` at import and calls ``client.request`` with full
 ``https://`` URLs, and Drive URLs are built inline; rewriting at the session's
-transport catches every caller (reference/google-sheets-api.md §1.5-1.6).
+transport catches every caller (docs/api-notes.md, "Google: base URLs").
+
+google-auth's own errors (the access-token request failing: the token endpoint out of
+reach, or refusing the key) are turned into ours here, at the session, so no caller
+imports google-auth to tell "Google is down" from "the key is wrong".
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ from __future__ import annotations
 from typing import Any
 
 import gspread
+from google.auth import exceptions as auth_errors
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.service_account import Credentials
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
-__all__ = ["DRIVE_HOST", "SCOPES", "SHEETS_HOST", "connect"]
+from sheetledger.errors import FatalError, RetriableError
+
+__all__ = ["DRIVE_HOST", "SCOPES", "SHEETS_HOST", "KeyRefused", "NoAccessToken", "connect"]
+
+SERVICE = "Google Sheets"
 
 SCOPES = (
     "https://www.googleapis.com/auth/spreadsheets",
@@ -37,7 +46,8 @@ class _TimeoutAdapter(HTTPAdapter):
     """Gives every request a timeout, and optionally sends it to another base URL.
 
     gspread passes ``timeout=None`` explicitly, which overrides AuthorizedSession's
-    default and would let a hung connection block forever (reference §1.2).
+    default and would let a hung connection block forever (docs/api-notes.md, "Google:
+    timeouts").
     """
 
     def __init__(
@@ -57,6 +67,49 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+class NoAccessToken(RetriableError):
+    """The token endpoint did not answer, or answered 429/5xx: nothing reaches Google now.
+
+    ``reachable`` is False when no connection was made at all.
+    """
+
+    def __init__(self, detail: str, *, reachable: bool) -> None:
+        super().__init__(SERVICE, detail)
+        self.reachable = reachable
+
+
+class KeyRefused(FatalError):
+    """The token endpoint refused the service-account key (revoked, deleted, malformed)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(SERVICE, detail, hint="check google.service_account (create a new key?)")
+
+
+def auth_error(exc: auth_errors.GoogleAuthError, token_uri: str) -> RetriableError | FatalError:
+    """google-auth's failure to get an access token, as one of our errors."""
+    reason = exc.args[0] if exc.args else exc
+    if isinstance(exc, auth_errors.TransportError):
+        detail = f"no access token from {token_uri} ({type(reason).__name__})"
+        return NoAccessToken(detail, reachable=False)
+    if isinstance(exc, auth_errors.RefreshError) and getattr(exc, "retryable", False):
+        return NoAccessToken(f"no access token from {token_uri}: {reason}", reachable=True)
+    return KeyRefused(f"the token endpoint refused the service-account key: {reason}")
+
+
+class _Session(AuthorizedSession):
+    """google-auth's session, raising our errors when the access token cannot be had."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__(credentials)  # type: ignore[no-untyped-call]
+        self._token_uri = str(getattr(credentials, "_token_uri", "") or "the token endpoint")
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().request(method, url, *args, **kwargs)  # type: ignore[no-untyped-call]
+        except auth_errors.GoogleAuthError as exc:
+            raise auth_error(exc, self._token_uri) from exc
+
+
 def connect(
     service_account_info: dict[str, Any],
     *,
@@ -74,7 +127,7 @@ def connect(
     credentials = Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
         service_account_info, scopes=list(SCOPES)
     )
-    session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+    session = _Session(credentials)
     drive_base = drive_base_url or api_base_url
     session.mount(SHEETS_HOST, _TimeoutAdapter(timeout, SHEETS_HOST, api_base_url))
     session.mount(DRIVE_HOST, _TimeoutAdapter(timeout, DRIVE_HOST, drive_base))

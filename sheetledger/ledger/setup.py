@@ -13,7 +13,7 @@ what the daemon expects is reported, not overwritten.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,6 @@ from sheetledger.ledger.sheets import (
     MONEY_FORMAT,
     LedgerSheets,
     check_header,
-    quote_title,
 )
 from sheetledger.ledger.tabs import Owner, TabSchema
 
@@ -55,15 +54,9 @@ def _protected_ranges(sheet: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
     """Make every managed tab of ``ledger`` ready; idempotent."""
     report = SetupReport()
-    meta = ledger._call(
-        "metadata",
-        lambda: ledger.http.fetch_sheet_metadata(
-            ledger.spreadsheet_id,
-            {"fields": "sheets(properties,protectedRanges,dataValidation)"},
-        ),
-    )
+    meta = ledger.metadata("sheets(properties,protectedRanges,dataValidation)")
     sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
-    headers = _read_headers(ledger, [title for title, _ in ledger.tabs.values() if title in sheets])
+    headers = ledger.header_rows([title for title, _ in ledger.tabs.values() if title in sheets])
     requests: list[dict[str, Any]] = []
     for title, schema in ledger.tabs.values():
         sheet = sheets.get(title)
@@ -98,25 +91,9 @@ def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
             )
             report.formatted.append(title)
     if requests:
-        ledger._call(
-            "init", lambda: ledger.http.batch_update(ledger.spreadsheet_id, {"requests": requests})
-        )
+        ledger.batch_update(requests, what="init")
         report.requests_sent = 1
     return report
-
-
-def _read_headers(ledger: LedgerSheets, titles: Sequence[str]) -> dict[str, list[Any]]:
-    if not titles:
-        return {}
-    ranges = [f"{quote_title(t)}!1:1" for t in titles]
-    reply = ledger._call(
-        "read headers", lambda: ledger.http.values_batch_get(ledger.spreadsheet_id, ranges, None)
-    )
-    out = {}
-    for title, value_range in zip(titles, reply.get("valueRanges", []), strict=True):
-        values = value_range.get("values", [])
-        out[title] = values[0] if values else []
-    return out
 
 
 def _add_sheet(sheet_id: int, title: str, schema: TabSchema) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Reading and writing a ledger spreadsheet: the one module that calls gspread for it.
 
-Per cycle (design.md §3, §9):
+Per cycle (docs/architecture.md, "The cycle" and "Targets"):
 * ``read``   one ``values:batchGet`` of every managed tab (UNFORMATTED, dates as serials);
 * ``write``  one ``values:batchGet`` of the ID columns, to find each row where it is
   *now* (people sort, insert and delete rows while the daemon talks to amoCRM), then
@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,12 +26,14 @@ from zoneinfo import ZoneInfo
 import gspread
 import requests
 from gspread.exceptions import APIError
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
-from sheetledger.ledger.tabs import TabSchema
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, TabRows
+from sheetledger.ledger.rows import parse_rows
+from sheetledger.ledger.tabs import Tab, TabSchema
+from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
+from sheetledger.retry import RetryPolicy, TryAgain
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class Located:
     positions: dict[str, int]  # row ID -> 1-based sheet row
     last_row: int  # the last row holding anything in the managed columns
     grid_rows: int
+    copies: dict[str, list[int]] = field(default_factory=dict)  # ID -> rows of its later copies
 
 
 class HeaderProblem(FatalError):
@@ -119,70 +120,44 @@ def check_header(schema: TabSchema, header: Sequence[Any], limit: int | None = N
     return ""
 
 
-def cell_reader(kind: Kind, tz: ZoneInfo) -> Callable[[Any], Any]:
-    """``from_cell`` for a column of ``kind`` and a non-empty cell, common cases first.
-
-    Same results as ``from_cell``; amounts and dates repeat across a tab (one price list,
-    one year of days), so each reader remembers the ones it has made (Decimal and date
-    are immutable). Zero is left out of the memo: 0.0 == -0.0 but their amounts differ.
-    """
-    if kind is Kind.TEXT:
-
-        def text(raw: Any) -> Any:
-            if type(raw) is str:
-                return raw if raw[0] != "'" else from_cell(kind, raw, tz)
-            return from_cell(kind, raw, tz)
-
-        return text
-    if kind is Kind.INT:
-        return lambda raw: raw if type(raw) is int else from_cell(kind, raw, tz)
-    if kind is Kind.BOOL:
-        return lambda raw: raw if type(raw) is bool else from_cell(kind, raw, tz)
-    if kind in (Kind.MONEY, Kind.DATE):
-        memo: dict[Any, Any] = {}
-
-        def remembered(raw: Any) -> Any:
-            if raw and (type(raw) is float or type(raw) is int):
-                found = memo.get(raw)
-                if found is None:
-                    found = memo[raw] = from_cell(kind, raw, tz)
-                return found
-            return from_cell(kind, raw, tz)
-
-        return remembered
-    return lambda raw: from_cell(kind, raw, tz)
+RETRIED_CODES = frozenset({408, 429, 500, 502, 503, 504})
+# Google's advice (docs/api-notes.md, "Retries"): exponential backoff with jitter, capped,
+# never forever. Only absolute writes go through here: repeating them is harmless.
+SHEETS_RETRY = RetryPolicy(attempts=5, base=1.0, cap=32.0)
 
 
-def with_retries(
-    call: Callable[[], T],
-    *,
-    what: str,
-    attempts: int = 5,
-    sleep: Callable[[float], None] = time.sleep,
-    max_wait: float = 32.0,
-) -> T:
-    """Run a Sheets call, retrying 429, 5xx, timeouts and dropped connections.
+def one_attempt(call: Callable[[], T], what: str) -> Callable[[], T]:
+    """``call`` as one attempt for ``RetryPolicy.run``: what may pass asks for another."""
 
-    Google's advice (reference/google-sheets-api.md §4): exponential backoff with
-    jitter, capped, never forever. Only absolute writes go through here: repeating
-    them is harmless.
-    """
-    for attempt in range(1, attempts + 1):
+    def attempt() -> T:
         try:
             return call()
         except APIError as exc:
             code = int(getattr(exc, "code", 0) or 0)
-            if code not in (408, 429, 500, 502, 503, 504) or attempt == attempts:
-                raise _translate(exc, what) from exc
-            reason = f"HTTP {code}"
+            if code in RETRIED_CODES:
+                raise TryAgain(f"HTTP {code}") from exc
+            raise _translate(exc, what) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
-            if attempt == attempts:
-                raise RetriableError("Google Sheets", f"{what}: {type(exc).__name__}") from exc
-            reason = type(exc).__name__
-        wait = min(max_wait, 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        log.warning("Google Sheets %s: %s, retry %d in %.1fs", what, reason, attempt, wait)
-        sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+            raise TryAgain(type(exc).__name__) from exc
+
+    return attempt
+
+
+def _give_up(what: str) -> Callable[[TryAgain, int], Exception]:
+    def give_up(again: TryAgain, attempts: int) -> Exception:
+        cause = again.__cause__
+        if isinstance(cause, APIError):
+            return _translate(cause, what)
+        return RetriableError("Google Sheets", f"{what}: {again.problem}")
+
+    return give_up
+
+
+def with_retries(call: Callable[[], T], *, what: str, policy: RetryPolicy = SHEETS_RETRY) -> T:
+    """Run a Sheets call, retrying 429, 5xx, timeouts and dropped connections."""
+    return policy.run(
+        one_attempt(call, what), service="Google Sheets", what=what, give_up=_give_up(what)
+    )
 
 
 def _translate(exc: APIError, what: str) -> Exception:
@@ -206,7 +181,10 @@ def _translate(exc: APIError, what: str) -> Exception:
         )
     if code == 400 and "Unable to parse range" in message:
         return FatalError(
-            "Google Sheets", f"{what}: {message}", hint="a tab is missing: run `sheetledger init`"
+            "Google Sheets",
+            f"{what}: {message}",
+            hint="a tab is missing: run `sheetledger rebuild` (it recreates the tab and restores "
+            "its rows and confirmations from amoCRM)",
         )
     return FatalError("Google Sheets", f"{what}: HTTP {code} {message}")
 
@@ -221,13 +199,14 @@ class LedgerSheets:
         tabs: Mapping[str, tuple[str, TabSchema]],
         tz: ZoneInfo,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy = SHEETS_RETRY,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.http = client.http_client
+        self._http = client.http_client
         self.spreadsheet_id = spreadsheet_id
-        self.tabs = dict(tabs)  # schema key -> (title, schema)
+        self.tabs = {key: Tab(*tab) for key, tab in tabs.items()}  # schema key -> Tab
         self.tz = tz
-        self.sleep = sleep
+        self.retry = retry if sleep is None else replace(retry, sleep=sleep)
         self._sheet_ids: dict[str, int] = {}
         self.layouts: dict[str, TabLayout] = {}
         self.requests = 0
@@ -236,15 +215,55 @@ class LedgerSheets:
         self._cached_keys: tuple[str, ...] = ()
         self.reads_skipped = 0
         self.last_read_cached = False
+        self.last_view: LedgerView | None = None  # what the last read found (kept, not copied)
 
-    # -- reading ------------------------------------------------------------------
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How the retries wait (tests and ``check`` set it: they do not wait)."""
+        return self.retry.sleep
+
+    @sleep.setter
+    def sleep(self, value: Callable[[float], None]) -> None:
+        self.retry = replace(self.retry, sleep=value)
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
         def counted() -> T:
             self.requests += 1
             return call()
 
-        return with_retries(counted, what=what, sleep=self.sleep)
+        return with_retries(counted, what=what, policy=self.retry)
+
+    # -- for `init` and `check` ---------------------------------------------------
+
+    def metadata(self, fields: str) -> dict[str, Any]:
+        """``spreadsheets.get`` with the field mask ``fields`` (no cell data)."""
+        params: dict[str, Any] = {"fields": fields}
+        reply = self._call(
+            "metadata", lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id, params)
+        )
+        return dict(reply)
+
+    def header_rows(self, titles: Sequence[str]) -> dict[str, list[Any]]:
+        """The first row of each tab in ``titles`` (formatted values), in one request."""
+        if not titles:
+            return {}
+        ranges = [f"{quote_title(title)}!1:1" for title in titles]
+        reply = self._call(
+            "read headers",
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, None),
+        )
+        headers = {}
+        for title, value_range in zip(titles, reply.get("valueRanges", []), strict=True):
+            values = value_range.get("values", [])
+            headers[title] = values[0] if values else []
+        return headers
+
+    def batch_update(self, requests_: Sequence[Mapping[str, Any]], *, what: str) -> None:
+        """One atomic ``spreadsheets:batchUpdate`` of ``requests_`` (structure and formats)."""
+        body = {"requests": list(requests_)}
+        self._call(what, lambda: self._http.batch_update(self.spreadsheet_id, body))
+
+    # -- reading ------------------------------------------------------------------
 
     def read(
         self,
@@ -275,7 +294,7 @@ class LedgerSheets:
             )
         reply = self._call(
             "read",
-            lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
         )
         view = LedgerView({})
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=True):
@@ -288,6 +307,7 @@ class LedgerSheets:
             view.state = {
                 str(r["key"]): str(r.get("value") or "") for r in view.tabs["state"] if r.get("key")
             }
+        self.last_view = view
         return view
 
     def _parse_tab(
@@ -301,53 +321,29 @@ class LedgerSheets:
         )
         if layout.header_problem:
             return tab, layout
-        id_kind, id_key = schema.id_column.kind, schema.id_column.key
-        columns = schema.columns[:width]
-        keys = [column.key for column in columns]
-        # One reader per column, built once per read: 30,000 payments are ~500,000 cells,
-        # and the per-cell dispatch on the kind was most of an idle cycle's CPU.
-        readers = [(column.key, cell_reader(column.kind, self.tz)) for column in columns]
-        for offset, raw in enumerate(rows[1:], start=2):
-            if not raw or raw[0] in ("", None):
-                continue
-            try:
-                parsed_id = from_cell(id_kind, raw[0], self.tz)
-            except CellProblem:
-                continue
-            row_id = str(parsed_id)
-            if row_id in tab.rows:
-                layout.duplicates.append(row_id)
-                continue
-            values: dict[str, Any] = dict.fromkeys(keys)  # empty and missing cells are None
-            problems: dict[str, str] = {}
-            for (key, read), cell in zip(readers, raw, strict=False):
-                if cell is None or cell == "":
-                    continue
-                try:
-                    values[key] = read(cell)
-                except CellProblem as exc:
-                    problems[key] = str(exc)
-            values[id_key] = parsed_id
-            tab.rows[row_id] = values
-            if problems:
-                tab.problems[row_id] = problems
-            layout.rows_by_id[row_id] = offset
+        parsed = parse_rows(schema, rows, self.tz, width)
+        tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
+        layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
-    def read_if_changed(self, keys: Iterable[str] | None = None) -> LedgerView:
+    def read_if_changed(
+        self, keys: Iterable[str] | None = None, *, force: bool = False
+    ) -> LedgerView:
         """``read(keys)``, unless Drive says the file has not changed since the last one.
 
         Drive's ``version`` "reflects every change made to the file" and costs a Drive
-        request, not one of the Sheets read quota (reference/google-sheets-api.md §4): a
+        request, not one of the Sheets read quota (docs/api-notes.md, "Google: quotas"): a
         spreadsheet nobody touched is not read again every minute. Our own writes change
         the version too, so the cycle after a write reads it afresh. The version is taken
         before the read, so an edit racing the read can only cause one read too many.
-        ``last_read_cached`` tells the caller which it was.
+        ``last_read_cached`` tells the caller which it was. ``force`` reads whatever the
+        version says (a lagging version must not hide an edit for ever).
         """
         wanted = tuple(keys or self.tabs)
         version = self._drive_version()
         if (
-            version is not None
+            not force
+            and version is not None
             and version == self._seen_version
             and self._cached is not None
             and self._cached_keys == wanted
@@ -360,10 +356,8 @@ class LedgerSheets:
         return view
 
     def _drive_version(self) -> str | None:
-        from gspread.urls import DRIVE_FILES_API_V3_URL
-
         try:
-            reply = self.http.request(
+            reply = self._http.request(
                 "get",
                 f"{DRIVE_FILES_API_V3_URL}/{self.spreadsheet_id}",
                 params={"fields": "version", "supportsAllDrives": True},
@@ -388,7 +382,7 @@ class LedgerSheets:
         if not self._sheet_ids:
             meta = self._call(
                 "metadata",
-                lambda: self.http.fetch_sheet_metadata(
+                lambda: self._http.fetch_sheet_metadata(
                     self.spreadsheet_id, {"fields": "sheets.properties(sheetId,title)"}
                 ),
             )
@@ -404,14 +398,14 @@ class LedgerSheets:
         One ``spreadsheets.get`` of the ID columns with a field mask: it also brings each
         tab's sheetId and grid size, so a write needs no separate metadata read.
         """
-        ranges = [f"{quote_title(self.tabs[k][0])}!A:A" for k in keys]
+        ranges = [f"{quote_title(self.tabs[k].title)}!A:A" for k in keys]
         params: dict[str, Any] = {
             "ranges": ranges,
             "fields": "sheets(properties(sheetId,title,gridProperties(rowCount)),"
             "data(startRow,rowData(values(effectiveValue))))",
         }
         reply = self._call(
-            "locate rows", lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id, params)
+            "locate rows", lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id, params)
         )
         sheets = {s["properties"]["title"]: s for s in reply.get("sheets", [])}
         self._sheet_ids.update(
@@ -427,6 +421,7 @@ class LedgerSheets:
                 )
             grid_rows = int(sheet["properties"].get("gridProperties", {}).get("rowCount", 1000))
             positions: dict[str, int] = {}
+            copies: dict[str, list[int]] = {}
             last_id = 1
             for block in sheet.get("data", []):
                 first = int(block.get("startRow", 0)) + 1
@@ -439,10 +434,11 @@ class LedgerSheets:
                         row_id = str(from_cell(schema.id_column.kind, raw, self.tz))
                     except CellProblem:
                         continue
-                    positions.setdefault(row_id, offset)
+                    if positions.setdefault(row_id, offset) != offset:
+                        copies.setdefault(row_id, []).append(offset)
             sheet_id = int(sheet["properties"].get("sheetId", 0))
             last_row = self._last_row(key, positions, last_id)
-            found[key] = Located(sheet_id, positions, last_row, grid_rows)
+            found[key] = Located(sheet_id, positions, last_row, grid_rows, copies)
         return found
 
     def _last_row(self, key: str, positions: Mapping[str, int], last_id: int) -> int:
@@ -522,11 +518,13 @@ class LedgerSheets:
                         "%s: row %s vanished before the write (deleted by a person?)", title, rid
                     )
                     continue
-                for start, run in _runs(schema, vals):
-                    requests_.add(
-                        self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False)
-                    )
-                    cells += len(run)
+                # Every copy of a pasted row gets the same cells (its E_DUPLICATE flag).
+                for at in (row, *located.copies.get(rid, ())):
+                    for start, run in _runs(schema, vals):
+                        requests_.add(
+                            self._update_cells(sheet_id, at, start, [run], schema, start, fmt=False)
+                        )
+                        cells += len(run)
             if new_rows:
                 block = [[vals.get(c.key) for c in schema.columns] for _, vals in new_rows]
                 for (rid, vals), line in zip(new_rows, block, strict=True):
@@ -577,11 +575,70 @@ class LedgerSheets:
             self._call("write", lambda body=payload: self._send_batch_update(body))  # type: ignore[misc]
         return cells
 
+    def row_ids(self, key: str) -> set[str]:
+        """The row IDs of tab ``key`` as they are now (one read of the ID column)."""
+        return set(self._locate([key])[key].positions)
+
+    def append_rows(self, key: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append ``rows`` (column key -> value) at the end of tab ``key``: one batchUpdate.
+
+        ``appendCells`` finds the end itself, inside the request ("after the last row
+        with data in a sheet, inserting new rows if necessary"), so no read of the tab
+        comes before it. It does not look for the IDs: the caller must know they are
+        not in the tab yet (``write`` turns such an append into an update instead).
+        The tab's header must have been read (``read``) just before; a broken one
+        raises ``HeaderProblem``. The sheetId is the cached one (``sheet_ids``). Sent
+        once, never retried here (see below): on ``RetriableError`` the rows may or
+        may not be there.
+        """
+        if not rows:
+            return 0
+        title, schema = self.tabs[key]
+        layout = self.layouts.get(key)
+        if layout is None:
+            raise HeaderProblem(title, "the header was not read before appending")
+        if layout.header_problem:
+            raise HeaderProblem(title, layout.header_problem)
+        sheet_id = self._sheet_ids.get(title)
+        if sheet_id is None:
+            sheet_id = self.sheet_ids().get(title)
+        if sheet_id is None:
+            raise FatalError(
+                "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
+            )
+        formats = [_new_cell_format(column.kind) for column in schema.columns]
+        data = []
+        for values in rows:
+            cells = []
+            for column, fmt in zip(schema.columns, formats, strict=True):
+                cell = self._cell(column.kind, values.get(column.key), fmt=True, clear=False)
+                cells.append(cell | fmt)
+            data.append({"values": cells})
+        request = {
+            "appendCells": {
+                "sheetId": sheet_id,
+                "rows": data,
+                "fields": "userEnteredValue,userEnteredFormat.numberFormat,dataValidation",
+            }
+        }
+        batch = _EncodedBatch()
+        batch.add(request)
+        body = batch.body()
+
+        def send() -> Any:
+            self.requests += 1
+            return self._send_batch_update(body)
+
+        # Tried once: an append is not absolute, and a dropped connection or a 5xx may
+        # come after Google applied it. The caller finds its rows by ID before trying again.
+        with_retries(send, what="append", policy=replace(self.retry, attempts=1))
+        return sum(len(row["values"]) for row in data)
+
     def _send_batch_update(self, payload: bytes) -> Any:
         """``spreadsheets:batchUpdate`` with a body already encoded (gspread's encodes a dict)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
         headers = {"Content-Type": "application/json"}
-        return self.http.request("post", url, data=payload, headers=headers).json()
+        return self._http.request("post", url, data=payload, headers=headers).json()
 
     def _state_rows(
         self, changes: LedgerChanges, where: Mapping[str, Located]
@@ -650,6 +707,18 @@ class LedgerSheets:
         return cell
 
 
+def _new_cell_format(kind: Kind) -> dict[str, Any]:
+    """The format and validation a new cell of ``kind`` gets (as ``_row_formats`` gives)."""
+    cell: dict[str, Any] = {}
+    if kind is Kind.MONEY:
+        cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
+    elif kind is Kind.DATE:
+        cell["userEnteredFormat"] = _DATE_CELL_FORMAT
+    if kind is Kind.BOOL:
+        cell["dataValidation"] = _CHECKBOX_RULE
+    return cell
+
+
 def _row_formats(
     sheet_id: int, row: int, count: int, schema: TabSchema, *, clear: bool
 ) -> list[dict[str, Any]]:
@@ -660,13 +729,9 @@ def _row_formats(
     """
     runs: list[tuple[int, int, dict[str, Any]]] = []  # (first column, end column, cell)
     for index, column in enumerate(schema.columns):
-        cell: dict[str, Any] = {}
-        if column.kind is Kind.MONEY:
-            cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
-        elif column.kind is Kind.DATE:
-            cell["userEnteredFormat"] = _DATE_CELL_FORMAT
-        if column.kind is Kind.BOOL and not clear:
-            cell["dataValidation"] = _CHECKBOX_RULE
+        cell = _new_cell_format(column.kind)
+        if clear:
+            cell.pop("dataValidation", None)
         if runs and runs[-1][2] == cell:
             runs[-1] = (runs[-1][0], index + 1, cell)
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from sheetledger.ledger.cells import Kind
 
@@ -67,6 +68,13 @@ class TabSchema:
     @property
     def width(self) -> int:
         return len(self.columns)
+
+
+class Tab(NamedTuple):
+    """A managed tab of one spreadsheet: its title there (from the config) and its columns."""
+
+    title: str
+    schema: TabSchema
 
 
 def _c(
@@ -163,6 +171,35 @@ EXPENSES = TabSchema(
     ),
 )
 
+# One row per line of an imported bank statement. The ID is the bank's
+# natural key, so the same line from two overlapping statements is one row; the bank's
+# cells are the daemon's, what the line was matched to is said in the last four.
+_BANK_LINE = (
+    _c("id", "Line ID", K, width=200, note="account:date:document no:amount:counterparty account"),
+    _c("date", "Date", DAEMON, Kind.DATE, 100),
+    _c("direction", "Direction", DAEMON, width=80, note="in / out"),
+    _c("amount", "Amount", DAEMON, Kind.MONEY, 110),
+    _c("counterparty", "Counterparty", DAEMON, width=200),
+    _c("inn", "INN", DAEMON, width=110),
+    _c("purpose", "Purpose", DAEMON, width=320),
+)
+_BANK_MATCH = (
+    _c("matched_to", "Matched to", DAEMON, width=140, note="payment IDs (or an expense ID)"),
+    _c("rule", "Rule", DAEMON, width=130, note="the rule that made the match"),
+    _c("state", "State", DAEMON, width=130),
+    _c("reason", "Why", DAEMON, width=320),
+    _c("candidates", "Candidates", DAEMON, width=160, note="payment IDs to pick from"),
+)
+
+BANK = TabSchema(
+    "bank",
+    (
+        *_BANK_LINE,
+        _c("account", "Own account", DAEMON, width=190),
+        *_BANK_MATCH,
+    ),
+)
+
 STATE = TabSchema(
     "state",
     (
@@ -172,11 +209,11 @@ STATE = TabSchema(
     hidden=True,
 )
 
-MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, STATE)
+MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only
-# the columns that person needs (mission.md §1: no budgets, no profit, no other rows).
+# the columns that person needs (README, "Cabinets": no budgets, no profit, no other rows).
 
 CABINET_PAYMENTS = TabSchema(
     "cabinet_payments",
@@ -222,5 +259,17 @@ HANDOVER_LOG = TabSchema(
         _c("confirmed", "Payments confirmed", DAEMON, width=240),
         _c("partial", "Partial receipt", DAEMON, width=200),
         _c("by", "Accepted by", DAEMON, width=140),
+    ),
+)
+
+# The accountant's view of the bank: the lines nobody matched for sure. She picks a
+# candidate (or types payment IDs, several for one line) into «Assign to» and ticks.
+CABINET_BANK = TabSchema(
+    "cabinet_bank",
+    (
+        *_BANK_LINE,
+        *_BANK_MATCH,
+        _c("assign_to", "Assign to", PEOPLE, width=140, note="payment ID(s), comma-separated"),
+        _c("assign", "Assign", PEOPLE, Kind.BOOL, 80, "tick to confirm the payment(s)"),
     ),
 )

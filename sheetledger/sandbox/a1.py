@@ -5,8 +5,8 @@ Parsing (requests) and formatting (responses) of ranges such as
 ``GridRange`` arithmetic the emulator needs: clipping to a grid, shifting when
 rows or columns are inserted or deleted.
 
-Quirks imitated here (sources: reference/google-sheets-api.md §3.1 and the
-cassettes in fixtures/gsheets/):
+Quirks imitated here (sources: docs/api-notes.md, "Google: A1 ranges", and the
+cassettes in tests/fixtures/gsheets/):
 
 * a quoted title doubles its apostrophes (``'O''Neil'!A1``); unquoted titles may
   contain spaces (Google's own quickstart sends ``Class Data!A2:E``);

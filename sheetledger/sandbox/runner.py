@@ -1,11 +1,11 @@
-"""The whole sandbox: the three emulators on loopback, seeded, and a config pointed at them.
+"""The whole sandbox: the emulators on loopback, seeded, and a config pointed at them.
 
 ``Sandbox.start(folder, seed="empty")`` starts amoCRM, Google (Sheets + Drive +
-OAuth) and Telegram emulators on free loopback ports, seeds them (or loads the
+OAuth), Telegram and SMS gateway emulators on free loopback ports, seeds them (or loads the
 state saved in ``folder``), and writes into ``folder``:
 
 * ``config.yaml``   a complete config that works as it is (no environment needed);
-* ``secrets/``      the amoCRM token, the bot token and the service-account key it names;
+* ``secrets/``      the amoCRM token, the bot token, the SMS key and the service-account key;
 * ``sandbox.json``  base URLs, control URLs, ids and tokens, for scripts and people.
 
 Used by ``sheetledger sandbox``, the demo, the benchmark and the end-to-end tests.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets as _secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from sheetledger.sandbox.amocrm import AmoEmulator
 from sheetledger.sandbox.seed import AMO_PAYMENT_METHODS, seed_amocrm
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
+from sheetledger.sandbox.sms import SmsEmulator
 from sheetledger.sandbox.telegram import TelegramEmulator
 
 METHOD_OF_OPTION = dict(
@@ -69,6 +71,7 @@ class Sandbox:
     telegram: TelegramEmulator
     info: dict[str, Any]
     servers: dict[str, LoopbackServer] = field(default_factory=dict)
+    sms: SmsEmulator = field(default_factory=lambda: SmsEmulator(_sms_api_key()))
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -88,16 +91,19 @@ class Sandbox:
         saved = folder / "sandbox.json"
         resume = saved.exists() and not fresh
         info: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8")) if resume else {}
-        amo_token = info.get("amocrm", {}).get("token") or _secrets.token_urlsafe(32)
         bot_token = (
             info.get("telegram", {}).get("token") or f"7000000001:{_secrets.token_urlsafe(26)[:35]}"
         )
+        # A resumed sandbox keeps its token; a new one is issued after seeding (by its admin).
+        amo_token = info.get("amocrm", {}).get("token")
         amo = AmoEmulator(amo_token, subdomain="mebel", clock=clock or time.time)
         sheets = SheetsEmulator()
         telegram = TelegramEmulator(bot_token, bot_username="sheetledger_sandbox_bot")
-        box = cls(folder, amo, sheets, telegram, info)
+        sms_key = info.get("sms", {}).get("api_key") or _sms_api_key()
+        sms = SmsEmulator(sms_key, clock=clock or time.time)
+        box = cls(folder, amo, sheets, telegram, info, sms=sms)
         if resume:
-            for emulator in (amo, sheets, telegram):
+            for emulator in (amo, sheets, telegram, sms):
                 emulator.load(folder / "state")
         # A resumed sandbox takes its old ports when they are free, so the URLs in the
         # ledger (each deal's link) and in scripts stay right.
@@ -108,10 +114,11 @@ class Sandbox:
                 ("amocrm", amo, ports[0]),
                 ("google", sheets, ports[1]),
                 ("telegram", telegram, ports[2]),
+                ("sms", sms, 0),
             )
         }
         if not resume:
-            box._seed_empty(amo_token, bot_token)
+            box._seed_empty(bot_token)
             if seed == "demo":
                 from sheetledger.sandbox.demo_seed import seed_demo
 
@@ -126,7 +133,7 @@ class Sandbox:
             server.stop()
 
     def save(self) -> None:
-        for emulator in (self.amo, self.sheets, self.telegram):
+        for emulator in (self.amo, self.sheets, self.telegram, self.sms):
             emulator.save(self.folder / "state")
 
     def __enter__(self) -> Sandbox:
@@ -137,8 +144,9 @@ class Sandbox:
 
     # -- seeding ----------------------------------------------------------------------
 
-    def _seed_empty(self, amo_token: str, bot_token: str) -> None:
+    def _seed_empty(self, bot_token: str) -> None:
         seed = seed_amocrm(self.amo)
+        amo_token = self.amo.issue_long_lived_token()  # a JWT, as amoCRM's settings issue it
         account = self.sheets.service_account_info("http://placeholder/token")
         email = account["client_email"]
         master = self.sheets.create_spreadsheet("Учёт — мебельная компания", shared_with=[email])
@@ -166,6 +174,8 @@ class Sandbox:
                 "cabinets": {"cashbox": cashbox, "accountant": accountant},
             },
             "telegram": {"token": bot_token, "users": list(TG_USERS)},
+            # One key for both gateways: sms.ru's api_id, SMSC's psw (login may stay empty).
+            "sms": {"api_key": self.sms.api_key, "login": self.sms.login},
         }
 
     # -- files ------------------------------------------------------------------------
@@ -180,7 +190,6 @@ class Sandbox:
         statuses = amo["statuses"]
         return {
             "timezone": "Asia/Yekaterinburg",
-            "currency": "RUB",
             "state_dir": "state-daemon",
             "amocrm": {
                 "base_url": self.urls["amocrm"],
@@ -255,6 +264,7 @@ class Sandbox:
         account = self.sheets.service_account_info(token_uri)
         _write_secret(secrets_dir / "amocrm-token", self.info["amocrm"]["token"])
         _write_secret(secrets_dir / "telegram-token", self.info["telegram"]["token"])
+        _write_secret(secrets_dir / "sms-api-key", self.sms.api_key)
         _write_secret(secrets_dir / "service-account.json", json.dumps(account, indent=2))
         header = (
             "# Written by `sheetledger sandbox`: a complete config pointed at the emulators on\n"
@@ -268,6 +278,7 @@ class Sandbox:
             "google": self.urls["google"],
             "telegram_bot_api": f"{self.urls['telegram']}/bot",
             "telegram_files": f"{self.urls['telegram']}/file/bot",
+            "sms": self.urls["sms"],  # sms.ru's /sms/send and SMSC's /sys/send.php
         }
         public["control"] = {name: f"{url}/_sandbox/" for name, url in self.urls.items()}
         public["ports"] = {name: server.port for name, server in self.servers.items()}
@@ -287,6 +298,11 @@ def _serve_on(emulator: Any, port: int) -> LoopbackServer:
         if not port:
             raise
         return LoopbackServer(emulator, 0).start()
+
+
+def _sms_api_key() -> str:
+    """A key shaped like sms.ru's ``api_id`` (an upper-case UUID)."""
+    return str(uuid.uuid4()).upper()
 
 
 def _write_secret(path: Path, text: str) -> None:

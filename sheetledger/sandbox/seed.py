@@ -15,6 +15,7 @@ from sheetledger.sandbox.amocrm import STATUS_LOST, STATUS_WON, AmoEmulator
 
 __all__ = [
     "AMO_CITIES",
+    "AMO_LOSS_REASONS",
     "AMO_PAYMENT_METHODS",
     "AMO_PRODUCTS",
     "AMO_SALONS",
@@ -57,6 +58,8 @@ AMO_PRODUCTS = (
 )
 AMO_SALONS = ("Салон на Ленина", "Салон в ТЦ «Гринвич»", "Салон на Кирова")
 AMO_CITIES = ("Екатеринбург", "Челябинск")
+# Why a deal is closed as lost, as the account's settings list them.
+AMO_LOSS_REASONS = ("Дорого", "Выбрали другую фабрику", "Не устроили сроки", "Не дозвонились")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ def seed_amocrm(emulator: AmoEmulator) -> AmoSeed:
     )
     # Only the daemon writes it: an API-only field cannot be edited by hand in the card.
     fields["confirmed_total"] = field("Подтверждено оплат", "numeric", api_only=True)
+    for reason in AMO_LOSS_REASONS:
+        emulator.add_loss_reason(reason)
 
     return AmoSeed(
         account_id=int(emulator.account["id"]),

@@ -1,6 +1,6 @@
 """Cabinets: a person's own spreadsheet with only the payments they confirm. Pure.
 
-Each cycle (design.md §1, §3; mission.md §1):
+Each cycle (docs/architecture.md, "The cycle"; README, "Cabinets"):
 1. ``merge_edits`` brings ticks, received amounts and comments typed in a cabinet
    into the master. It is a three-way merge: the cabinet row's hidden ``Synced``
    cell remembers what the daemon last wrote there, so a change is attributed to
@@ -25,9 +25,9 @@ from types import MappingProxyType
 from typing import Any
 
 from sheetledger.config import Cabinet
+from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
 from sheetledger.model import ZERO, money
 from sheetledger.sync.cash import outstanding, plan_cash, unconfirmed_cash
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, differing
 from sheetledger.sync.state import RowState
 
 RECENT_DAYS = 14  # confirmed payments stay visible in the cabinet this long
@@ -101,10 +101,13 @@ def merge_edits(
     """Master updates for what people changed in this cabinet since the daemon last looked."""
     changes = LedgerChanges()
     payments = master.tab("payments")
-    for row_id, cab in cabinet_view.tab("cabinet_payments").rows.items():
+    cabinet_rows = cabinet_view.tab("cabinet_payments")
+    for row_id, cab in cabinet_rows.rows.items():
+        if cab.get("mirror") == _mirror(cab):
+            continue  # the person changed nothing here since the daemon's last write
         mas = payments.get(row_id)
-        if mas is None:
-            continue
+        if mas is None or row_id in payments.copies or row_id in cabinet_rows.copies:
+            continue  # a row with copies (sync/duplicates.py) waits until one is left
         base = _base(cab.get("mirror"))
         update: dict[str, Any] = {}
         for key in SHARED:
@@ -155,7 +158,8 @@ def plan_handovers(
     if "handover" not in cabinet_view.tabs:
         return plan
     label = cabinet_label(cabinet)
-    cash_rows = unconfirmed_cash(master, today)
+    held = master.tab("payments").copies
+    cash_rows = [r for r in unconfirmed_cash(master, today) if str(r["id"]) not in held]
     for manager, form in cabinet_view.tab("handover").rows.items():
         amount = form.get("received")
         if not form.get("accept") or amount is None:
@@ -245,23 +249,45 @@ def belongs(
 
 
 def plan_mirror(
-    master: LedgerView, cabinet_view: LedgerView, cabinet: Cabinet, today: date
+    master: LedgerView,
+    cabinet_view: LedgerView,
+    cabinet: Cabinet,
+    today: date,
+    cash: list[dict[str, Any]] | None = None,
 ) -> LedgerChanges:
-    """The cabinet writes that make it show what the master says, for its methods only."""
+    """The cabinet writes that make it show what the master says, for its methods only.
+
+    ``cash`` is ``plan_cash(master, today)`` when the caller has it already.
+    """
     changes = LedgerChanges()
-    deals = master.tab("deals")
+    deal_names = {row.get("id"): row.get("name") or "" for row in master.tab("deals")}
     current = cabinet_view.tab("cabinet_payments")
     wanted_ids: set[str] = set()
     methods = frozenset(m.value for m in cabinet.methods)
+    # A row with copies in either sheet is neither written nor removed until one is left.
+    held = set(master.tab("payments").copies) | set(current.copies)
     for row in master.tab("payments"):
         if not belongs(row, cabinet, today, methods):
             continue
         row_id = str(row["id"])
         wanted_ids.add(row_id)
-        deal = deals.get(str(row.get("deal_id"))) or {}
+        if row_id in held:
+            continue
+        deal_name = deal_names.get(row.get("deal_id"), "")
+        have = current.get(row_id)
+        # Most rows are as the last cycle left them: one tuple comparison tells (the
+        # cabinets' merge and mirror touch only the rows that changed).
+        if (
+            have is not None
+            and have.get("deal") == deal_name
+            and _crm_cells(have) == _crm_cells(row)
+            and _shared_cells(have) == _shared_cells(row)
+            and have.get("mirror") == _mirror(row)
+        ):
+            continue
         values = {
             "id": row_id,
-            "deal": deal.get("name") or "",
+            "deal": deal_name,
             "contract_no": row.get("contract_no"),
             "manager": row.get("manager"),
             "kind": row.get("kind"),
@@ -271,7 +297,6 @@ def plan_mirror(
         }
         shared = {key: _norm(key, row.get(key)) for key in SHARED}
         mirror = _mirror(shared)
-        have = current.get(row_id)
         if have is None:
             changes.appends.append(
                 RowAppend("cabinet_payments", row_id, values | shared | {"mirror": mirror})
@@ -290,25 +315,34 @@ def plan_mirror(
         if diff:
             changes.update("cabinet_payments", row_id, diff)
     for row_id in current.rows:
-        if row_id not in wanted_ids:
+        if row_id not in wanted_ids and row_id not in held:
             changes.removes.append(("cabinet_payments", row_id))
     if cabinet.handover and "handover" in cabinet_view.tabs:
-        _plan_handover_form(master, cabinet_view, changes, today)
+        on_hand = plan_cash(master, today) if cash is None else cash
+        _plan_handover_form(on_hand, cabinet_view, changes)
     return changes
 
 
+def _crm_cells(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(map(row.get, _CRM_KEYS[1:]))  # [0] is the deal's name, not in a master row
+
+
+def _shared_cells(row: Mapping[str, Any]) -> tuple[bool, Any, Any]:
+    return bool(row.get("confirmed")), row.get("received"), row.get("comment") or None
+
+
 def _plan_handover_form(
-    master: LedgerView, cabinet_view: LedgerView, changes: LedgerChanges, today: date
+    cash: list[dict[str, Any]], cabinet_view: LedgerView, changes: LedgerChanges
 ) -> None:
     """One form row per manager holding cash (the cabinet's view of Cash on hand)."""
     form = cabinet_view.tab("handover")
-    held = {r["manager"]: r for r in plan_cash(master, today)}
-    for manager, cash in held.items():
+    held = {r["manager"]: r for r in cash}
+    for manager, on_hand in held.items():
         values = {
             "manager": manager,
-            "held": cash["amount"],
-            "count": cash["count"],
-            "oldest": cash["oldest"],
+            "held": on_hand["amount"],
+            "count": on_hand["count"],
+            "oldest": on_hand["oldest"],
         }
         have = form.get(manager)
         if have is None:

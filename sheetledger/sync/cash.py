@@ -1,9 +1,9 @@
 """Cash on hand: per manager, the cash payments nobody has confirmed yet. Pure.
 
 Cash is "on the manager" from the payment's date until the cashier confirms it
-(design.md §3). Cancelled payments (lost deals) are not cash anyone holds, and neither
-is a payment dated after today (a remainder due at delivery: the customer has not paid
-it yet). A payment with no date counts as held: nobody can say it is not.
+(docs/architecture.md, "The cycle"). Cancelled payments (lost deals) are not cash anyone
+holds, and neither is a payment dated after today (a remainder due at delivery: the
+customer has not paid it yet). A payment with no date counts as held: nobody can say it is not.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from sheetledger.config import Method
+from sheetledger.ledger.view import LedgerView
 from sheetledger.model import ZERO, money
-from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.state import RowState
 
 
@@ -30,16 +30,18 @@ def unconfirmed_cash(view: LedgerView, today: date | None = None) -> list[dict[s
 
     With ``today``, payments dated later are left out: that cash is not on anyone yet.
     """
-    rows = [
-        row
-        for row in view.tab("payments")
-        if row.get("method") == Method.CASH.value
-        and not row.get("confirmed")
-        and row.get("amount") is not None
-        and RowState.parse(row.get("state")).status != "cancelled"
-        and outstanding(row) > 0
-        and not (today is not None and row.get("date") is not None and row["date"] > today)
-    ]
+    cash = Method.CASH.value
+    rows = []
+    for row in view.tab("payments"):
+        # Cheapest tests first: 30,000 rows, a third of them cash, most of those confirmed.
+        if row.get("method") != cash or row.get("confirmed") or row.get("amount") is None:
+            continue
+        day = row.get("date")
+        if today is not None and day is not None and day > today:
+            continue
+        if RowState.parse(row.get("state")).status == "cancelled" or outstanding(row) <= 0:
+            continue
+        rows.append(row)
     return sorted(rows, key=lambda r: (r.get("date") is None, r.get("date"), str(r.get("id"))))
 
 

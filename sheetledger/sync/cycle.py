@@ -1,4 +1,7 @@
-"""One sync cycle (design.md §3): read → pull → plan → push → write. The thin I/O shell.
+"""One sync cycle: read → plan → push → write → mirror. The thin I/O shell.
+
+docs/architecture.md, "The cycle", tells it in words. Every decision is ``sync.plan``'s;
+amoCRM's side of a push is ``crm.pusher``'s.
 
 Requests per cycle: one Sheets read; the amoCRM lead pages changed since the
 cursor; when something changed, one Sheets read to locate rows and one atomic
@@ -8,27 +11,43 @@ Sheets write; PATCH leads and POST notes in batches of 50 when there are ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sheetledger.config import Cabinet, Config
-from sheetledger.errors import RetriableError, SheetledgerError
+from sheetledger.config import Config
+from sheetledger.crm.lookups import Lookups
+from sheetledger.crm.pusher import CrmPusher, PushOutcome
+from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.ledger.view import LedgerChanges
+from sheetledger.rebuild.guard import check_ledger, remember_ledger
 from sheetledger.store import LocalState
-from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
-from sheetledger.sync.cash import plan_cash
-from sheetledger.sync.cursor import CURSOR_KEY, next_cursor, pull_from
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, apply_changes
-from sheetledger.sync.pull import Lookups, plan_pull
-from sheetledger.sync.push import PushEvent, PushPlan, note_text, plan_push
+from sheetledger.sync.cursor import pull_from
+from sheetledger.sync.duplicates import copies_problems
+from sheetledger.sync.plan import (
+    CURSOR_ALONE_AFTER,
+    CabinetPlan,
+    CabinetRead,
+    CycleInput,
+    Settled,
+    must_read_all,
+    plan_cabinet,
+    plan_cycle,
+    settle,
+    stored_cursor,
+)
+from sheetledger.sync.push import PushEvent
+
+__all__ = ["CURSOR_ALONE_AFTER", "CycleMemory", "CycleReport", "run_cycle"]
 
 log = logging.getLogger(__name__)
 
 LOOKUPS_KEY = "amocrm.lookups"
 LOOKUPS_MAX_AGE = 3600.0
-# The tabs a cycle plans from and writes to. Expenses (50,000 rows at design.md §9's scale)
+# The tabs a cycle plans from and writes to. Expenses (50,000 rows at the scale of
+# docs/architecture.md, "Targets")
 # belong to the bot and the reports: reading and parsing them every minute cost an idle
 # cycle more CPU than everything else together.
 SYNC_TABS = ("deals", "payments", "cash", "state")
@@ -104,9 +123,11 @@ class CycleMemory:
     same day, the master and every cabinet are unchanged (Drive versions) and amoCRM
     brought nothing new, the previous plan still holds and this cycle plans nothing.
     (The day matters: cash dated today and the cabinets' two-week window move with it.)
+    Every ``schedule.full_read_minutes`` the sheets are read afresh all the same.
     """
 
     settled_on: date | None = None
+    read_all_at: datetime | None = None  # when every sheet was last read, not taken from cache
 
 
 def run_cycle(
@@ -121,277 +142,149 @@ def run_cycle(
     cabinets: Mapping[str, LedgerSheets] | None = None,
     memory: CycleMemory | None = None,
 ) -> CycleReport:
-    report = CycleReport(dry_run=dry_run)
-    started = int(now.timestamp())
+    """Read → plan → push → write → mirror. Every decision is ``plan_cycle``'s."""
     today = now.astimezone(config.tz).date()
-
-    keys = [key for key in SYNC_TABS if key in ledger.tabs]
-    view = ledger.read_if_changed(keys) if memory is not None else ledger.read(keys)
-    broken = ledger.header_problems()
-    for key in ("deals", "payments", "state"):
-        if key in broken:
-            raise HeaderProblem(ledger.tabs[key][0], broken[key])
-    rooms = _read_cabinets(config, cabinets or {}, report)
-
-    lookups = load_lookups(crm, store)
-    cursor_text = view.state.get(CURSOR_KEY, "")
-    cursor = None if full or not cursor_text.isdigit() else int(cursor_text)
-    leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
-    report.leads_read = len(leads)
-    if _needs_refresh(leads, lookups):
-        lookups = load_lookups(crm, store, force=True)
-
-    pull = plan_pull(view, leads, lookups, config)
-    del leads  # a first import's 10,000 lead JSONs (~100 MB) need not live through the write
-    report.new_rows, report.updated_rows = pull.new_rows, pull.updated_rows
-    report.problems.extend(pull.problems)
-    stored_cursor = _int(cursor_text)  # what _state holds, even when --full ignores it
-    new_cursor = next_cursor(stored_cursor, pull.max_updated_at, started)
-    if memory is not None and not full and not dry_run:
-        unchanged = (
-            memory.settled_on == today
-            and ledger.last_read_cached
-            and len(rooms) == len(cabinets or {})
-            and all(room.sheets.last_read_cached for room in rooms)
-            and not pull.changes
-            and (new_cursor is None or cursor is None or new_cursor - cursor < CURSOR_ALONE_AFTER)
-        )
-        if unchanged:
-            report.idle = True
-            report.cursor = cursor
-            return report
+    given, read_problems = _read(config, ledger, crm, store, cabinets or {}, memory, full, now)
+    given = replace(given, may_idle=memory is not None and not dry_run)
+    plan = plan_cycle(given)
+    leads_read = len(given.leads)
+    given = replace(given, leads=())  # a first import's 10,000 lead JSONs (~100 MB) can go
+    problems = [*read_problems, *plan.problems]
+    if plan.idle:
+        return CycleReport(leads_read=leads_read, problems=problems, cursor=plan.cursor, idle=True)
+    if memory is not None and not dry_run:
         # Until this cycle ends well, nothing is settled: a cycle that dies half-way (a
         # write refused after the CRM took a push) must be planned again in full.
         memory.settled_on = None
-    changes = LedgerChanges()
-    changes.extend(pull.changes)
-    after_pull = apply_changes(view, pull.changes)
-    # What people did in their cabinets becomes part of the master before anything is pushed.
-    for room in rooms:
-        edits = merge_edits(after_pull, room.view, room.cabinet, today)
-        changes.extend(edits)
-        after_pull = apply_changes(after_pull, edits)
-        if room.cabinet.handover:
-            handovers = plan_handovers(after_pull, room.view, room.cabinet, today)
-            changes.extend(handovers.master)
-            after_pull = apply_changes(after_pull, handovers.master)
-            room.pending.extend(handovers.cabinet)
-            report.handovers.extend(handovers.results)
-    push = plan_push(after_pull, config, lookups, today)
-    report.problems.extend(push.problems)
-    report.events = list(push.events)
-    changes.extend(push.totals)
-    if new_cursor is not None and str(new_cursor) != cursor_text:
-        changes.state[CURSOR_KEY] = str(new_cursor)
-    report.cursor = new_cursor
-
-    if dry_run:
-        changes.replace.update(
-            _cash_replacement(apply_changes(after_pull, push.totals), view, broken, today)
-        )
-        report.changes = changes
-        return report
-
-    done: list[PushEvent] = []
-    if push.events:
-        try:
-            done, patched = push_to_crm(push, crm, store, report, lookups)
-        except RetriableError as exc:
-            # The CRM is unreachable: write what was pulled; the ticks stay, pushed next time.
-            report.problems.append(f"push postponed: {exc}")
-            patched = {}
-        changes.extend(push.marks_for(done))
-        for deal_id, values in patched.items():
-            changes.update("deals", str(deal_id), values)
-        report.pushed = done
-
-    final = apply_changes(after_pull, changes)
-    changes.replace.update(_cash_replacement(final, view, broken, today))
-    _hold_back_lone_cursor(changes, stored_cursor, new_cursor)
-    if "cash" in broken:
-        report.problems.append(f"tab '{ledger.tabs['cash'][0]}': {broken['cash']} — not rewritten")
-    report.cells_written = ledger.write(changes)
-    report.changes = changes
-    if done:
-        store.journal_remove((e.payment_id, e.seq) for e in done)
-    store.trust_journal()
-    final = apply_changes(view, changes)
-    for room in rooms:
-        _mirror_cabinet(room, final, today, report)
-    report.unsettled = (
-        report.unsettled or len(done) < len(push.events) or len(rooms) < len(cabinets or {})
+    outcome = PushOutcome()
+    if plan.push.events and not dry_run:
+        outcome = CrmPusher(crm, store).push(list(plan.push.lead_patches.values()), plan.notes())
+    done = settle(plan, outcome, given, dry_run=dry_run)
+    problems += outcome.problems
+    cells, mirrored = 0, True
+    if not dry_run:
+        if "cash" in given.broken:
+            title = ledger.tabs["cash"].title
+            problems.append(f"tab '{title}': {given.broken['cash']} — not rewritten")
+        cells = ledger.write(done.changes)
+        remember_ledger(store, done.final)
+        if done.pushed:
+            store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
+        store.trust_journal()
+        for room in plan.cabinets:
+            written, problem = _write_cabinet(room, cabinets or {}, done, today)
+            cells += written
+            problems += [problem] if problem else []
+            mirrored = mirrored and not problem
+    unsettled = (
+        len(done.pushed) < len(plan.push.events) or not given.all_cabinets_read or not mirrored
     )
-    if memory is not None:
-        memory.settled_on = None if report.unsettled else today
-    return report
+    if memory is not None and not dry_run:
+        memory.settled_on = None if unsettled else today
+    return CycleReport(
+        leads_read=leads_read,
+        new_rows=plan.new_rows,
+        updated_rows=plan.updated_rows,
+        events=list(plan.push.events),
+        pushed=list(done.pushed),
+        notes_found=len(outcome.found),
+        lead_patches=outcome.lead_patches,
+        cells_written=cells,
+        problems=problems,
+        cursor=plan.cursor,
+        dry_run=dry_run,
+        changes=done.changes,
+        handovers=list(plan.handovers),
+        unsettled=unsettled,
+    )
 
 
-@dataclass
-class _Room:
-    """A cabinet as this cycle saw it, and the writes it still owes it."""
-
-    cabinet: Cabinet
-    sheets: LedgerSheets
-    view: LedgerView
-    pending: LedgerChanges = field(default_factory=LedgerChanges)
+def _read(
+    config: Config,
+    ledger: LedgerSheets,
+    crm: Crm,
+    store: LocalState,
+    cabinets: Mapping[str, LedgerSheets],
+    memory: CycleMemory | None,
+    full: bool,
+    now: datetime,
+) -> tuple[CycleInput, list[str]]:
+    """Everything the plan needs: the master, the cabinets, the leads changed since the cursor."""
+    keys = [key for key in SYNC_TABS if key in ledger.tabs]
+    every = timedelta(minutes=config.schedule.full_read_minutes)
+    # Without a memory (one `sync`), the master is read afresh and no cycle is skipped.
+    read_all = memory is not None and must_read_all(memory.read_all_at, now, every)
+    view = ledger.read(keys) if memory is None else ledger.read_if_changed(keys, force=read_all)
+    master_unchanged = memory is not None and not read_all and ledger.last_read_cached
+    broken = ledger.header_problems()
+    for key in ("deals", "payments", "state"):
+        if key in broken:
+            raise HeaderProblem(ledger.tabs[key].title, broken[key])
+    titles = {key: tab.title for key, tab in ledger.tabs.items()}
+    check_ledger(view, store, titles)  # a deleted or emptied tab asks for a rebuild
+    reads, problems = _read_cabinets(config, cabinets, force=read_all)
+    if memory is not None and read_all:
+        memory.read_all_at = now
+    lookups = load_lookups(crm, store)
+    cursor = None if full else stored_cursor(view)
+    leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
+    if _needs_refresh(leads, lookups):
+        lookups = load_lookups(crm, store, force=True)
+    given = CycleInput(
+        config=config,
+        master=view,
+        leads=leads,
+        lookups=lookups,
+        today=now.astimezone(config.tz).date(),
+        started=int(now.timestamp()),
+        cabinets=tuple(reads),
+        all_cabinets_read=len(reads) == len(cabinets),
+        full=full,
+        master_unchanged=master_unchanged,
+        read_all=read_all,
+        settled_on=memory.settled_on if memory is not None else None,
+        broken=broken,
+        titles=titles,
+    )
+    return given, problems
 
 
 def _read_cabinets(
-    config: Config, cabinets: Mapping[str, LedgerSheets], report: CycleReport
-) -> list[_Room]:
-    rooms = []
+    config: Config, cabinets: Mapping[str, LedgerSheets], *, force: bool
+) -> tuple[list[CabinetRead], list[str]]:
+    reads: list[CabinetRead] = []
+    problems: list[str] = []
     for cabinet in config.google.cabinets:
         sheets = cabinets.get(cabinet.name)
         if sheets is None:
             continue
         try:
-            view = sheets.read_if_changed()
+            view = sheets.read_if_changed(force=force)
         except SheetledgerError as exc:
             # One cabinet out of reach must not stop the others or the master (retried later).
-            report.problems.append(f"cabinet '{cabinet.name}' skipped this cycle: {exc}")
+            problems.append(f"cabinet '{cabinet.name}' skipped this cycle: {exc}")
             continue
         broken = sheets.header_problems()
         if broken:
             for key, problem in broken.items():
-                report.problems.append(
-                    f"cabinet '{cabinet.name}', tab '{sheets.tabs[key][0]}': {problem} — not synced"
-                )
+                title = sheets.tabs[key].title
+                problems.append(f"cabinet '{cabinet.name}', tab '{title}': {problem} — not synced")
             continue
-        rooms.append(_Room(cabinet, sheets, view))
-    return rooms
+        for key, tab in view.tabs.items():
+            where = f"cabinet '{cabinet.name}', tab '{sheets.tabs[key].title}'"
+            problems.extend(copies_problems(tab, where))
+        reads.append(CabinetRead(cabinet, view, not force and sheets.last_read_cached))
+    return reads, problems
 
 
-def _mirror_cabinet(room: _Room, final: LedgerView, today: Any, report: CycleReport) -> None:
-    changes = LedgerChanges()
-    changes.extend(room.pending)
-    after_handover = apply_changes(room.view, room.pending)
-    changes.extend(plan_mirror(final, after_handover, room.cabinet, today))
+def _write_cabinet(
+    room: CabinetPlan,
+    cabinets: Mapping[str, LedgerSheets],
+    done: Settled,
+    today: date,
+) -> tuple[int, str]:
+    """The cells written into a cabinet, or the problem that kept them out (retried later)."""
     try:
-        report.cells_written += room.sheets.write(changes)
+        return cabinets[room.cabinet.name].write(plan_cabinet(room, done, today)), ""
     except SheetledgerError as exc:
-        report.problems.append(f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}")
-        report.unsettled = True
-
-
-CURSOR_ALONE_AFTER = 3600  # seconds a cursor may lag before it is written on its own
-
-
-def _hold_back_lone_cursor(changes: LedgerChanges, old: int | None, new: int | None) -> None:
-    """Keep idle cycles write-free: a cursor that moved only a little is not worth a write.
-
-    Re-reading the few leads of that window costs nothing extra (the same one page), while
-    a write every minute would; after an hour it is written anyway, alone.
-    """
-    only_cursor = set(changes.state) == {CURSOR_KEY} and not (
-        changes.updates or changes.appends or changes.replace or changes.removes
-    )
-    if only_cursor and old is not None and new is not None and new - old < CURSOR_ALONE_AFTER:
-        del changes.state[CURSOR_KEY]
-
-
-def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
-def _cash_replacement(
-    final: LedgerView, current: LedgerView, broken: Mapping[str, str], today: date
-) -> dict[str, list[dict[str, Any]]]:
-    if "cash" in broken or "cash" not in current.tabs:
-        return {}
-    wanted = plan_cash(final, today)
-    have = list(current.tab("cash"))
-    if _comparable(have) == _comparable(wanted):
-        return {}
-    return {"cash": wanted}
-
-
-def _comparable(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            str(r.get("manager")),
-            r.get("amount"),
-            r.get("count"),
-            r.get("oldest"),
-            str(r.get("payment_ids") or ""),
-        )
-        for r in rows
-    ]
-
-
-def push_to_crm(
-    plan: PushPlan, crm: Crm, store: LocalState, report: CycleReport, lookups: Lookups
-) -> tuple[list[PushEvent], dict[int, dict[str, Any]]]:
-    """Send the plan's PATCHes and notes exactly once; return the events now in amoCRM.
-
-    The journal is written before anything is sent. An event found in the journal
-    (a previous attempt died before the ledger recorded it), or any event when the
-    journal cannot be trusted, is first looked for by its marker in the deal's notes.
-    """
-    from sheetledger.crm.amocrm import AmbiguousWriteError, AmoValidationError
-
-    events = plan.events
-    keys = [(e.payment_id, e.seq) for e in events]
-    in_doubt = set(keys) if not store.journal_trusted else store.journaled(keys)
-    store.journal_add((e.payment_id, e.seq, e.deal_id, e.marker) for e in events)
-
-    patched: dict[int, dict[str, Any]] = {}
-    patches = list(plan.lead_patches.values())
-    refused: set[int] = set()
-    if patches:
-        try:
-            results = crm.update_leads(patches)
-        except AmoValidationError:
-            # One bad lead refuses its whole batch: send them one by one to find it, so the
-            # others go through. The refused deals' events wait (note and fields together).
-            results = []
-            for patch in patches:
-                try:
-                    results.extend(crm.update_leads([patch]))
-                except AmoValidationError as exc:
-                    refused.add(int(patch["id"]))
-                    report.problems.append(
-                        f"amoCRM refused the update of deal {patch['id']}: {exc}"
-                    )
-            patches = [p for p in patches if int(p["id"]) not in refused]
-        updated_at = {int(r["id"]): r.get("updated_at") for r in results if "id" in r}
-        for patch in patches:
-            values: dict[str, Any] = {}
-            stamp = updated_at.get(patch["id"])
-            if stamp:
-                values["crm_updated_at"] = int(stamp)
-            if "status_id" in patch:
-                values["status_id"] = patch["status_id"]
-                key = (int(patch["pipeline_id"]), int(patch["status_id"]))
-                values["status"] = lookups.statuses.get(key, str(patch["status_id"]))
-            patched[int(patch["id"])] = values
-        report.lead_patches = len(patches)
-
-    if refused:
-        events = [e for e in events if e.deal_id not in refused]
-        report.unsettled = True
-    found: set[str] = set()
-    doubtful = [e for e in events if (e.payment_id, e.seq) in in_doubt]
-    if doubtful:
-        markers = {e.marker for e in doubtful}
-        for note in crm.notes(sorted({e.deal_id for e in doubtful}), note_type="common"):
-            text = str((note.get("params") or {}).get("text") or "")
-            found.update(m for m in markers if m in text)
-        report.notes_found = len(found)
-    to_post = [e for e in events if e.marker not in found]
-    if to_post:
-        try:
-            crm.add_notes(
-                [
-                    {
-                        "entity_id": e.deal_id,
-                        "note_type": "common",
-                        "params": {"text": note_text(e)},
-                    }
-                    for e in to_post
-                ]
-            )
-        except AmbiguousWriteError as exc:
-            # Whether the notes landed is unknown: they stay journaled, looked for next cycle.
-            report.problems.append(f"notes not confirmed by amoCRM, will check next cycle: {exc}")
-            return [e for e in events if e.marker in found], patched
-    return list(events), patched
+        return 0, f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}"

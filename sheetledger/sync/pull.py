@@ -1,6 +1,6 @@
 """Pull: changed amoCRM leads -> Deals and Payments rows. Pure.
 
-Rules (design.md §2–3):
+Rules (docs/architecture.md, "The cycle"; README, "The tabs"):
 * one Deals row per lead of the configured pipelines, one Payments row per filled slot;
 * CRM-owned cells follow the CRM; people's cells are never touched;
 * a payment already confirmed whose amount changed in the CRM is flagged, not overwritten;
@@ -17,58 +17,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sheetledger.config import Config
+from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.parse import parse_deal, parse_payments
 from sheetledger.ledger.tabs import DEALS, PAYMENTS
-from sheetledger.model import Deal, Payment
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend, differing
-from sheetledger.sync.state import RowState
+from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
+from sheetledger.model import Deal, Payment, RowCode
+from sheetledger.sync.state import RowState, SyncStatus
 
-
-@dataclass(frozen=True)
-class Lookups:
-    """Names for the ids in a lead: users, pipelines, statuses (cached, refreshed hourly)."""
-
-    users: Mapping[int, str] = field(default_factory=dict)
-    pipelines: Mapping[int, str] = field(default_factory=dict)
-    statuses: Mapping[tuple[int, int], str] = field(default_factory=dict)
-    status_sort: Mapping[tuple[int, int], int] = field(default_factory=dict)
-
-    @classmethod
-    def from_api(
-        cls, users: Iterable[Mapping[str, Any]], pipelines: Iterable[Mapping[str, Any]]
-    ) -> Lookups:
-        names = {int(u["id"]): str(u.get("name") or u["id"]) for u in users}
-        pipes: dict[int, str] = {}
-        statuses: dict[tuple[int, int], str] = {}
-        sorts: dict[tuple[int, int], int] = {}
-        for pipe in pipelines:
-            pid = int(pipe["id"])
-            pipes[pid] = str(pipe.get("name") or pid)
-            for status in (pipe.get("_embedded") or {}).get("statuses") or ():
-                key = (pid, int(status["id"]))
-                statuses[key] = str(status.get("name") or status["id"])
-                sorts[key] = int(status.get("sort") or 0)
-        return cls(names, pipes, statuses, sorts)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "users": {str(k): v for k, v in self.users.items()},
-            "pipelines": {str(k): v for k, v in self.pipelines.items()},
-            "statuses": [
-                [p, s, n, self.status_sort.get((p, s), 0)] for (p, s), n in self.statuses.items()
-            ],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Lookups:
-        statuses = {(int(p), int(s)): str(n) for p, s, n, _ in data.get("statuses", [])}
-        sorts = {(int(p), int(s)): int(o) for p, s, _, o in data.get("statuses", [])}
-        return cls(
-            {int(k): v for k, v in data.get("users", {}).items()},
-            {int(k): v for k, v in data.get("pipelines", {}).items()},
-            statuses,
-            sorts,
-        )
+__all__ = ["Lookups", "PullResult", "deal_row", "payment_row", "plan_pull"]  # Lookups: old home
 
 
 @dataclass
@@ -173,9 +129,15 @@ def _plan_emptied_slot(
     """
     state = RowState.parse(row.get("state"))
     if row.get("confirmed") or state.status in ("pushed", "partial"):
-        wanted = state.with_problem("E_GONE the payment was removed in amoCRM after confirmation")
+        wanted = state.with_problem(
+            RowCode.E_GONE.because("the payment was removed in amoCRM after confirmation")
+        )
     else:
-        wanted = RowState("cancelled", state.seq, "E_GONE the payment was removed in amoCRM")
+        wanted = RowState(
+            SyncStatus.CANCELLED,
+            state.seq,
+            RowCode.E_GONE.because("the payment was removed in amoCRM"),
+        )
     if wanted.render() != (row.get("state") or ""):
         changes.update("payments", row_id, {"state": wanted.render()})
         result.updated_rows += 1
@@ -211,7 +173,7 @@ def _plan_payment(
     if existing is None:
         state = RowState.new(problem=payment.problem)
         if deal.lost:
-            state = state.with_status("cancelled")
+            state = state.with_status(SyncStatus.CANCELLED)
         changes.appends.append(
             RowAppend("payments", payment.id, wanted | {"state": state.render()})
         )
@@ -224,14 +186,16 @@ def _plan_payment(
     diff = differing(existing, wanted, _PAY_CRM_KEYS)
     flag = ""
     if "amount" in diff and (state.status in ("pushed", "partial") or confirmed):
-        # The money was already confirmed at the old amount: a person must look (design §3).
-        flag = f"E_CHANGED amount changed in CRM to {payment.amount} after confirmation"
+        # The money was already confirmed at the old amount: a person must look (README: E_CHANGED).
+        flag = RowCode.E_CHANGED.because(
+            f"amount changed in CRM to {payment.amount} after confirmation"
+        )
         del diff["amount"]
     new_state = state.with_problem(flag or payment.problem)
     if deal.lost and not confirmed and state.status in ("", "reversed"):
-        new_state = new_state.with_status("cancelled")
+        new_state = new_state.with_status(SyncStatus.CANCELLED)
     elif not deal.lost and state.status == "cancelled":
-        new_state = new_state.with_status("")  # the deal came back to life
+        new_state = new_state.with_status(SyncStatus.NONE)  # the deal came back to life
     if new_state.render() != (existing.get("state") or ""):
         diff["state"] = new_state.render()
     if diff:

@@ -1,7 +1,7 @@
 """Push: ticks in the ledger -> amoCRM fields, status and a note in the deal's history. Pure.
 
-A tick is an event (design.md §2): ☐ → ☑ confirms, ☑ → ☐ after a push reverses,
-a received amount changed after a push corrects. Each event gets the next ``seq``
+A tick is an event (docs/architecture.md, "Exactly once"): ☐ → ☑ confirms, ☑ → ☐ after a
+push reverses, a received amount changed after a push corrects. Each event gets the next ``seq``
 of its payment and a marker in its note, so a retry after a crash can tell that
 the note is already there. Field values are absolute (the deal's confirmed
 total), so writing them twice is harmless.
@@ -14,20 +14,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sheetledger.config import Config, Method
-from sheetledger.model import WON, ZERO, money
-from sheetledger.sync.ledger_view import LedgerChanges, LedgerView
-from sheetledger.sync.pull import Lookups
-from sheetledger.sync.state import RowState, marker
+from sheetledger.crm.lookups import Lookups
+from sheetledger.ledger.view import LedgerChanges, LedgerView
+from sheetledger.model import WON, ZERO, PaymentId, RowCode, money
+from sheetledger.money import rub
+from sheetledger.sync.state import RowState, SyncStatus, marker
+
+
+class EventKind(StrEnum):
+    """What a push tells amoCRM about a payment."""
+
+    CONFIRM = "confirm"  # ticked: the money arrived
+    REVERSE = "reverse"  # unticked after a push: it did not
+    CORRECT = "correct"  # the received amount changed after a push
+    PARTIAL = "partial"  # part of the money arrived (a received amount, no tick)
+
+
+# The Sync state each kind of push leaves on its row.
+_STATUS_AFTER = {
+    EventKind.CONFIRM: SyncStatus.PUSHED,
+    EventKind.CORRECT: SyncStatus.PUSHED,
+    EventKind.PARTIAL: SyncStatus.PARTIAL,
+    EventKind.REVERSE: SyncStatus.REVERSED,
+}
 
 
 @dataclass(frozen=True)
 class PushEvent:
-    payment_id: str
+    payment_id: PaymentId
     deal_id: int
-    kind: str  # confirm | reverse | correct
+    kind: EventKind
     seq: int
     amount: Decimal  # what is confirmed now (0 for a reversal)
     previous: Decimal | None  # what was pushed before (reverse/correct)
@@ -55,22 +75,9 @@ class PushPlan:
         """The ledger cells that record ``events`` as pushed (written after the CRM took them)."""
         changes = LedgerChanges()
         for event in events:
-            if event.kind == "reverse":
-                values: dict[str, Any] = {
-                    "state": RowState("reversed", event.seq, event.problem).render(),
-                    "pushed_amount": None,
-                }
-            elif event.kind == "partial":
-                values = {
-                    "state": RowState("partial", event.seq, event.problem).render(),
-                    "pushed_amount": event.amount,
-                }
-            else:
-                values = {
-                    "state": RowState("pushed", event.seq, event.problem).render(),
-                    "pushed_amount": event.amount,
-                }
-            changes.update("payments", event.payment_id, values)
+            state = RowState(_STATUS_AFTER[event.kind], event.seq, event.problem).render()
+            pushed = None if event.kind == EventKind.REVERSE else event.amount
+            changes.update("payments", event.payment_id, {"state": state, "pushed_amount": pushed})
         return changes
 
 
@@ -90,14 +97,25 @@ def received_so_far(row: Mapping[str, Any]) -> Decimal | None:
 
 def deal_totals(view: LedgerView) -> dict[int, Decimal]:
     """The confirmed total of every deal: ticked payments, plus partial receipts."""
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    return _totals(view)[0]
+
+
+def _totals(view: LedgerView) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Per deal: what the ledger says arrived, and what amoCRM was told (one pass)."""
+    confirmed: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    pushed: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in view.tab("payments"):
-        if row.get("deal_id") is None:
+        deal_id = row.get("deal_id")
+        if deal_id is None:
             continue
-        amount = received_so_far(row)
-        if amount is not None:
-            totals[int(row["deal_id"])] += amount
-    return dict(totals)
+        if row.get("confirmed") or row.get("received") is not None:
+            amount = received_so_far(row)
+            if amount is not None:
+                confirmed[int(deal_id)] += amount
+        state, before = row.get("state"), row.get("pushed_amount")
+        if state and before is not None and RowState.parse(state).status in ("pushed", "partial"):
+            pushed[int(deal_id)] += before
+    return dict(confirmed), dict(pushed)
 
 
 def method_labels(config: Config) -> dict[str, str]:
@@ -123,8 +141,7 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
         if event is not None:
             plan.events.append(event)
 
-    totals = deal_totals(view)
-    pushed_before = _pushed_totals(view)
+    totals, pushed_before = _totals(view)
     event_deals = {e.deal_id for e in plan.events}
     for deal_id_text, deal in deals.rows.items():
         deal_id = int(deal_id_text)
@@ -143,52 +160,50 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
     return plan
 
 
-def _pushed_totals(view: LedgerView) -> dict[int, Decimal]:
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in view.tab("payments"):
-        status = RowState.parse(row.get("state")).status
-        if status in ("pushed", "partial") and row.get("pushed_amount") is not None:
-            totals[int(row["deal_id"])] += row["pushed_amount"]
-    return dict(totals)
-
-
 def _event_for(
     row: Mapping[str, Any], labels: Mapping[str, str], today: date
 ) -> PushEvent | str | None:
+    if not row.get("confirmed") and not row.get("state") and row.get("received") is None:
+        return None  # never ticked, nothing received: most rows, decided at once
     state = RowState.parse(row.get("state"))
     confirmed = bool(row.get("confirmed"))
     amount = effective_amount(row)
     pushed = row.get("pushed_amount")
     partial = row.get("received") if not confirmed else None
-    if confirmed and state.status != "pushed":
-        kind, previous = "confirm", None
-    elif not confirmed and state.status == "pushed" and (partial is None or partial <= 0):
-        kind, previous = "reverse", pushed
-    elif confirmed and state.status == "pushed" and amount is not None and pushed != amount:
-        kind, previous = "correct", pushed
+    kind: EventKind
+    if confirmed and state.status != SyncStatus.PUSHED:
+        kind, previous = EventKind.CONFIRM, None
+    elif not confirmed and state.status == SyncStatus.PUSHED and (partial is None or partial <= 0):
+        kind, previous = EventKind.REVERSE, pushed
+    elif (
+        confirmed and state.status == SyncStatus.PUSHED and amount is not None and pushed != amount
+    ):
+        kind, previous = EventKind.CORRECT, pushed
     elif partial is not None and partial > 0 and (state.status != "partial" or pushed != partial):
         # Money arrived, but not all of it (e.g. a cash handover that ran out mid-payment).
         # Unticked after a push with a receipt left: one partial event, not a reversal then a
         # partial in the next cycle (two notes, and a CRM total that contradicts the first).
         kind, previous, amount = (
-            "partial",
+            EventKind.PARTIAL,
             pushed if state.status in ("partial", "pushed") else None,
             partial,
         )
-    elif not confirmed and state.status == "partial" and (partial is None or partial <= 0):
-        kind, previous = "reverse", pushed
+    elif not confirmed and state.status == SyncStatus.PARTIAL and (partial is None or partial <= 0):
+        kind, previous = EventKind.REVERSE, pushed
     else:
         return None
-    if kind != "reverse" and (amount is None or amount <= 0):
-        return f"{row.get('id')}: E_AMOUNT ticked, but there is no amount to confirm"
+    if kind != EventKind.REVERSE and (amount is None or amount <= 0):
+        return f"{row.get('id')}: " + RowCode.E_AMOUNT.because(
+            "ticked, but there is no amount to confirm"
+        )
     if row.get("deal_id") is None:
-        return f"{row.get('id')}: E_DEAL the row has no deal id"
+        return f"{row.get('id')}: " + RowCode.E_DEAL.because("the row has no deal id")
     return PushEvent(
-        payment_id=str(row["id"]),
+        payment_id=PaymentId(str(row["id"])),
         deal_id=int(row["deal_id"]),
         kind=kind,
         seq=state.seq + 1,
-        amount=money(amount) if kind != "reverse" and amount is not None else ZERO,
+        amount=money(amount) if kind != EventKind.REVERSE and amount is not None else ZERO,
         previous=previous,
         expected=row.get("amount"),
         method=labels.get(str(row.get("method") or ""), str(row.get("method") or "")),
@@ -250,39 +265,33 @@ def _target_status(
     return target
 
 
-def _rub(amount: Decimal | None) -> str:
-    if amount is None:
-        return "—"
-    whole, _, cents = f"{money(amount):,.2f}".partition(".")
-    return f"{whole.replace(',', ' ')},{cents} ₽"
-
-
 def note_text(event: PushEvent) -> str:
     """The note left in the deal's history (Russian: it is read in amoCRM by the managers)."""
     what = f"{event.payment_kind or 'Платёж'}"
     if event.contract_no:
         what += f" по договору № {event.contract_no}"
     who = f"{event.by}, {event.on.strftime('%d.%m.%Y')}"
-    if event.kind == "confirm":
-        text = (
-            f"✅ Оплата подтверждена: {what} — {_rub(event.amount)} ({event.method}). "
-            f"Подтвердил(а): {who}."
-        )
+    # Kopeks always: the accountant compares these with a bank statement.
+    amount, expected, previous = (
+        rub(value, kopeks=True) for value in (event.amount, event.expected, event.previous)
+    )
+    if event.kind == EventKind.CONFIRM:
+        text = f"✅ Оплата подтверждена: {what} — {amount} ({event.method}). Подтвердил(а): {who}."
         if event.expected is not None and event.expected != event.amount:
-            text += f" Ожидалось {_rub(event.expected)}, получено {_rub(event.amount)}."
-    elif event.kind == "reverse":
+            text += f" Ожидалось {expected}, получено {amount}."
+    elif event.kind == EventKind.REVERSE:
         text = (
-            f"↩️ Подтверждение оплаты отменено: {what} — {_rub(event.previous)} ({event.method}). "
+            f"↩️ Подтверждение оплаты отменено: {what} — {previous} ({event.method}). "
             f"Отметку снял(а): {who}."
         )
-    elif event.kind == "partial":
+    elif event.kind == EventKind.PARTIAL:
         text = (
-            f"💵 Оплата получена частично: {what} — {_rub(event.amount)} из {_rub(event.expected)} "
+            f"💵 Оплата получена частично: {what} — {amount} из {expected} "
             f"({event.method}). Принял(а): {who}."
         )
     else:
         text = (
             f"✏️ Сумма подтверждённой оплаты изменена: {what} ({event.method}) — "
-            f"было {_rub(event.previous)}, стало {_rub(event.amount)}. Изменил(а): {who}."
+            f"было {previous}, стало {amount}. Изменил(а): {who}."
         )
     return f"{text}\n{event.marker}"

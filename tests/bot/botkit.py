@@ -19,7 +19,7 @@ from sheetledger.sandbox.runner import Sandbox
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerChanges, RowAppend
 
-WAIT = 10.0
+WAIT = 30.0  # a ceiling on waits for events (they return at once); CI machines are slow
 
 
 def start_sandbox(folder: Path) -> tuple[Sandbox, Config]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -335,4 +336,45 @@ def test_a_cycle_that_died_half_way_is_planned_again_not_skipped(world: World):
     report = world.sync(memory=memory)
     assert not report.idle and report.notes_found == 1
     assert _by_id(world.rows("payments"))[f"{deals[0]}:2"]["Sync state"] == "pushed #1"
+    assert len(world.notes(deals[0])) == 1
+
+
+def _unseen_by_drive(world: World, spreadsheet_id: str, edit: Callable[[], None]) -> None:
+    """A person's edit that Drive's ``version`` does not reflect (yet)."""
+    books = world.box.sheets.spreadsheets
+    version = books[spreadsheet_id].version
+    edit()
+    books[spreadsheet_id].version = version
+
+
+def test_a_settled_daemon_reads_everything_every_15_minutes_whatever_drive_says(world: World):
+    from sheetledger.sync.cycle import CycleMemory
+
+    assert world.config.schedule.full_read_minutes == 15
+    memory = CycleMemory()
+    deals = _seed_mixed(world)
+    read_all_at = world.now() + timedelta(seconds=60)  # the cycle's time (World.sync adds 60 s)
+    world.sync(memory=memory)  # a daemon that just started reads everything
+    world.sync(memory=memory)
+    assert world.sync(memory=memory).idle
+    pid = f"{deals[0]}:2"
+    accountant = world.cabinets["accountant"].spreadsheet_id
+    _unseen_by_drive(
+        world,
+        accountant,
+        lambda: world.cabinet_type("accountant", "cabinet_payments", pid, "Confirmed", "TRUE"),
+    )
+    world.box.sheets.counters.reset()
+    for _ in range(20):  # a cycle a minute, for 20 minutes at most
+        at = world.now() + timedelta(seconds=60)
+        report = world.sync(memory=memory)
+        if not report.idle:
+            break
+        assert world.box.sheets.counters.by_kind.get("read", 0) == 0  # trusting Drive
+        assert at - read_all_at < timedelta(minutes=15)
+    else:
+        pytest.fail("the tick Drive did not announce was never seen")
+    # The first cycle 15 minutes after the last full read reads everything and sees the tick.
+    assert timedelta(minutes=15) <= at - read_all_at < timedelta(minutes=16)
+    assert [e.payment_id for e in report.pushed] == [pid]
     assert len(world.notes(deals[0])) == 1

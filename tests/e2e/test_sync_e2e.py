@@ -350,17 +350,84 @@ def test_a_lead_amocrm_refuses_holds_back_its_own_push_only(world: World):
     world.sync()
     world.tick(f"{good}:1")
     world.tick(f"{bad}:1")
-    # The batch PATCH is refused (400), then the first lead on its own too: one bad lead.
-    world.box.amo.fail_next(400, count=2, match="PATCH /api/v4/leads")
+
+    def a_manager_deletes_the_deal() -> None:  # in amoCRM, while the cycle runs
+        state = world.box.amo.state()
+        state["leads"] = [lead for lead in state["leads"] if lead["id"] != bad]
+        world.box.amo.load_state(state)
+
+    # amoCRM refuses the batch PATCH for the deal it no longer has (400 NotSupportedChoice).
+    world.box.amo.before_next(a_manager_deletes_the_deal, match="PATCH /api/v4/leads")
     report = world.sync()
-    pushed = {e.payment_id for e in report.pushed}
-    assert len(pushed) == 1 and report.unsettled
-    assert any("refused the update of deal" in p for p in report.problems)
-    (done,) = pushed
-    waiting = f"{bad}:1" if done == f"{good}:1" else f"{good}:1"
-    assert _payments(world)[waiting]["Sync state"] == ""
-    assert world.notes(int(waiting.split(":")[0])) == []
-    # Once amoCRM takes it, the held-back push goes through, once.
+    assert [e.payment_id for e in report.pushed] == [f"{good}:1"]
+    assert [e.payment_id for e in report.events] == [f"{good}:1", f"{bad}:1"]
+    assert report.unsettled and report.lead_patches == 1
+    refused = [p for p in report.problems if "refused" in p]
+    assert len(refused) == 1 and f"refused the update of deal {bad}" in refused[0]
+    payments = _payments(world)
+    assert payments[f"{good}:1"]["Sync state"] == "pushed #1"
+    assert payments[f"{bad}:1"]["Sync state"] == ""
+    assert len(world.notes(good)) == 1 and world.confirmed_total(good) == Decimal("1000")
+    assert world.crm.lead(bad) is None
+    # Held back it stays, cycle after cycle; the pushed one is never sent again.
     report = world.sync()
-    assert [e.payment_id for e in report.pushed] == [waiting]
-    assert len(world.notes(good)) == 1 and len(world.notes(bad)) == 1
+    assert report.pushed == [] and [e.payment_id for e in report.events] == [f"{bad}:1"]
+    assert len(world.notes(good)) == 1
+
+
+# -- amoCRM is the second record of every confirmation ------------------------------------
+
+
+def test_a_cleared_sync_state_costs_a_marker_check_not_a_second_note(world: World):
+    deal = world.deal("9801", payments=((1000, CARD, None),))
+    world.sync()
+    world.tick(f"{deal}:1")
+    world.sync()
+    assert _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
+    # A person pastes over the row's daemon cells: the sheet forgets the push, amoCRM does not.
+    title = world.ledger.tabs["payments"][0]
+    row = world.row_number("payments", f"{deal}:1")
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!P{row}", "")
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!O{row}", "")
+    assert _payments(world)[f"{deal}:1"]["Sync state"] == ""
+    report = world.sync()
+    assert report.notes_found == 1
+    assert len(world.notes(deal)) == 1
+    assert _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
+    assert world.sync().events == []
+
+
+def test_rows_deleted_and_ticked_again_make_no_duplicate_notes(world: World):
+    deals = [world.deal(str(9810 + n), payments=((1000 + n, CARD, None),)) for n in range(8)]
+    world.sync()
+    pushed = deals[:3]
+    for deal in pushed:
+        world.tick(f"{deal}:1")
+    world.sync()
+    # Someone deletes the three confirmed rows; a full sync brings them back, unticked.
+    title = world.ledger.tabs["payments"].title
+    for deal in pushed:
+        world.box.sheets.delete_rows(
+            world.spreadsheet_id, title, world.row_number("payments", f"{deal}:1")
+        )
+    world.sync(full=True)
+    assert set(_payments(world)) == {f"{d}:1" for d in deals}
+    assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {""}
+    for deal in pushed:  # the confirmations are typed again from the paper trail
+        world.tick(f"{deal}:1")
+    report = world.sync()
+    assert report.notes_found == 3 and len(report.pushed) == 3
+    assert [len(world.notes(d)) for d in deals] == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {"pushed #1"}
+
+
+def test_markers_are_looked_up_in_bulk_one_request_per_50_pushes(world: World):
+    deals = [world.deal(str(9900 + n), payments=((100 + n, CARD, None),)) for n in range(60)]
+    world.sync()
+    for deal in deals:
+        world.tick(f"{deal}:1")
+    world.box.amo.counters.reset()
+    report = world.sync()
+    assert len(report.pushed) == 60 and report.notes_found == 0
+    assert world.box.amo.counters.by_route["_get_notes"] == 2  # ⌈60 / 50⌉
+    assert [len(world.notes(d)) for d in deals] == [1] * 60

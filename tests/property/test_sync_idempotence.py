@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetledger.ledger.tabs import PAYMENTS, Owner
-from sheetledger.sync.ledger_view import LedgerView, apply_changes
+from sheetledger.ledger.view import LedgerView, apply_changes
 from sheetledger.sync.pull import plan_pull
 from sheetledger.sync.push import PushPlan, plan_push
 from sheetledger.sync.state import RowState

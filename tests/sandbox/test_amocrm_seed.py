@@ -6,6 +6,7 @@ import requests
 
 from sheetledger.sandbox.amocrm import AmoEmulator, ManualClock
 from sheetledger.sandbox.seed import (
+    AMO_LOSS_REASONS,
     AMO_PAYMENT_METHODS,
     AmoSeed,
     seed_amocrm,
@@ -106,3 +107,14 @@ def test_seed_is_what_the_api_shows():
         set(seed.fields.values()) | {i for s in seed.slots for i in (s.amount, s.method, s.date)}
     )
     assert {u["name"]: u["id"] for u in users} == dict(seed.users)
+
+
+def test_seed_has_the_loss_reasons_a_lost_deal_can_give():
+    emulator, _ = fresh()
+    with LoopbackServer(emulator) as server:
+        listed = requests.get(
+            server.url + "/api/v4/leads/loss_reasons",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
+        ).json()
+    assert [r["name"] for r in listed["_embedded"]["loss_reasons"]] == list(AMO_LOSS_REASONS)

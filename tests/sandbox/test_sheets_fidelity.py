@@ -1,5 +1,5 @@
 """The Sheets emulator against real recordings: every interaction of every cassette in
-``shared/fixtures/gsheets/`` is replayed over HTTP and the parsed bodies must be equal.
+``tests/fixtures/gsheets/`` is replayed over HTTP and the parsed bodies must be equal.
 
 Normalisation (the only differences allowed, and why):
 

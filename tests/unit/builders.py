@@ -1,9 +1,9 @@
 """Shared test builders: the example config, amoCRM-shaped leads, ledger views.
 
-Leads are shaped like real ``GET /api/v4/leads`` items (fixtures/amocrm/leads_list.real.*,
-reference/amocrm-api.md §2.4): ``custom_fields_values`` is ``null`` when nothing is filled,
-numeric values are strings, dates are unix ints (local midnight), selects carry
-``value`` and ``enum_id``.
+Leads are shaped like real ``GET /api/v4/leads`` items (tests/fixtures/amocrm/leads_list.real.*,
+docs/api-notes.md, "amoCRM: field values"): ``custom_fields_values`` is ``null`` when
+nothing is filled, numeric values are strings, dates are unix ints (local midnight),
+selects carry ``value`` and ``enum_id``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sheetledger.config import load_config
+from sheetledger.crm.lookups import Lookups
 from sheetledger.ledger.cells import from_cell, to_cell
 from sheetledger.ledger.tabs import CASH, DEALS, PAYMENTS, STATE
-from sheetledger.sync.ledger_view import LedgerView, TabRows
-from sheetledger.sync.pull import Lookups
+from sheetledger.ledger.view import LedgerView, TabRows
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "config.yaml", require_secrets=False)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sheetledger.ledger.view import LedgerView
 from sheetledger.sync.cash import plan_cash, unconfirmed_cash
 from sheetledger.sync.cursor import next_cursor, pull_from
-from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.state import RowState, marker
 from tests.unit.builders import empty_view
 
@@ -171,8 +171,37 @@ def test_cursor_never_decreases_and_never_passes_the_start(
         assert new <= started
     if newest and newest <= started:
         assert new is not None and new >= newest
-    if new is not None:
-        assert pull_from(new, 300) == max(0, new - 300)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3600), st.integers(0, 300)), min_size=1, max_size=30
+    ),  # (second a lead is saved, seconds before amoCRM lists it: ≤ the overlap)
+    st.lists(st.integers(1, 600), min_size=1, max_size=30),  # pauses between cycles
+)
+def test_every_saved_lead_is_pulled_by_some_cycle(
+    saves: list[tuple[int, int]], pauses: list[int]
+) -> None:
+    """Cycles that pull from the cursor and move it never lose a lead amoCRM lists late.
+
+    amoCRM stamps whole seconds and a lead saved as a cycle starts may be listed a moment
+    later; within the overlap (300 s) every save is still read by a later cycle.
+    """
+    overlap = 300
+    cursor: int | None = None
+    seen: set[int] = set()
+    now = 0
+    for pause in [*pauses, 3600 + 2 * overlap]:  # the last cycle comes after every save
+        now += pause
+        start = pull_from(cursor, overlap)
+        listed = [
+            (n, saved)
+            for n, (saved, lag) in enumerate(saves)
+            if saved + lag <= now and (start is None or saved >= start)
+        ]
+        seen.update(n for n, _ in listed)
+        cursor = next_cursor(cursor, max((saved for _, saved in listed), default=0), now)
+    assert seen == set(range(len(saves)))
 
 
 # -- state --------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def test_real_recorded_leads_parse() -> None:
 
 
 def test_date_field_is_the_local_day_of_the_account() -> None:
-    # 1711918800 = 2024-03-31T21:00Z = 2024-04-01 00:00 in Moscow (reference §2.4).
+    # 1711918800 = 2024-03-31T21:00Z = 2024-04-01 00:00 in Moscow
+    # (docs/api-notes.md, "amoCRM: field values").
     raw = lead(1, contract_date=None)
     raw["custom_fields_values"].append(
         {"field_id": FIELDS.contract_date, "values": [{"value": 1711918800}]}

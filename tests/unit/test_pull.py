@@ -6,9 +6,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sheetledger.crm.lookups import Lookups
 from sheetledger.ledger.tabs import DEALS, PAYMENTS
-from sheetledger.sync.ledger_view import LedgerView, apply_changes
-from sheetledger.sync.pull import Lookups, PullResult, plan_pull
+from sheetledger.ledger.view import LedgerView, apply_changes
+from sheetledger.sync.pull import PullResult, plan_pull
 from sheetledger.sync.state import RowState
 from tests.unit.builders import (
     BANK_TEXT,

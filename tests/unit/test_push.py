@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from sheetledger.config import Config
-from sheetledger.sync.ledger_view import LedgerView, apply_changes
-from sheetledger.sync.pull import Lookups, plan_pull
+from sheetledger.crm.lookups import Lookups
+from sheetledger.ledger.view import LedgerView, apply_changes
+from sheetledger.sync.pull import plan_pull
 from sheetledger.sync.push import PushPlan, deal_totals, method_labels, note_text, plan_push
 from tests.unit.builders import (
     AMO,

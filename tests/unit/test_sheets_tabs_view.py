@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sheetledger.ledger.sheets import _runs, check_header, column_letter
 from sheetledger.ledger.tabs import CASH, DEALS, MASTER_TABS, PAYMENTS, STATE, Owner
-from sheetledger.sync.ledger_view import LedgerChanges, RowAppend, apply_changes, differing
+from sheetledger.ledger.view import LedgerChanges, RowAppend, apply_changes, differing
 from tests.unit.builders import CONFIG, empty_view
 
 # -- tabs -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""An emulator of amoCRM API v4: account, users, pipelines, lead custom fields, leads, notes.
+"""An emulator of amoCRM API v4: account, users, pipelines, fields, loss reasons, leads, notes.
 
-It answers the way the real service does (``shared/reference/amocrm-api.md``, checked
-against ``shared/fixtures/amocrm/``):
+It answers the way the real service does (``docs/api-notes.md``, checked
+against ``tests/fixtures/amocrm/``):
 
 * HAL envelopes (``_page``, ``_links.self/next/first/prev``, ``_embedded``), successes as
   ``application/hal+json``, errors as ``application/problem+json``, non-ASCII escaped as
@@ -22,8 +22,8 @@ against ``shared/fixtures/amocrm/``):
 in-process helpers (``add_user``, ``add_pipeline``, ``add_field``, ``add_lead``).
 
 The package, one file per resource: ``wire`` (bodies, query parsing, validation problems),
-``core`` (state, token, rate limit, faults, paging), ``users`` (and the account),
-``pipelines``, ``fields``, ``leads``, ``notes``.
+``tokens`` (long-lived JWTs), ``core`` (state, tokens, rate limit, faults, paging),
+``users`` (and the account), ``pipelines``, ``fields``, ``loss_reasons``, ``leads``, ``notes``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sheetledger.sandbox.amocrm.fields import FIELD_TYPES
 from sheetledger.sandbox.amocrm.leads import Leads
 from sheetledger.sandbox.amocrm.notes import NOTE_TYPES, Notes
 from sheetledger.sandbox.amocrm.pipelines import STATUS_LOST, STATUS_WON
+from sheetledger.sandbox.amocrm.tokens import public_key_pem, token_claims
 from sheetledger.sandbox.amocrm.users import Users
 from sheetledger.sandbox.amocrm.wire import AmoValidationFailed, ManualClock, local_date
 
@@ -44,6 +45,8 @@ __all__ = [
     "AmoValidationFailed",
     "ManualClock",
     "local_date",
+    "public_key_pem",
+    "token_claims",
 ]
 
 

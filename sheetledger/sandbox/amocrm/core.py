@@ -10,11 +10,14 @@ import copy
 import json
 import time
 import urllib.parse
+import uuid
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sheetledger.sandbox.amocrm.tokens import expiry_of, mint_long_lived_token, token_claims
 from sheetledger.sandbox.amocrm.wire import (
     BATCH_MAX,
     DEFAULT_LIMIT,
@@ -27,7 +30,22 @@ from sheetledger.sandbox.amocrm.wire import (
     _Problems,
     _validation_failed,
 )
-from sheetledger.sandbox.server import Emulator, HTTPError, Request, Response
+from sheetledger.sandbox.server import Emulator, HTTPError, Request, Response, route
+
+
+def _expiry_claim(token: str) -> int | None:
+    """``exp`` of a JWT token; None for a plain string (it never expires)."""
+    claims = token_claims(token)
+    exp = None if claims is None else claims.get("exp")
+    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same day ``years`` later (29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 class AmoCore(Emulator):
@@ -37,7 +55,7 @@ class AmoCore(Emulator):
 
     def __init__(
         self,
-        token: str,
+        token: str | None = None,
         subdomain: str = "sandbox",
         *,
         clock: Callable[[], float] = time.time,
@@ -46,7 +64,12 @@ class AmoCore(Emulator):
         account_name: str | None = None,
     ) -> None:
         super().__init__(clock=clock)
-        self._token = token
+        # Accepted bearer tokens and their expiry (None: never). ``token`` is taken as given
+        # (tests use plain strings); ``issue_long_lived_token`` mints real-shaped JWTs.
+        self._tokens: dict[str, int | None] = {}
+        if token is not None:
+            self._tokens[token] = _expiry_claim(token)
+        self.integration_id = str(uuid.uuid4())  # `aud` of the tokens this account issues
         self.subdomain = subdomain
         self.rate_limit = rate_limit
         self.blocked = False  # True: nginx 403 for every request (repeated 429s, DOC:errors)
@@ -80,6 +103,7 @@ class AmoCore(Emulator):
         self._leads: dict[int, dict[str, Any]] = {}
         self._notes: dict[int, dict[str, Any]] = {}
         self._notes_by_lead: dict[int, list[int]] = {}
+        self._loss_reasons: dict[int, dict[str, Any]] = {}
         self._tags: dict[str, int] = {}
         self._next_ids = {
             "user": 11_000_001,
@@ -90,6 +114,7 @@ class AmoCore(Emulator):
             "lead": 38_000_001,
             "note": 76_000_001,
             "tag": 100_001,
+            "loss_reason": 7_300_001,
         }
         # Sorted lead ids per (filter, order), valid while the leads do not change: paging
         # 10,000 leads 250 at a time scans and sorts once, not once per page.
@@ -138,12 +163,66 @@ class AmoCore(Emulator):
                     # The gateway answers, not the API: HTML, no Retry-After (GH#526, PR#517).
                     return _nginx(429)
                 self._recent.append(now)
-        if request.headers.get("Authorization") != f"Bearer {self._token}":
-            # Real body of a bad/revoked token (amocrm-api-php#333).
+        if not self._token_valid(request.headers.get("Authorization") or ""):
+            # Real body of a bad, revoked or expired token (amocrm-api-php#333).
             return _problem(401, "Неверный логин или пароль")
         if not self.paid:
             return _problem(402, "Payment Required")
         return None
+
+    def _token_valid(self, authorization: str) -> bool:
+        scheme, _, token = authorization.partition(" ")
+        if scheme != "Bearer" or token not in self._tokens:
+            return False
+        expires = self._tokens[token]
+        return expires is None or self._now() < expires
+
+    def issue_long_lived_token(self, *, expires_on: date | None = None) -> str:
+        """A long-lived token of the token's user, as the integration settings make one.
+
+        It expires at midnight (UTC) of ``expires_on``, one year ahead by default; the settings
+        offer one day to five years.
+        """
+        with self.lock:
+            issued = self._now()
+            today = datetime.fromtimestamp(issued, UTC).date()
+            until = expires_on or _years_after(today, 1)
+            if not today < until <= _years_after(today, 5):
+                raise ValueError("a long-lived token lasts from one day to five years")
+            token = mint_long_lived_token(
+                account_id=int(self.account["id"]),
+                user_id=self.current_user_id,
+                issued_at=issued,
+                expires_at=expiry_of(until),
+                client_id=self.integration_id,
+            )
+            self._tokens[token] = _expiry_claim(token)
+            return token
+
+    def revoke_token(self, token: str) -> None:
+        """Revoke a token as from «Выданные доступы»: every request with it gets a 401."""
+        with self.lock:
+            self._tokens.pop(token, None)
+
+    @route("POST", r"/_sandbox/tokens")
+    def _control_issue_token(self, request: Request) -> Response:
+        """``{"expires_on": "YYYY-MM-DD"}`` (optional) → ``{"token": ..., "exp": ...}``."""
+        body = request.json() or {}
+        try:
+            until = date.fromisoformat(body["expires_on"]) if body.get("expires_on") else None
+            token = self.issue_long_lived_token(expires_on=until)
+        except (TypeError, ValueError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json({"token": token, "exp": self._tokens[token]}, 201)
+
+    @route("DELETE", r"/_sandbox/tokens")
+    def _control_revoke_token(self, request: Request) -> Response:
+        """``{"token": ...}``: revoke it (the next request with it gets a 401)."""
+        token = (request.json() or {}).get("token")
+        if not isinstance(token, str):
+            return Response.json({"error": "give the token to revoke"}, 400)
+        self.revoke_token(token)
+        return Response.empty()
 
     def error_response(self, status: int, message: str) -> Response:
         return _problem(status, message)
@@ -238,7 +317,10 @@ class AmoCore(Emulator):
                     "leads": list(self._leads.values()),
                     "notes": list(self._notes.values()),
                     "tags": self._tags,
+                    "loss_reasons": list(self._loss_reasons.values()),
                     "next_ids": self._next_ids,
+                    "tokens": [{"token": t, "exp": e} for t, e in self._tokens.items()],
+                    "integration_id": self.integration_id,
                 }
             )
 
@@ -258,5 +340,9 @@ class AmoCore(Emulator):
                 lead_id = self._notes[note_id]["entity_id"]
                 self._notes_by_lead.setdefault(lead_id, []).append(note_id)
             self._tags = dict(state.get("tags", {}))
+            self._loss_reasons = {r["id"]: r for r in state.get("loss_reasons", ())}
             self._next_ids.update(state["next_ids"])
+            # A token given to the constructor stays valid beside the saved ones.
+            self._tokens.update({t["token"]: t["exp"] for t in state.get("tokens", ())})
+            self.integration_id = state.get("integration_id", self.integration_id)
             self._leads_changed()

@@ -231,7 +231,7 @@ class Fields(AmoCore):
                 assert field is not None
                 self._fields[field["id"]] = field
                 out.append({**self._render_field(field, origin), "request_id": rid})
-        # 201 Created, as for users (reference §3.1).
+        # 201 Created, as for users (docs/api-notes.md, "amoCRM: field values").
         return _hal({"_total_items": len(out), "_embedded": {"custom_fields": out}}, 201)
 
     # -- custom field values -----------------------------------------------------------

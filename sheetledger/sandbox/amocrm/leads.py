@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sheetledger.sandbox.amocrm.fields import Fields
+from sheetledger.sandbox.amocrm.loss_reasons import LossReasons
 from sheetledger.sandbox.amocrm.pipelines import STATUS_LOST, STATUS_WON, UNSORTED_TYPE, Pipelines
 from sheetledger.sandbox.amocrm.wire import (
     _NOT_A_CHOICE,
@@ -54,7 +55,7 @@ _LEAD_WRITABLE = frozenset(
 )
 
 
-class Leads(Pipelines, Fields):
+class Leads(Pipelines, Fields, LossReasons):
     """Leads: validation of a whole batch, placement in pipelines, tags, filtered lists."""
 
     def _prepare_lead(
@@ -128,14 +129,13 @@ class Leads(Pipelines, Fields):
                 lead["responsible_user_id"] = item["responsible_user_id"]
         group = self._users.get(lead["responsible_user_id"], {}).get("rights", {}).get("group_id")
         lead["group_id"] = group or 0
-        if item.get("loss_reason_id") is not None:
-            problems.add(rid, "NotSupportedChoice", "loss_reason_id", _NOT_A_CHOICE)
         self._place_lead(lead, item, rid, problems, current)
+        refused = self._give_loss_reason(lead, item.get("loss_reason_id"), rid, problems)
         lead["custom_fields_values"] = self._merge_custom_fields(
             lead["custom_fields_values"], item.get("custom_fields_values"), rid, problems
         )
         self._apply_tags(lead, item)
-        if problems.by_request.get(rid):
+        if refused or problems.by_request.get(rid):
             return None
         for key in ("created_by", "created_at", "closed_at"):
             if key in item:
@@ -149,6 +149,24 @@ class Leads(Pipelines, Fields):
                 item["updated_by"] if _is_int(item.get("updated_by")) else self.current_user_id
             )
         return lead
+
+    def _give_loss_reason(
+        self, lead: dict[str, Any], reason: Any, rid: str, problems: _Problems
+    ) -> bool:
+        """Set ``loss_reason_id``; True when amoCRM refuses it in its other 400 shape."""
+        if reason is None:
+            return False
+        if not _is_int(reason) or reason not in self._loss_reasons:
+            problems.add(rid, "NotSupportedChoice", "loss_reason_id", _NOT_A_CHOICE)
+        elif lead["status_id"] != STATUS_LOST:
+            # Only a lost lead has a reason; the refusal is keyed by the lead's id (GH#88).
+            problems.refuse(
+                str(lead["id"] or rid), "Loss reason can be specified only for lost lead"
+            )
+            return True
+        else:
+            lead["loss_reason_id"] = reason
+        return False
 
     def _place_lead(
         self,
@@ -224,7 +242,10 @@ class Leads(Pipelines, Fields):
         if "catalog_elements" in with_:
             embedded["catalog_elements"] = []
         if "loss_reason" in with_:
-            embedded["loss_reason"] = []
+            reason = self._loss_reasons.get(lead["loss_reason_id"] or 0)
+            embedded["loss_reason"] = (
+                [] if reason is None else [self._render_loss_reason(reason, origin)]
+            )
         out["_embedded"] = embedded
         return out
 

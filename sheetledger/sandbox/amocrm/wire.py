@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,6 +14,7 @@ from http import HTTPStatus
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
+from sheetledger.sandbox.clock import ManualClock as ManualClock  # the shared clock, re-exported
 from sheetledger.sandbox.server import Request, Response
 
 PAGE_LIMIT_MAX = 250  # leads, notes, users: `limit` above this is a 422
@@ -35,31 +35,6 @@ _NGINX_PAGE = (
 )
 
 
-class ManualClock:
-    """A clock tests move by hand: unix seconds as a float, ``advance`` and ``sleep``.
-
-    Give the same instance to the emulator (``clock=``) and to the client (``clock=`` and
-    ``sleep=clock.sleep``): the client's waits then move the emulator's time too.
-    """
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = float(start)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += max(0.0, seconds)
-
-    sleep = advance
-
-    def set(self, now: float) -> None:
-        with self._lock:
-            self._now = float(now)
-
-
 class AmoValidationFailed(ValueError):
     """An in-process helper was given what the API would refuse with a 400."""
 
@@ -74,17 +49,26 @@ class _Problems:
 
     def __init__(self) -> None:
         self.by_request: dict[str, list[dict[str, str]]] = {}
+        # Refusals amoCRM reports in its other 400 shape, ``{"errors": {key: text}}`` (GH#88).
+        self.invalid: dict[str, str] = {}
 
     def add(self, request_id: str, code: str, path: str, detail: str) -> None:
         self.by_request.setdefault(request_id, []).append(
             {"code": code, "path": path, "detail": detail}
         )
 
+    def refuse(self, key: str, text: str) -> None:
+        self.invalid[key] = text
+
     def __bool__(self) -> bool:
-        return bool(self.by_request)
+        return bool(self.by_request or self.invalid)
 
     def as_list(self) -> list[dict[str, Any]]:
-        return [{"request_id": rid, "errors": errs} for rid, errs in self.by_request.items()]
+        listed = [{"request_id": rid, "errors": errs} for rid, errs in self.by_request.items()]
+        return listed + [
+            {"request_id": key, "errors": [{"code": "InvalidRequest", "path": "", "detail": text}]}
+            for key, text in self.invalid.items()
+        ]
 
 
 # --------------------------------------------------------------------------- bodies
@@ -115,6 +99,8 @@ def _problem(status: int, detail: str, **extra: Any) -> Response:
 
 
 def _validation_failed(problems: _Problems) -> Response:
+    if problems.invalid and not problems.by_request:
+        return _problem(400, "Invalid request body", errors=problems.invalid)
     body = {
         "validation-errors": problems.as_list(),
         "title": "Bad Request",

@@ -7,7 +7,7 @@ the service-account key handed out by ``service_account_info(token_uri)`` sends
 google-auth's JWT grant to ``POST /token`` here.
 
 What it serves (details and the quirks imitated are documented where they are
-implemented; sources: reference/google-sheets-api.md and fixtures/gsheets/):
+implemented; sources: docs/api-notes.md and tests/fixtures/gsheets/):
 
 * ``POST /token`` - the service-account JWT bearer grant (RS256 signature checked).
   Sheets and Drive routes without a valid ``Authorization: Bearer`` answer 401
@@ -49,6 +49,12 @@ Each in-process method, then its HTTP twin (JSON body; GET takes a query):
 * ``sort_range(spreadsheet_id, sheet_title, column_letter, ascending=True, header_rows=1)``
   -> ``POST /_sandbox/sort {"spreadsheet_id", "sheet_title", "column", "ascending",
   "header_rows"}``;
+* ``cut_paste_rows(spreadsheet_id, sheet_title, from_row, to_row, count=1)`` (Ctrl+X on
+  rows, Ctrl+V on another: the cells move, the cut rows stay empty)
+  -> ``POST /_sandbox/cut_paste {"spreadsheet_id", "sheet_title", "from_row", "to_row",
+  "count"}``;
+* ``delete_sheet(spreadsheet_id, sheet_title)`` (a person deletes a whole tab)
+  -> ``POST /_sandbox/delete_sheet {"spreadsheet_id", "sheet_title"}``;
 * ``rename_header(spreadsheet_id, sheet_title, old, new)``
   -> ``POST /_sandbox/rename_header {"spreadsheet_id", "sheet_title", "old", "new"}``;
 * ``values(spreadsheet_id, sheet_title)`` (unformatted, trimmed)
@@ -60,7 +66,8 @@ Each in-process method, then its HTTP twin (JSON body; GET takes a query):
 
 Rows are 1-based like the sheet's row numbers (``at_row=2`` is the first row
 under a header). ``POST /_sandbox/edit {"match": "values:batchUpdate", "op": "sort", ...}``
-(op: type, tick, insert_rows, delete_rows, sort, rename_header, share; plus the op's keys)
+(op: type, tick, insert_rows, delete_rows, cut_paste, sort, rename_header, delete_sheet,
+share; plus the op's keys)
 schedules one of these edits to run just before the next request matching
 ``match`` (the HTTP twin of ``before_next(callback, match=...)``).
 
@@ -75,11 +82,12 @@ Where things are (one module per responsibility):
   ``cells`` - how a value is stored (``Formula``);
 * ``formats`` - user-entered parsing and number formats; ``formulas``; ``masks`` (field masks);
 * ``core`` - ``SheetsCore``: auth, quotas, range resolution, reading and writing values;
-  ``errors`` - Google's error bodies;
+  ``errors`` - Google's error bodies; ``json_shape`` - defaults, colour twins, proto3 omissions;
 * ``spreadsheets`` (create, get), ``values`` (the values API), ``developer_metadata``
   (and data filters), ``batch_update`` (the route), then one module per family of
-  requests: ``sheet_requests``, ``cell_requests``, ``dimensions``, ``protection``
-  (protected and named ranges), ``merges_filters``, ``charts`` (pivot tables are cell fields);
+  requests: ``sheet_requests``, ``cell_requests``, ``copy_paste``, ``dimensions`` (and
+  autoResize), ``dimension_groups``, ``protection`` (protected and named ranges),
+  ``merges_filters``, ``charts`` (pivot tables are cell fields);
 * ``drive`` (+ ``xlsx`` export), ``people`` (the control side), ``persistence``;
 * ``emulator`` - ``SheetsEmulator``, every mixin above put together.
 """

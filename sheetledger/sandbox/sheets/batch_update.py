@@ -90,7 +90,6 @@ REQUEST_KINDS = frozenset(
 # Formatting-only requests accepted without effect on values (nothing the ledger reads back).
 NO_OP_REQUESTS = frozenset(
     {
-        "autoResizeDimensions",
         "updateBorders",
         "addBanding",
         "updateBanding",

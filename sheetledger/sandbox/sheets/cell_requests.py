@@ -6,11 +6,11 @@ import copy
 from typing import Any
 
 from sheetledger.sandbox.a1 import Bounds, column_letters
-from sheetledger.sandbox.server import HTTPError
 from sheetledger.sandbox.sheets.cells import Formula, json_number
 from sheetledger.sandbox.sheets.core import SheetsCore
-from sheetledger.sandbox.sheets.errors import PROTECTED, InvalidRequest
+from sheetledger.sandbox.sheets.errors import InvalidRequest
 from sheetledger.sandbox.sheets.formats import parse_user_entered
+from sheetledger.sandbox.sheets.json_shape import with_colors_mirrored, without_stale_twins
 from sheetledger.sandbox.sheets.masks import apply_mask
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
 
@@ -99,7 +99,13 @@ class CellRequests(SheetsCore):
             }
         else:
             sub = {k: v for k, v in tree.items() if k not in self._DERIVED}
-            new = apply_mask(old or {}, cell, sub) if sub else dict(old or {})
+            new = (
+                apply_mask(without_stale_twins(old or {}, sub), cell, sub)
+                if sub
+                else dict(old or {})
+            )
+        if new.get("userEnteredFormat"):
+            new["userEnteredFormat"] = with_colors_mirrored(new["userEnteredFormat"])
         kept = {k: v for k, v in new.items() if v not in (None, {})} or None
         cache[key] = (old, kept)
         sheet.set_extra(r, c, kept)
@@ -116,14 +122,6 @@ class CellRequests(SheetsCore):
         for r in range(r0, r1):
             for c in range(c0, c1):
                 self._apply_cell(book, sheet, r, c, cell, tree, cache)
-
-    def _check_protection_invalid(
-        self, book: Spreadsheet, sheet: Sheet, r0: int, r1: int, c0: int, c1: int, caller: str
-    ) -> None:
-        try:
-            self._check_protection(book, sheet, r0, r1, c0, c1, caller)
-        except HTTPError:
-            raise InvalidRequest(PROTECTED) from None
 
     def _req_updateCells(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
         tree = self._mask(p)

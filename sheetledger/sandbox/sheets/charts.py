@@ -32,7 +32,11 @@ class ChartRequests(SheetRequests):
         for grid in walk_grid_ranges(chart.get("spec")):
             self._grid_sheet(book, grid)  # every source must name an existing sheet
         sheet.charts.append(chart)
-        return {"addChart": {"chart": copy.deepcopy(chart)}}
+        reply = copy.deepcopy(chart)
+        for source in walk_grid_ranges(reply.get("spec")):
+            if not source.get("sheetId"):
+                source.pop("sheetId", None)  # proto3 omits the default, as in spreadsheets.get
+        return {"addChart": {"chart": reply}}
 
     def _find_chart(self, book: Spreadsheet, chart_id: Any) -> tuple[Sheet, dict[str, Any]]:
         for sheet in book.sheets:

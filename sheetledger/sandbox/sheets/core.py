@@ -71,7 +71,8 @@ class SheetsCore(Emulator):
         self.issuer.add_account(DEFAULT_SERVICE_ACCOUNT)
         self.quota_per_minute: dict[str, int] | None = None
         # Drive refuses file creation by service accounts with 403 storageQuotaExceeded
-        # nowadays (reference §7); off by default because the recorded cassettes predate it.
+        # nowadays (docs/api-notes.md, "Google: new files"); off by default because the
+        # recorded cassettes predate it.
         self.service_accounts_have_no_storage = False
         self.failed_edits: list[str] = []  # scheduled person edits (POST /_sandbox/edit) refused
 
@@ -221,7 +222,11 @@ class SheetsCore(Emulator):
         return str(value)
 
     def _resolve(self, book: Spreadsheet, text: str) -> tuple[Sheet, Bounds]:
-        """A range string -> (sheet, bounds); 400 ``Unable to parse range`` like Google."""
+        """A range string -> (sheet, bounds); 400 ``Unable to parse range`` like Google.
+
+        A1 notation: ``A1:B2`` (first visible tab), ``Sheet1`` (a whole tab), a named
+        range ``Payments`` and ``'Sheet1'!Payments`` (the concepts guide: "Sheet1!MyNamedRange").
+        """
         unable = fail(400, f"Unable to parse range: {text}")
         if not isinstance(text, str):
             raise unable
@@ -229,30 +234,43 @@ class SheetsCore(Emulator):
             ref = split_range(text)
         except ValueError:
             raise unable from None
+        cells = ref.cells or ""
         if ref.title is None:
-            cells = ref.cells or ""
             if is_cell_reference(cells):
                 visible = [s for s in book.sheets if not s.hidden] or book.sheets
                 return visible[0], parse_cells(cells)
             sheet = book.sheet_by_title(cells)
             if sheet is not None:
                 return sheet, Bounds()
-            for named in book.named_ranges:
-                if named["name"] == cells:
-                    grid = named["range"]
-                    target = book.sheet_by_id(int(grid.get("sheetId") or 0))
-                    if target is not None:
-                        return target, Bounds.from_grid_range(grid)
-            raise unable
+            found = self._named_range(book, cells)
+            if found is None:
+                raise unable
+            return found
         sheet = book.sheet_by_title(ref.title)
         if sheet is None:
             raise unable
         if ref.cells is None:
             return sheet, Bounds()
+        if not is_cell_reference(cells):
+            found = self._named_range(book, cells)
+            if found is None or found[0] is not sheet:
+                raise unable
+            return found
         try:
-            return sheet, parse_cells(ref.cells)
+            return sheet, parse_cells(cells)
         except ValueError:
             raise unable from None
+
+    @staticmethod
+    def _named_range(book: Spreadsheet, name: str) -> tuple[Sheet, Bounds] | None:
+        """The tab and bounds of the named range ``name`` (names ignore case), or None."""
+        for named in book.named_ranges:
+            if named["name"].lower() == name.lower():
+                grid = named["range"]
+                target = book.sheet_by_id(int(grid.get("sheetId") or 0))
+                if target is not None:
+                    return target, Bounds.from_grid_range(grid)
+        return None
 
     @staticmethod
     def _grid_limit(sheet: Sheet, text: str) -> HTTPError:
@@ -514,6 +532,14 @@ class SheetsCore(Emulator):
                     continue
                 raise fail(400, PROTECTED)
 
+    def _check_protection_invalid(
+        self, book: Spreadsheet, sheet: Sheet, r0: int, r1: int, c0: int, c1: int, caller: str
+    ) -> None:
+        try:
+            self._check_protection(book, sheet, r0, r1, c0, c1, caller)
+        except HTTPError:
+            raise InvalidRequest(PROTECTED) from None
+
     def _store(
         self, book: Spreadsheet, sheet: Sheet, r0: int, c0: int, rows: list[list[Any]], option: str
     ) -> int:
@@ -593,7 +619,7 @@ class SheetsCore(Emulator):
         """The range segment of ``.../values/{range}[:verb]``, split on the raw path.
 
         gspread appends ``:append``/``:clear`` unencoded after the percent-encoded
-        range, and a decoded range contains ``:`` itself (reference §1.1).
+        range, and a decoded range contains ``:`` itself (docs/api-notes.md, "Google: A1 ranges").
         """
         raw = request.raw_path.split("/values/", 1)[1]
         if verb is not None and raw.endswith(":" + verb):

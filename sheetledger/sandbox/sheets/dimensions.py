@@ -5,15 +5,34 @@ What is anchored to the cells (ranges, metadata, charts, filters) moves with the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from sheetledger.sandbox.a1 import Bounds, shift_on_delete, shift_on_insert
 from sheetledger.sandbox.sheets.core import DIMENSIONS, SheetsCore, flag
+from sheetledger.sandbox.sheets.dimension_groups import shift_groups
 from sheetledger.sandbox.sheets.errors import InvalidRequest
+from sheetledger.sandbox.sheets.formats import render_formatted
 from sheetledger.sandbox.sheets.formulas import FormulaError
 from sheetledger.sandbox.sheets.masks import apply_mask
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet, walk_grid_ranges
+
+
+def fitted_pixels(text: str, text_format: dict[str, Any], dim: str) -> int:
+    """The pixels a cell's text needs: its widest line across, its lines down.
+
+    An estimate of Sheets' autofit: Arial's average advance is about 0.7 of the font
+    size (7 px at the default 10 pt), bold about a tenth wider, 3 px of padding each
+    side; a line is 1.7 times the font size tall, so one line at 10 pt is the default
+    21-pixel row.
+    """
+    size = float(text_format.get("fontSize") or 10)
+    lines = text.split("\n") or [""]
+    if dim == "ROWS":
+        return math.ceil(len(lines) * size * 1.7) + 4
+    advance = size * 0.7 * (1.1 if text_format.get("bold") else 1.0)
+    return math.ceil(max(len(line) for line in lines) * advance) + 6
 
 
 def _sort_key(value: Any, descending: bool) -> tuple[int, Any]:
@@ -211,6 +230,7 @@ class DimensionRequests(SheetsCore):
                     continue  # "If the associated object is deleted its metadata is deleted too."
             kept_meta.append(meta)
         book.metadata = kept_meta
+        shift_groups(sheet, dim, move)
 
     def _req_sortRange(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
         grid = p.get("range") or {}
@@ -226,8 +246,9 @@ class DimensionRequests(SheetsCore):
         """Reorder rows by the specs; whole-width sorts carry formats and row metadata along.
 
         Whether Google moves ROW developer metadata on a sort is undocumented
-        (reference §6); the emulator moves it with the row when the sort spans the
-        whole width (a person's "sort sheet"), which is what the design relies on.
+        (docs/api-notes.md, "Google: people editing"); the emulator moves it with the row
+        when the sort spans the whole width (a person's "sort sheet"), which is what the
+        design relies on.
         """
         r0, r1, c0, c1 = bounds.clip(sheet.row_count, sheet.column_count)
         r1 = min(r1, len(sheet.cells))
@@ -271,3 +292,37 @@ class DimensionRequests(SheetsCore):
             for offset, c in enumerate(range(c0, c1)):
                 sheet.set_value(r, c, segments[pos][offset])
                 sheet.set_extra(r, c, formats[pos][offset])
+
+    # -- fitting to content -----------------------------------------------------------
+
+    def _req_autoResizeDimensions(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
+        """Columns as wide, rows as tall as what they show; empty ones keep their size."""
+        if p.get("dimensions") is None:
+            raise InvalidRequest("Only 'dimensions' (not data source sheets) is emulated.")
+        sheet, dim, start, end = self._dimension_target(book, p.get("dimensions"))
+        limit = sheet.row_count if dim == "ROWS" else sheet.column_count
+        end = limit if end is None else min(end, limit)
+        store = sheet.row_props if dim == "ROWS" else sheet.col_props
+        for index in range(start, end):
+            size = self._fitted_size(book, sheet, dim, index)
+            if size is not None:
+                store[index] = {**store.get(index, {}), "pixelSize": size}
+
+    def _fitted_size(self, book: Spreadsheet, sheet: Sheet, dim: str, index: int) -> int | None:
+        if dim == "ROWS":
+            row = sheet.cells[index] if index < len(sheet.cells) else []
+            places = [(index, c) for c in range(min(len(row), sheet.column_count))]
+        else:
+            places = [(r, index) for r in range(len(sheet.cells)) if index < len(sheet.cells[r])]
+        sizes = []
+        for r, c in places:
+            if sheet.value(r, c) is None:
+                continue
+            try:
+                shown = sheet.computed(r, c)
+            except FormulaError as exc:
+                shown = exc.code
+            fmt = (sheet.extra(r, c) or {}).get("userEnteredFormat") or {}
+            text = render_formatted(shown, fmt.get("numberFormat"), book.locale)
+            sizes.append(fitted_pixels(text, fmt.get("textFormat") or {}, dim))
+        return max(sizes) if sizes else None

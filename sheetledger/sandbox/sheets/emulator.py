@@ -5,6 +5,8 @@ from __future__ import annotations
 from sheetledger.sandbox.sheets.batch_update import BatchUpdateApi
 from sheetledger.sandbox.sheets.cell_requests import CellRequests
 from sheetledger.sandbox.sheets.charts import ChartRequests
+from sheetledger.sandbox.sheets.copy_paste import CopyPasteRequests
+from sheetledger.sandbox.sheets.dimension_groups import DimensionGroupRequests
 from sheetledger.sandbox.sheets.merges_filters import MergeAndFilterRequests
 from sheetledger.sandbox.sheets.people import PeopleEdits
 from sheetledger.sandbox.sheets.persistence import Persistence
@@ -18,6 +20,8 @@ class SheetsEmulator(
     BatchUpdateApi,
     ChartRequests,
     CellRequests,
+    CopyPasteRequests,
+    DimensionGroupRequests,
     ProtectionRequests,
     MergeAndFilterRequests,
     ValuesApi,

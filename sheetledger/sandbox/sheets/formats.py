@@ -1,6 +1,6 @@
 """User-entered parsing and number formats: what a person's typing stores, and how a value shows.
 
-The locale decides separators and date order (reference/google-sheets-api.md, fixtures/gsheets/).
+The locale decides separators and date order (tests/fixtures/gsheets/).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sheetledger.sandbox.a1 import parse_cells
+from sheetledger.sandbox.a1 import column_index, column_letters, parse_cells
 from sheetledger.sandbox.sheets.cells import json_number
 from sheetledger.sandbox.sheets.formats import render_formatted
 
@@ -228,3 +228,34 @@ def evaluate_formula(text: str, lookup: Callable[[int, int], Any]) -> Any:
             raise FormulaError("#NUM!")
         return json_number(round(value, 12) if abs(value) < 1e15 else value)
     return value
+
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+# A cell reference: not part of a longer name, not a function call such as LOG10(.
+_REFERENCE = re.compile(
+    r"(?<![A-Za-z0-9_.$])(\$?)([A-Za-z]{1,3})(\$?)([1-9][0-9]*)(?![A-Za-z0-9_(])"
+)
+
+
+def shift_references(formula: str, rows: int, columns: int) -> str:
+    """``formula`` copied ``rows`` down and ``columns`` right: its relative references follow.
+
+    ``=A1*2`` one column right is ``=B1*2``; ``$A$1`` stays put; text in quotes is left
+    alone; a reference pushed off the sheet becomes ``#REF!``, as in Sheets.
+    """
+
+    def move(match: re.Match[str]) -> str:
+        column_fixed, letters, row_fixed, digits = match.groups()
+        column = column_index(letters) + (0 if column_fixed else columns)
+        row = int(digits) + (0 if row_fixed else rows)
+        if column < 0 or row < 1:
+            return "#REF!"
+        return f"{column_fixed}{column_letters(column)}{row_fixed}{row}"
+
+    parts, position = [], 0
+    for literal in _STRING.finditer(formula):
+        parts.append(_REFERENCE.sub(move, formula[position : literal.start()]))
+        parts.append(literal.group(0))
+        position = literal.end()
+    parts.append(_REFERENCE.sub(move, formula[position:]))
+    return "".join(parts)

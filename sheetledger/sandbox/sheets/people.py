@@ -8,15 +8,16 @@ from typing import Any, ClassVar
 
 from sheetledger.sandbox.a1 import column_index
 from sheetledger.sandbox.server import HTTPError, Request, Response, route
+from sheetledger.sandbox.sheets.copy_paste import CopyPasteRequests
 from sheetledger.sandbox.sheets.core import PERSON
-from sheetledger.sandbox.sheets.dimensions import DimensionRequests
 from sheetledger.sandbox.sheets.drive import DriveApi
 from sheetledger.sandbox.sheets.errors import InvalidRequest
 from sheetledger.sandbox.sheets.formats import parse_user_entered
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
+from sheetledger.sandbox.sheets.sheet_requests import SheetRequests
 
 
-class PeopleEdits(DriveApi, DimensionRequests):
+class PeopleEdits(DriveApi, CopyPasteRequests, SheetRequests):
     """A person's edits go through the API's own code, so everything moves alike."""
 
     def create_spreadsheet(
@@ -182,6 +183,30 @@ class PeopleEdits(DriveApi, DimensionRequests):
 
         self._person_edit(spreadsheet_id, edit)
 
+    def cut_paste_rows(
+        self, spreadsheet_id: str, sheet_title: str, from_row: int, to_row: int, count: int = 1
+    ) -> None:
+        """A person cuts rows ``from_row``.. (1-based) and pastes them over row ``to_row``.
+
+        Ctrl+X on the row headers, Ctrl+V on another row: the cells move (values,
+        formats, checkboxes), the cut rows stay behind empty and the rows pasted over
+        are overwritten - the API's own cutPaste, so nothing else moves with them.
+        """
+
+        def edit(book: Spreadsheet) -> None:
+            sheet = book.sheet_by_title(sheet_title)
+            if sheet is None:
+                raise KeyError(f"no tab {sheet_title!r}")
+            rows = {
+                "sheetId": sheet.sheet_id,
+                "startRowIndex": from_row - 1,
+                "endRowIndex": from_row - 1 + count,
+            }
+            at = {"sheetId": sheet.sheet_id, "rowIndex": to_row - 1, "columnIndex": 0}
+            self._req_cutPaste(book, {"source": rows, "destination": at}, PERSON)
+
+        self._person_edit(spreadsheet_id, edit)
+
     def rename_header(self, spreadsheet_id: str, sheet_title: str, old: str, new: str) -> None:
         """A person renames a column by retyping its header cell in row 1."""
 
@@ -195,6 +220,17 @@ class PeopleEdits(DriveApi, DimensionRequests):
                     sheet.set_value(0, c, new)
                     return
             raise InvalidRequest(f"no header {old!r} in row 1 of {sheet_title!r}")
+
+        self._person_edit(spreadsheet_id, edit)
+
+    def delete_sheet(self, spreadsheet_id: str, sheet_title: str) -> None:
+        """A person deletes a whole tab (right-click on it → Delete)."""
+
+        def edit(book: Spreadsheet) -> None:
+            sheet = book.sheet_by_title(sheet_title)
+            if sheet is None:
+                raise KeyError(f"no tab {sheet_title!r}")
+            self._req_deleteSheet(book, {"sheetId": sheet.sheet_id}, PERSON)
 
         self._person_edit(spreadsheet_id, edit)
 
@@ -225,11 +261,16 @@ class PeopleEdits(DriveApi, DimensionRequests):
         "tick": ("tick", ("spreadsheet_id", "a1", "checked")),
         "insert_rows": ("insert_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),
         "delete_rows": ("delete_rows", ("spreadsheet_id", "sheet_title", "at_row", "count")),
+        "cut_paste": (
+            "cut_paste_rows",
+            ("spreadsheet_id", "sheet_title", "from_row", "to_row", "count"),
+        ),
         "sort": (
             "sort_range",
             ("spreadsheet_id", "sheet_title", "column", "ascending", "header_rows"),
         ),
         "rename_header": ("rename_header", ("spreadsheet_id", "sheet_title", "old", "new")),
+        "delete_sheet": ("delete_sheet", ("spreadsheet_id", "sheet_title")),
         "share": ("share", ("spreadsheet_id", "email", "role")),
     }
 
@@ -253,7 +294,7 @@ class PeopleEdits(DriveApi, DimensionRequests):
             return Response.json({"error": str(exc)}, 400)
         return Response.json({"ok": True})
 
-    @route("POST", r"/_sandbox/(?P<op>type|tick|insert_rows|delete_rows|sort|rename_header|share)")
+    @route("POST", r"/_sandbox/(?P<op>" + "|".join(_OPS) + ")")  # every op of the table above
     def control_op(self, request: Request, op: str) -> Response:
         return self._control(op, request)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sheetledger.sandbox.sheets.dimensions import DimensionRequests
 from sheetledger.sandbox.sheets.errors import InvalidRequest
+from sheetledger.sandbox.sheets.json_shape import with_colors_mirrored, without_stale_twins
 from sheetledger.sandbox.sheets.masks import apply_mask
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
 from sheetledger.sandbox.sheets.spreadsheets import SpreadsheetsApi
@@ -61,7 +61,8 @@ class SheetRequests(SpreadsheetsApi, DimensionRequests):
                 self._check_title(book, title, sheet)
                 sheet.title = title
             rows, cols = grid.get("rowCount"), grid.get("columnCount")
-            # Google resizes rows before columns (reference §4.1, gspread-dataframe#37).
+            # Google resizes rows before columns (gspread-dataframe#37; docs/api-notes.md,
+            # "Google: A1 ranges").
             if rows is not None and int(rows) != sheet.row_count:
                 self._resize(book, sheet, "ROWS", int(rows))
             if cols is not None and int(cols) != sheet.column_count:
@@ -80,16 +81,13 @@ class SheetRequests(SpreadsheetsApi, DimensionRequests):
             k: v
             for k, v in grid.items()
             if k not in ("rowCount", "columnCount", "frozenRowCount", "frozenColumnCount")
-            and v is not None
+            and v not in (None, False, 0)  # proto3: a field at its default is not shown
         }
         extras = {k: v for k, v in sheet.extra_properties.items() if k.startswith("_")}
-        extras.update(
-            {
-                k: copy.deepcopy(v)
-                for k, v in props.items()
-                if k in ("tabColor", "tabColorStyle", "rightToLeft") and v is not None
-            }
-        )
+        tab = {k: v for k, v in props.items() if k in ("tabColor", "tabColorStyle")}
+        extras.update(with_colors_mirrored(tab))
+        if props.get("rightToLeft"):
+            extras["rightToLeft"] = True
         if extra_grid:
             extras["gridProperties"] = extra_grid
         sheet.extra_properties = extras
@@ -111,7 +109,8 @@ class SheetRequests(SpreadsheetsApi, DimensionRequests):
         sheet = book.sheet_by_id(int(props.get("sheetId") or 0))
         if sheet is None:
             raise InvalidRequest(f"No grid with id: {props.get('sheetId') or 0}")
-        merged = apply_mask(self._sheet_properties(book, sheet), props, tree)
+        current = without_stale_twins(self._sheet_properties(book, sheet), tree)
+        merged = apply_mask(current, props, tree)
         self._apply_sheet_properties(book, sheet, merged)
         self._check_cells_limit(book)
 

@@ -14,72 +14,39 @@ from sheetledger.sandbox.sheets.developer_metadata import DeveloperMetadataApi
 from sheetledger.sandbox.sheets.errors import fail
 from sheetledger.sandbox.sheets.formats import render_formatted
 from sheetledger.sandbox.sheets.formulas import FormulaError
-from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet, grid_json
-
-# Copied from a fresh spreadsheet's metadata
-# (fixtures/gsheets/WorksheetTest.test_add_validation.json).
-DEFAULT_FORMAT: dict[str, Any] = {
-    "backgroundColor": {"red": 1, "green": 1, "blue": 1},
-    "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},
-    "verticalAlignment": "BOTTOM",
-    "wrapStrategy": "OVERFLOW_CELL",
-    "textFormat": {
-        "foregroundColor": {},
-        "fontFamily": "arial,sans,sans-serif",
-        "fontSize": 10,
-        "bold": False,
-        "italic": False,
-        "strikethrough": False,
-        "underline": False,
-        "foregroundColorStyle": {"rgbColor": {}},
-    },
-    "backgroundColorStyle": {"rgbColor": {"red": 1, "green": 1, "blue": 1}},
-}
-THEME: dict[str, Any] = {
-    "primaryFontFamily": "Arial",
-    "themeColors": [
-        {"colorType": "TEXT", "color": {"rgbColor": {}}},
-        {"colorType": "BACKGROUND", "color": {"rgbColor": {"red": 1, "green": 1, "blue": 1}}},
-        {
-            "colorType": "ACCENT1",
-            "color": {"rgbColor": {"red": 0.25882354, "green": 0.52156866, "blue": 0.95686275}},
-        },
-        {
-            "colorType": "ACCENT2",
-            "color": {"rgbColor": {"red": 0.91764706, "green": 0.2627451, "blue": 0.20784314}},
-        },
-        {
-            "colorType": "ACCENT3",
-            "color": {"rgbColor": {"red": 0.9843137, "green": 0.7372549, "blue": 0.015686275}},
-        },
-        {
-            "colorType": "ACCENT4",
-            "color": {"rgbColor": {"red": 0.20392157, "green": 0.65882355, "blue": 0.3254902}},
-        },
-        {
-            "colorType": "ACCENT5",
-            "color": {"rgbColor": {"red": 1, "green": 0.42745098, "blue": 0.003921569}},
-        },
-        {
-            "colorType": "ACCENT6",
-            "color": {"rgbColor": {"red": 0.27450982, "green": 0.7411765, "blue": 0.7764706}},
-        },
-        {
-            "colorType": "LINK",
-            "color": {"rgbColor": {"red": 0.06666667, "green": 0.33333334, "blue": 0.8}},
-        },
-    ],
-}
+from sheetledger.sandbox.sheets.json_shape import (
+    DEFAULT_FORMAT,
+    THEME,
+    as_google_json,
+    color_pair_of,
+)
+from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet, grid_json, walk_grid_ranges
 
 
 def _merge_format(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """The effective format: ``top`` over ``base``, a colour replaced whole, not blended."""
     out = copy.deepcopy(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and color_pair_of(key) is None
+        ):
             out[key] = _merge_format(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+# What a sheet holds beside its properties, stored under "_<name>" in extra_properties.
+SHEET_OBJECTS = (
+    "merges",
+    "conditionalFormats",
+    "filterViews",
+    "basicFilter",
+    "rowGroups",
+    "columnGroups",
+)
 
 
 class SpreadsheetsApi(DeveloperMetadataApi):
@@ -117,7 +84,14 @@ class SpreadsheetsApi(DeveloperMetadataApi):
         }
         if sheet.hidden:
             props["hidden"] = True
-        props.update({k: v for k, v in sheet.extra_properties.items() if k != "gridProperties"})
+        # "_"-keys are the sheet-level objects kept beside the properties (merges, filters...).
+        props.update(
+            {
+                k: copy.deepcopy(v)
+                for k, v in sheet.extra_properties.items()
+                if k != "gridProperties" and not k.startswith("_")
+            }
+        )
         return props
 
     def _protected_json(
@@ -158,9 +132,9 @@ class SpreadsheetsApi(DeveloperMetadataApi):
             if include_grid:
                 blocks = [b for s, b in grid_ranges if s is sheet] if grid_ranges else [Bounds()]
                 item["data"] = [self._grid_data(book, sheet, b) for b in blocks]
-            for key in ("merges", "conditionalFormats", "filterViews", "basicFilter"):
+            for key in SHEET_OBJECTS:
                 if sheet.extra_properties.get("_" + key):
-                    item[key] = copy.deepcopy(sheet.extra_properties["_" + key])
+                    item[key] = as_google_json(sheet.extra_properties["_" + key])
             if sheet.protected_ranges:
                 item["protectedRanges"] = [
                     self._protected_json(book, p, caller) for p in sheet.protected_ranges
@@ -174,6 +148,9 @@ class SpreadsheetsApi(DeveloperMetadataApi):
                 item["developerMetadata"] = sheet_meta
             if sheet.charts:
                 item["charts"] = copy.deepcopy(sheet.charts)
+                for grid in walk_grid_ranges(item["charts"]):
+                    if not grid.get("sheetId"):
+                        grid.pop("sheetId", None)
             sheets_json.append(item)
         body: dict[str, Any] = {
             "spreadsheetId": book.id,

@@ -21,6 +21,19 @@ from sheetledger.sandbox.sheets.errors import fail
 from sheetledger.sandbox.sheets.model import Sheet, Spreadsheet
 
 
+def covered(spans: list[tuple[int, int]]) -> int:
+    """How many indexes the half-open ``spans`` cover together (overlaps counted once)."""
+    total, reach = 0, None
+    for start, end in sorted(spans):
+        if reach is None or start >= reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
 class ValuesApi(DeveloperMetadataApi, DimensionRequests):
     """``/values`` routes: ValueRanges in and out, append's table detection."""
 
@@ -217,11 +230,14 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
     def _find_table(
         sheet: Sheet, r0: int, r1: int, c0: int, c1: int
     ) -> tuple[int, int, int, int] | None:
-        """The "table" values.append finds: the block of data around the first filled cell.
+        """The "table" values.append finds: the block of data around the range's first value.
 
         Like a spreadsheet's "current region": start at the first non-empty cell of
-        the range, grow the box while any cell touching it (diagonals included)
-        inside the range holds a value. Fixture: A1="x", B1="", C1="y" -> table A1.
+        the range, grow the box while any cell touching it (diagonals included) holds
+        a value. Only the start is looked for inside the range; the table grows past
+        it, so its rows may begin with empty cells and run below a one-row range
+        (Google's sample: range A1:E1 over data in A1:D2 -> tableRange A1:D2, rows
+        appended at A3). Fixture: A1="x", B1="", C1="y" -> table A1.
         """
         cells = sheet.cells
         start = None
@@ -236,16 +252,13 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
         if start is None:
             return None
         top, bottom, left, right = start[0], start[0] + 1, start[1], start[1] + 1
-        limit = min(r1, len(cells))
+        limit, width = len(cells), sheet.column_count
 
         def row_has(r: int, lo: int, hi: int) -> bool:
-            row = cells[r]
-            return any(v is not None for v in row[max(lo, c0) : min(hi, c1)])
+            return any(v is not None for v in cells[r][max(lo, 0) : hi])
 
         def col_has(c: int, lo: int, hi: int) -> bool:
-            return any(
-                c < len(row) and row[c] is not None for row in cells[max(lo, r0) : min(hi, limit)]
-            )
+            return any(c < len(row) and row[c] is not None for row in cells[max(lo, 0) : hi])
 
         changed = True
         while changed:
@@ -253,13 +266,13 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
             while bottom < limit and row_has(bottom, left - 1, right + 1):
                 bottom += 1
                 changed = True
-            while top > r0 and row_has(top - 1, left - 1, right + 1):
+            while top > 0 and row_has(top - 1, left - 1, right + 1):
                 top -= 1
                 changed = True
-            while right < c1 and col_has(right, top - 1, bottom + 1):
+            while right < width and col_has(right, top - 1, bottom + 1):
                 right += 1
                 changed = True
-            while left > c0 and col_has(left - 1, top - 1, bottom + 1):
+            while left > 0 and col_has(left - 1, top - 1, bottom + 1):
                 left -= 1
                 changed = True
         return top, bottom, left, right
@@ -346,7 +359,9 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
         filters: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         responses = []
-        totals = {"rows": 0, "cols": 0, "cells": 0}
+        row_spans: dict[int, list[tuple[int, int]]] = {}
+        column_spans: dict[int, list[tuple[int, int]]] = {}
+        cells = 0
         touched: set[int] = set()
         for index, (sheet, bounds, block, rows) in enumerate(plans):
             written = self._store(book, sheet, block[0], block[2], rows, option)
@@ -365,19 +380,23 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
             if filters is not None:
                 response["dataFilter"] = filters[index]
             responses.append(response)
-            totals["rows"] += response.get("updatedRows", 0)
-            totals["cols"] += response.get("updatedColumns", 0)
-            totals["cells"] += response.get("updatedCells", 0)
+            if "updatedRows" in response:
+                row_spans.setdefault(sheet.sheet_id, []).append((block[0], block[1]))
+                column_spans.setdefault(sheet.sheet_id, []).append((block[2], block[3]))
+            cells += response.get("updatedCells", 0)
             if written:
                 touched.add(sheet.sheet_id)
         self._touch(book)
         out: dict[str, Any] = {"spreadsheetId": book.id}
-        if totals["rows"]:
+        if row_spans:
+            # "The total number of rows/columns where at least one cell ... was updated":
+            # A1:D1 and A4:D4 make 2 rows and 4 columns, not 8 (gspread's recording
+            # WorksheetTest.test_batch_update; tests/sandbox/test_sheets_values_google.py).
             out.update(
                 {
-                    "totalUpdatedRows": totals["rows"],
-                    "totalUpdatedColumns": totals["cols"],
-                    "totalUpdatedCells": totals["cells"],
+                    "totalUpdatedRows": sum(map(covered, row_spans.values())),
+                    "totalUpdatedColumns": sum(map(covered, column_spans.values())),
+                    "totalUpdatedCells": cells,
                     "totalUpdatedSheets": len(touched),
                 }
             )

@@ -1,5 +1,9 @@
 """An emulator of the Telegram Bot API, for python-telegram-bot 22 on loopback.
 
+Independent clients work unmodified too (``tests/sandbox/test_telegram_peers.py``): aiogram 3
+with ``AiohttpSession(api=TelegramAPIServer.from_base(server.url))``, pyTelegramBotAPI with
+``apihelper.API_URL = f"{server.url}/bot{{0}}/{{1}}"`` (and ``FILE_URL``).
+
 The bot side is the real wire protocol: ``POST /bot<token>/<method>`` (GET works
 too; method names are case-insensitive, as on Telegram) and file downloads at
 ``GET /file/bot<token>/<file_path>``. Point PTB at it with both URLs, or file
@@ -31,6 +35,13 @@ What is faithful on purpose:
   (``BUTTON_DATA_INVALID``), HTML/MarkdownV2 parse errors ("can't parse
   entities"), chat not found, 403 for a user who blocked the bot, "message is not
   modified", "message to edit not found", a callback query answered twice.
+* Files: every file field takes an uploaded part, ``attach://<part>`` (how aiogram always
+  uploads), a file_id or a URL (refused: no internet); ``sendMediaGroup`` takes up to 10
+  photos or documents. A document's ``mime_type`` is the part's type, or, when the client
+  gave none or ``application/octet-stream``, the one its name implies. Photos are kept in
+  Telegram's sizes (90, 320, 800, 1280 px sides, stopping at the original) from the real
+  PNG/JPEG/GIF/WebP size; a non-image is ``IMAGE_PROCESS_FAILED``. ``getFile`` refuses
+  files over 20 MB ("file is too big"); a request body over 50 MB gets 413.
 * ``editMessageText`` without ``reply_markup`` removes the inline keyboard, as
   Telegram does.
 * In groups the bot is in privacy mode (``group_privacy=True``): it only gets
@@ -48,7 +59,10 @@ never faulted):
 * ``POST /_sandbox/users/{id}/documents`` ``{"filename": "bill.pdf", "content_base64": "..",
   "mime_type": "application/pdf", "caption": ..}`` (or multipart with a file part ``document``)
 * ``POST /_sandbox/users/{id}/photos`` ``{"content_base64": "..", "caption": ..}`` (or a
-  file part ``photo``)
+  file part ``photo``); the size is read from the image, or ``width``/``height``
+* ``POST /_sandbox/users/{id}/albums`` 2-10 file parts (or ``{"files": [{"filename": ..,
+  "content_base64": ..}]}``), ``caption``, ``kind`` ("document" or "photo"): one message
+  per file sharing a ``media_group_id``, the caption on the first
 * ``POST /_sandbox/users/{id}/press`` ``{"message_id": 7, "callback_data": "cat:e91:3"}``
 * ``POST /_sandbox/users/{id}/chat`` ``{"first_name": ..., "username": ...}`` opens a private chat
   without a message (so the bot may write first, as after /start)
@@ -62,10 +76,12 @@ never faulted):
   the next matching calls get 429 with ``parameters.retry_after``
 * ``POST /_sandbox/webhook`` ``{"url": ...}`` as if another deployment set a webhook
 
-Known gaps: no inline mode, payments, media groups, stickers, reply keyboards are
+Known gaps: no inline mode, payments, video/audio, stickers; reply keyboards are
 validated loosely and not shown in messages; entities are not produced for
-``parse_mode`` text (``text`` holds the visible text); photos keep one size,
-as uploaded; no automatic flood control (script 429s instead).
+``parse_mode`` text (``text`` holds the visible text); a photo's smaller sizes serve the
+uploaded bytes (nothing is resampled or re-encoded); no automatic flood control (script
+429s instead).
+
 Where things live: ``wire`` (routes, parameters, answers, errors), ``entities`` (text,
 commands, HTML/MarkdownV2), ``markup`` (inline keyboards), ``files`` (file records and the
 objects messages carry), ``state`` (what both sides share, auth, faults, persistence),

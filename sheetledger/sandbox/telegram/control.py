@@ -11,7 +11,7 @@ from typing import Any
 
 from sheetledger.sandbox.server import HTTPError, Request, Response, route
 from sheetledger.sandbox.telegram.people import People
-from sheetledger.sandbox.telegram.wire import JSON, TelegramTimeout
+from sheetledger.sandbox.telegram.wire import JSON, TelegramTimeout, form
 
 
 class PeopleControl(People):
@@ -21,10 +21,8 @@ class PeopleControl(People):
 
     @staticmethod
     def _control_body(request: Request) -> JSON:
-        if request.content_type == "application/json":
-            body = request.json() or {}
-        else:
-            body = request.form()
+        as_json = request.content_type == "application/json"
+        body = (request.json() or {}) if as_json else form(request)
         if not isinstance(body, dict):
             raise HTTPError(Response.json({"error": "expected a JSON object"}, 400))
         return body
@@ -93,6 +91,9 @@ class PeopleControl(People):
                 body.get("mime_type") or mime,
                 body.get("caption") or None,
                 chat_id=self._optional_int(body.get("chat_id")),
+                chat_type=str(body.get("chat_type", "private")),
+                first_name=body.get("first_name"),
+                username=body.get("username"),
             )
 
         return self._control_call(act)
@@ -107,7 +108,46 @@ class PeopleControl(People):
                 int(user_id),
                 content,
                 body.get("caption") or None,
+                width=self._optional_int(body.get("width")),
+                height=self._optional_int(body.get("height")),
                 chat_id=self._optional_int(body.get("chat_id")),
+                chat_type=str(body.get("chat_type", "private")),
+                first_name=body.get("first_name"),
+                username=body.get("username"),
+            )
+
+        return self._control_call(act)
+
+    @staticmethod
+    def _album_files(body: JSON) -> list[tuple[str, bytes]]:
+        """Every file part in order, or ``files``: ``[{"filename", "content_base64"}]``."""
+        parts = [v for v in body.values() if isinstance(v, dict)]
+        if parts:
+            return [(str(p.get("filename") or "file.bin"), p["content"]) for p in parts]
+        listed = body.get("files")
+        if not isinstance(listed, list):
+            raise ValueError("send file parts or files: [{filename, content_base64}]")
+        if not all(isinstance(f, dict) and "content_base64" in f for f in listed):
+            raise ValueError("each of files needs content_base64")
+        return [
+            (str(f.get("filename") or "file.bin"), base64.b64decode(f["content_base64"]))
+            for f in listed
+        ]
+
+    @route("POST", r"/_sandbox/users/(?P<user_id>\d+)/albums")
+    def _control_send_album(self, request: Request, user_id: str) -> Response:
+        body = self._control_body(request)
+
+        def act() -> list[JSON]:
+            return self.send_album(
+                int(user_id),
+                self._album_files(body),
+                body.get("caption") or None,
+                kind=str(body.get("kind") or "document"),
+                chat_id=self._optional_int(body.get("chat_id")),
+                chat_type=str(body.get("chat_type", "private")),
+                first_name=body.get("first_name"),
+                username=body.get("username"),
             )
 
         return self._control_call(act)

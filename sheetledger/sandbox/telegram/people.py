@@ -5,13 +5,12 @@ And what tests observe: what the bot sent, waits on the emulator's Condition (no
 
 from __future__ import annotations
 
-import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sheetledger.sandbox.telegram.entities import command_entities
-from sheetledger.sandbox.telegram.files import document_object, photo_sizes
-from sheetledger.sandbox.telegram.state import TelegramState, without_reply
+from sheetledger.sandbox.telegram.files import document_mime, document_object, image_size
+from sheetledger.sandbox.telegram.state import MAX_ALBUM, TelegramState, without_reply
 from sheetledger.sandbox.telegram.wire import JSON, TelegramTimeout, copy_json
 
 
@@ -183,7 +182,7 @@ class People(TelegramState):
                 content,
                 kind="document",
                 file_name=filename,
-                mime_type=mime_type or mimetypes.guess_type(filename)[0],
+                mime_type=document_mime(mime_type, filename),
             )
             body: JSON = {"document": document_object(stored)}
             if caption:
@@ -206,18 +205,26 @@ class People(TelegramState):
         content: bytes,
         caption: str | None = None,
         *,
-        width: int = 1280,
-        height: int = 960,
+        width: int | None = None,
+        height: int | None = None,
         chat_id: int | None = None,
         chat_type: str = "private",
         first_name: str | None = None,
         username: str | None = None,
     ) -> JSON:
-        """The user sends a photo (one size, stored as given). Returns the Message."""
+        """The user sends a photo; returns the Message, its ``photo`` in Telegram's sizes.
+
+        The size is read from the image (PNG, JPEG, GIF, WebP); ``width``/``height`` override
+        it, for content that is not an image. Raises ``ValueError`` when neither gives one.
+        """
+        size = image_size(content)
+        if width is not None and height is not None:
+            size = (width, height)
+        if size is None:
+            raise ValueError("a photo must be a PNG, JPEG, GIF or WebP image (or give its size)")
         with self.lock:
-            stored = self._store_file(content, kind="photo", file_name=None, mime_type="image/jpeg")
-            stored.update(width=width, height=height)
-            body: JSON = {"photo": photo_sizes(stored)}
+            stored = self._store_photo(content, *size)
+            body: JSON = {"photo": self._photo_sizes(stored)}
             if caption:
                 body["caption"] = caption
             return self._user_message(
@@ -231,6 +238,62 @@ class People(TelegramState):
                 date=None,
                 reply_to_message_id=None,
             )
+
+    def send_album(
+        self,
+        user_id: int,
+        files: Sequence[tuple[str, bytes]],
+        caption: str | None = None,
+        *,
+        kind: str = "document",
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> list[JSON]:
+        """The user sends 2-10 files at once, as ``kind`` "document" or "photo" (not both).
+
+        Telegram delivers an album as one message (and one update) per file, sharing a
+        ``media_group_id``, the caption on the first: a bot that wants the whole album
+        gathers them. ``files`` are ``(file name, bytes)``; photos must be images.
+        """
+        if not 2 <= len(files) <= MAX_ALBUM:
+            raise ValueError(f"an album holds 2 to {MAX_ALBUM} files, got {len(files)}")
+        if kind not in ("document", "photo"):
+            raise ValueError(f"an album is of documents or photos, not {kind!r}")
+        photo_sizes = [image_size(content) for _, content in files]
+        if kind == "photo" and None in photo_sizes:
+            raise ValueError("a photo must be a PNG, JPEG, GIF or WebP image")
+        with self.lock:
+            group_id = str(13_000_000_000_000_000 + self._next_seq())
+            messages = []
+            for number, ((name, content), size) in enumerate(zip(files, photo_sizes, strict=True)):
+                body: JSON = {"media_group_id": group_id}
+                if kind == "photo" and size is not None:
+                    body["photo"] = self._photo_sizes(self._store_photo(content, *size))
+                else:
+                    stored = self._store_file(
+                        content,
+                        kind="document",
+                        file_name=name,
+                        mime_type=document_mime(None, name),
+                    )
+                    body["document"] = document_object(stored)
+                if caption and number == 0:
+                    body["caption"] = caption
+                message = self._user_message(
+                    user_id,
+                    body,
+                    chat_id=chat_id,
+                    chat_type=chat_type,
+                    title=None,
+                    first_name=first_name,
+                    username=username,
+                    date=None,
+                    reply_to_message_id=None,
+                )
+                messages.append(message)
+            return messages
 
     def press_button(
         self, user_id: int, message_id: int, callback_data: str, chat_id: int | None = None

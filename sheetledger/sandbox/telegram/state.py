@@ -11,7 +11,12 @@ from typing import Any
 
 from sheetledger.sandbox.server import Emulator, Request, Response
 from sheetledger.sandbox.telegram.entities import visible_text
-from sheetledger.sandbox.telegram.files import new_file
+from sheetledger.sandbox.telegram.files import (
+    MAX_REQUEST_BYTES,
+    new_file,
+    photo_size,
+    photo_steps,
+)
 from sheetledger.sandbox.telegram.markup import inline_keyboard
 from sheetledger.sandbox.telegram.wire import (
     JSON,
@@ -22,7 +27,18 @@ from sheetledger.sandbox.telegram.wire import (
 )
 
 MAX_CAPTION = 1024
+MAX_ALBUM = 10  # files in one media group
 DEFAULT_ALLOWED = ("message", "edited_message", "callback_query")
+
+
+def caption_field(caption: str | None, parse_mode: str | None) -> JSON:
+    """``{"caption": visible text}`` for a message, or ``{}`` without one."""
+    if not caption:
+        return {}
+    visible = visible_text(caption, parse_mode)
+    if len(visible) > MAX_CAPTION:
+        raise bad("message caption is too long")
+    return {"caption": visible}
 
 
 def without_reply(message: JSON) -> JSON:
@@ -49,8 +65,10 @@ class TelegramState(Emulator):
         clock: Callable[[], float] = time.time,
         first_update_id: int = 738_211_001,
         group_privacy: bool = True,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         super().__init__(clock=clock)
+        self.max_request_bytes = max_request_bytes
         self.token = token
         head = token.split(":", 1)[0]
         self.bot_user: JSON = {
@@ -89,6 +107,9 @@ class TelegramState(Emulator):
     # -- auth and errors -------------------------------------------------------------
 
     def refuse(self, request: Request, kind: str | None) -> Response | None:
+        if len(request.body) > self.max_request_bytes:
+            # Telegram's front refuses the body before the Bot API reads a parameter.
+            return BotAPIError(413, "Request Entity Too Large").response
         match = re.match(r"/(?:file/)?bot([^/]+)/", request.path)
         if match and match.group(1) != self.token:
             return BotAPIError(401, "Unauthorized").response
@@ -213,13 +234,7 @@ class TelegramState(Emulator):
         return message
 
     def _caption(self, params: Params) -> JSON:
-        caption = params.text("caption")
-        if not caption:
-            return {}
-        visible = visible_text(caption, params.text("parse_mode"))
-        if len(visible) > MAX_CAPTION:
-            raise bad("message caption is too long")
-        return {"caption": visible}
+        return caption_field(params.text("caption"), params.text("parse_mode"))
 
     def _store_file(
         self, content: bytes, *, kind: str, file_name: str | None, mime_type: str | None
@@ -229,6 +244,35 @@ class TelegramState(Emulator):
         )
         self.files[str(stored["file_id"])] = stored
         return stored
+
+    def _store_photo(self, content: bytes, width: int, height: int) -> JSON:
+        """Keep a photo in Telegram's sizes; returns the largest.
+
+        Each size has its own file_id and path; the emulator does not resample, so every
+        size serves the uploaded bytes. Telegram re-encodes photos as JPEG, hence ``.jpg``.
+        """
+        sizes = []
+        for size_width, size_height in photo_steps(width, height):
+            stored = new_file(
+                self._next_seq(),
+                content,
+                kind="photo",
+                file_name=None,
+                mime_type="image/jpeg",
+                extension=".jpg",
+            )
+            stored.update(width=size_width, height=size_height)
+            self.files[str(stored["file_id"])] = stored
+            sizes.append(stored)
+        ids = [s["file_id"] for s in sizes]
+        for stored in sizes:
+            stored["sizes"] = ids
+        return sizes[-1]
+
+    def _photo_sizes(self, stored: JSON) -> list[JSON]:
+        """The ``photo`` list of a message showing the photo ``stored`` is one size of."""
+        ids = stored.get("sizes") or [stored["file_id"]]
+        return [photo_size(self.files[i]) for i in ids if i in self.files]
 
     # -- state -----------------------------------------------------------------------------
 

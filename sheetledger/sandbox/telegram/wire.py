@@ -9,6 +9,8 @@ Telegram accepts a method's parameters as a query string, an urlencoded or multi
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +19,11 @@ from sheetledger.sandbox.server import HTTPError, Request, Response, route
 JSON = dict[str, Any]
 
 TOKEN_IN_PATH = r"(?P<token>[^/]+)"
+ATTACH = "attach://"  # a file field naming the multipart part that carries the file
+# One parameter of a header such as Content-Disposition: name, then a quoted or bare value.
+HEADER_PARAM = re.compile(r"""\s*;\s*([!#$%&'*+.^`|~\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)""")
+# How browsers, urllib3 and httpx escape a quoted multipart file name (the HTML5 rule).
+HTML5_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -78,6 +85,89 @@ def api(name: str, kind: str | None) -> Callable[[Handler], Handler]:
     return mark
 
 
+# --------------------------------------------------------------------------- multipart
+
+
+def header_params(value: str) -> dict[str, str]:
+    """The ``; key=value`` parameters of a header, names lower-cased, values unquoted.
+
+    A file name arrives in one of three spellings: RFC 2231's ``filename*=utf-8''%D0%BF...``
+    (aiohttp, so aiogram), a quoted UTF-8 string with HTML5 escapes (urllib3, httpx), or
+    plain ASCII; the starred form wins when both are sent.
+    """
+    params: dict[str, str] = {}
+    for key, raw in HEADER_PARAM.findall(value):
+        text = raw.strip()
+        if text.startswith('"'):
+            text = re.sub(r"\\(.)", r"\1", text[1:-1])
+            for escaped, char in HTML5_ESCAPES.items():
+                text = text.replace(escaped, char)
+        name = key.lower()
+        if name.endswith("*"):
+            charset, _, encoded = text.partition("''")
+            if not encoded:
+                continue
+            name = name[:-1]
+            try:
+                text = urllib.parse.unquote(encoded.split("'", 1)[-1], charset or "utf-8")
+            except LookupError:  # an unknown charset: keep the plain spelling, if any
+                continue
+            params[name + "*"] = text
+        params.setdefault(name, text)
+    for name in [k for k in params if k.endswith("*")]:
+        params[name[:-1]] = params.pop(name)
+    return params
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """A ``multipart/form-data`` body: file parts as dicts, the other parts as text.
+
+    A file part is ``{"filename", "content", "content_type"}``, where ``content_type`` is
+    None when the part carries no Content-Type header: requests sends none for a bare
+    ``(name, bytes)`` tuple, and the MIME default (text/plain) would be a lie about a PDF.
+    A repeated name keeps its last part.
+    """
+    boundary = header_params(content_type).get("boundary", "")
+    if not boundary:
+        raise bad("can't parse multipart form: no boundary")
+    delimiter = b"--" + boundary.encode("latin-1")
+    out: dict[str, Any] = {}
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):  # the closing delimiter
+            break
+        head, separator, payload = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not separator:
+            continue
+        headers: dict[str, str] = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, colon, value = line.partition(":")
+            if colon:
+                headers[key.strip().lower()] = value.strip()
+        disposition = header_params(headers.get("content-disposition", ""))
+        name = disposition.get("name")
+        if name is None:
+            continue
+        content = payload.removesuffix(b"\r\n")
+        part_type = headers.get("content-type")
+        if "filename" in disposition:
+            out[name] = {
+                "filename": disposition["filename"],
+                "content": content,
+                "content_type": part_type.split(";")[0].strip().lower() if part_type else None,
+            }
+        else:
+            charset = header_params(part_type or "").get("charset", "utf-8")
+            out[name] = content.decode(charset, "replace")
+    return out
+
+
+def form(request: Request) -> dict[str, Any]:
+    """The body's parameters, whatever form they came in (Telegram's multipart reading)."""
+    if request.content_type == "multipart/form-data":
+        return parse_multipart(request.headers.get("Content-Type") or "", request.body)
+    return request.form()
+
+
 # --------------------------------------------------------------------------- parameters
 
 
@@ -86,7 +176,7 @@ class Params:
 
     def __init__(self, request: Request) -> None:
         values: dict[str, Any] = {k: v[0] for k, v in request.query.items() if v}
-        values.update(request.form())
+        values.update(form(request))
         self.values = values
 
     def has(self, name: str) -> bool:
@@ -132,7 +222,18 @@ class Params:
         except ValueError:
             raise bad(f"can't parse {what} JSON object") from None
 
-    def upload(self, name: str) -> JSON | str | None:
-        """A multipart upload (dict) or a file_id/URL string."""
-        value = self.values.get(name)
+    def file(self, value: Any) -> JSON | str | None:
+        """A file: a multipart part, ``attach://<part name>`` or a file_id/URL string.
+
+        aiogram always uploads the second way; the Bot API takes it on every file field,
+        including the ``media`` of InputMedia objects. An ``attach://`` naming no file part
+        is no file at all.
+        """
+        if isinstance(value, str) and value.startswith(ATTACH):
+            part = self.values.get(value[len(ATTACH) :])
+            return part if isinstance(part, dict) else None
         return value if isinstance(value, dict | str) else None
+
+    def upload(self, name: str) -> JSON | str | None:
+        """The file of parameter ``name`` (see ``file``)."""
+        return self.file(self.values.get(name))
