@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help test demo sandbox lint fmt bench clean
+.PHONY: help test demo sandbox lint fmt bench chaos clean
 
 help:  ## list the targets
 	@echo "sheetledger — make targets:"
@@ -40,6 +40,11 @@ bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deal
 	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_bank.py
 	$(PY) bench/bench_demo.py
+
+SEED  ?= 20261202
+STEPS ?= 700
+chaos: $(STAMP)  ## the long seeded chaos run: faults, kill -9 and people's edits (SEED=, STEPS=)
+	$(PY) -m tests.chaos.run --seed $(SEED) --steps $(STEPS)
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
