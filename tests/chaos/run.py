@@ -382,7 +382,9 @@ class ChaosRun:
         pushed = self._column("Pushed amount")
         row = self._pick_row(lambda r: bool(self._state(r)))
         if state and pushed and row:
-            self.book.values_batch_clear([f"'{self.payments_title}'!{pushed}{row}:{state}{row}"])
+            self.book.values_batch_clear(
+                body={"ranges": [f"'{self.payments_title}'!{pushed}{row}:{state}{row}"]}
+            )
 
     def _rename_header(self) -> None:
         headers = self._header()
@@ -713,6 +715,7 @@ class ChaosRun:
         if self._sheet_id(self.payments_title) is None:
             self._cli("init")
             self._cli("rebuild")
+        self._remove_flagged_copies()
         quiet = 0
         for _ in range(8):
             before = self.box.amo.counters.by_kind.get("write", 0)
@@ -729,6 +732,20 @@ class ChaosRun:
             for a1, formula in self._formulas(title):
                 self._violate(where, f"a formula in {title}!{a1}: {formula}")
         self._check_settled(where)
+
+    def _remove_flagged_copies(self) -> None:
+        """What the README asks of a person when rows are flagged E_DUPLICATE: delete the
+        extra copies (the lowest ones), so that one row of each payment is left."""
+        self._sync()
+        seen: set[str] = set()
+        extra: list[int] = []
+        for number, row in self._payment_rows():
+            if str(row[0]) in seen:
+                extra.append(number)
+            seen.add(str(row[0]))
+        for number in sorted(extra, reverse=True):
+            self._delete_rows_at(number)
+            self.tally.edits["delete_flagged_copy"] += 1
 
     def _check_settled(self, where: str) -> None:
         rows = self._payment_rows()

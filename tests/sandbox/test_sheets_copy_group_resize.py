@@ -31,7 +31,7 @@ def served() -> Iterator[tuple[SheetsEmulator, LoopbackServer, gspread.Worksheet
         client = connect(
             emulator.service_account_info(server.url + "/token"), api_base_url=server.url
         )
-        ws = client.create("Edits").sheet1
+        ws = client.create("Edits", folder_id=_team_drive(emulator)).sheet1
         yield emulator, server, ws
         assert server.crashes == []
 
@@ -211,3 +211,9 @@ def test_groups_always_rebuild_the_depth_of_every_row(
                 and span["endIndex"] <= outer["range"]["endIndex"]
                 for outer in groups
             )
+
+
+def _team_drive(emulator: SheetsEmulator) -> str:
+    """A shared drive the service account organizes: where it may own files (a My Drive
+    refuses it storage, as Google does; tests/sandbox/test_drive_files.py shows that)."""
+    return emulator.create_shared_drive("Ledgers", {emulator.service_account_email: "organizer"})

@@ -25,7 +25,7 @@ def book() -> Iterator[gspread.Spreadsheet]:
         client = connect(
             emulator.service_account_info(server.url + "/token"), api_base_url=server.url
         )
-        yield client.create("Shapes")
+        yield client.create("Shapes", folder_id=_team_drive(emulator))
         assert server.crashes == []
 
 
@@ -164,3 +164,9 @@ def test_replies_and_grid_properties_omit_defaults_too(book: gspread.Spreadsheet
         )
         grid = first_sheet(book)["properties"]["gridProperties"]
         assert grid == {"rowCount": 1000, "columnCount": 26, **shown}
+
+
+def _team_drive(emulator: SheetsEmulator) -> str:
+    """A shared drive the service account organizes: where it may own files (a My Drive
+    refuses it storage, as Google does; tests/sandbox/test_drive_files.py shows that)."""
+    return emulator.create_shared_drive("Ledgers", {emulator.service_account_email: "organizer"})

@@ -26,7 +26,7 @@ def ws() -> Iterator[gspread.Worksheet]:
         client = connect(
             emulator.service_account_info(server.url + "/token"), api_base_url=server.url
         )
-        yield client.create("Values").sheet1
+        yield client.create("Values", folder_id=_team_drive(emulator)).sheet1
         assert server.crashes == []
 
 
@@ -98,3 +98,9 @@ def test_append_insert_rows_from_a1_lands_after_the_table_not_under_the_header(
     )
     assert reply["updates"]["updatedRange"] == "Sheet1!A4"
     assert ws.col_values(1) == ["id", "p1", "p2", "p3", "", "total"]
+
+
+def _team_drive(emulator: SheetsEmulator) -> str:
+    """A shared drive the service account organizes: where it may own files (a My Drive
+    refuses it storage, as Google does; tests/sandbox/test_drive_files.py shows that)."""
+    return emulator.create_shared_drive("Ledgers", {emulator.service_account_email: "organizer"})

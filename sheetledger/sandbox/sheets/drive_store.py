@@ -1,6 +1,6 @@
 """Drive's state beside the spreadsheets: files, folders, shared drives, and who may do what.
 
-The rules imitated (reference/google-sheets-api.md §7; Google's shared-drives guide):
+The rules imitated (docs/api-notes.md, "Google: new files"; Google's shared-drives guide):
 
 * A service account has no storage quota: creating a file it would own - one in a My Drive,
   its own or a folder a person shared with it - answers 403 ``storageQuotaExceeded``
