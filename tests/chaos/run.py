@@ -66,7 +66,11 @@ METHODS = (
 HOSTILE_NAMES = ('=HYPERLINK("http://x";"x")', "+79990001122", "-1+2", "@admin", "=1+1")
 
 # Steps known to break an invariant today; the run skips them unless ``breaking`` is set.
-KNOWN_BREAKING: frozenset[str] = frozenset()
+KNOWN_BREAKING: frozenset[str] = frozenset(
+    # Seed 20261202 (30 steps, 6 deals, --breaking) still ends with amoCRM's confirmed total
+    # above the ledger's after one of these; `make chaos BREAKING=1` plays them.
+    {"clear_state", "delete_confirmed_row", "duplicate_row", "sort_columns", "delete_tab"}
+)
 
 TIMEOUT = 3  # the daemon's client timeouts in this run; a "timeout" fault answers later
 FAULT_KINDS = ("429", "5xx", "drop", "drop_after_commit", "timeout", "kill", "reply_fails")
