@@ -20,19 +20,12 @@ import argparse
 import math
 import tempfile
 import time
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
-from sheetledger.connect import build_google, master_ledger
-from sheetledger.crm.amocrm import AmoClient
-from sheetledger.ledger.setup import prepare
+from seeded import marker_note, seeded  # bench/seeded.py, beside this script
+
 from sheetledger.rebuild.run import run_rebuild
-from sheetledger.sandbox.amocrm import ManualClock
-from sheetledger.sandbox.runner import Sandbox
-from sheetledger.store import LocalState
 from sheetledger.sync.cycle import run_cycle
-from sheetledger.sync.push import PushEvent, note_text
 
 KINDS = ("confirm", "partial", "reverse")
 
@@ -46,76 +39,32 @@ def main() -> None:
 
 
 def run(folder: Path, deals: int) -> None:
-    clock = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC).timestamp())
-    box = Sandbox.start(folder, clock=clock)
-    try:
-        config = box.load_config()
-        ledger = master_ledger(config, build_google(config))
-        ledger.sleep = lambda seconds: None
-        prepare(ledger)
-        crm = AmoClient(
-            config.amocrm.base_url, config.amocrm.token.reveal(), sleep=clock.advance, clock=clock
-        )
-        store = LocalState(folder / "state.db")
-        amo = box.info["amocrm"]
-        slots = amo["slots"]
-        leads = []
-        for n in range(deals):
-            values = [{"field_id": amo["fields"]["contract_no"], "values": [{"value": str(n)}]}]
-            for slot in slots:
-                values.append({"field_id": slot["amount"], "values": [{"value": "10000"}]})
-                values.append(
-                    {"field_id": slot["method"], "values": [{"value": "Наличными в кассу"}]}
-                )
-            leads.append(
-                {
-                    "name": f"Договор {n}",
-                    "price": 10_000 * len(slots),
-                    "pipeline_id": amo["pipeline_id"],
-                    "status_id": amo["statuses"]["Договор заключен"],
-                    "responsible_user_id": amo["managers"][n % len(amo["managers"])],
-                    "custom_fields_values": values,
-                }
-            )
-        ids = [int(lead["id"]) for lead in crm.create_leads(leads)]
+    with seeded(folder, deals) as world:
+        config, ledger, crm, store = world.config, world.ledger, world.crm, world.store
         notes = []
-        for number, deal_id in enumerate(ids):
+        for number, deal_id in enumerate(world.ids):
             if number % 3:
                 continue
             kind = KINDS[number // 3 % len(KINDS)]
-            event = PushEvent(
-                payment_id=f"{deal_id}:1",
-                deal_id=deal_id,
-                kind=kind,
-                seq=1 if kind != "reverse" else 2,
-                amount=Decimal(
-                    "0" if kind == "reverse" else "4000" if kind == "partial" else "10000"
-                ),
-                previous=Decimal("10000"),
-                expected=Decimal("10000"),
-                method="Наличными в кассу",
-                by="Светлана",
-                on=date(2026, 11, 20),
-                payment_kind="Предоплата",
-                contract_no=str(number),
-            )
+            amount = "0" if kind == "reverse" else "4000" if kind == "partial" else "10000"
+            seq = 1 if kind != "reverse" else 2
             notes.append(
-                {"entity_id": deal_id, "note_type": "common", "params": {"text": note_text(event)}}
+                marker_note(deal_id, 1, number, kind=kind, seq=seq, amount=amount, previous="10000")
             )
         crm.add_notes(notes)
-        now = datetime.fromtimestamp(clock(), UTC)
+        now = world.now()
         run_cycle(config, ledger, crm, store, now=now)
-        box.sheets.delete_sheet(config.google.spreadsheet_id, config.google.tabs.payments)
+        world.box.sheets.delete_sheet(config.google.spreadsheet_id, config.google.tabs.payments)
 
         crm_before, sheets_before = crm.requests_made, ledger.requests
-        box.sheets.counters.reset()
+        world.box.sheets.counters.reset()
         cpu, wall = time.process_time(), time.perf_counter()
         report = run_rebuild(config, ledger, crm, store, now=now)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         amo_used = crm.requests_made - crm_before
         amo_min = math.ceil(deals / 250) + math.ceil(deals / 50) + 2
-        sheets_used = dict(box.sheets.counters.by_kind)
-        print(f"rebuild of {deals} deals, {deals * len(slots)} payments, {len(notes)} notes")
+        sheets_used = dict(world.box.sheets.counters.by_kind)
+        print(f"rebuild of {deals} deals, {deals * len(world.slots)} payments, {len(notes)} notes")
         print(f"  restored: {report.summary()}")
         print(f"  amoCRM requests: {amo_used} (minimum {amo_min})")
         print(
@@ -123,9 +72,6 @@ def run(folder: Path, deals: int) -> None:
             f"(emulator: {sheets_used}), the tab's recreation included"
         )
         print(f"  CPU {cpu:.2f} s, wall {wall:.2f} s (emulators in-process, manual amoCRM clock)")
-        store.close()
-    finally:
-        box.stop(save=False)
 
 
 if __name__ == "__main__":
