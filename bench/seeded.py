@@ -23,7 +23,7 @@ from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.sandbox.amocrm import ManualClock
 from sheetledger.sandbox.runner import Sandbox
 from sheetledger.store import LocalState
-from sheetledger.sync.push import PushEvent, note_text
+from sheetledger.sync.push import EventKind, PushEvent, note_text
 
 CASH = "Наличными в кассу"
 
@@ -91,7 +91,7 @@ def marker_note(
     event = PushEvent(
         payment_id=f"{deal_id}:{slot}",
         deal_id=deal_id,
-        kind=kind,
+        kind=EventKind(kind),
         seq=seq,
         amount=Decimal(amount),
         previous=Decimal(previous) if previous is not None else None,
