@@ -15,6 +15,12 @@ speak these types:
 The ID is derived from the source key (``order_id``), never from a counter, so two doors
 working at once, or one door retried after a crash, cannot give one bill two IDs.
 
+Two seams join the parts (``OrderDesk`` and ``OrderNews`` below): the doors and the
+buttons create, pay and reject through an ``OrderDesk`` (the shell over the Invoices tab);
+whoever sees an order created, paid, rejected or overdue tells an ``OrderNews``, which
+queues the Telegram and SMS messages exactly once per order, event and channel and sends
+them when it can (quiet hours, outages).
+
 The accountant's Telegram buttons carry ``callback_data`` ``op:<order id>`` (paid) and
 ``oj:<order id>`` (reject; the bot then asks for the reason); both are short ASCII well
 under Telegram's 64 bytes.
@@ -27,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import NewType
+from typing import NewType, Protocol
 
 OrderId = NewType("OrderId", str)
 
@@ -125,3 +131,30 @@ def state_text(order: Order) -> str:
     if order.state is OrderState.REJECTED:
         return f"rejected: {order.reason}" if order.reason else "rejected"
     return "new"
+
+
+class OrderEvent(StrEnum):
+    CREATED = "created"  # the accountant is told (Telegram with the file and buttons; SMS by rule)
+    PAID = "paid"  # the requester is told
+    REJECTED = "rejected"  # the requester is told, with the reason
+    OVERDUE = "overdue"  # the accountant is reminded (once a day, not every cycle)
+
+
+class OrderDesk(Protocol):
+    """Creates, pays and rejects orders in the ledger; every call is idempotent."""
+
+    def create(self, draft: OrderDraft, created: datetime) -> Order:
+        """The order of ``draft.source``: made once, found again on a repeat."""
+        ...
+
+    def get(self, order_id: OrderId) -> Order | None: ...
+
+    def pay(self, order_id: OrderId, payment: Payment) -> Order: ...
+
+    def reject(self, order_id: OrderId, reason: str, by: str) -> Order: ...
+
+
+class OrderNews(Protocol):
+    """Queues what people must be told of an order; sending happens later, exactly once."""
+
+    def tell(self, order: Order, event: OrderEvent) -> None: ...
