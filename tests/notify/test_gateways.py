@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sheetledger.errors import FatalError, RetriableError
-from sheetledger.notify.sms import SmsRefused, SmsRu, Smsc, smsc_id
+from sheetledger.notify.sms import Smsc, SmsRefused, SmsRu, smsc_id
 from sheetledger.retry import RetryPolicy
 from sheetledger.sandbox.clock import ManualClock
 from sheetledger.sandbox.runner import Sandbox

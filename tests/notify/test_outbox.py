@@ -112,9 +112,7 @@ def test_an_answer_lost_on_the_way_back_is_not_a_second_sms(
     assert len(sms(box)) == 1
 
 
-def test_smsc_error_9_counts_as_sent(
-    box: Sandbox, store: LocalState, clock: ManualClock
-) -> None:
+def test_smsc_error_9_counts_as_sent(box: Sandbox, store: LocalState, clock: ManualClock) -> None:
     def use_smsc(data: dict[str, Any]) -> None:
         data["orders"]["sms"]["provider"] = "smsc"
         data["orders"]["sms"]["login"] = ""
@@ -239,7 +237,10 @@ def test_a_late_restart_with_sms_ru_marks_the_sms_unsure(
 
 
 def test_no_secret_in_any_log_line(
-    box: Sandbox, config: Config, store: LocalState, clock: ManualClock,
+    box: Sandbox,
+    config: Config,
+    store: LocalState,
+    clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -255,6 +256,8 @@ def test_no_secret_in_any_log_line(
     # its token: the log handler's filter redacts those (tests/bot/test_bot_crash.py shows
     # it on a real process's log, and tests/notify/test_notify_crash.py on the daemon's).
     secrets = (box.sms.api_key, config.telegram.token.reveal())
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith(("sheetledger", "urllib3"))]
+    lines = [
+        r.getMessage() for r in caplog.records if r.name.startswith(("sheetledger", "urllib3"))
+    ]
     assert any("503" in line for line in lines)  # the outage was logged
     assert not [line for line in lines if any(s in line for s in secrets)]
