@@ -203,6 +203,12 @@ class _Handler(BaseHTTPRequestHandler):
         return query
 
     def do_GET(self) -> None:
+        try:
+            self._get()
+        except Exception as exc:  # a bug in a view shows as an error, not as a hang
+            self._text(500, f"the page failed: {exc!r}")
+
+    def _get(self) -> None:
         query = self._guard()
         if query is None:
             return
