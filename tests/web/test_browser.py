@@ -102,14 +102,15 @@ def test_a_person_ticks_writes_to_the_bot_and_sees_the_daemon_answer(
     tick.click()
     wait_for(
         browser,
-        lambda d: box.sheets.values(accountant, "Payments")[row][header.index("Confirmed")]
-        is True,
+        lambda d: box.sheets.values(accountant, "Payments")[row][header.index("Confirmed")] is True,
         "the tick reached the spreadsheet",
     )
     wait_for(
         browser,
-        lambda d: d.find_element("css selector", f'input.tick[data-a1="{a1}"]').is_selected()
-        and "поставлен" in d.find_element("id", "flash").text,
+        lambda d: (
+            d.find_element("css selector", f'input.tick[data-a1="{a1}"]').is_selected()
+            and "поставлен" in d.find_element("id", "flash").text
+        ),
         "the page confirmed the tick",
     )
     browser.save_screenshot(str(world.shots / "sheets.png"))
@@ -122,7 +123,8 @@ def test_a_person_ticks_writes_to_the_bot_and_sees_the_daemon_answer(
     reply = wait_for(
         browser,
         lambda d: [
-            b for b in d.find_elements("css selector", ".bubble.bot")
+            b
+            for b in d.find_elements("css selector", ".bubble.bot")
             if "3 500" in b.text and "реклама" in b.text
         ],
         "the bot's reply appeared in the chat",

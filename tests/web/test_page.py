@@ -53,32 +53,91 @@ def small_book(box: Sandbox) -> tuple[str, int]:
         sheet_id = box.sheets.spreadsheets[sid].sheets[0].sheet_id
 
     def cells(c0: int, c1: int) -> dict[str, Any]:
-        return {"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": 3,
-                "startColumnIndex": c0, "endColumnIndex": c1}
+        return {
+            "sheetId": sheet_id,
+            "startRowIndex": 1,
+            "endRowIndex": 3,
+            "startColumnIndex": c0,
+            "endColumnIndex": c1,
+        }
 
     batch_update(
         box,
         sid,
         [
-            {"updateSheetProperties": {"properties": {"sheetId": sheet_id,
-             "gridProperties": {"frozenRowCount": 1}}, "fields": "gridProperties.frozenRowCount"}},
-            {"repeatCell": {"range": cells(1, 2), "cell": {"userEnteredFormat": {"numberFormat": {
-                "type": "NUMBER", "pattern": "#,##0.00 ₽"}}}, "fields": "userEnteredFormat"}},
-            {"repeatCell": {"range": cells(2, 3), "cell": {"userEnteredFormat": {"numberFormat": {
-                "type": "DATE", "pattern": "dd.mm.yyyy"}}}, "fields": "userEnteredFormat"}},
-            {"setDataValidation": {"range": cells(3, 4),
-                                   "rule": {"condition": {"type": "BOOLEAN"}}}},
-            {"repeatCell": {"range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1,
-                                      "startColumnIndex": 3, "endColumnIndex": 4},
-                            "cell": {"userEnteredFormat": {"textFormat": {"bold": True},
-                                     "backgroundColor": {"red": 1, "green": 0.95, "blue": 0.7}}},
-                            "fields": "userEnteredFormat"}},
-            {"addProtectedRange": {"protectedRange": {"range": {"sheetId": sheet_id,
-             "startColumnIndex": 1, "endColumnIndex": 2}, "warningOnly": True,
-             "description": "sheetledger"}}},
-            {"updateDimensionProperties": {"range": {"sheetId": sheet_id, "dimension": "COLUMNS",
-             "startIndex": 4, "endIndex": 5}, "properties": {"hiddenByUser": True},
-             "fields": "hiddenByUser"}},
+            {
+                "updateSheetProperties": {
+                    "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
+                    "fields": "gridProperties.frozenRowCount",
+                }
+            },
+            {
+                "repeatCell": {
+                    "range": cells(1, 2),
+                    "cell": {
+                        "userEnteredFormat": {
+                            "numberFormat": {"type": "NUMBER", "pattern": "#,##0.00 ₽"}
+                        }
+                    },
+                    "fields": "userEnteredFormat",
+                }
+            },
+            {
+                "repeatCell": {
+                    "range": cells(2, 3),
+                    "cell": {
+                        "userEnteredFormat": {
+                            "numberFormat": {"type": "DATE", "pattern": "dd.mm.yyyy"}
+                        }
+                    },
+                    "fields": "userEnteredFormat",
+                }
+            },
+            {
+                "setDataValidation": {
+                    "range": cells(3, 4),
+                    "rule": {"condition": {"type": "BOOLEAN"}},
+                }
+            },
+            {
+                "repeatCell": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "startRowIndex": 0,
+                        "endRowIndex": 1,
+                        "startColumnIndex": 3,
+                        "endColumnIndex": 4,
+                    },
+                    "cell": {
+                        "userEnteredFormat": {
+                            "textFormat": {"bold": True},
+                            "backgroundColor": {"red": 1, "green": 0.95, "blue": 0.7},
+                        }
+                    },
+                    "fields": "userEnteredFormat",
+                }
+            },
+            {
+                "addProtectedRange": {
+                    "protectedRange": {
+                        "range": {"sheetId": sheet_id, "startColumnIndex": 1, "endColumnIndex": 2},
+                        "warningOnly": True,
+                        "description": "sheetledger",
+                    }
+                }
+            },
+            {
+                "updateDimensionProperties": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "dimension": "COLUMNS",
+                        "startIndex": 4,
+                        "endIndex": 5,
+                    },
+                    "properties": {"hiddenByUser": True},
+                    "fields": "hiddenByUser",
+                }
+            },
         ],
     )
     return sid, sheet_id
@@ -91,8 +150,12 @@ def test_without_the_token_nothing_is_shown_or_done(page: WebPage) -> None:
     assert call(page, "/", token=None).status == 403
     assert call(page, "/", token="guess").status == 403
     assert call(page, "/view?view=telegram", token=None).status == 403
-    refused = call(page, "/act", token="guess", body={"action": "tg_text", "user": OWNER_ID,
-                                                      "text": "1000 такси"})
+    refused = call(
+        page,
+        "/act",
+        token="guess",
+        body={"action": "tg_text", "user": OWNER_ID, "text": "1000 такси"},
+    )
     assert refused.status == 403
     assert page.box.telegram.chat_history(OWNER_ID) == []
     opened = call(page, "/")
@@ -151,8 +214,10 @@ def test_a_pivot_table_shows_its_values_and_a_chart_is_a_picture(box: Sandbox) -
     sid = box.sheets.create_spreadsheet(
         "Отчёты",
         sheets=[
-            {"title": "Profit", "values": [["Manager", "Revenue"], ["Иван", 100],
-                                           ["Пётр", 50], ["Иван", 25]]},
+            {
+                "title": "Profit",
+                "values": [["Manager", "Revenue"], ["Иван", 100], ["Пётр", 50], ["Иван", 25]],
+            },
             "Pivots",
         ],
         shared_with=[email],
@@ -164,31 +229,93 @@ def test_a_pivot_table_shows_its_values_and_a_chart_is_a_picture(box: Sandbox) -
         box,
         sid,
         [
-            {"updateCells": {"start": {"sheetId": pivots, "rowIndex": 0, "columnIndex": 0},
-             "rows": [{"values": [{"pivotTable": {
-                 "source": {"sheetId": profit, "startRowIndex": 0, "startColumnIndex": 0,
-                            "endColumnIndex": 2},
-                 "rows": [{"sourceColumnOffset": 0, "showTotals": True,
-                           "sortOrder": "ASCENDING"}],
-                 "values": [{"summarizeFunction": "SUM", "sourceColumnOffset": 1,
-                             "name": "Выручка"}]}}]}],
-             "fields": "pivotTable"}},
-            {"addChart": {"chart": {"spec": {"title": "Выручка по сделкам", "basicChart": {
-                "chartType": "COLUMN", "headerCount": 1,
-                "domains": [{"domain": {"sourceRange": {"sources": [
-                    {**column, "startColumnIndex": 0, "endColumnIndex": 1}]}}}],
-                "series": [{"series": {"sourceRange": {"sources": [column]}},
-                            "type": "COLUMN"}]}},
-                "position": {"overlayPosition": {"anchorCell": {
-                    "sheetId": pivots, "rowIndex": 10, "columnIndex": 0}}}}}},
+            {
+                "updateCells": {
+                    "start": {"sheetId": pivots, "rowIndex": 0, "columnIndex": 0},
+                    "rows": [
+                        {
+                            "values": [
+                                {
+                                    "pivotTable": {
+                                        "source": {
+                                            "sheetId": profit,
+                                            "startRowIndex": 0,
+                                            "startColumnIndex": 0,
+                                            "endColumnIndex": 2,
+                                        },
+                                        "rows": [
+                                            {
+                                                "sourceColumnOffset": 0,
+                                                "showTotals": True,
+                                                "sortOrder": "ASCENDING",
+                                            }
+                                        ],
+                                        "values": [
+                                            {
+                                                "summarizeFunction": "SUM",
+                                                "sourceColumnOffset": 1,
+                                                "name": "Выручка",
+                                            }
+                                        ],
+                                    }
+                                }
+                            ]
+                        }
+                    ],
+                    "fields": "pivotTable",
+                }
+            },
+            {
+                "addChart": {
+                    "chart": {
+                        "spec": {
+                            "title": "Выручка по сделкам",
+                            "basicChart": {
+                                "chartType": "COLUMN",
+                                "headerCount": 1,
+                                "domains": [
+                                    {
+                                        "domain": {
+                                            "sourceRange": {
+                                                "sources": [
+                                                    {
+                                                        **column,
+                                                        "startColumnIndex": 0,
+                                                        "endColumnIndex": 1,
+                                                    }
+                                                ]
+                                            }
+                                        }
+                                    }
+                                ],
+                                "series": [
+                                    {
+                                        "series": {"sourceRange": {"sources": [column]}},
+                                        "type": "COLUMN",
+                                    }
+                                ],
+                            },
+                        },
+                        "position": {
+                            "overlayPosition": {
+                                "anchorCell": {"sheetId": pivots, "rowIndex": 10, "columnIndex": 0}
+                            }
+                        },
+                    }
+                }
+            },
         ],
     )
     with box.sheets.lock:
         book = box.sheets.spreadsheets[sid]
         grid = read_grid(book, book.sheets[1])
     block = [[c.text for c in row[:2]] for row in grid.rows[:4]]
-    assert block == [["Manager", "Выручка"], ["Иван", "125"], ["Пётр", "50"],
-                     ["Grand Total", "175"]]
+    assert block == [
+        ["Manager", "Выручка"],
+        ["Иван", "125"],
+        ["Пётр", "50"],
+        ["Grand Total", "175"],
+    ]
     assert [c.pivot for c in grid.rows[3][:2]] == ["total", "total"]
     (chart,) = grid.charts
     assert chart.labels == ("Иван", "Пётр", "Иван") and chart.series[0].values == (100, 50, 25)
@@ -254,8 +381,9 @@ def test_ticking_typing_and_sorting_go_through_the_sheets_emulator(
     assert box.sheets.values(sid, "Payments")[1][3] is True
     assert call(page, f"/changes?view=sheets&book={sid}").json()["fingerprint"] != before
     assert act(page, action="sheet_type", book=sid, a1="Payments!A3", value="p0")["ok"]
-    assert act(page, action="sheet_sort", book=sid, tab="Payments", column="A",
-               ascending=True)["ok"]
+    assert act(page, action="sheet_sort", book=sid, tab="Payments", column="A", ascending=True)[
+        "ok"
+    ]
     rows = box.sheets.values(sid, "Payments")
     assert [r[0] for r in rows] == ["Payment ID", "p0", "p1"]  # the header stays on top
 
@@ -273,11 +401,23 @@ def test_a_message_a_button_and_a_file_reach_the_bot_as_updates(
     assert act(page, action="tg_text", user=OWNER_ID, text="3500 реклама", first_name="Ольга")
     box.telegram.open_chat(OWNER_ID)
     photo = base64.b64encode(PNG_1X1).decode()
-    assert act(page, action="tg_file", user=OWNER_ID, filename="чек.png", mime_type="image/png",
-               content_base64=photo, caption="чек")["ok"]
-    assert act(page, action="tg_file", user=OWNER_ID, filename="счёт.pdf",
-               mime_type="application/pdf",
-               content_base64=base64.b64encode(b"%PDF-1.4").decode())["ok"]
+    assert act(
+        page,
+        action="tg_file",
+        user=OWNER_ID,
+        filename="чек.png",
+        mime_type="image/png",
+        content_base64=photo,
+        caption="чек",
+    )["ok"]
+    assert act(
+        page,
+        action="tg_file",
+        user=OWNER_ID,
+        filename="счёт.pdf",
+        mime_type="application/pdf",
+        content_base64=base64.b64encode(b"%PDF-1.4").decode(),
+    )["ok"]
     updates = box.telegram.pending_updates()
     messages = [u["message"] for u in updates]
     assert messages[0]["text"] == "3500 реклама" and messages[0]["from"]["first_name"] == "Ольга"
@@ -295,18 +435,34 @@ def test_a_deal_is_created_and_a_payment_field_changed_with_the_api_rules(
 ) -> None:
     amo = box.info["amocrm"]
     manager = amo["managers"][0]
-    reply = act(page, action="amo_create", name="Шкаф-купе — Тестов Т.", price="150 000",
-                status_id=amo["statuses"]["Договор заключен"], responsible_user_id=manager,
-                contract_no="9001", product="Шкаф-купе", amount="50 000",
-                method="Наличными в кассу", date="2026-11-20")
+    reply = act(
+        page,
+        action="amo_create",
+        name="Шкаф-купе — Тестов Т.",
+        price="150 000",
+        status_id=amo["statuses"]["Договор заключен"],
+        responsible_user_id=manager,
+        contract_no="9001",
+        product="Шкаф-купе",
+        amount="50 000",
+        method="Наличными в кассу",
+        date="2026-11-20",
+    )
     lead_id = int(re.search(r"#(\d+)", reply["message"]).group(1))  # type: ignore[union-attr]
     lead = box.amo.lead(lead_id)
     assert lead is not None and lead["price"] == 150000
     values = {cf["field_id"]: cf["values"][0]["value"] for cf in lead["custom_fields_values"]}
     slot = amo["slots"][0]
     assert values[slot["amount"]] == "50000" and values[slot["method"]] == "Наличными в кассу"
-    assert act(page, action="amo_payment", lead=lead_id, slot=0, amount="55 000,50",
-               method="Перевод на карту", date="2026-11-21")["ok"]
+    assert act(
+        page,
+        action="amo_payment",
+        lead=lead_id,
+        slot=0,
+        amount="55 000,50",
+        method="Перевод на карту",
+        date="2026-11-21",
+    )["ok"]
     lead = box.amo.lead(lead_id)
     assert lead is not None
     values = {cf["field_id"]: cf["values"][0]["value"] for cf in lead["custom_fields_values"]}

@@ -77,8 +77,13 @@ def chart_svg(chart: ChartData) -> Markup:
                 parts.append(
                     h(
                         "rect",
-                        {"x": f"{x:.1f}", "y": f"{y0:.1f}", "width": f"{bar_w:.1f}",
-                         "height": f"{max(y1 - y0, 0.5):.1f}", "fill": colour},
+                        {
+                            "x": f"{x:.1f}",
+                            "y": f"{y0:.1f}",
+                            "width": f"{bar_w:.1f}",
+                            "height": f"{max(y1 - y0, 0.5):.1f}",
+                            "fill": colour,
+                        },
                         h("title", {}, f"{series.name} · {chart.labels[i]}: {_short(value)}"),
                     )
                 )
@@ -87,12 +92,15 @@ def chart_svg(chart: ChartData) -> Markup:
                 f"{LEFT + step * (i + 0.5):.1f},{y(v):.1f}" for i, v in enumerate(series.values)
             )
             parts.append(
-                h("polyline", {"points": points, "fill": "none", "stroke": colour,
-                               "stroke-width": 2.5})
+                h(
+                    "polyline",
+                    {"points": points, "fill": "none", "stroke": colour, "stroke-width": 2.5},
+                )
             )
         lx = LEFT + number * 180
-        parts.append(h("rect", {"x": lx, "y": HEIGHT - 18, "width": 12, "height": 12,
-                                "fill": colour}))
+        parts.append(
+            h("rect", {"x": lx, "y": HEIGHT - 18, "width": 12, "height": 12, "fill": colour})
+        )
         parts.append(h("text", {"x": lx + 18, "y": HEIGHT - 8}, series.name or f"Ряд {number + 1}"))
     return h(
         "svg",

@@ -58,7 +58,9 @@ def chat_fingerprint(box: Sandbox) -> str:
     with tg.lock:
         sent = sum(tg.next_message_id.values())
         writes = tg.counters.by_kind.get("write", 0)
-        return f"{tg.next_update_id}:{sent}:{writes}:{tg.dropped_updates}:{len(tg.callback_answers)}"
+        return (
+            f"{tg.next_update_id}:{sent}:{writes}:{tg.dropped_updates}:{len(tg.callback_answers)}"
+        )
 
 
 def _file_link(file_id: str) -> str:
@@ -81,16 +83,26 @@ def _bubble(message: dict[str, Any], bot_id: int, person: Person) -> Markup:
     if photo:
         largest = max(photo, key=lambda p: p.get("width", 0))
         parts.append(
-            h("a", {"href": _file_link(largest["file_id"]), "target": "_blank", "data-file": "1"},
-              h("img", {"class": "photo", "alt": "фото", "data-src": _file_link(largest["file_id"])}))
+            h(
+                "a",
+                {"href": _file_link(largest["file_id"]), "target": "_blank", "data-file": "1"},
+                h(
+                    "img",
+                    {"class": "photo", "alt": "фото", "data-src": _file_link(largest["file_id"])},
+                ),
+            )
         )
     document = message.get("document")
     if document:
         parts.append(
             h(
                 "a",
-                {"class": "document", "href": _file_link(document["file_id"]), "target": "_blank",
-                 "data-file": "1"},
+                {
+                    "class": "document",
+                    "href": _file_link(document["file_id"]),
+                    "target": "_blank",
+                    "data-file": "1",
+                },
                 f"📄 {document.get('file_name') or 'файл'} · {_size(document.get('file_size'))}",
             )
         )
@@ -107,10 +119,15 @@ def _bubble(message: dict[str, Any], bot_id: int, person: Person) -> Markup:
                 buttons.append(
                     h(
                         "button",
-                        {"class": "inline act-button", "data-action": "tg_press",
-                         "data-user": person.id, "data-message": message["message_id"],
-                         "data-callback": data, "disabled": data is None,
-                         "title": button.get("url")},
+                        {
+                            "class": "inline act-button",
+                            "data-action": "tg_press",
+                            "data-user": person.id,
+                            "data-message": message["message_id"],
+                            "data-callback": data,
+                            "disabled": data is None,
+                            "title": button.get("url"),
+                        },
                         button.get("text", "?"),
                     )
                 )
@@ -138,8 +155,12 @@ def chat_view(box: Sandbox, user_id: int | None) -> Markup:
     side = [
         h(
             "a",
-            {"class": "person" + (" current" if p.id == person.id else ""),
-             "href": link(view="telegram", user=p.id), "data-nav": "1", "data-user": p.id},
+            {
+                "class": "person" + (" current" if p.id == person.id else ""),
+                "href": link(view="telegram", user=p.id),
+                "data-nav": "1",
+                "data-user": p.id,
+            },
             h("b", {}, p.name),
             h("small", {}, f"{p.role_text} · {counts[p.id]} сообщ."),
         )
@@ -148,16 +169,31 @@ def chat_view(box: Sandbox, user_id: int | None) -> Markup:
     bubbles = [_bubble(m, bot_id, person) for m in history]
     compose = h(
         "form",
-        {"class": "compose act", "data-action": "tg_text", "data-user": person.id,
-         "data-first-name": person.first_name},
-        h("input", {"name": "text", "id": "chat-text", "autocomplete": "off",
-                    "placeholder": f"Сообщение боту от имени: {person.name}"}),
+        {
+            "class": "compose act",
+            "data-action": "tg_text",
+            "data-user": person.id,
+            "data-first-name": person.first_name,
+        },
+        h(
+            "input",
+            {
+                "name": "text",
+                "id": "chat-text",
+                "autocomplete": "off",
+                "placeholder": f"Сообщение боту от имени: {person.name}",
+            },
+        ),
         h("button", {"type": "submit"}, "Отправить"),
     )
     upload = h(
         "form",
-        {"class": "upload act", "data-action": "tg_file", "data-user": person.id,
-         "data-first-name": person.first_name},
+        {
+            "class": "upload act",
+            "data-action": "tg_file",
+            "data-user": person.id,
+            "data-first-name": person.first_name,
+        },
         h("label", {}, "Файл или фото: ", h("input", {"type": "file", "name": "file"})),
         h("input", {"name": "caption", "placeholder": "подпись (необязательно)"}),
         h("button", {"type": "submit"}, "Отправить файл"),
@@ -170,8 +206,11 @@ def chat_view(box: Sandbox, user_id: int | None) -> Markup:
             "section",
             {"class": "chat", "data-user": person.id},
             h("header", {}, h("b", {}, person.name), h("small", {}, f" — чат с {bot_name}")),
-            h("div", {"class": "messages", "id": "messages"},
-              bubbles or h("p", {"class": "empty"}, "Сообщений пока нет.")),
+            h(
+                "div",
+                {"class": "messages", "id": "messages"},
+                bubbles or h("p", {"class": "empty"}, "Сообщений пока нет."),
+            ),
             compose,
             upload,
         ),

@@ -157,7 +157,7 @@ def read_account(box: Sandbox, *, notes_of: int | None = None) -> Account:
                 )
             )
     deals.sort(key=lambda d: (-d.updated_at, -d.id))
-    return Account(tz, tuple(statuses), fields, {k: v for k, v in users.items()}, tuple(deals))
+    return Account(tz, tuple(statuses), fields, users, tuple(deals))
 
 
 def _when(account: Account, stamp: int, *, time: bool = True) -> str:
@@ -193,8 +193,12 @@ def _board(box: Sandbox, account: Account, query: str) -> Markup:
         cards = [
             h(
                 "a",
-                {"class": "deal", "href": link(view="amocrm", deal=d.id, q=query),
-                 "data-nav": "1", "data-deal": d.id},
+                {
+                    "class": "deal",
+                    "href": link(view="amocrm", deal=d.id, q=query),
+                    "data-nav": "1",
+                    "data-deal": d.id,
+                },
                 h("b", {}, d.name),
                 h("span", {"class": "price"}, rub(d.price)),
                 h("small", {}, f"{d.manager} · #{d.id}"),
@@ -245,11 +249,27 @@ def _slots_form(box: Sandbox, account: Account, deal: Deal) -> Markup:
         rows.append(
             h(
                 "form",
-                {"class": "slot act", "data-action": "amo_payment", "data-lead": deal.id,
-                 "data-slot": index},
+                {
+                    "class": "slot act",
+                    "data-action": "amo_payment",
+                    "data-lead": deal.id,
+                    "data-slot": index,
+                },
                 h("b", {}, slot.get("name") or f"Платёж {index + 1}"),
-                h("label", {}, "Сумма", h("input", {"name": "amount", "value": amount or "",
-                                                    "inputmode": "decimal", "size": 9})),
+                h(
+                    "label",
+                    {},
+                    "Сумма",
+                    h(
+                        "input",
+                        {
+                            "name": "amount",
+                            "value": amount or "",
+                            "inputmode": "decimal",
+                            "size": 9,
+                        },
+                    ),
+                ),
                 h("label", {}, "Тип оплаты", h("select", {"name": "method"}, options)),
                 h("label", {}, "Дата", h("input", {"type": "date", "name": "date", "value": iso})),
                 h("button", {"type": "submit"}, "Сохранить"),
@@ -261,8 +281,12 @@ def _slots_form(box: Sandbox, account: Account, deal: Deal) -> Markup:
 def _card(box: Sandbox, account: Account, deal: Deal, query: str) -> Markup:
     status = next((s for s in account.statuses if s.id == deal.status_id), None)
     fields = [
-        h("tr", {}, h("th", {}, f.name + (" (только API)" if f.api_only else "")),
-          h("td", {}, _value_text(account, f, deal.values.get(f.id))))
+        h(
+            "tr",
+            {},
+            h("th", {}, f.name + (" (только API)" if f.api_only else "")),
+            h("td", {}, _value_text(account, f, deal.values.get(f.id))),
+        )
         for f in account.fields.values()
     ]
     notes = [
@@ -273,29 +297,44 @@ def _card(box: Sandbox, account: Account, deal: Deal, query: str) -> Markup:
             h("div", {"class": "text"}, n.text),
         )
         # newest first; notes of the same second by the order they were written
-        for n in sorted(reversed(deal.notes), key=lambda n: n.when, reverse=True)
+        for n in sorted(deal.notes, key=lambda n: n.when)[::-1]
     ]
     return h(
         "div",
         {"class": "card", "data-deal": deal.id},
-        h("a", {"href": link(view="amocrm", q=query), "data-nav": "1", "class": "back"},
-          "← все сделки"),
+        h(
+            "a",
+            {"href": link(view="amocrm", q=query), "data-nav": "1", "class": "back"},
+            "← все сделки",
+        ),
         h("h2", {}, deal.name),
         h(
             "p",
             {"class": "status-line"},
-            h("span", {"class": "badge", "style": f"background:{status.colour}" if status else None},
-              status.name if status else str(deal.status_id)),
+            h(
+                "span",
+                {"class": "badge", "style": f"background:{status.colour}" if status else None},
+                status.name if status else str(deal.status_id),
+            ),
             f" · бюджет {rub(deal.price)} · ответственный {deal.manager} · "
             f"создана {_when(account, deal.created_at)} · #{deal.id}",
         ),
         h(
             "div",
             {"class": "card-body"},
-            h("div", {"class": "fields"}, h("h3", {}, "Поля сделки"),
-              h("table", {}, fields), _slots_form(box, account, deal)),
-            h("div", {"class": "timeline"}, h("h3", {}, f"Примечания ({len(notes)}), новые сверху"),
-              h("ol", {"class": "notes"}, notes) if notes else h("p", {}, "Примечаний нет.")),
+            h(
+                "div",
+                {"class": "fields"},
+                h("h3", {}, "Поля сделки"),
+                h("table", {}, fields),
+                _slots_form(box, account, deal),
+            ),
+            h(
+                "div",
+                {"class": "timeline"},
+                h("h3", {}, f"Примечания ({len(notes)}), новые сверху"),
+                h("ol", {"class": "notes"}, notes) if notes else h("p", {}, "Примечаний нет."),
+            ),
         ),
     )
 
@@ -308,8 +347,12 @@ def _create_form(box: Sandbox, account: Account) -> Markup:
         field = account.fields.get(fields.get(key, 0))
         if field is not None:
             selects.append(
-                h("label", {}, label,
-                  h("select", {"name": key}, [_option(o, o, False) for o in field.options]))
+                h(
+                    "label",
+                    {},
+                    label,
+                    h("select", {"name": key}, [_option(o, o, False) for o in field.options]),
+                )
             )
     first_slot = (amo.get("slots") or [{}])[0]
     method_field = account.fields.get(first_slot.get("method", 0))
@@ -319,20 +362,47 @@ def _create_form(box: Sandbox, account: Account) -> Markup:
         {"class": "create act", "data-action": "amo_create"},
         h("h3", {}, "Новая сделка"),
         h("label", {}, "Название", h("input", {"name": "name", "required": True, "size": 28})),
-        h("label", {}, "Бюджет, ₽", h("input", {"name": "price", "inputmode": "decimal",
-                                                 "size": 9})),
-        h("label", {}, "Статус", h("select", {"name": "status_id"},
-                                   [_option(s.id, s.name, False) for s in regular])),
-        h("label", {}, "Ответственный", h("select", {"name": "responsible_user_id"}, [
-            _option(uid, name, False) for uid, name in account.managers.items()
-        ])),
+        h(
+            "label",
+            {},
+            "Бюджет, ₽",
+            h("input", {"name": "price", "inputmode": "decimal", "size": 9}),
+        ),
+        h(
+            "label",
+            {},
+            "Статус",
+            h("select", {"name": "status_id"}, [_option(s.id, s.name, False) for s in regular]),
+        ),
+        h(
+            "label",
+            {},
+            "Ответственный",
+            h(
+                "select",
+                {"name": "responsible_user_id"},
+                [_option(uid, name, False) for uid, name in account.managers.items()],
+            ),
+        ),
         h("label", {}, "№ договора", h("input", {"name": "contract_no", "size": 6})),
         selects,
-        h("label", {}, "Предоплата, ₽", h("input", {"name": "amount", "inputmode": "decimal",
-                                                     "size": 9})),
-        h("label", {}, "Тип оплаты", h("select", {"name": "method"}, [_option("", "—", True)] + [
-            _option(o, o, False) for o in (method_field.options if method_field else ())
-        ])),
+        h(
+            "label",
+            {},
+            "Предоплата, ₽",
+            h("input", {"name": "amount", "inputmode": "decimal", "size": 9}),
+        ),
+        h(
+            "label",
+            {},
+            "Тип оплаты",
+            h(
+                "select",
+                {"name": "method"},
+                [_option("", "—", True)]
+                + [_option(o, o, False) for o in (method_field.options if method_field else ())],
+            ),
+        ),
         h("label", {}, "Дата", h("input", {"type": "date", "name": "date"})),
         h("button", {"type": "submit"}, "Создать сделку"),
     )

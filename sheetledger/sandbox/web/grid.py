@@ -234,9 +234,7 @@ def pivot_block(book: Spreadsheet, spec: dict[str, Any]) -> list[list[tuple[str,
         for value in values:
             column = c0 + int(value["sourceColumnOffset"])
             numbers = [
-                n
-                for n in (_number(_computed(sheet, r, column)) for r in rows)
-                if n is not None
+                n for n in (_number(_computed(sheet, r, column)) for r in rows) if n is not None
             ]
             filled = sum(1 for r in rows if sheet.value(r, column) is not None)
             result = _summarize(str(value.get("summarizeFunction", "SUM")), numbers, filled)
@@ -246,7 +244,10 @@ def pivot_block(book: Spreadsheet, spec: dict[str, Any]) -> list[list[tuple[str,
         return out
 
     names = [
-        str(v.get("name") or f"{v.get('summarizeFunction', 'SUM')} of {header(v['sourceColumnOffset'])}")
+        str(
+            v.get("name")
+            or f"{v.get('summarizeFunction', 'SUM')} of {header(v['sourceColumnOffset'])}"
+        )
         for v in values
     ]
     first = header(groups[0]["sourceColumnOffset"]) if groups else ""
@@ -257,9 +258,7 @@ def pivot_block(book: Spreadsheet, spec: dict[str, Any]) -> list[list[tuple[str,
     if not groups or groups[0].get("showTotals", True):
         total = "Итого" if locale.lower().startswith("ru") else "Grand Total"
         every = [r for rows in buckets.values() for r in rows]
-        block.append(
-            [(total, "left", "total")] + [(t, a, "total") for t, a, _ in cells_for(every)]
-        )
+        block.append([(total, "left", "total")] + [(t, a, "total") for t, a, _ in cells_for(every)])
     return block
 
 
@@ -296,7 +295,8 @@ def _chart(book: Spreadsheet, chart: dict[str, Any]) -> ChartData:
     spec = chart.get("spec") or {}
     basic = spec.get("basicChart") or {}
     anchor = ((chart.get("position") or {}).get("overlayPosition") or {}).get("anchorCell") or {}
-    where = f"{column_letters(int(anchor.get('columnIndex') or 0))}{int(anchor.get('rowIndex') or 0) + 1}"
+    column, row = int(anchor.get("columnIndex") or 0), int(anchor.get("rowIndex") or 0)
+    where = f"{column_letters(column)}{row + 1}"
     headers = int(basic.get("headerCount") or 0)
     domains = basic.get("domains") or []
     sheet, r0, r1, c0 = _source_cells(book, (domains[0] if domains else {}).get("domain"))
@@ -360,7 +360,13 @@ def read_grid(book: Spreadsheet, sheet: Sheet) -> Grid:
         grid_rows.append(tuple(line))
     charts = tuple(_chart(book, chart) for chart in sheet.charts)
     return Grid(
-        book.id, sheet.title, columns, tuple(grid_rows), sheet.frozen_rows, sheet.frozen_cols, charts
+        book.id,
+        sheet.title,
+        columns,
+        tuple(grid_rows),
+        sheet.frozen_rows,
+        sheet.frozen_cols,
+        charts,
     )
 
 

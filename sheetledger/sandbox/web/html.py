@@ -65,8 +65,10 @@ def _flatten(children: Iterable[Any]) -> Iterable[Any]:
 
 @cache
 def _template(name: str) -> Template:
-    text = resources.files("sheetledger.sandbox.web").joinpath("templates", name).read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("sheetledger.sandbox.web")
+        .joinpath("templates", name)
+        .read_text(encoding="utf-8")
     )
     return Template(text)
 

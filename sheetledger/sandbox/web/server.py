@@ -127,8 +127,16 @@ class WebPage:
     def page(self, query: _Query) -> Markup:
         current = query.get("view") or "sheets"
         menu = [
-            h("a", {"href": link(view=key), "data-nav": "1",
-                    "class": "current" if key == current else None, "data-view": key}, label)
+            h(
+                "a",
+                {
+                    "href": link(view=key),
+                    "data-nav": "1",
+                    "class": "current" if key == current else None,
+                    "data-view": key,
+                },
+                label,
+            )
             for key, label in VIEWS.items()
         ]
         return render(
@@ -197,8 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
         if parsed.path.startswith("/static/"):
             return query  # the package's own stylesheet and script
         if not self.server.page.authorised(query, self.headers.get("X-Sandbox-Token")):
-            self._text(403, "the page's token is missing or wrong: open the address printed "
-                       "by `sheetledger sandbox`")
+            self._text(
+                403,
+                "the page's token is missing or wrong: open the address printed "
+                "by `sheetledger sandbox`",
+            )
             return None
         return query
 

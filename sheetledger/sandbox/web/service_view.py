@@ -26,7 +26,12 @@ SERVICE_NAMES = {
 
 
 def _emulators(box: Sandbox) -> list[tuple[str, Emulator]]:
-    return [("amocrm", box.amo), ("google", box.sheets), ("telegram", box.telegram), ("sms", box.sms)]
+    return [
+        ("amocrm", box.amo),
+        ("google", box.sheets),
+        ("telegram", box.telegram),
+        ("sms", box.sms),
+    ]
 
 
 def service_fingerprint(box: Sandbox) -> str:
@@ -102,8 +107,12 @@ def service_view(box: Sandbox) -> Markup:
         "div",
         {"class": "services"},
         h("h2", {}, "Запросы к сервисам"),
-        h("p", {"class": "hint"}, "Счётчики эмуляторов с их запуска (управляющие запросы "
-          "/_sandbox/ и действия на этой странице не считаются)."),
+        h(
+            "p",
+            {"class": "hint"},
+            "Счётчики эмуляторов с их запуска (управляющие запросы "
+            "/_sandbox/ и действия на этой странице не считаются).",
+        ),
         _counters(box),
         h("h2", {}, "Отправленные SMS"),
         _sms(box),

@@ -8,11 +8,11 @@ page's script (``static/app.js``) turns those into actions (``actions.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from sheetledger.sandbox.runner import Sandbox
 from sheetledger.sandbox.web.chart import chart_svg
 from sheetledger.sandbox.web.grid import Cell, Grid, read_grid
 from sheetledger.sandbox.web.html import Markup, h, link
-
 
 __all__ = ["Book", "books", "sheets_fingerprint", "sheets_view"]
 
@@ -64,10 +64,26 @@ def _letters_row(grid: Grid) -> Markup:
         if column.hidden:
             continue
         sort = [
-            h("button", {"class": "sort", "data-col": column.letter, "data-asc": "1",
-                         "title": f"Сортировать лист по столбцу {column.letter} (А→Я)"}, "▲"),
-            h("button", {"class": "sort", "data-col": column.letter, "data-asc": "0",
-                         "title": f"Сортировать лист по столбцу {column.letter} (Я→А)"}, "▼"),
+            h(
+                "button",
+                {
+                    "class": "sort",
+                    "data-col": column.letter,
+                    "data-asc": "1",
+                    "title": f"Сортировать лист по столбцу {column.letter} (А→Я)",
+                },
+                "▲",
+            ),
+            h(
+                "button",
+                {
+                    "class": "sort",
+                    "data-col": column.letter,
+                    "data-asc": "0",
+                    "title": f"Сортировать лист по столбцу {column.letter} (Я→А)",
+                },
+                "▼",
+            ),
         ]
         after_hidden = column.index > 0 and grid.columns[column.index - 1].hidden
         cells.append(
@@ -101,8 +117,13 @@ def _cell_html(grid: Grid, r: int, c: int, cell: Cell) -> Markup:
     if cell.checkbox is not None:
         content = h(
             "input",
-            {"type": "checkbox", "class": "tick", "checked": cell.checkbox,
-             "data-a1": grid.a1(r, c), "aria-label": f"флажок {grid.a1(r, c)}"},
+            {
+                "type": "checkbox",
+                "class": "tick",
+                "checked": cell.checkbox,
+                "data-a1": grid.a1(r, c),
+                "aria-label": f"флажок {grid.a1(r, c)}",
+            },
         )
     return h(
         "td",
@@ -148,9 +169,13 @@ def _tab_bar(book: Book, current: str) -> Markup:
         links.append(
             h(
                 "a",
-                {"class": "tab" + (" current" if title == current else "")
-                 + (" hidden-tab" if hidden else ""),
-                 "href": link(view="sheets", book=book.id, tab=title), "data-nav": "1"},
+                {
+                    "class": "tab"
+                    + (" current" if title == current else "")
+                    + (" hidden-tab" if hidden else ""),
+                    "href": link(view="sheets", book=book.id, tab=title),
+                    "data-nav": "1",
+                },
                 label,
             )
         )
@@ -170,8 +195,11 @@ def sheets_view(box: Sandbox, book_id: str | None, tab: str | None) -> Markup:
         [
             h(
                 "a",
-                {"class": "book" + (" current" if b.id == book.id else ""),
-                 "href": link(view="sheets", book=b.id), "data-nav": "1"},
+                {
+                    "class": "book" + (" current" if b.id == book.id else ""),
+                    "href": link(view="sheets", book=b.id),
+                    "data-nav": "1",
+                },
                 h("b", {}, b.title),
                 h("small", {}, b.role),
             )
@@ -191,21 +219,35 @@ def sheets_view(box: Sandbox, book_id: str | None, tab: str | None) -> Markup:
         {"class": "edit-bar", "id": "edit-bar", "data-book": book.id, "data-tab": tab},
         h("span", {"class": "address", "id": "edit-address"}, "—"),
         h("span", {"class": "fx"}, "fx"),
-        h("input", {"id": "edit-value", "name": "value", "autocomplete": "off",
-                    "placeholder": "Выберите ячейку и введите значение, Enter — записать"}),
+        h(
+            "input",
+            {
+                "id": "edit-value",
+                "name": "value",
+                "autocomplete": "off",
+                "placeholder": "Выберите ячейку и введите значение, Enter — записать",
+            },
+        ),
         h("button", {"type": "submit"}, "Записать"),
         h("span", {"class": "warning", "id": "edit-warning"}),
     )
     legend = h(
         "p",
         {"class": "legend"},
-        h("span", {"class": "swatch people"}), " столбцы людей (вводят и отмечают) ",
-        h("span", {"class": "swatch protected"}), " защищено: правит демон ",
-        h("span", {"class": "swatch pivot"}), " сводная таблица",
+        h("span", {"class": "swatch people"}),
+        " столбцы людей (вводят и отмечают) ",
+        h("span", {"class": "swatch protected"}),
+        " защищено: правит демон ",
+        h("span", {"class": "swatch pivot"}),
+        " сводная таблица",
     )
     charts = [
-        h("figure", {"class": "chart-box"}, chart_svg(c),
-          h("figcaption", {}, f"Диаграмма над ячейкой {c.anchor}"))
+        h(
+            "figure",
+            {"class": "chart-box"},
+            chart_svg(c),
+            h("figcaption", {}, f"Диаграмма над ячейкой {c.anchor}"),
+        )
         for c in grid.charts
     ]
     return h(
