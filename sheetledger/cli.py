@@ -160,6 +160,7 @@ def cmd_bot(args: argparse.Namespace, console: Console) -> int:
 def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
     # Local, and only here and in `demo`: the product never loads the sandbox otherwise.
     from sheetledger.sandbox.runner import Sandbox
+    from sheetledger.sandbox.web import WebPage  # the sandbox's web page
 
     # A folder with a saved sandbox is resumed, whatever --seed says.
     resumed = (args.state_dir / "sandbox.json").exists()
@@ -180,6 +181,13 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
         f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)", soft_wrap=True
     )
     console.print(f"ids and tokens: {box.folder / 'sandbox.json'}", soft_wrap=True)
+    page = WebPage(box, getattr(args, "web_port", 0)).start()
+    console.print(
+        f"[bold]web page:[/bold] {page.url}\n"
+        "  the spreadsheets, amoCRM, the Telegram chats and the SMS, live; act as the cashier, "
+        "the accountant or the owner (loopback only; the token is the key)",
+        soft_wrap=True,
+    )
     console.print("Ctrl+C stops it; the state is saved to the folder and resumed next time.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -188,6 +196,7 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
             box.save()  # a crash loses at most half a minute of sandbox state
     except KeyboardInterrupt:
         pass
+    page.stop()
     box.stop(save=True)
     console.print("sandbox stopped, state saved")
     return 0
@@ -474,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="fixed port for Telegram (default: any free one)",
+    )
+    sandbox.add_argument(
+        "--web-port",
+        type=int,
+        default=0,
+        help="fixed port for the web page (default: any free one)",
     )
     sandbox.set_defaults(func=cmd_sandbox)
 

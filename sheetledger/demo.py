@@ -1224,6 +1224,12 @@ class Demo:
                         "(on the same ports when they are free)\n",
                         "dim",
                     ),
+                    (
+                        "      and a web page (it prints the address): the spreadsheets, amoCRM "
+                        "deals and Telegram chats\n      as people see them; tick, type, write "
+                        "to the bot as the cashier, the accountant or the owner\n",
+                        "bold",
+                    ),
                     f"  sheetledger -c {folder}/config.yaml status\n",
                     ("      what the daemon did last\n", "dim"),
                     f"  sheetledger -c {folder}/config.yaml run\n",
