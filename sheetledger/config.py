@@ -211,8 +211,17 @@ class Tabs(_Model):
     pivots: str = "Pivots"
 
 
+class GoogleUser(_Model):
+    """A person's OAuth user credentials (``sheetledger auth google`` writes them): the
+    ``authorized_user`` JSON with the refresh token. Bills are uploaded to Drive as this
+    person, so a My Drive folder works (a service account has no storage quota)."""
+
+    credentials: Secret = Field(description="the authorized_user JSON with a refresh token")
+
+
 class GoogleConfig(_Model):
     service_account: Secret = Field(description="the service-account JSON key")
+    oauth_user: GoogleUser | None = None
     spreadsheet_id: str = Field(min_length=1)
     tabs: Tabs = Tabs()
     cabinets: tuple[Cabinet, ...] = ()
@@ -569,7 +578,11 @@ class Config(_Model):
             "amocrm.token": self.amocrm.token,
             "google.service_account": self.google.service_account,
             "telegram.token": self.telegram.token,
-        } | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
+        } | (
+            {"google.oauth_user.credentials": self.google.oauth_user.credentials}
+            if self.google.oauth_user
+            else {}
+        ) | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
 
 
 # --------------------------------------------------------------------------- loading
@@ -578,6 +591,7 @@ class Config(_Model):
 _SECRETS = {
     ("amocrm",): ("token", "token_file"),
     ("google",): ("service_account", "service_account_file"),
+    ("google", "oauth_user"): ("credentials", "credentials_file"),
     ("telegram",): ("token", "token_file"),
     ("orders", "sms"): ("api_key", "api_key_file"),
 }

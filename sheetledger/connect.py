@@ -20,7 +20,8 @@ from sheetledger.bot.identity import make_bot
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.errors import ConfigError
-from sheetledger.ledger.google import connect
+from sheetledger.ledger.drive import DriveFiles
+from sheetledger.ledger.google import connect, session_of, user_session
 from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
 from sheetledger.ledger.tabs import (
     CABINET_BANK,
@@ -123,6 +124,45 @@ def build_google(config: Config) -> gspread.Client:
         drive_base_url=config.google.drive_base_url,
         timeout=config.google.timeout_seconds,
     )
+
+
+def oauth_user_info(config: Config) -> dict[str, Any] | None:
+    """The person's OAuth credentials (``sheetledger auth google``), None when not set up."""
+    user = config.google.oauth_user
+    if user is None:
+        return None
+    try:
+        info = json.loads(user.credentials.reveal())
+    except ValueError as exc:
+        raise ConfigError(
+            str(config.source or "config"),
+            [f"google.oauth_user.credentials: not JSON ({user.credentials.source})"],
+        ) from exc
+    if not isinstance(info, dict) or "refresh_token" not in info:
+        raise ConfigError(
+            str(config.source or "config"),
+            [
+                "google.oauth_user.credentials: no refresh_token in it "
+                "(run `sheetledger auth google` again)"
+            ],
+        )
+    return info
+
+
+def build_drive(config: Config, google: gspread.Client) -> DriveFiles:
+    """Drive for the bills: as the person when ``google.oauth_user`` is set, else as the
+    service account (then the folder must be in a shared drive)."""
+    info = oauth_user_info(config)
+    if info is None:
+        session = session_of(google)
+    else:
+        session = user_session(
+            info,
+            api_base_url=config.google.api_base_url,
+            drive_base_url=config.google.drive_base_url,
+            timeout=config.google.timeout_seconds,
+        )
+    return DriveFiles(session, timeout=config.google.timeout_seconds)
 
 
 def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:

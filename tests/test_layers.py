@@ -29,7 +29,7 @@ PACKAGE = Path(sheetledger.__file__).resolve().parent
 CLIENT_LIBRARIES = {
     "gspread": {"ledger.google", "ledger.sheets"},
     "google": {"ledger.google"},
-    "requests": {"crm.amocrm", "ledger.google", "ledger.sheets"},
+    "requests": {"crm.amocrm", "ledger.drive", "ledger.google", "ledger.sheets"},
     "urllib3": {"crm.amocrm"},
     "telegram": {"bot.app", "bot.identity", "bot.polling"},
     "apscheduler": {"daemon"},
@@ -39,7 +39,7 @@ CLIENT_LIBRARIES = {
 # shell: its handlers call the parser and the book, and talk through PTB's Application.)
 ADAPTERS = {
     "amoCRM": {"crm.amocrm"},
-    "Google": {"ledger.google", "ledger.sheets", "ledger.setup"},
+    "Google": {"ledger.drive", "ledger.google", "ledger.sheets", "ledger.setup"},
     "Telegram": {"bot.identity", "bot.polling"},
 }
 # The planners: pure functions from snapshots to operations.
@@ -52,6 +52,7 @@ PLANNERS = {
     "sync.state",
     "sync.cycle",
     "bot.parse",
+    "orders.parse",
 }
 COMPOSITION_ROOT = "connect"
 # Where the sandbox may be loaded: the emulators themselves, and the two commands on them.

@@ -96,6 +96,7 @@ __all__ = [
     "dedup_key",
     "match_category",
     "parse_message",
+    "read_amount",
     "result_records",
 ]
 
@@ -469,6 +470,32 @@ def _choose_amount(
         if not masked[: a.start].strip(_STRAY + " \t") or not masked[a.end :].strip(_STRAY + " \t")
     ]
     return max(edges or amounts, key=lambda a: abs(a.value))
+
+
+@dataclass(frozen=True)
+class AmountRead:
+    """The amount of a free text (a payment order's caption), by the expense lines' rules."""
+
+    value: Decimal | None  # rounded to kopeks; None with ``problem``
+    start: int
+    end: int
+    problem: str = ""  # "" | no_amount | several_amounts | negative_amount | zero_amount
+
+
+def read_amount(masked: str) -> AmountRead:
+    """The amount in ``masked`` (text whose dates and references are already blanked out
+    with ``\\x00``), chosen as for an expense line; its span, or the problem."""
+    chosen = _choose_amount(_find_amounts(masked), masked)
+    if chosen is None:
+        return AmountRead(None, 0, 0, "no_amount")
+    if isinstance(chosen, tuple):
+        return AmountRead(None, chosen[0].start, chosen[0].end, "several_amounts")
+    if chosen.value < 0:
+        return AmountRead(None, chosen.start, chosen.end, "negative_amount")
+    value = to_kopeks(chosen.value)
+    if value == 0:
+        return AmountRead(None, chosen.start, chosen.end, "zero_amount")
+    return AmountRead(value, chosen.start, chosen.end)
 
 
 # --------------------------------------------------------------------------- dates
