@@ -328,6 +328,38 @@ class LedgerSheets:
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
+    def read_columns(self, key: str, columns: Sequence[str]) -> dict[str, list[Any]]:
+        """The header of tab ``key`` and the whole ``columns`` (column keys), in one request.
+
+        A write path that must know which keys a large tab holds (the orders' IDs and
+        sources) reads two narrow columns, not 50,000 rows of every column. The header is
+        checked as ``read`` checks it (``append_rows`` may follow); a broken header gives
+        empty columns. Values are the cells as read (unformatted), from row 2 down.
+        """
+        title, schema = self.tabs[key]
+        last = column_letter(schema.width - 1)
+        ranges = [f"{quote_title(title)}!A1:{last}1"]
+        for column in columns:
+            letter = column_letter(schema.index[column])
+            ranges.append(f"{quote_title(title)}!{letter}2:{letter}")
+        reply = self._call(
+            "read columns",
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
+        )
+        value_ranges = reply.get("valueRanges", [])
+        header_rows = value_ranges[0].get("values", []) if value_ranges else []
+        layout = TabLayout(title, schema)
+        layout.header_problem = (
+            check_header(schema, header_rows[0]) if header_rows else "the header row is empty"
+        )
+        found: dict[str, list[Any]] = {}
+        for column, value_range in zip(columns, value_ranges[1:], strict=True):
+            values = value_range.get("values", []) if not layout.header_problem else []
+            found[column] = [row[0] if row else None for row in values]
+            layout.last_row = max(layout.last_row, 1 + len(values))
+        self.layouts[key] = layout
+        return found
+
     def read_if_changed(
         self, keys: Iterable[str] | None = None, *, force: bool = False
     ) -> LedgerView:
