@@ -33,7 +33,7 @@ from datetime import date
 
 from sheetledger.bot.parse import AmountRead, match_category, read_amount
 from sheetledger.config import Category
-from sheetledger.contract_ref import ContractRef, find_contract_refs
+from sheetledger.contract_ref import ContractRef, find_contract_refs, reference_span
 
 __all__ = ["BillText", "parse_bill"]
 
@@ -107,7 +107,7 @@ def parse_bill(text: str, *, today: date, categories: Sequence[Category]) -> Bil
     refs = find_contract_refs(masked)
     bill_no = next((ref.number for ref in refs if ref.marker == "invoice"), "")
     contracts = tuple(ref for ref in refs if ref.marker != "invoice")
-    masked = _blank(masked, [_with_words(line, ref) for ref in refs])
+    masked = _blank(masked, [reference_span(line, ref) for ref in refs])
 
     due: date | None = None
     bad_due = ""
@@ -142,22 +142,6 @@ def parse_bill(text: str, *, today: date, categories: Sequence[Category]) -> Bil
         bill_no=bill_no,
         contracts=contracts,
     )
-
-
-_BEFORE_REF = re.compile(r"(?:(?<![\w])(?:по|оплата\s+по)\s+)$", re.IGNORECASE)
-_AFTER_REF = re.compile(rf"\s*от\s+{_DATE}", re.IGNORECASE)
-
-
-def _with_words(line: str, ref: ContractRef) -> tuple[int, int]:
-    """A reference's span with ``по`` before it and ``от 12.11.2026`` after it."""
-    start, end = ref.start, ref.end
-    before = _BEFORE_REF.search(line[:start])
-    if before is not None:
-        start = before.start()
-    after = _AFTER_REF.match(line, end)
-    if after is not None:
-        end = after.end()
-    return start, end
 
 
 def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
