@@ -35,6 +35,7 @@ from sheetledger.ledger.tabs import (
     pnl_schema,
 )
 from sheetledger.logs import register_secrets
+from sheetledger.orders.book import OrderBook
 from sheetledger.outage import OutageWatch
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
@@ -223,6 +224,8 @@ def build_bot(config: Config, clients: Clients, state: LocalState, **options: An
     """The Telegram bot on the root's clients: its own ledger handle, the shared watch."""
     ledger = master_ledger(config, clients.google, retry=BOT_SHEETS_RETRY)
     book = ExpenseBook(ledger, state, watch=clients.outages)
+    options.setdefault("desk", OrderBook(ledger, state))
+    options.setdefault("bills", build_drive(config, clients.google))
     return ExpenseBot(
         config, book, state, telegram=clients.telegram, watch=clients.outages, **options
     )

@@ -31,7 +31,7 @@ CLIENT_LIBRARIES = {
     "google": {"ledger.google"},
     "requests": {"crm.amocrm", "ledger.drive", "ledger.google", "ledger.sheets"},
     "urllib3": {"crm.amocrm"},
-    "telegram": {"bot.app", "bot.identity", "bot.polling"},
+    "telegram": {"bot.app", "bot.identity", "bot.orders", "bot.polling"},
     "apscheduler": {"daemon"},
     "tenacity": {"retry"},
 }

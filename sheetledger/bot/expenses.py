@@ -434,6 +434,14 @@ class ExpenseBook:
             self._deals = DealIndex.from_view(view)
         return view
 
+    def deal_index(self) -> DealIndex:
+        """The Deals index, read afresh (one narrow read: Deals up to the contract number)."""
+        with self._lock:
+            view = self._google(
+                lambda: self.ledger.read(["deals"], leading={"deals": DealContract.WIDTH})
+            )
+            return DealIndex.from_view(view)
+
     # -- the outbox, typed -----------------------------------------------------------------
 
     def pending(self, limit: int = 1000) -> list[OutboxEntry]:

@@ -34,7 +34,7 @@ import requests
 
 from sheetledger.errors import FatalError, RetriableError
 
-__all__ = ["DRIVE", "DriveFile", "DriveFiles", "DriveFolder", "NO_QUOTA_HINT"]
+__all__ = ["DRIVE", "NO_QUOTA_HINT", "DriveFile", "DriveFiles", "DriveFolder"]
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class DriveFiles:
             raise FatalError(
                 DRIVE,
                 detail,
-                hint="is orders.drive_folder_id right, and shared with the account sheetledger uses?",
+                hint="is orders.drive_folder_id right, and shared with sheetledger's account?",
             )
         raise FatalError(DRIVE, detail)
 

@@ -157,7 +157,7 @@ def _tidy(text: str) -> str:
 
 
 def _plain_name(supplier: str) -> str:
-    return re.sub(rf"^{_LEGAL}\s*", "", supplier).strip("«»\"“”„ ")
+    return re.sub(rf"^{_LEGAL}\s*", "", supplier).strip('«»"“”„ ')
 
 
 def _is_date(match: re.Match[str]) -> bool:

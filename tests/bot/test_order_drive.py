@@ -95,7 +95,7 @@ def test_user_credentials_upload_into_a_my_drive_folder(sandbox: tuple[Sandbox, 
 
 
 def test_a_missing_folder_says_what_to_check(sandbox: tuple[Sandbox, Config]) -> None:
-    box, config = sandbox
+    _, config = sandbox
     drive = build_drive(config, build_google(config))
     with pytest.raises(FatalError) as caught:
         drive.upload("1NoSuchFolder", "bill.pdf", "application/pdf", PDF)
