@@ -153,6 +153,24 @@ def cmd_digest(args: argparse.Namespace, console: Console) -> int:
     return digest(_load(args), console, now=args.now, to=args.to)
 
 
+def cmd_auth_google(args: argparse.Namespace, console: Console) -> int:
+    """``sheetledger auth google``: sign in once as a person; keep the refresh token."""
+    # optional dependency: google-auth-oauthlib, loaded by the adapter only for this command
+    from sheetledger.ledger.google import installed_app_flow
+
+    out = Path(args.out)
+    info = installed_app_flow(args.client_secrets, open_browser=not args.no_browser)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600, exist_ok=True)
+    out.chmod(0o600)
+    out.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    console.print(
+        f"saved the refresh token to {out} (mode 600). Add to the config:\n"
+        f"google:\n  oauth_user:\n    credentials_file: {out}"
+    )
+    return EXIT_OK
+
+
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     return run_bot(_load(args))
 
@@ -417,6 +435,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", type=int, default=None, metavar="CHAT", help="send only to this chat id"
     )
     digest.set_defaults(func=cmd_digest)
+
+    auth = sub.add_parser(
+        "auth",
+        help="sign in to a service once and keep the credentials (auth google)",
+        description="auth google: the installed-app OAuth flow for a personal Google account; "
+        "its refresh token is kept as a secret file, so bills are uploaded to Drive as that "
+        "person (a service account cannot own files in a personal Drive).",
+    )
+    auth.add_argument("service", choices=["google"])
+    auth.add_argument(
+        "--client-secrets",
+        required=True,
+        help="the OAuth client (Desktop app) JSON downloaded from Google Cloud Console",
+    )
+    auth.add_argument("--out", default="secrets/google-user.json", help="where to keep it")
+    auth.add_argument("--no-browser", action="store_true", help="print the link instead")
+    auth.set_defaults(func=cmd_auth_google)
 
     bot = sub.add_parser(
         "bot",

@@ -574,15 +574,19 @@ class Config(_Model):
 
     def secrets(self) -> dict[str, Secret]:
         """Every secret by its config path (for ``check`` and for log redaction)."""
-        return {
-            "amocrm.token": self.amocrm.token,
-            "google.service_account": self.google.service_account,
-            "telegram.token": self.telegram.token,
-        } | (
-            {"google.oauth_user.credentials": self.google.oauth_user.credentials}
-            if self.google.oauth_user
-            else {}
-        ) | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
+        return (
+            {
+                "amocrm.token": self.amocrm.token,
+                "google.service_account": self.google.service_account,
+                "telegram.token": self.telegram.token,
+            }
+            | (
+                {"google.oauth_user.credentials": self.google.oauth_user.credentials}
+                if self.google.oauth_user
+                else {}
+            )
+            | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
+        )
 
 
 # --------------------------------------------------------------------------- loading

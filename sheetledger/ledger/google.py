@@ -19,6 +19,7 @@ imports google-auth to tell "Google is down" from "the key is wrong".
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gspread
@@ -165,6 +166,20 @@ def user_session(
         scopes=list(SCOPES),
     )
     return _mounted(credentials, api_base_url, drive_base_url, timeout)
+
+
+def installed_app_flow(client_secrets_file: str, *, open_browser: bool = True) -> dict[str, Any]:
+    """``sheetledger auth google``: a person signs in once in the browser (the installed-app
+    flow, a local redirect); the ``authorized_user`` JSON with the refresh token is returned."""
+    # optional dependency: only this one-time command needs google-auth-oauthlib
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    flow = InstalledAppFlow.from_client_secrets_file(client_secrets_file, scopes=list(SCOPES))
+    credentials = flow.run_local_server(port=0, open_browser=open_browser)
+    info: dict[str, Any] = json.loads(credentials.to_json())
+    info.pop("token", None)  # the access token is short-lived; the refresh token is the secret
+    info.pop("expiry", None)
+    return info
 
 
 def connect(

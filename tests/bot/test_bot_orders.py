@@ -27,7 +27,7 @@ from sheetledger.config import Config
 from sheetledger.connect import build_drive, build_google
 from sheetledger.orders.book import OrderBook
 from sheetledger.orders.model import Order, OrderDraft, OrderEvent, OrderState, Payment
-from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, OWNER_ID, SUPPLY_ID, Sandbox
+from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, SUPPLY_ID, Sandbox
 from sheetledger.store import LocalState
 from tests.bot.botkit import RunningBot, add_deal, ledger_without_backoff, make_bot
 
@@ -176,7 +176,7 @@ def test_strangers_groups_and_the_cashier_cannot_order(
 def test_text_alone_and_several_bills_in_a_row(
     running: tuple[Sandbox, Config, ExpenseBot, OrderBook, News],
 ) -> None:
-    box, config, _, desk, _ = running
+    box, _, _, desk, _ = running
     box.telegram.send_text(SUPPLY_ID, "реклама яндекс ООО «Директ» 30 000 до 20.12")
     box.telegram.send_text(SUPPLY_ID, "аренда склада за декабрь")
     first, second = box.telegram.wait_for_sent(SUPPLY_ID, 2)
