@@ -18,7 +18,7 @@ import pytest
 
 from sheetledger.errors import SheetledgerError
 from sheetledger.orders.book import OrderBook
-from sheetledger.orders.model import Order, OrderDraft, OrderEvent
+from sheetledger.orders.model import Order, OrderDraft, OrderEvent, OrderId, Payment
 from sheetledger.sandbox.runner import OWNER_ID, SUPPLY_ID
 from sheetledger.sync.cycle import CycleMemory, CycleReport
 from tests.e2e.world import World, make_world
@@ -251,3 +251,34 @@ def test_an_overdue_reminder_waits_for_its_hour(world: World) -> None:
     _sync(world, news)
     assert news.of(OrderEvent.OVERDUE) == [oid]
     assert date(2026, 1, 1) < world.now().date()
+
+
+def test_the_paid_button_and_the_cabinet_tick_make_one_note(world: World) -> None:
+    news = News()
+    deal = world.deal("1045")
+    oid = _request(world, news)
+    book = OrderBook(world.ledger, world.store)
+    paid = book.pay(OrderId(oid), Payment(world.now().date(), Decimal("12000"), "р/с", by="Ирина"))
+    assert paid.state.value == "paid"
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Paid", "TRUE")
+    _sync(world, news)
+    _sync(world, news)
+    assert len(world.notes(deal)) == 1
+    assert "Ирина" in world.notes(deal)[0]
+    assert news.of(OrderEvent.PAID) == [oid]
+    assert _orders_tab(world)[oid]["Paid"] is True
+
+
+def test_a_row_typed_into_invoices_is_an_order_and_told_once(world: World) -> None:
+    news = News()
+    deal = world.deal("1045")
+    _sync(world, news)
+    title = world.ledger.tabs["invoices"][0]
+    for column, value in (("A", "СЧ-1"), ("D", "ИП Петров"), ("G", "2500"), ("J", "№ 1045")):
+        world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!{column}2", value)
+    _sync(world, news)
+    row = _invoices(world)["СЧ-1"]
+    assert row["Deal ID"] == deal and row["Source"] == "sheet:СЧ-1" and row["State"] == "new"
+    assert news.of(OrderEvent.CREATED) == ["СЧ-1"]
+    _sync(world, news)
+    assert news.of(OrderEvent.CREATED) == ["СЧ-1"]
