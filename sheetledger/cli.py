@@ -29,6 +29,7 @@ from sheetledger.config import Config, load_config
 from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
 from sheetledger.logs import setup_logging
+from sheetledger.orders.command import list_orders
 from sheetledger.rebuild.command import rebuild
 from sheetledger.reconcile.command import EXIT_NOT_RUN, backup, digest, reconcile, restore
 from sheetledger.status import print_status
@@ -171,6 +172,10 @@ def cmd_auth_google(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_orders(args: argparse.Namespace, console: Console) -> int:
+    return list_orders(_load(args), console, overdue=args.overdue, as_json=args.json)
+
+
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     return run_bot(_load(args))
 
@@ -272,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser(
         "init",
         help="prepare the spreadsheet's tabs, headers, formats and checkboxes (safe to repeat)",
-        description="Add the managed tabs (Deals, Payments, Cash on hand, hidden _state) with "
+        description="Add the managed tabs (Deals, Payments, Cash on hand, Invoices, hidden _state; "
+        "a cabinet's Payments, Orders, Requests) with "
         "their headers, formats, checkboxes and warning-only protection. Running it again "
         "changes nothing; it never deletes tabs, rows or columns people added.",
     )
@@ -533,6 +539,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="afterwards keep the sandbox running on that state until Ctrl+C",
     )
     demo.set_defaults(func=cmd_demo)
+
+    orders = sub.add_parser(
+        "orders",
+        help="list the payment orders: open ones, and those paid or rejected lately",
+        description="Read the master's Invoices tab once and print the open payment orders "
+        "(by due day), then those paid or rejected in the last orders.recent_days. "
+        "--overdue lists only the orders unpaid after their due day (E_OVERDUE). Writes nothing.",
+    )
+    orders.add_argument("--overdue", action="store_true", help="only the overdue orders")
+    orders.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
+    orders.set_defaults(func=cmd_orders)
 
     parse = sub.add_parser(
         "parse",

@@ -183,7 +183,9 @@ class Cabinet(_Model):
 
     name: str = Field(min_length=1)
     spreadsheet_id: str = Field(min_length=1)
-    methods: tuple[Method, ...] = Field(min_length=1)
+    methods: tuple[Method, ...] = Field(
+        default=(), description="the payment methods it confirms (none: no Payments tab)"
+    )
     users: tuple[Int, ...] = ()
     title: str | None = None
     handover: bool = Field(default=False, description="show cash on hand and a handover form")
@@ -192,6 +194,15 @@ class Cabinet(_Model):
     requests: bool = Field(
         default=False, description="a Requests form for this cabinet's users' payment orders"
     )
+
+    @model_validator(mode="after")
+    def _shows_something(self) -> Cabinet:
+        if not (self.methods or self.orders or self.requests or self.bank):
+            raise ValueError(
+                "a cabinet needs payment methods (methods: [cash]) or a tab of its own "
+                "(orders: true, requests: true or bank: true)"
+            )
+        return self
 
 
 class Tabs(_Model):

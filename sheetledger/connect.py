@@ -25,12 +25,14 @@ from sheetledger.ledger.google import connect, session_of, user_session
 from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
 from sheetledger.ledger.tabs import (
     CABINET_BANK,
+    CABINET_ORDERS,
     CABINET_PAYMENTS,
     DIMENSIONS,
     HANDOVER,
     HANDOVER_LOG,
     MASTER_TABS,
     PROFIT,
+    REQUESTS,
     TabSchema,
     pnl_schema,
 )
@@ -195,16 +197,24 @@ CABINET_TITLES = {
     "handover": "Cash handover",
     "handover_log": "Handover log",
     "cabinet_bank": "Bank",
+    "cabinet_orders": "Orders",
+    "requests": "Requests",
 }
 
 
 def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:
-    tabs = {"cabinet_payments": (CABINET_TITLES["cabinet_payments"], CABINET_PAYMENTS)}
+    tabs: dict[str, tuple[str, TabSchema]] = {}
+    if cabinet.methods:
+        tabs["cabinet_payments"] = (CABINET_TITLES["cabinet_payments"], CABINET_PAYMENTS)
     if cabinet.handover:
         tabs["handover"] = (CABINET_TITLES["handover"], HANDOVER)
         tabs["handover_log"] = (CABINET_TITLES["handover_log"], HANDOVER_LOG)
     if cabinet.bank:
         tabs["cabinet_bank"] = (CABINET_TITLES["cabinet_bank"], CABINET_BANK)
+    if cabinet.orders:
+        tabs["cabinet_orders"] = (CABINET_TITLES["cabinet_orders"], CABINET_ORDERS)
+    if cabinet.requests:
+        tabs["requests"] = (CABINET_TITLES["requests"], REQUESTS)
     return tabs
 
 

@@ -11,9 +11,10 @@ Requests per call, with 50,000 rows in the tab (measured by bench/bench_orders.p
   the first time in a process (or after an unconfirmed append), the Order ID and Source
   columns only (``read_columns``) — not the tab's rows; the write is one ``appendCells``
   that lands after the last row whatever people did to the tab meanwhile.
-* ``get``: one read of the tab. ``pay`` / ``reject``: that read, then ``LedgerSheets.write``
-  (which locates the row by ID right before writing: one ``spreadsheets.get`` of the ID
-  column) — two reads and one write, so a person's sort never sends a tick to another row.
+* ``get``: two small reads (``LedgerSheets.read_row``): the ID column finds the row, then
+  the header and that row alone are read — never the 50,000 rows. ``pay`` / ``reject``: the
+  same, then one write into that row (``write_row``) right after, so a person's sort can
+  only race it in the milliseconds between (Sheets has no conditional write).
 
 Nothing doubled, nothing lost: ``create`` is idempotent by ``draft.source``. Its key is
 recorded in ``state.db`` (``orders.source:<source>``) *before* the append and marked
@@ -32,7 +33,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sheetledger.errors import RetriableError
-from sheetledger.ledger.view import LedgerChanges
 from sheetledger.orders.model import (
     Order,
     OrderDraft,
@@ -166,39 +166,40 @@ class OrderBook:
             return self._get(order_id)
 
     def _get(self, oid: OrderId) -> Order | None:
-        view = self.ledger.read([TAB])
-        cells = view.tab(TAB).get(oid)
-        return None if cells is None else order_from_cells(cells, self._today())
+        return self._find(oid)[0]
+
+    def _find(self, oid: OrderId) -> tuple[Order | None, int]:
+        """The order and its sheet row (two small reads: the ID column, then the row)."""
+        found = self.ledger.read_row(TAB, oid)
+        if found is None:
+            return None, 0
+        cells, row = found
+        return order_from_cells(cells, self._today()), row
 
     def pay(self, order_id: OrderId, payment: Payment) -> Order:
         """Tick Paid on the order (as the accountant's tick would). An order already paid or
         rejected is returned as it is: the first decision stands."""
         with self._lock:
-            order = self._require(order_id)
+            order, row = self._require(order_id)
             if order.state is not OrderState.NEW:
                 return order
             paid = order.paid(payment)
-            self._write(paid)
+            self.ledger.write_row(TAB, row, order_cells(paid))
             return paid
 
     def reject(self, order_id: OrderId, reason: str, by: str) -> Order:
         """Tick Reject with ``reason``. An order already paid or rejected is returned as it is."""
         with self._lock:
-            order = self._require(order_id)
+            order, row = self._require(order_id)
             if order.state is not OrderState.NEW:
                 return order
             rejected = order.rejected(reason)
-            self._write(rejected)
+            self.ledger.write_row(TAB, row, order_cells(rejected))
             log.info("order %s rejected by %s", order_id, by)
             return rejected
 
-    def _require(self, oid: OrderId) -> Order:
-        order = self._get(oid)
+    def _require(self, oid: OrderId) -> tuple[Order, int]:
+        order, row = self._find(oid)
         if order is None:
             raise OrderNotFound(oid)
-        return order
-
-    def _write(self, order: Order) -> None:
-        changes = LedgerChanges()
-        changes.update(TAB, order.id, order_cells(order))
-        self.ledger.write(changes)
+        return order, row
