@@ -449,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
         "its refresh token is kept as a secret file, so bills are uploaded to Drive as that "
         "person (a service account cannot own files in a personal Drive).",
     )
-    auth.add_argument("service", choices=["google"])
+    auth.add_argument("service", choices=["google"], help="the service to sign in to: google")
     auth.add_argument(
         "--client-secrets",
         required=True,
