@@ -43,6 +43,7 @@ bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deal
 	$(PY) bench/bench_bot.py
 	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_bank.py
+	$(PY) bench/bench_orders.py
 	$(PY) bench/bench_demo.py
 
 SEED  ?= 20261202

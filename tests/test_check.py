@@ -88,7 +88,8 @@ def test_all_green_against_the_sandbox(ready: Sandbox, check: Check) -> None:
         "amoCRM │ 12 deal fields present with the right types",
         f"Google Sheets │ master spreadsheet: {len(MASTER_TABS) + 3} tabs, headers right",
         "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right",
-        "Google Sheets │ cabinet 'accountant': 1 tabs, headers right",
+        "Google Sheets │ cabinet 'accountant': 2 tabs, headers right",
+        "Google Sheets │ cabinet 'supply': 1 tabs, headers right",
         "Telegram │ bot @sheetledger_sandbox_bot (id 7000000001)",
         f"SMS │ smsru ({ready.urls['sms']}): key accepted, balance 500,00 ₽",
     ]
@@ -204,7 +205,8 @@ def test_before_init_every_missing_tab_is_named(box: Sandbox, check: Check) -> N
         f"Google Sheets │ master spreadsheet: no tab {expected_master} — run `sheetledger init`",
         "Google Sheets │ cabinet 'cashbox': no tab 'Payments', 'Cash handover', 'Handover log' "
         "— run `sheetledger init`",
-        "Google Sheets │ cabinet 'accountant': no tab 'Payments' — run `sheetledger init`",
+        "Google Sheets │ cabinet 'accountant': no tab 'Payments', 'Orders' — run `sheetledger init`",
+        "Google Sheets │ cabinet 'supply': no tab 'Requests' — run `sheetledger init`",
     ]
 
 
@@ -263,7 +265,7 @@ def test_an_unshared_master_does_not_hide_the_cabinets(ready: Sandbox, check: Ch
     assert len(bad) == 1
     assert bad[0].startswith(f"Google Sheets │ master spreadsheet ({unshared}): not shared")
     assert "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right" in good
-    assert "Google Sheets │ cabinet 'accountant': 1 tabs, headers right" in good
+    assert "Google Sheets │ cabinet 'accountant': 2 tabs, headers right" in good
 
 
 def test_google_down_is_said_once(ready: Sandbox, check: Check) -> None:

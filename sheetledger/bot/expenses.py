@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
 from sheetledger.bot.rows import DealContract, ExpenseRow
+from sheetledger.contract_ref import contract_key
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.model import money
 from sheetledger.outage import GOOGLE, OutageWatch
@@ -176,28 +177,46 @@ class Expense:
         )
 
 
-def _contract_key(text: str) -> str:
-    return " ".join(str(text).split()).casefold().lstrip("№#").strip()
-
-
 @dataclass(frozen=True)
 class DealIndex:
-    """Deal ids by contract number (normalised: case, spaces, a leading № or #)."""
+    """Deal ids by contract number (``contract_ref.contract_key``: ``№01045``, ``#1045``
+    and ``1045`` are one contract), and how to show each deal on a button."""
 
     by_contract: Mapping[str, tuple[int, ...]]
+    labels: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_view(cls, view: LedgerView) -> DealIndex:
         found: dict[str, list[int]] = {}
+        labels: dict[int, str] = {}
         for cells in view.tab("deals"):
             deal = DealContract.from_cells(cells)
             if deal.contract_no is None or deal.id is None:
                 continue
-            found.setdefault(_contract_key(deal.contract_no), []).append(deal.id)
-        return cls({k: tuple(v) for k, v in found.items()})
+            key = contract_key(deal.contract_no)
+            if key:
+                found.setdefault(key, []).append(deal.id)
+                labels[deal.id] = f"№ {deal.contract_no}" + (f" · {deal.name}" if deal.name else "")
+        return cls({k: tuple(v) for k, v in found.items()}, labels)
 
     def lookup(self, contract_no: str) -> tuple[int, ...]:
-        return self.by_contract.get(_contract_key(contract_no), ())
+        return self.by_contract.get(contract_key(contract_no), ())
+
+    def similar(self, contract_no: str, limit: int = 5) -> tuple[int, ...]:
+        """Deals whose contract number holds this one's digits (a typo, a missing letter):
+        what the bot offers when a reference matches no deal."""
+        digits = "".join(ch for ch in contract_no if ch.isdigit()).lstrip("0")
+        if not digits:
+            return ()
+        near = sorted(
+            (key for key in self.by_contract if digits in key or key.split("-")[0] in digits),
+            key=lambda key: (abs(len(key) - len(digits)), key),
+        )
+        ids = [deal for key in near for deal in self.by_contract[key]]
+        return tuple(ids[:limit])
+
+    def label(self, deal_id: int) -> str:
+        return self.labels.get(deal_id, f"сделка {deal_id}")
 
 
 def plan_expenses(
@@ -414,6 +433,14 @@ class ExpenseBook:
         if "deals" in view.tabs:
             self._deals = DealIndex.from_view(view)
         return view
+
+    def deal_index(self) -> DealIndex:
+        """The Deals index, read afresh (one narrow read: Deals up to the contract number)."""
+        with self._lock:
+            view = self._google(
+                lambda: self.ledger.read(["deals"], leading={"deals": DealContract.WIDTH})
+            )
+            return DealIndex.from_view(view)
 
     # -- the outbox, typed -----------------------------------------------------------------
 

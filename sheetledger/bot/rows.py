@@ -103,10 +103,15 @@ class DealContract:
 
     id: int | None
     contract_no: str | None
+    name: str = ""
 
     # The columns read: from the ID up to the contract number (a narrow read of Deals).
     WIDTH = DEALS.index["contract_no"] + 1
 
     @classmethod
     def from_cells(cls, cells: Cells) -> DealContract:
-        return cls(_optional_int(cells.get("id")), _optional_text(cells.get("contract_no")))
+        return cls(
+            _optional_int(cells.get("id")),
+            _optional_text(cells.get("contract_no")),
+            _text(cells.get("name")),
+        )

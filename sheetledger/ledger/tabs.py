@@ -269,7 +269,7 @@ RECONCILIATION = TabSchema(
     ),
 )
 
-MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, RECONCILIATION, STATE)
+MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, INVOICES, RECONCILIATION, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only

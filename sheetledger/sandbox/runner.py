@@ -154,6 +154,7 @@ class Sandbox:
         master = self.sheets.create_spreadsheet("Учёт — мебельная компания", shared_with=[email])
         cashbox = self.sheets.create_spreadsheet("Кабинет кассира", shared_with=[email])
         accountant = self.sheets.create_spreadsheet("Кабинет бухгалтера", shared_with=[email])
+        supply = self.sheets.create_spreadsheet("Кабинет снабжения", shared_with=[email])
         slot_names = ("Предоплата", "Остаток")
         self.info = {
             "amocrm": {
@@ -173,7 +174,7 @@ class Sandbox:
             "google": {
                 "service_account_email": email,
                 "spreadsheet_id": master,
-                "cabinets": {"cashbox": cashbox, "accountant": accountant},
+                "cabinets": {"cashbox": cashbox, "accountant": accountant, "supply": supply},
             },
             "telegram": {"token": bot_token, "users": list(TG_USERS)},
             # One key for both gateways: sms.ru's api_id, SMSC's psw (login may stay empty).
@@ -206,13 +207,16 @@ class Sandbox:
                         "salon",
                         "city",
                         "confirmed_total",
+                        "costs_paid",
                     )
+                    if key in amo["fields"]
                 },
                 "payment_slots": amo["slots"],
                 "methods": dict(METHOD_OF_OPTION),
                 "status_rules": {
                     "on_first_confirmation": {"status_id": statuses["Платеж подтвержден"]},
                     "on_fully_paid": {"status_id": 142},
+                    "on_first_paid_order": {"status_id": statuses["Производство"]},
                 },
                 "overlap_seconds": 300,
                 "requests_per_second": 6,
@@ -237,7 +241,21 @@ class Sandbox:
                         "spreadsheet_id": google["cabinets"]["accountant"],
                         "methods": ["card", "terminal", "bank", "credit"],
                         "users": [ACCOUNTANT_ID],
+                        "orders": True,
                     },
+                    *(
+                        [
+                            {
+                                "name": "supply",
+                                "title": "Снабжение",
+                                "spreadsheet_id": google["cabinets"]["supply"],
+                                "users": [SUPPLY_ID],
+                                "requests": True,
+                            }
+                        ]
+                        if "supply" in google["cabinets"]
+                        else []
+                    ),
                 ],
             },
             "telegram": {
