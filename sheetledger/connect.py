@@ -241,7 +241,10 @@ def build_bot(config: Config, clients: Clients, state: LocalState, **options: An
     ledger = master_ledger(config, clients.google, retry=BOT_SHEETS_RETRY)
     book = ExpenseBook(ledger, state, watch=clients.outages)
     options.setdefault("desk", OrderBook(ledger, state))
-    options.setdefault("bills", build_drive(config, clients.google))
+    bills = options.setdefault("bills", build_drive(config, clients.google))
+    options.setdefault(
+        "news", build_order_news(config, state, watch=clients.outages, fetch_bill=bills.fetch)
+    )
     return ExpenseBot(
         config, book, state, telegram=clients.telegram, watch=clients.outages, **options
     )

@@ -40,6 +40,7 @@ from sheetledger.connect import (
     Clients,
     build_bot,
     build_clients,
+    build_drive,
     build_order_news,
     cabinet_ledgers,
     master_ledger,
@@ -148,7 +149,13 @@ class Daemon:
         self.last_report: CycleReport | None = None
         self.component_starts: dict[str, int] = {}
         # The production OrderNews: the orders' code tells it, the notify job sends.
-        self.news = build_order_news(config, self.store, watch=self.outages, now=now)
+        self.news = build_order_news(
+            config,
+            self.store,
+            watch=self.outages,
+            fetch_bill=build_drive(config, self.clients.google).fetch,
+            now=now,
+        )
 
     # -- jobs ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,10 @@ class DriveFolder:
     @property
     def shared_drive(self) -> bool:
         return self.drive_id is not None
+
+
+# A file's ID in the links Drive gives: webViewLink (…/file/d/<id>/view) and open?id=<id>.
+_FILE_ID = re.compile(r"/file/d/([A-Za-z0-9_-]+)|[?&]id=([A-Za-z0-9_-]+)")
 
 
 class DriveFiles:
@@ -130,6 +135,21 @@ class DriveFiles:
             params={"alt": "media", "supportsAllDrives": "true"},
         )
         return answer.content
+
+    def fetch(self, link: str) -> tuple[str, bytes] | None:
+        """The file behind a Drive link (an order's Bill): its name and bytes; None for a
+        link that is not a Drive file's."""
+        match = _FILE_ID.search(link)
+        if match is None:
+            return None
+        file_id = match.group(1) or match.group(2)
+        answer = self._call(
+            "GET",
+            f"{BASE}/drive/v3/files/{file_id}",
+            "get",
+            params={"supportsAllDrives": "true", "fields": "id,name"},
+        )
+        return str(answer.json().get("name") or file_id), self.download(file_id)
 
     def folder(self, folder_id: str) -> DriveFolder:
         answer = self._call(
