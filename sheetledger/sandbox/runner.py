@@ -26,6 +26,7 @@ import yaml
 
 from sheetledger.config import Config, load_config
 from sheetledger.sandbox.amocrm import AmoEmulator
+from sheetledger.sandbox.bank_statement import demo_bank_config
 from sheetledger.sandbox.seed import AMO_PAYMENT_METHODS, seed_amocrm
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
@@ -188,7 +189,7 @@ class Sandbox:
         amo = self.info["amocrm"]
         google = self.info["google"]
         statuses = amo["statuses"]
-        return {
+        config: dict[str, Any] = {
             "timezone": "Asia/Yekaterinburg",
             "state_dir": "state-daemon",
             "amocrm": {
@@ -252,6 +253,11 @@ class Sandbox:
             },
             "schedule": {"sync": {"every_seconds": 60}, "outbox_flush": {"every_seconds": 30}},
         }
+        if "demo" in self.info:  # the demo business has a bank account and its statements
+            config["bank"] = demo_bank_config()
+            for cabinet in config["google"]["cabinets"]:
+                cabinet["bank"] = cabinet["name"] == "accountant"
+        return config
 
     @property
     def config_path(self) -> Path:
