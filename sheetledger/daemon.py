@@ -48,7 +48,7 @@ from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.reconcile import jobs
-from sheetledger.reconcile.digest import telegram_sender
+from sheetledger.reconcile.digest import telegram_photo_sender, telegram_sender
 from sheetledger.reports.refresh import ReportMemory, refresh_reports
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
@@ -301,7 +301,7 @@ class Daemon:
         http = self.clients.google.http_client
         books = {"master": (http, self.ledger.spreadsheet_id)}
         books |= {name: (http, c.spreadsheet_id) for name, c in self.cabinets.items()}
-        send = telegram_sender(config)
+        send, send_photo = telegram_sender(config), telegram_photo_sender(config)
         for job_id, every, run in (
             (
                 "reconcile",
@@ -316,7 +316,7 @@ class Daemon:
             (
                 "digest",
                 Every(every_seconds=60),
-                lambda: jobs.digest_job(config, self.ledger, send, store, self.now()),
+                lambda: jobs.digest_job(config, self.ledger, send, store, self.now(), send_photo),
             ),
         ):
             self.scheduler.add_job(run, trigger_for(every, config), id=job_id, name=job_id)

@@ -43,6 +43,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from sheetledger.commands import report as report_command
 from sheetledger.config import Config, Every, Schedule
 from sheetledger.connect import (
     CABINET_TITLES,
@@ -59,6 +60,9 @@ from sheetledger.ledger.setup import prepare
 from sheetledger.ledger.sheets import column_letter
 from sheetledger.logs import RedactingFilter
 from sheetledger.money import rub as format_rub
+from sheetledger.reconcile.command import digest as digest_command
+from sheetledger.reconcile.command import reconcile as reconcile_command
+from sheetledger.reconcile.digest import CHART_FILE
 from sheetledger.sandbox.amocrm import STATUS_LOST, STATUS_WON
 from sheetledger.sandbox.bank_statement import (
     ACQUIRER,
@@ -68,7 +72,7 @@ from sheetledger.sandbox.bank_statement import (
     statement_file,
 )
 from sheetledger.sandbox.demo_seed import DEMO_DEALS, DEMO_TIMEZONE
-from sheetledger.sandbox.runner import ACCOUNTANT_ID, OWNER_ID, Sandbox
+from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, OWNER_ID, Sandbox
 from sheetledger.sandbox.seed import AMO_CITIES, AMO_PAYMENT_METHODS, AMO_SALONS
 from sheetledger.sync.cycle import CycleReport
 
@@ -82,8 +86,19 @@ CYCLE_TIMEOUT = 60.0  # seconds one sync may take before the demo calls it a fai
 BOT_TIMEOUT = 20.0
 # What the demo may wipe: a folder holding only what an earlier demo (or sandbox) left.
 OWN_ENTRIES = frozenset(
-    {"sandbox.json", "config.yaml", "secrets", "state", "state-daemon", "demo.log"}
+    {
+        "sandbox.json",
+        "config.yaml",
+        "secrets",
+        "state",
+        "state-daemon",
+        "demo.log",
+        "kl_to_1c.txt",  # the day's statement (STATEMENT_FILE)
+        "marketing-vs-turnover.png",  # the owner's chart (CHART_PNG)
+    }
 )
+STATEMENT_FILE = "kl_to_1c.txt"  # the name Sberbank's business client exports under
+CHART_PNG = "marketing-vs-turnover.png"
 
 
 @dataclass(frozen=True)
@@ -383,6 +398,7 @@ class Demo:
             self.accountant_ticks()
             self.owner_expenses()
             self.push_back()
+            self.evening()
             self.finish()
         except StopDemo:
             self.console.print(Text("The demo cannot go on after this failure.", style="bold red"))
@@ -404,8 +420,13 @@ class Demo:
         # The demo triggers each sync itself, when the story needs one (as the minute
         # timer would); the timers are set far apart so none fires on its own meanwhile.
         hourly = Every(every_seconds=3600)
+        # The management table is recomputed after every sync (not at most every five
+        # minutes), so the owner's figures follow the story.
         self.config = base.model_copy(
-            update={"schedule": Schedule(sync=hourly, outbox_flush=hourly)}
+            update={
+                "schedule": Schedule(sync=hourly, outbox_flush=hourly),
+                "reports": base.reports.model_copy(update={"every_seconds": 0}),
+            }
         )
         services = Table(
             title="Emulators on loopback (real clients, real HTTP)", title_justify="left"
@@ -934,7 +955,7 @@ class Demo:
             ],
             short_by=BANK_FEE,
         )
-        name = f"kl_to_1c_{today:%Y%m%d}.txt"
+        name = STATEMENT_FILE
         data = statement_file(
             DEMO_ACCOUNT,
             today,
@@ -1004,7 +1025,8 @@ class Demo:
         )
         self.say(
             f"The transfer for contract {short['Contract no']} came {rub(BANK_FEE)} short: "
-            f"no rule may confirm it alone. She picks {self.short_id} in «Assign to» and ticks «Assign»."
+            f"no rule may confirm it alone. She picks {self.short_id} in «Assign to» "
+            "and ticks «Assign»."
         )
         line_id = str(suggested[bank_tab.header[0]])
         self.type(bank_tab, line_id, "Assign to", self.short_id)
@@ -1245,8 +1267,149 @@ class Demo:
 
     # 9 ------------------------------------------------------------------------------------
 
+    def evening(self) -> None:
+        self.step(9, "Evening: reconciliation, the digest and the owner's figures")
+        card_id = next(iter(self.ticked))
+        deal_id, number = (int(part) for part in card_id.split(":"))
+        slot = self.amo["slots"][number - 1]
+        raised = self.ticked[card_id] + 5000
+        self.say(
+            f"A manager raises the confirmed prepayment {card_id} to {rub(raised)} in amoCRM "
+            "(the client added a mirror) — after the money was confirmed."
+        )
+        managers_ui = AmoClient(self.cfg.amocrm.base_url, self.cfg.amocrm.token.reveal())
+        managers_ui.update_leads(
+            [
+                {
+                    "id": deal_id,
+                    "custom_fields_values": [
+                        {"field_id": slot["amount"], "values": [{"value": str(int(raised))}]}
+                    ],
+                }
+            ]
+        )
+        self.sync("pull the manager's change")
+        row = self.tab("payments").by_id()[card_id]
+        self.check(
+            "the confirmed payment keeps the amount it was confirmed at, and is flagged",
+            money_of(row["Amount"]) == self.ticked[card_id]
+            and "after confirmation" in str(row["Sync state"]),
+            str(row["Sync state"]),
+        )
+
+        config_file = self.folder / "config.yaml"
+        self.console.print(Text(f"$ sheetledger -c {config_file} reconcile", style="bold"))
+        code = reconcile_command(self.cfg, self.console)
+        findings = {str(r["Code"]): r for r in self.tab("reconciliation").rows if r.get("Code")}
+        self.check("reconcile ran and found errors to act on (exit code 1)", code == 1, str(code))
+        wanted = {"AMOUNT_CHANGED", "BANK_UNASSIGNED", "CASH_HELD"}
+        self.check(
+            "it found what the day left: the changed amount, the unassigned bank line, "
+            "the cash still on a manager",
+            wanted <= set(findings),
+            ", ".join(sorted(findings)),
+        )
+        self.check(
+            "the changed amount's finding names the payment",
+            card_id in str(findings.get("AMOUNT_CHANGED", {}).get("Finding", "")),
+        )
+
+        telegram = self.sandbox.telegram
+        for user in (OWNER_ID, CASHIER_ID, ACCOUNTANT_ID):
+            telegram.open_chat(user)
+        before = {user: len(telegram.sent(user)) for user in (OWNER_ID, ACCOUNTANT_ID)}
+        self.console.print(Text(f"$ sheetledger -c {config_file} digest --now", style="bold"))
+        digest_command(self.cfg, self.console, now=True, to=None)
+        owner = telegram.sent(OWNER_ID)[before[OWNER_ID] :]
+        texts = [str(m.get("text")) for m in owner if m.get("text")]
+        photos = [m for m in owner if m.get("photo")]
+        for text in texts:
+            self.console.print(
+                Panel(Text(text), title="the owner's digest", title_align="left", expand=False)
+            )
+        chart = self.cfg.state_dir / CHART_FILE
+        self.check(
+            "the owner's digest: net profit, money not assigned in the bank, the findings",
+            bool(texts)
+            and "Чистая прибыль" in texts[0]
+            and "В банке не разнесено" in texts[0]
+            and "Сверка" in texts[0],
+        )
+        self.check(
+            "the marketing-versus-turnover chart came with it as a picture",
+            len(photos) == 1 and chart.exists(),
+            str(chart),
+        )
+        accountant = [
+            str(m.get("text"))
+            for m in telegram.sent(ACCOUNTANT_ID)[before[ACCOUNTANT_ID] :]
+            if m.get("text")
+        ]
+        for text in accountant:
+            self.console.print(
+                Panel(Text(text), title="the accountant's digest", title_align="left", expand=False)
+            )
+        self.check(
+            "the accountant's digest lists the bank line she still has to assign",
+            bool(accountant) and "Смирнов" in accountant[0],
+        )
+
+        png = self.folder / CHART_PNG
+        first = min(
+            (d for r in self.tab("deals").rows if (d := sheet_day(r.get("Contract date")))),
+            default=self.today(),
+        )
+        self.console.print(
+            Text(
+                f"$ sheetledger -c {config_file} report --from {first.replace(day=1)} "
+                f"--to {self.today()} --by salon --png {png}",
+                style="bold",
+            )
+        )
+        report_command(
+            self.cfg,
+            self.console,
+            start=first.replace(day=1),
+            end=self.today(),
+            by="salon",
+            png=png,
+        )
+        self.check("the owner's chart is saved as a PNG next to the state", png.exists())
+        profit = self.tab("profit").rows
+        self.check(
+            "the Profit tab has a row per deal, written by the daemon",
+            len(profit) == len(self.tab("deals").rows),
+            f"{len(profit)} rows",
+        )
+        month = f"{self.today():%Y-%m}"
+        pnl = {str(r[self.tab("pnl").header[0]]): r for r in self.tab("pnl").rows}
+        confirmed_this_month = sum(
+            (
+                money_of(
+                    r["Received amount"]
+                    if r.get("Received amount") not in ("", None)
+                    else r["Amount"]
+                )
+                for r in self.tab("payments").rows
+                if (r.get("Confirmed") is True or r.get("Received amount") not in ("", None))
+                and (day := sheet_day(r.get("Confirmed at"))) is not None
+                and f"{day:%Y-%m}" == month
+            ),
+            Decimal(0),
+        )
+        shown = money_of(pnl.get(month, {}).get("Revenue"))
+        self.check(
+            "the P&L's revenue this month = the received amounts confirmed this month, "
+            "to the kopeck",
+            shown == confirmed_this_month,
+            f"{rub(shown)} / {rub(confirmed_this_month)}",
+        )
+        self.result.facts["findings"] = sorted(findings)
+
+    # 10 -----------------------------------------------------------------------------------
+
     def finish(self) -> None:
-        self.step(9, "End of the day")
+        self.step(10, "End of the day")
         payments = self.tab("payments").rows
         today = self.today()
         confirmed_today = [
@@ -1297,10 +1460,12 @@ class Demo:
             f"{took:.1f}s",
         )
         runs = {r["job"]: r for r in self.daemon.store.job_runs()}
+        last = runs.get("sync", {})
+        error = str(last.get("error") or "")
         self.check(
-            "its local state records the last sync as ok",
-            runs.get("sync", {}).get("ok") == 1,
-            str(runs.get("sync", {}).get("detail", "")),
+            "its local state records the last sync, its one problem the changed amount",
+            last.get("finished") is not None and error.count("E_") == error.count("E_CHANGED") == 1,
+            error or str(last.get("detail", "")),
         )
 
     def shut_down(self) -> None:
@@ -1310,7 +1475,7 @@ class Demo:
         if self.box is not None:
             self.box.stop(save=True)
             saved = sorted(p.name for p in (self.folder / "state").glob("*.json"))
-            self.step_name = "9. End of the day"
+            self.step_name = "10. End of the day"
             self.check(
                 "the sandbox state is saved in the folder",
                 len(saved) == len(self.box.servers),  # one file per emulator

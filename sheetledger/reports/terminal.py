@@ -136,15 +136,16 @@ def _percent(value: Decimal | None) -> str:
 
 
 def print_report(report: PeriodReport, console: Console) -> None:
+    # A figure a line and a month a column, as a P&L is read (and as it fits a terminal).
     pnl = Table(title=f"P&L, {report.period.label}")
     keys = [k for k in (report.pnl[0] if report.pnl else {}) if k != "id"]
-    pnl.add_column("Month")
-    for key in keys:
-        pnl.add_column(key.removeprefix("op:").replace("_", " "), justify="right")
+    pnl.add_column("")
     for row in report.pnl:
+        pnl.add_column(str(row["id"]), justify="right")
+    for key in keys:
         pnl.add_row(
-            str(row["id"]),
-            *(_percent(row[k]) if k.endswith("share") else _rub(row[k]) for k in keys),
+            key.removeprefix("op:").replace("_", " "),
+            *(_percent(r[key]) if key.endswith("share") else _rub(r[key]) for r in report.pnl),
         )
     console.print(pnl if report.pnl else f"No money moved in {report.period.label}.")
     for dimension in dict.fromkeys(r["dimension"] for r in report.dimensions):

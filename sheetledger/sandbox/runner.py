@@ -255,6 +255,7 @@ class Sandbox:
         }
         if "demo" in self.info:  # the demo business has a bank account and its statements
             config["bank"] = demo_bank_config()
+            config["reports"] = {"marketing_categories": ["Реклама"]}
             for cabinet in config["google"]["cabinets"]:
                 cabinet["bank"] = cabinet["name"] == "accountant"
         return config
