@@ -31,6 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sheetledger.bank.inbox import import_inbox, inbox_of
 from sheetledger.bot.app import ExpenseBot
 from sheetledger.bot.identity import as_our_error, make_bot
 from sheetledger.config import Config, Every
@@ -119,6 +120,7 @@ class Daemon:
         self.crm = self.clients.crm
         self.ledger = master_ledger(config, self.clients.google)
         self.cabinets = cabinet_ledgers(config, self.clients.google)
+        self.inbox = inbox_of(config, self.clients.google)  # statements saved in Drive
         self.now = now
         self.restart = restart
         self.healthy_after = healthy_after
@@ -153,6 +155,8 @@ class Daemon:
         started = time.monotonic()
         report = None
         try:
+            if self.inbox is not None:
+                self._import_inbox()
             report = run_cycle(
                 self.config,
                 self.ledger,
@@ -194,6 +198,25 @@ class Daemon:
                 log.warning("sync: %s", problem)
             self._refresh_reports()
         return report
+
+    def _import_inbox(self) -> None:
+        """Statements saved in the Drive inbox (sheetledger.bank.inbox), before the cycle that
+        pushes their ticks. An outage here never fails the sync: the files wait."""
+        assert self.inbox is not None
+        try:
+            report = import_inbox(
+                self.config,
+                self.ledger,
+                self.inbox,
+                now=self.now(),
+                cabinets=self.cabinets,
+                state=self.store,
+            )
+        except SheetledgerError as exc:
+            log.warning("the Drive inbox of statements not read: %s", exc)
+            return
+        if report.imported or report.refused:
+            log.info("bank: %s", report.summary())
 
     def _refresh_reports(self) -> None:
         """The management table (sheetledger.reports), after a good cycle.
