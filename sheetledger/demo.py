@@ -1095,7 +1095,11 @@ class Demo:
     def owner_expenses(self) -> None:
         self.step(7, "The owner records three expenses in Telegram")
         contract = self.new_contracts[self.new_deals[0]]
-        messages = ("45к аренда", "3500 реклама яндекс вчера", f"1 200,50 такси #{contract}")
+        messages = (
+            "45к аренда @Ленина",
+            "3500 реклама яндекс вчера",
+            f"1 200,50 такси #{contract}",
+        )
         telegram = self.sandbox.telegram
         sent_before = len(telegram.sent(OWNER_ID))
         replies: list[str] = []
@@ -1133,6 +1137,11 @@ class Demo:
             for r in rows
         ]
         self.check("the bot answered each message", all(r.startswith("Записал") for r in replies))
+        self.check(
+            "«@Ленина» tagged the rent with its salon and city",
+            (rows[0].get("Salon"), rows[0].get("City")) == (AMO_SALONS[0], AMO_CITIES[0]),
+            f"{rows[0].get('Salon')}, {rows[0].get('City')}",
+        )
         self.check(
             "three Expenses rows: amount, category, date («вчера»), the deal of #" + contract,
             got == list(wanted),
