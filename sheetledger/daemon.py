@@ -50,7 +50,7 @@ from sheetledger.logs import redact
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.reconcile import jobs
 from sheetledger.reconcile.digest import telegram_photo_sender, telegram_sender
-from sheetledger.reports.refresh import ReportMemory, refresh_reports
+from sheetledger.reports.refresh import FINGERPRINT_KEY, ReportMemory, refresh_reports
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
@@ -141,7 +141,8 @@ class Daemon:
         self.memory = CycleMemory()
         # The reports keep their own Drive version and cache.
         self.reports_ledger = master_ledger(config, self.clients.google)
-        self.report_memory = ReportMemory()
+        # A restarted daemon remembers the figures it wrote: it rewrites only what changed.
+        self.report_memory = ReportMemory(fingerprint=self.store.get(FINGERPRINT_KEY))
         self.cycle_done = threading.Condition()
         self.cycles = 0
         self.last_report: CycleReport | None = None
@@ -232,7 +233,9 @@ class Daemon:
         self.report_memory.ran_at = now
         today = now.astimezone(self.config.tz).date()
         try:
-            refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+            refresh = refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+            if refresh.written:
+                self.store.set(FINGERPRINT_KEY, self.report_memory.fingerprint)
         except SheetledgerError as exc:
             log.warning("reports not refreshed: %s", exc)
 
