@@ -139,6 +139,9 @@ class DealFields(_Model):
     confirmed_total: FieldId | None = Field(
         default=None, gt=0, description="numeric field the daemon writes the confirmed sum into"
     )
+    costs_paid: FieldId | None = Field(
+        default=None, gt=0, description="numeric field: the sum of the deal's paid orders"
+    )
 
 
 class StatusMove(_Model):
@@ -150,6 +153,7 @@ class StatusRules(_Model):
 
     on_first_confirmation: StatusMove | None = None
     on_fully_paid: StatusMove | None = None
+    on_first_paid_order: StatusMove | None = None
 
 
 class AmoConfig(_Model):
@@ -184,6 +188,10 @@ class Cabinet(_Model):
     title: str | None = None
     handover: bool = Field(default=False, description="show cash on hand and a handover form")
     bank: bool = Field(default=False, description="show the bank lines left to assign")
+    orders: bool = Field(default=False, description="show the payment orders to pay")
+    requests: bool = Field(
+        default=False, description="a Requests form for this cabinet's users' payment orders"
+    )
 
 
 class Tabs(_Model):
@@ -193,6 +201,9 @@ class Tabs(_Model):
     expenses: str = "Expenses"
     bank: str = "Bank"
     reconciliation: str = "Reconciliation"
+    invoices: str = "Invoices"
+    orders: str = "Orders"
+    requests: str = "Requests"
     state: str = "_state"
     profit: str = "Profit"
     pnl: str = "P&L"
@@ -367,6 +378,59 @@ class BankConfig(_Model):
     )
 
 
+class SmsProvider(StrEnum):
+    SMSRU = "smsru"  # sms.ru: GET /sms/send?api_id=…&to=…&msg=…&json=1
+    SMSC = "smsc"  # SMSC.ru: /sys/send.php?login=…&psw=…&phones=…&mes=…&fmt=3
+
+
+class SmsWhen(StrEnum):
+    ALWAYS = "always"
+    THRESHOLD = "threshold"  # amount at or over ``threshold``
+    DUE_SOON = "due_soon"  # due within ``due_within_days``
+
+
+class SmsConfig(_Model):
+    """SMS to the accountant about new payment orders (README «SMS providers»)."""
+
+    provider: SmsProvider = SmsProvider.SMSRU
+    api_key: Secret = Field(description="sms.ru api_id, or SMSC's password / API key")
+    login: str = Field(default="", description="SMSC's login (empty with an API key)")
+    phones: tuple[str, ...] = Field(min_length=1)
+    sender: str | None = None
+    when: tuple[SmsWhen, ...] = (SmsWhen.ALWAYS,)
+    threshold: Decimal = Field(default=Decimal("0"), ge=0)
+    due_within_days: Int = Field(default=2, ge=0)
+    quiet_hours: str | None = Field(
+        default="21:00-09:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+        description="HH:MM-HH:MM in the business's time zone; an SMS waits for the end",
+    )
+    base_url: str | None = Field(default=None, description="only for the sandbox")
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, phones: tuple[str, ...]) -> tuple[str, ...]:
+        for phone in phones:
+            if not re.fullmatch(r"7\d{10}", phone):
+                raise ValueError(f"{phone!r}: write a phone as 11 digits, e.g. 79161234567")
+        return phones
+
+
+class OrdersConfig(_Model):
+    """Payment orders (README «Payment orders»); categories are the expenses' ones."""
+
+    paid_from: tuple[str, ...] = Field(default=("р/с", "касса"), min_length=1)
+    recent_days: Int = Field(default=14, ge=0, description="paid/rejected kept in Orders")
+    drive_folder_id: str | None = Field(
+        default=None, description="the Drive folder (in a shared drive) for bill files"
+    )
+    max_file_mb: Int = Field(default=20, gt=0, le=20)
+    remind_at: str = Field(
+        default="09:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="overdue reminder"
+    )
+    sms: SmsConfig | None = None
+
+
 class Every(_Model):
     """A job's schedule: every N seconds, or a cron expression (crontab's five fields)."""
 
@@ -498,6 +562,7 @@ class Config(_Model):
     telegram: TelegramConfig
     expenses: ExpensesConfig
     bank: BankConfig | None = None
+    orders: OrdersConfig = OrdersConfig()
     schedule: Schedule = Schedule()
     reports: ReportsConfig = ReportsConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
@@ -525,7 +590,7 @@ class Config(_Model):
             "amocrm.token": self.amocrm.token,
             "google.service_account": self.google.service_account,
             "telegram.token": self.telegram.token,
-        }
+        } | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
 
 
 # --------------------------------------------------------------------------- loading
@@ -535,6 +600,7 @@ _SECRETS = {
     ("amocrm",): ("token", "token_file"),
     ("google",): ("service_account", "service_account_file"),
     ("telegram",): ("token", "token_file"),
+    ("orders", "sms"): ("api_key", "api_key_file"),
 }
 
 _FRIENDLY = {

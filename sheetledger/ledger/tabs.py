@@ -202,6 +202,48 @@ BANK = TabSchema(
     ),
 )
 
+# Payment orders (README «Payment orders»): a bill someone asked to pay. The request's cells
+# are the requester's (from the bot or the Requests tab); the payment's are the accountant's
+# (ticked here or in her Orders tab, or pressed in Telegram); the last three are the daemon's.
+_ORDER_REQUEST = (
+    _c("created", "Created", DAEMON, Kind.DATETIME, 140),
+    _c("requested_by", "Requested by", DAEMON, width=140),
+    _c("supplier", "Supplier", PEOPLE, width=200),
+    _c("purpose", "Purpose", PEOPLE, width=240),
+    _c("category", "Category", PEOPLE, width=130),
+    _c("amount", "Amount", PEOPLE, Kind.MONEY, 110),
+    _c("due", "Due", PEOPLE, Kind.DATE, 100),
+)
+_ORDER_PAYMENT = (
+    _c("paid", "Paid", PEOPLE, Kind.BOOL, 70, "tick when the bill is paid"),
+    _c("paid_on", "Paid on", PEOPLE, Kind.DATE, 100, "empty = the day it was ticked"),
+    _c("paid_amount", "Paid amount", PEOPLE, Kind.MONEY, 110, "empty = the order's amount"),
+    _c("paid_from", "Paid from", PEOPLE, width=130, note="orders.paid_from: «р/с Сбер», «касса»"),
+    _c("payment_ref", "Payment ref", PEOPLE, width=120),
+    _c("reject", "Reject", PEOPLE, Kind.BOOL, 70, "tick to refuse the order (say why)"),
+    _c("reason", "Reason", PEOPLE, width=200),
+)
+
+INVOICES = TabSchema(
+    "invoices",
+    (
+        _c("id", "Order ID", K, width=130),
+        *_ORDER_REQUEST,
+        _c("bill_no", "Bill no", PEOPLE, width=90),
+        _c("contract_no", "Contract no", PEOPLE, width=100),
+        _c("deal_id", "Deal ID", DAEMON, Kind.INT, 90),
+        _c("salon", "Salon", PEOPLE, width=120),
+        _c("city", "City", PEOPLE, width=110),
+        _c("bill_link", "Bill", DAEMON, width=220, note="the bill file in Google Drive"),
+        *_ORDER_PAYMENT,
+        _c("paid_by", "Paid by", DAEMON, width=130),
+        _c("source", "Source", DAEMON, width=200, note="tg:<chat>:<message> or rq:<cabinet>:<row>"),
+        _c("notified", "Notified", DAEMON, width=140, note="channels the accountant was told by"),
+        _c("pushed", "Pushed", DAEMON, width=120, note="the paid state amoCRM has (marker #n)"),
+        _c("state", "State", DAEMON, width=240),
+    ),
+)
+
 STATE = TabSchema(
     "state",
     (
@@ -369,5 +411,48 @@ CABINET_BANK = TabSchema(
         *_BANK_MATCH,
         _c("assign_to", "Assign to", PEOPLE, width=140, note="payment ID(s), comma-separated"),
         _c("assign", "Assign", PEOPLE, Kind.BOOL, 80, "tick to confirm the payment(s)"),
+    ),
+)
+
+
+# The accountant's Orders tab: the open orders and those paid or rejected in the last
+# ``orders.recent_days``. She ticks Paid (or Reject with a reason) as in the master.
+CABINET_ORDERS = TabSchema(
+    "cabinet_orders",
+    (
+        _c("id", "Order ID", K, width=130),
+        *_ORDER_REQUEST,
+        _c("deal", "Deal", CRM, width=200),
+        _c("bill_link", "Bill", DAEMON, width=220),
+        *_ORDER_PAYMENT,
+        _c("state", "State", DAEMON, width=200),
+        Column(
+            "mirror",
+            "Synced",
+            DAEMON,
+            Kind.TEXT,
+            80,
+            "the daemon's memory of this row; do not edit",
+            hidden=True,
+        ),
+    ),
+)
+
+# A requester's form ("by a link"): a row filled by the person and ticked Submit; the
+# daemon gives it an order ID and shows its state back (new, paid on DATE, rejected: REASON).
+# Only that person's orders are ever shown in their cabinet.
+REQUESTS = TabSchema(
+    "requests",
+    (
+        _c("id", "Order ID", K, width=130, note="given by the daemon when Submit is ticked"),
+        _c("amount", "Amount", PEOPLE, Kind.MONEY, 110),
+        _c("supplier", "Supplier", PEOPLE, width=200),
+        _c("purpose", "Purpose", PEOPLE, width=240),
+        _c("category", "Category", PEOPLE, width=130),
+        _c("due", "Due", PEOPLE, Kind.DATE, 100),
+        _c("contract_no", "Contract no", PEOPLE, width=100),
+        _c("bill_link", "Bill link", PEOPLE, width=220),
+        _c("submit", "Submit", PEOPLE, Kind.BOOL, 80, "tick when the row is complete"),
+        _c("state", "State", DAEMON, width=240),
     ),
 )
