@@ -277,10 +277,31 @@ class Category(_Model):
     keywords: tuple[str, ...] = ()
 
 
+class SalonAlias(_Model):
+    """A salon as the deals' salon field names it, and the words people type for it."""
+
+    name: str = Field(min_length=1)
+    city: str | None = Field(default=None, description="the salon's city (tagged with it)")
+    aliases: tuple[str, ...] = ()
+
+
+class CityAlias(_Model):
+    """A city as the deals' city field names it, and the words people type for it."""
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+
+
 class ExpensesConfig(_Model):
     categories: tuple[Category, ...] = Field(min_length=1)
     default_category: str = "Other"
     ceiling: Decimal = Field(default=Decimal("10000000"), gt=0)
+    salons: tuple[SalonAlias, ...] = Field(
+        default=(), description="«салон Ленина» / «@Ленина» in an expense tags it with a salon"
+    )
+    cities: tuple[CityAlias, ...] = Field(
+        default=(), description="«город Пермь» / «@Пермь» in an expense tags it with a city"
+    )
 
     # Field validators (not a model validator): each runs as soon as its own field is
     # valid, so these problems are listed together with the section's other ones.

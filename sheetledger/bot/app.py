@@ -664,6 +664,7 @@ class ExpenseBot:
             entered_by=user.name,
             recorded_at=datetime.now(UTC),
             deals=None,  # contract numbers are resolved when the rows are written
+            places=self.config.expenses,
         )
         recorded: Recorded = await asyncio.to_thread(self.book.record, planned)
         await asyncio.to_thread(

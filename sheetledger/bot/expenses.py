@@ -49,7 +49,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
+from sheetledger.bot.places import PlaceTag, find_place
 from sheetledger.bot.rows import DealContract, ExpenseRow
+from sheetledger.config import ExpensesConfig
 from sheetledger.contract_ref import contract_key
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.model import money
@@ -105,6 +107,8 @@ class Expense:
     # Whether contract_no was looked up in Deals (False while Google was unreachable).
     deal_checked: bool = True
     category_guessed: bool = False
+    salon: str = ""  # tagged by «салон Ленина» / «@Ленина» (bot/places.py)
+    city: str = ""
 
     def to_row(self) -> ExpenseRow:
         """The Expenses tab's row for this expense."""
@@ -120,6 +124,8 @@ class Expense:
             source=self.source,
             recorded_at=self.recorded_at,
             void=self.void,
+            salon=self.salon,
+            city=self.city,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -137,6 +143,8 @@ class Expense:
             "void": self.void,
             "deal_checked": self.deal_checked,
             "category_guessed": self.category_guessed,
+            "salon": self.salon,
+            "city": self.city,
         }
 
     @classmethod
@@ -155,6 +163,8 @@ class Expense:
             void=bool(data.get("void")),
             deal_checked=bool(data.get("deal_checked", True)),
             category_guessed=bool(data.get("category_guessed", False)),
+            salon=str(data.get("salon") or ""),
+            city=str(data.get("city") or ""),
         )
 
     @classmethod
@@ -174,6 +184,8 @@ class Expense:
             recorded_at=row.recorded_at or datetime.now(UTC),
             source=row.source,
             void=row.void,
+            salon=row.salon,
+            city=row.city,
         )
 
 
@@ -227,27 +239,36 @@ def plan_expenses(
     entered_by: str,
     recorded_at: datetime,
     deals: DealIndex | None,
+    places: ExpensesConfig | None = None,
 ) -> list[Expense]:
-    """The rows for the parsed lines of one message. ``deals`` None: not checkable now."""
+    """The rows for the parsed lines of one message. ``deals`` None: not checkable now.
+    ``places``: the configured salons and cities a comment may name (``bot.places``)."""
     planned = []
     for line in lines:
         deal_id = None
         if line.deal_ref is not None and deals is not None:
             matches = deals.lookup(line.deal_ref)
             deal_id = matches[0] if len(matches) == 1 else None
+        tag = (
+            find_place(line.comment, places.salons, places.cities)
+            if places is not None
+            else PlaceTag(comment=line.comment)
+        )
         planned.append(
             Expense(
                 key=dedup_key(chat_id, message_id, line.line_no),
                 date=line.date,
                 amount=line.amount,
                 category=line.category,
-                comment=line.comment,
+                comment=tag.comment,
                 contract_no=line.deal_ref,
                 deal_id=deal_id,
                 entered_by=entered_by,
                 recorded_at=recorded_at,
                 deal_checked=line.deal_ref is None or deals is not None,
                 category_guessed=line.category_guessed,
+                salon=tag.salon,
+                city=tag.city,
             )
         )
     return planned
