@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 9 * 1024 * 1024  # one batchUpdate's body at most (see _EncodedBatch.bodies)
-MONEY_FORMAT = {"type": "NUMBER", "pattern": "#,##0.00"}
+# Every money cell sheetledger writes (ledger, cabinets, reports) shows roubles the same way.
+MONEY_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
 DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
 # Shared by every request that sets them (never modified).
 _MONEY_CELL_FORMAT = {"numberFormat": MONEY_FORMAT}
