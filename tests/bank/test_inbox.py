@@ -18,7 +18,7 @@ from sheetledger.config import BankConfig
 from sheetledger.connect import build_google
 from sheetledger.daemon import Daemon
 from sheetledger.errors import SheetledgerError
-from sheetledger.ledger.drive_inbox import DriveInbox
+from sheetledger.ledger.drive import DriveInbox
 from sheetledger.sandbox.bank_statement import Movement, statement_file
 from tests.e2e.world import BANK, World, make_world
 
