@@ -15,6 +15,7 @@ from sheetledger.config import Config, load_config
 from sheetledger.connect import (
     build_crm,
     build_google,
+    build_sms,
     cabinet_ledgers,
     master_ledger,
     register_config_secrets,
@@ -23,8 +24,10 @@ from sheetledger.connect import (
 from sheetledger.errors import ConfigError, RetriableError, SheetledgerError
 from sheetledger.ledger.google import KeyRefused, NoAccessToken
 from sheetledger.ledger.sheets import LedgerSheets
+from sheetledger.money import rub
+from sheetledger.retry import RetryPolicy
 
-AMO, GOOGLE, TELEGRAM = "amoCRM", "Google Sheets", "Telegram"
+AMO, GOOGLE, TELEGRAM, SMS = "amoCRM", "Google Sheets", "Telegram", "SMS"
 
 # A check reports what it sees now, quickly: one attempt and short timeouts. The clients'
 # retries with backoff are for the daemon; in a check they kept a person waiting ~10 s
@@ -201,6 +204,21 @@ def check_telegram(config: Config) -> list[Finding]:
     return [Finding(TELEGRAM, True, f"bot @{me['username']} (id {me['id']})")]
 
 
+# --------------------------------------------------------------------------- SMS
+
+
+def check_sms(config: Config) -> list[Finding]:
+    """The SMS gateway's key, by its balance call: nothing is sent, nothing is paid."""
+    sms = config.orders.sms
+    gateway = build_sms(config, retry=RetryPolicy(attempts=1))
+    if sms is None or gateway is None:
+        return []
+    balance = gateway.balance()
+    where = f" ({sms.base_url})" if sms.base_url else ""
+    detail = f"{sms.provider}{where}: key accepted, balance {rub(balance, kopeks=True)}"
+    return [Finding(SMS, True, detail)]
+
+
 def run_check(config_path: Path, console: Console) -> int:
     config = load_config(config_path)
     register_config_secrets(config)
@@ -208,6 +226,7 @@ def run_check(config_path: Path, console: Console) -> int:
     findings += _guard(AMO, lambda: check_amocrm(config))
     findings += _guard(GOOGLE, lambda: check_google(config))
     findings += _guard(TELEGRAM, lambda: check_telegram(config))
+    findings += _guard(SMS, lambda: check_sms(config))
     table = Table(title="sheetledger check", show_lines=False)
     table.add_column("", width=2)
     table.add_column("service")

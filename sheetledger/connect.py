@@ -36,11 +36,17 @@ from sheetledger.ledger.tabs import (
     pnl_schema,
 )
 from sheetledger.logs import register_secrets
+from sheetledger.notify.outbox import OrderNotifier
+from sheetledger.notify.sms import SMS_RETRY, SmsGateway, build_gateway
+from sheetledger.notify.telegram import FetchBill, TelegramNotices
 from sheetledger.outage import OutageWatch
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     import gspread
     from telegram import Bot
 
@@ -195,4 +201,37 @@ def build_bot(config: Config, clients: Clients, state: LocalState, **options: An
     book = ExpenseBook(ledger, state, watch=clients.outages)
     return ExpenseBot(
         config, book, state, telegram=clients.telegram, watch=clients.outages, **options
+    )
+
+
+def build_sms(config: Config, *, retry: RetryPolicy = SMS_RETRY) -> SmsGateway | None:
+    """The SMS gateway of ``orders.sms`` (sms.ru or SMSC), or None when SMS is off."""
+    if config.orders.sms is None:
+        return None
+    return build_gateway(config.orders.sms, retry=retry)
+
+
+def build_order_news(
+    config: Config,
+    store: LocalState,
+    *,
+    watch: OutageWatch | None = None,
+    fetch_bill: FetchBill | None = None,
+    sms: SmsGateway | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> OrderNotifier:
+    """The production ``OrderNews``: the notifications' outbox in ``store`` (state.db).
+
+    ``fetch_bill`` (link -> file name and bytes, from the Drive adapter) attaches the bill to
+    the accountant's card; without it the card carries the link. ``sms`` defaults to the
+    gateway of ``orders.sms``; ``now`` to the wall clock (the sandbox's tests drive theirs).
+    """
+    options = {"now": now} if now is not None else {}
+    return OrderNotifier(
+        config,
+        store,
+        telegram=TelegramNotices(config.telegram, fetch_bill=fetch_bill),
+        sms=sms if sms is not None else build_sms(config),
+        watch=watch,
+        **options,
     )

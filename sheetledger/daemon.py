@@ -11,6 +11,8 @@
   confirmed only after their rows are written.
 * An outage of amoCRM, Google or Telegram is logged once when it starts and once
   when it ends, and announced once each way to the admin's Telegram chat.
+* The notifications of payment orders (``notify`` job): the outbox in ``state.db`` is
+  flushed every ``schedule.outbox_flush``; each message goes once (sheetledger/notify/).
 * A component that dies (the bot's loop: a rejected token, a bug) is not left dead: it
   is logged as an error, told once, started again after a growing wait, and its state
   is in ``sheetledger status``.
@@ -38,6 +40,7 @@ from sheetledger.connect import (
     Clients,
     build_bot,
     build_clients,
+    build_order_news,
     cabinet_ledgers,
     master_ledger,
     open_state,
@@ -144,6 +147,8 @@ class Daemon:
         self.cycles = 0
         self.last_report: CycleReport | None = None
         self.component_starts: dict[str, int] = {}
+        # The production OrderNews: the orders' code tells it, the notify job sends.
+        self.news = build_order_news(config, self.store, watch=self.outages, now=now)
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -238,6 +243,21 @@ class Daemon:
         problem = result.problem
         self.store.job_finished("outbox", not problem, detail=str(result), error=problem)
 
+    def notify_job(self) -> None:
+        """Send the payment orders' notifications that are due (sheetledger/notify/outbox.py)."""
+        self.store.job_started("notify")
+        try:
+            report = self.news.flush()
+        except SheetledgerError as exc:
+            log.error("notify failed: %s", exc)
+            self.store.job_finished("notify", False, error=str(exc))
+            return
+        if report.sent or report.failed or report.unsure:
+            log.info("notify: %s", report)
+        self.store.job_finished(
+            "notify", report.ok, detail=str(report), error="; ".join(report.problems[:3])
+        )
+
     def wait_for_cycles(self, count: int, timeout: float = 30.0) -> bool:
         """Block until ``count`` sync cycles have finished in total (for tests and the demo)."""
         with self.cycle_done:
@@ -291,6 +311,13 @@ class Daemon:
                 id="outbox",
                 name="outbox flush",
             )
+        self.scheduler.add_job(
+            self.notify_job,
+            trigger_for(schedule.outbox_flush, self.config),
+            id="notify",
+            name="notify",
+            next_run_time=datetime.now(UTC),
+        )
         self.schedule_reconciliation()
 
     # -- reconciliation, backup, digest (sheetledger/reconcile/jobs.py) ---------------------

@@ -91,6 +91,7 @@ def test_all_green_against_the_sandbox(ready: Sandbox, check: Check) -> None:
         "Google Sheets │ cabinet 'accountant': 2 tabs, headers right",
         "Google Sheets │ cabinet 'supply': 1 tabs, headers right",
         "Telegram │ bot @sheetledger_sandbox_bot (id 7000000001)",
+        f"SMS │ smsru ({ready.urls['sms']}): key accepted, balance 500,00 ₽",
     ]
 
 
@@ -364,3 +365,15 @@ def test_a_finding_prints_as_text_not_markup(ready: Sandbox, check: Check) -> No
     _code, output = check()
 
     assert "pipeline «Сервис [bold]VIP[/bold]»" in output
+
+
+def test_a_rejected_sms_key_is_a_finding_and_nothing_is_sent(ready: Sandbox, check: Check) -> None:
+    (ready.folder / "secrets" / "sms-api-key").write_text("NOT-THE-KEY", encoding="utf-8")
+
+    code, output = check()
+
+    _good, bad = findings(output)
+    assert code == 1
+    assert bad == ["SMS │ SMS (sms.ru): the api_id was refused (200) — check orders.sms.api_key"]
+    assert ready.sms.messages(include_tests=True) == []
+    assert "NOT-THE-KEY" not in output

@@ -29,9 +29,9 @@ PACKAGE = Path(sheetledger.__file__).resolve().parent
 CLIENT_LIBRARIES = {
     "gspread": {"ledger.google", "ledger.sheets"},
     "google": {"ledger.google"},
-    "requests": {"crm.amocrm", "ledger.google", "ledger.sheets"},
+    "requests": {"crm.amocrm", "ledger.google", "ledger.sheets", "notify.sms"},
     "urllib3": {"crm.amocrm"},
-    "telegram": {"bot.app", "bot.identity", "bot.polling"},
+    "telegram": {"bot.app", "bot.identity", "bot.polling", "notify.telegram"},
     "apscheduler": {"daemon"},
     "tenacity": {"retry"},
 }
@@ -40,7 +40,8 @@ CLIENT_LIBRARIES = {
 ADAPTERS = {
     "amoCRM": {"crm.amocrm"},
     "Google": {"ledger.google", "ledger.sheets", "ledger.setup"},
-    "Telegram": {"bot.identity", "bot.polling"},
+    "Telegram": {"bot.identity", "bot.polling", "notify.telegram"},
+    "SMS": {"notify.sms"},
 }
 # The planners: pure functions from snapshots to operations.
 PLANNERS = {

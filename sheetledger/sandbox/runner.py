@@ -38,6 +38,8 @@ METHOD_OF_OPTION = dict(
 
 # The sandbox's Telegram people (ids are arbitrary but stable).
 OWNER_ID, ACCOUNTANT_ID, CASHIER_ID, SUPPLY_ID = 100000001, 100000002, 100000003, 100000004
+ACCOUNTANT_PHONE = "79120000002"  # the accountant's mobile in the SMS emulator
+
 TG_USERS = (
     {"id": OWNER_ID, "name": "Ольга (владелец)", "roles": ["owner"]},
     {"id": ACCOUNTANT_ID, "name": "Ирина (бухгалтер)", "roles": ["accountant"]},
@@ -268,7 +270,24 @@ class Sandbox:
                 "ceiling": 10000000,
                 "categories": list(CATEGORIES),
             },
+            "orders": {"sms": self.sms_config()},
             "schedule": {"sync": {"every_seconds": 60}, "outbox_flush": {"every_seconds": 30}},
+        }
+
+    def sms_config(self) -> dict[str, Any]:
+        """``orders.sms`` on the SMS emulator: sms.ru's protocol, the accountant's phone.
+
+        No quiet hours here, so the demo's SMS arrives whatever the hour it is run at;
+        the tests that hold an SMS until morning set them.
+        """
+        return {
+            "provider": "smsru",
+            "api_key_file": "secrets/sms-api-key",
+            "login": self.sms.login,
+            "phones": [ACCOUNTANT_PHONE],
+            "when": ["always"],
+            "quiet_hours": None,
+            "base_url": self.urls["sms"],
         }
 
     @property
