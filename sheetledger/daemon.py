@@ -166,6 +166,7 @@ class Daemon:
                 now=self.now(),
                 cabinets=self.cabinets,
                 memory=self.memory,
+                news=self.news,
             )
         except (RetriableError, FatalError) as exc:
             self.outages.failed_with(exc)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -299,6 +299,8 @@ def _plan_rows(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> Ledg
             values["paid_by"] = "ledger"
         cells = {**row, **values}
         order = order_from_cells(cells, given.today)
+        if order is not None and order.draft.requester_chat is None:
+            order = _with_requester(order, given)
         notified = _tokens(row.get("notified"))
         if order is None:
             state = RowCode.E_AMOUNT.because("no amount: type the bill's amount")
@@ -315,6 +317,26 @@ def _plan_rows(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> Ledg
         if values:
             changes.update(TAB, row_id, values)
     return changes
+
+
+def _with_requester(order: Order, given: OrdersInput) -> Order:
+    """The order with its requester's Telegram chat, to tell them when it is paid or rejected.
+
+    A Requests order's requester is its cabinet's first user; a row typed into Invoices
+    names its requester in «Requested by» (a name from ``telegram.users``).
+    """
+    source = order.draft.source
+    chat: int | None = None
+    if source.startswith(OrderSource.REQUESTS.value + ":"):
+        name = source.split(":")[1]
+        cabinet = next((c for c in given.config.google.cabinets if c.name == name), None)
+        chat = cabinet.users[0] if cabinet is not None and cabinet.users else None
+    else:
+        by = order.draft.requested_by
+        chat = next((user for user, name in given.names.items() if name == by), None)
+    if chat is None:
+        return order
+    return replace(order, draft=replace(order.draft, requester_chat=chat))
 
 
 def _state_text(order: Order, today: date, pushed: Pushed) -> str:

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from sheetledger.connect import build_order_news
 from sheetledger.errors import SheetledgerError
 from sheetledger.orders.book import OrderBook
 from sheetledger.orders.model import Order, OrderDraft, OrderEvent, OrderId, Payment
-from sheetledger.sandbox.runner import OWNER_ID, SUPPLY_ID
+from sheetledger.sandbox.runner import ACCOUNTANT_ID, OWNER_ID, SUPPLY_ID
 from sheetledger.sync.cycle import CycleMemory, CycleReport
 from tests.e2e.world import World, make_world
 
@@ -282,3 +283,31 @@ def test_a_row_typed_into_invoices_is_an_order_and_told_once(world: World) -> No
     assert news.of(OrderEvent.CREATED) == ["СЧ-1"]
     _sync(world, news)
     assert news.of(OrderEvent.CREATED) == ["СЧ-1"]
+
+
+def test_with_the_real_notifier_each_person_is_told_once(world: World) -> None:
+    """The cycle tells ``OrderNotifier`` (sheetledger/notify/); its flush sends each once."""
+    for person in (ACCOUNTANT_ID, SUPPLY_ID):
+        world.box.telegram.open_chat(person)
+    notifier = build_order_news(
+        world.config, world.store, now=lambda: datetime.fromtimestamp(world.clock(), UTC)
+    )
+    deal = world.deal("1045")
+    world.sync(news=notifier)
+    blank = next(oid for oid, r in _requests(world).items() if r["Submit"] is not True)
+    for header, value in (("Amount", "12000"), ("Supplier", "ООО Опт"), ("Contract no", "1045")):
+        world.cabinet_type("supply", "requests", blank, header, value)
+    world.cabinet_type("supply", "requests", blank, "Submit", "TRUE")
+    for _ in range(2):
+        world.sync(news=notifier)
+        notifier.flush()
+    accountant = world.box.telegram.sent(ACCOUNTANT_ID)
+    assert len(accountant) == 1 and blank in str(accountant[0])
+    assert len(world.box.sms.messages()) == 1  # the sandbox's rule: always
+    world.cabinet_type("accountant", "cabinet_orders", blank, "Paid", "TRUE")
+    for _ in range(2):
+        world.sync(news=notifier)
+        notifier.flush()
+    assert len(world.box.telegram.sent(SUPPLY_ID)) == 1  # the requester: paid
+    assert len(world.box.telegram.sent(ACCOUNTANT_ID)) == 1
+    assert len(world.notes(deal)) == 1
