@@ -311,3 +311,21 @@ def test_with_the_real_notifier_each_person_is_told_once(world: World) -> None:
     assert len(world.box.telegram.sent(SUPPLY_ID)) == 1  # the requester: paid
     assert len(world.box.telegram.sent(ACCOUNTANT_ID)) == 1
     assert len(world.notes(deal)) == 1
+
+
+def test_a_renamed_invoices_column_stops_the_orders_not_the_payments(world: World) -> None:
+    news = News()
+    oid = _request(world, news)
+    title = world.ledger.tabs["invoices"][0]
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!O1", "Оплачено")  # was «Paid»
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Paid", "TRUE")
+    report = world.sync(news=news)
+    assert any("payment orders not synced" in p for p in report.problems), report.problems
+    assert _invoices_raw(world)[oid][14] is False  # nothing written under the wrong header
+    assert news.of(OrderEvent.PAID) == []
+
+
+def _invoices_raw(world: World) -> dict[str, list[Any]]:
+    title = world.ledger.tabs["invoices"][0]
+    values = world.box.sheets.values(world.spreadsheet_id, title)
+    return {str(row[0]): row for row in values[1:] if row and row[0]}
