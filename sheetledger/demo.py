@@ -1203,6 +1203,7 @@ class Demo:
             state,
         )
         self.result.facts["payment_order"] = order_id
+        self.result.facts["order_notes"] = len(notes)
 
     def finish(self) -> None:
         self.step(10, "End of the day")
