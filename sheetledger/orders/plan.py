@@ -61,6 +61,7 @@ __all__ = [
     "OrdersPlan",
     "PushKind",
     "Pushed",
+    "marked_orders",
     "plan_order_mirror",
     "plan_orders",
 ]
@@ -386,6 +387,16 @@ def _news(
 
 
 # --------------------------------------------------------------------------- amoCRM
+
+
+def marked_orders(invoices: TabRows) -> dict[str, int]:
+    """Order ID -> the last event amoCRM is known to hold (its Pushed ``#n``)."""
+    marked = {}
+    for row_id, row in invoices.rows.items():
+        pushed = Pushed.parse(row.get("pushed"))
+        if pushed.seq:
+            marked[row_id] = pushed.seq
+    return marked
 
 
 def _plan_pushes(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> None:

@@ -17,6 +17,7 @@ from sheetledger.orders.plan import (
     OrdersInput,
     Pushed,
     PushKind,
+    marked_orders,
     plan_order_mirror,
     plan_orders,
 )
@@ -171,3 +172,12 @@ def test_a_requesters_tab_shows_their_orders_only_and_keeps_empty_rows() -> None
     blanks = [a for a in changes.appends if a.row_id not in ("O-1", "O-3")]
     assert all(a.values["submit"] is False for a in blanks)
     assert len({a.row_id for a in blanks}) == BLANK_REQUEST_ROWS
+
+
+def test_marked_orders_say_what_amocrm_holds_for_the_journal() -> None:
+    view = _view(
+        _order("O-1", pushed="paid #1 1000.00"),
+        _order("O-2", pushed="reversed #2"),
+        _order("O-3"),
+    )
+    assert marked_orders(view.tab("invoices")) == {"O-1": 1, "O-2": 2}
