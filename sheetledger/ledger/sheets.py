@@ -325,6 +325,7 @@ class LedgerSheets:
             return tab, layout
         parsed = parse_rows(schema, rows, self.tz, width)
         tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
+        tab.unkeyed = parsed.unkeyed
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
@@ -553,6 +554,7 @@ class LedgerSheets:
             | {a.tab for a in changes.appends}
             | set(changes.replace)
             | {tab for tab, _ in changes.removes}
+            | {k.tab for k in changes.keys}
             | ({"state"} if changes.state else set())
         )
         for key in touched:
@@ -636,6 +638,26 @@ class LedgerSheets:
                     for request in _row_formats(sheet_id, 2, len(block), schema, clear=True):
                         requests_.add(request)
                     cells += sum(len(b) for b in block)
+        for row_key in changes.keys:
+            located = where[row_key.tab]
+            schema = self.tabs[row_key.tab].schema
+            taken = set(located.positions.values()) | {
+                row for rows in located.copies.values() for row in rows
+            }
+            if row_key.row in taken or row_key.row > located.last_row:
+                # Someone typed an ID there, or sorted the tab, since the read: next cycle.
+                log.info("%s: row %d changed before its ID was written", row_key.tab, row_key.row)
+                continue
+            values = {**row_key.values, schema.id_column.key: row_key.row_id}
+            line = [values.get(c.key) for c in schema.columns]
+            written = [(i, v) for i, v in enumerate(line) if schema.columns[i].key in values]
+            for index, value in written:
+                requests_.add(
+                    self._update_cells(
+                        located.sheet_id, row_key.row, index, [[value]], schema, index, fmt=False
+                    )
+                )
+                cells += 1
         deletions: list[tuple[int, int]] = []
         for tab, row_id in changes.removes:
             row = where[tab].positions.get(row_id)

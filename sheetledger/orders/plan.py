@@ -40,7 +40,14 @@ from sheetledger.config import Cabinet, Config
 from sheetledger.contract_ref import contract_key
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import OutgoingNote
-from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, TabRows, apply_changes
+from sheetledger.ledger.view import (
+    LedgerChanges,
+    LedgerView,
+    RowAppend,
+    RowKey,
+    TabRows,
+    apply_changes,
+)
 from sheetledger.model import LOST, WON, RowCode, money
 from sheetledger.money import rub
 from sheetledger.orders.model import (
@@ -220,14 +227,19 @@ def _requests_to_orders(
     requests = view.tab("requests")
     who = requester_name(cabinet, given.names)
     deals = _deal_index(master)
-    for row_id, row in requests.rows.items():
-        if not row.get("submit") or invoices.get(row_id) is not None:
+    # A row typed below the ready ones has no ID: its content gives it one (``form_id``), so
+    # should the cabinet's write of that ID fail, the next cycle finds this order again.
+    typed = {form_id(cabinet, row, given.today): row for row in requests.unkeyed.values()}
+    made: set[str] = set()
+    for row_id, row in [*requests.rows.items(), *typed.items()]:
+        if not row.get("submit") or invoices.get(row_id) is not None or row_id in made:
             continue
         if row_id in requests.copies:
             continue  # a pasted copy of a form row: held until one is left
         amount = row.get("amount")
         if not isinstance(amount, Decimal) or amount <= 0:
             continue  # the mirror says what is missing on the row
+        made.add(row_id)
         contract = str(row.get("contract_no") or "")
         values = {
             "id": row_id,
@@ -247,6 +259,19 @@ def _requests_to_orders(
         }
         changes.appends.append(RowAppend(TAB, row_id, values))
     return changes
+
+
+def form_id(cabinet: Cabinet, row: Mapping[str, Any], today: date) -> OrderId:
+    """The Order ID of a Requests row typed without one: from what it says, so stable."""
+    parts = []
+    for key in _REQUEST_CELLS:
+        value = row.get(key)
+        if isinstance(value, Decimal):
+            value = format(money(value), "f")
+        elif isinstance(value, date):
+            value = value.isoformat()
+        parts.append("" if value is None else str(value))
+    return order_id(f"{OrderSource.REQUESTS.value}:{cabinet.name}:" + "|".join(parts), today)
 
 
 def requester_name(cabinet: Cabinet, names: Mapping[int, str]) -> str:
@@ -679,7 +704,15 @@ def _mirror_requests(
     mine_prefix = f"{OrderSource.REQUESTS.value}:{cabinet.name}:"
     people = {names[u] for u in cabinet.users if u in names}
     chats = set(cabinet.users)
+    # Typed rows whose order exists get its ID written into them (below), not a second row.
+    keyed = {
+        form_id(cabinet, row, today)
+        for row in current.unkeyed.values()
+        if row.get("submit") and form_id(cabinet, row, today) in invoices.rows
+    }
     for row_id, row in invoices.rows.items():
+        if row_id in keyed:
+            continue
         source = str(row.get("source") or "")
         chat = requester_chat(source)
         mine = (
@@ -707,6 +740,24 @@ def _mirror_requests(
     # Rows not (yet) orders: say what is missing, and keep a few empty ones ready.
     taken = set(invoices.rows) | set(current.rows)
     blank = 0
+    k = 0
+    for sheet_row, row in sorted(current.unkeyed.items()):
+        oid = form_id(cabinet, row, today)
+        order_row = invoices.get(oid)
+        order = order_from_cells(order_row, today) if order_row is not None else None
+        if order is not None and row.get("submit"):
+            state = _request_state(order, today)
+        else:  # not submitted (or not valid): a ready row of its own, as the empty ones
+            oid, k = _free_id(mine_prefix, today, taken, k)
+            blank += 0 if row.get("submit") else 1
+            amount = row.get("amount")
+            state = (
+                RowCode.E_AMOUNT.because("type the bill's amount, then tick Submit again")
+                if row.get("submit") and not (isinstance(amount, Decimal) and amount > 0)
+                else _OPEN_FORM
+            )
+        taken.add(oid)
+        changes.keys.append(RowKey("requests", sheet_row, oid, {"state": state}))
     for row_id, row in current.rows.items():
         if invoices.get(row_id) is not None or row_id in current.copies:
             continue
@@ -720,17 +771,22 @@ def _mirror_requests(
             continue  # submitted this cycle: the next read shows it as an order
         if row.get("state") != state:
             changes.update("requests", row_id, {"state": state})
-    k = 0
     while blank < BLANK_REQUEST_ROWS:
-        oid = order_id(f"{mine_prefix}{today.isoformat()}:{k}", today)
-        k += 1
-        if oid in taken:
-            continue
+        oid, k = _free_id(mine_prefix, today, taken, k)
         taken.add(oid)
         changes.appends.append(
             RowAppend("requests", oid, {"id": oid, "submit": False, "state": _OPEN_FORM})
         )
         blank += 1
+
+
+def _free_id(prefix: str, today: date, taken: set[str], k: int) -> tuple[OrderId, int]:
+    """A ready row's Order ID no order and no row has; and the next ``k`` to try."""
+    while True:
+        oid = order_id(f"{prefix}{today.isoformat()}:{k}", today)
+        k += 1
+        if oid not in taken:
+            return oid, k
 
 
 def _request_state(order: Order, today: date) -> str:

@@ -329,3 +329,27 @@ def _invoices_raw(world: World) -> dict[str, list[Any]]:
     title = world.ledger.tabs["invoices"][0]
     values = world.box.sheets.values(world.spreadsheet_id, title)
     return {str(row[0]): row for row in values[1:] if row and row[0]}
+
+
+def test_a_row_typed_below_the_ready_ones_gets_an_id_and_becomes_one_order(world: World) -> None:
+    news = News()
+    deal = world.deal("1045")
+    _sync(world, news)
+    sheets = world.cabinets["supply"]
+    values = world.box.sheets.values(sheets.spreadsheet_id, "Requests")
+    row = len(values) + 2  # a gap, then a row of its own, with no Order ID
+    for column, value in (("B", "777"), ("C", "ИП Гвоздев"), ("G", "1045"), ("I", "TRUE")):
+        world.box.sheets.type_cell(sheets.spreadsheet_id, f"'Requests'!{column}{row}", value)
+    world.box.sheets.type_cell(sheets.spreadsheet_id, f"'Requests'!B{row + 1}", "5")  # no Submit
+    for _ in range(3):
+        _sync(world, news)
+    orders = [r for r in _invoices(world).values() if r["Supplier"] == "ИП Гвоздев"]
+    assert len(orders) == 1 and orders[0]["Deal ID"] == deal
+    oid = orders[0]["Order ID"]
+    typed = world.box.sheets.values(sheets.spreadsheet_id, "Requests")[row - 1]
+    assert typed[0] == oid and typed[-1] == "new"  # the ID and the state, on the typed row
+    shown = [r for r in world.cabinet_rows("supply", "requests") if r["Order ID"] == oid]
+    assert len(shown) == 1  # not shown twice
+    left = world.box.sheets.values(sheets.spreadsheet_id, "Requests")[row]
+    assert left[0] and left[1] == 5 and left[-1] == "fill in the row and tick Submit"
+    assert news.of(OrderEvent.CREATED) == [oid]
