@@ -18,6 +18,7 @@ import pytest
 
 from sheetledger.connect import build_order_news
 from sheetledger.errors import SheetledgerError
+from sheetledger.ledger.view import LedgerChanges, RowKey
 from sheetledger.orders.book import OrderBook
 from sheetledger.orders.model import Order, OrderDraft, OrderEvent, OrderId, Payment
 from sheetledger.sandbox.runner import ACCOUNTANT_ID, OWNER_ID, SUPPLY_ID
@@ -353,3 +354,20 @@ def test_a_row_typed_below_the_ready_ones_gets_an_id_and_becomes_one_order(world
     left = world.box.sheets.values(sheets.spreadsheet_id, "Requests")[row]
     assert left[0] and left[1] == 5 and left[-1] == "fill in the row and tick Submit"
     assert news.of(OrderEvent.CREATED) == [oid]
+
+
+def test_a_row_key_is_never_written_over_an_id_a_person_typed_meanwhile(world: World) -> None:
+    sheets = world.cabinets["supply"]
+    sid = sheets.spreadsheet_id
+    world.box.sheets.type_cell(sid, "'Requests'!B2", "100")
+    view = sheets.read()
+    assert list(view.tab("requests").unkeyed) == [2]
+    world.box.sheets.type_cell(sid, "'Requests'!A2", "МОЙ-1")  # typed between read and write
+    changes = LedgerChanges(keys=[RowKey("requests", 2, "O-1", {"state": "x"})])
+    sheets.write(changes)
+    assert world.box.sheets.values(sid, "Requests")[1][:2] == ["МОЙ-1", 100]
+    world.box.sheets.type_cell(sid, "'Requests'!B3", "200")
+    view = sheets.read()
+    sheets.write(LedgerChanges(keys=[RowKey("requests", 3, "O-2", {"state": "x"})]))
+    row = world.box.sheets.values(sid, "Requests")[2]
+    assert row[0] == "O-2" and row[1] == 200 and row[-1] == "x"
