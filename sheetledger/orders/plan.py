@@ -181,12 +181,16 @@ class OrdersPlan:
     def notes(self) -> list[OutgoingNote]:
         return [p.note() for p in self.pushes]
 
-    def marks_for(self, delivered: frozenset[tuple[str, int]]) -> LedgerChanges:
-        """The Pushed cells of the events amoCRM took (written after it took them)."""
+    def marks_for(self, delivered: frozenset[tuple[str, int]], today: date) -> LedgerChanges:
+        """The Pushed (and State) cells of the events amoCRM took (written after it took them)."""
         marks = LedgerChanges()
         for push in self.pushes:
             if (push.order.id, push.seq) in delivered:
-                marks.update(TAB, push.order.id, {"pushed": push.pushed.render()})
+                values = {
+                    "pushed": push.pushed.render(),
+                    "state": _state_text(push.order, today, push.pushed),
+                }
+                marks.update(TAB, push.order.id, values)
         return marks
 
 

@@ -106,8 +106,8 @@ def test_unticking_after_the_push_is_a_reversal_and_the_sum_recomputed() -> None
         (PushKind.REVERSE, 2, Decimal("1000.00"))
     ]
     assert plan.lead_patches[7]["custom_fields_values"][0]["values"] == [{"value": "0.00"}]
-    marks = plan.marks_for(frozenset({("O-1", 2)}))
-    assert marks.updates[0].values == {"pushed": "reversed #2"}
+    marks = plan.marks_for(frozenset({("O-1", 2)}), TODAY)
+    assert marks.updates[0].values == {"pushed": "reversed #2", "state": "new · amoCRM reversed #2"}
 
 
 @pytest.mark.parametrize(
