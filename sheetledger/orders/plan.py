@@ -434,8 +434,8 @@ def _plan_pushes(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> No
     pushed_total: dict[int, Decimal] = {}
     invoices = master.tab(TAB)
     for row_id, row in invoices.rows.items():
-        if row_id in invoices.copies or ticks_conflict(row):
-            continue
+        if row.get("deal_id") is None or row_id in invoices.copies or ticks_conflict(row):
+            continue  # most orders have no deal: nothing for amoCRM, decided at once
         order = order_from_cells(row, given.today)
         if order is None or order.deal_id is None:
             continue
@@ -610,6 +610,25 @@ def merge_order_edits(
     return changes
 
 
+def _decided_before(row: Mapping[str, Any], since: date) -> bool:
+    """Paid or rejected before ``since`` (from the cells alone: most rows of a big tab)."""
+    if row.get("paid") is True and row.get("reject") is not True:
+        paid_on = row.get("paid_on")
+        return isinstance(paid_on, date) and _as_day(paid_on) < since
+    if row.get("reject") is True and row.get("paid") is not True:
+        for token in _tokens(row.get("notified")):
+            if token.startswith("rejected:"):
+                try:
+                    return date.fromisoformat(token.split(":", 1)[1]) < since
+                except ValueError:
+                    return False
+    return False
+
+
+def _as_day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _shown_to_accountant(order: Order, row: Mapping[str, Any], today: date, days: int) -> bool:
     if order.state is OrderState.NEW:
         return True
@@ -640,7 +659,7 @@ def plan_order_mirror(
     if "cabinet_orders" in view.tabs:
         _mirror_orders(master, view, config.orders.recent_days, today, changes)
     if "requests" in view.tabs:
-        _mirror_requests(master, view, cabinet, today, names, changes)
+        _mirror_requests(master, view, cabinet, today, config.orders.recent_days, names, changes)
     return changes
 
 
@@ -655,7 +674,10 @@ def _mirror_orders(
         for row in (master.tab("deals") if "deals" in master.tabs else ())
     }
     wanted: set[str] = set()
+    since = today - timedelta(days=days)
     for row_id, row in invoices.rows.items():
+        if _decided_before(row, since):
+            continue
         order = order_from_cells(row, today)
         if order is None or not _shown_to_accountant(order, row, today, days):
             continue
@@ -699,15 +721,19 @@ def _mirror_requests(
     view: LedgerView,
     cabinet: Cabinet,
     today: date,
+    recent_days: int,
     names: Mapping[int, str],
     changes: LedgerChanges,
 ) -> None:
-    """A requester's own orders with their state, and empty form rows with IDs ready."""
+    """A requester's own orders with their state (open, or decided in the last
+    ``recent_days``), and empty form rows with IDs ready."""
     invoices = master.tab(TAB)
     current = view.tab("requests")
     mine_prefix = f"{OrderSource.REQUESTS.value}:{cabinet.name}:"
     people = {names[u] for u in cabinet.users if u in names}
     chats = set(cabinet.users)
+    since = today - timedelta(days=recent_days)
+    shown: set[str] = set()
     # Typed rows whose order exists get its ID written into them (below), not a second row.
     keyed = {
         form_id(cabinet, row, today)
@@ -727,10 +753,11 @@ def _mirror_requests(
                 and str(row.get("requested_by") or "") in people
             )
         )
-        if not mine:
-            continue
+        if not mine or _decided_before(row, since):
+            continue  # another person's, or decided long ago (the master keeps it)
         order = order_from_cells(row, today)
         state = str(row.get("state") or "") if order is None else _request_state(order, today)
+        shown.add(row_id)
         have = current.get(row_id)
         if have is None:
             values = {key: row.get(key) for key in _REQUEST_CELLS}
@@ -741,6 +768,9 @@ def _mirror_requests(
             )
         elif have.get("state") != state:
             changes.update("requests", row_id, {"state": state})
+    for row_id in current.rows:
+        if row_id in invoices.rows and row_id not in shown and row_id not in current.copies:
+            changes.removes.append(("requests", row_id))  # decided long ago, or not theirs
     # Rows not (yet) orders: say what is missing, and keep a few empty ones ready.
     taken = set(invoices.rows) | set(current.rows)
     blank = 0
