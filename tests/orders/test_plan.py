@@ -181,3 +181,15 @@ def test_marked_orders_say_what_amocrm_holds_for_the_journal() -> None:
         _order("O-3"),
     )
     assert marked_orders(view.tab("invoices")) == {"O-1": 1, "O-2": 2}
+
+
+def test_a_requesters_long_decided_orders_leave_their_tab() -> None:
+    cabinet = Cabinet(name="supply", spreadsheet_id="x", users=(5,), requests=True)
+    old = _order("O-1", source="tg:5:1", paid=True, paid_on=date(2026, 10, 1))
+    recent = _order("O-2", source="tg:5:2", paid=True, paid_on=date(2026, 11, 30))
+    tab = TabRows(REQUESTS, {oid: {"id": oid, "submit": True} for oid in ("O-1", "O-2")})
+    changes = plan_order_mirror(
+        _view(old, recent), LedgerView({"requests": tab}), cabinet, _config(), TODAY, {}
+    )
+    assert changes.removes == [("requests", "O-1")]
+    assert ("requests", "O-2") not in changes.removes
