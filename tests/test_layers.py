@@ -53,6 +53,8 @@ PLANNERS = {
     "sync.state",
     "sync.cycle",
     "bot.parse",
+    "orders.plan",
+    "orders.rows",
 }
 COMPOSITION_ROOT = "connect"
 # Where the sandbox may be loaded: the emulators themselves, and the two commands on them.
