@@ -145,7 +145,11 @@ def cycle(box: Sandbox, folder: str) -> None:
     crm = AmoClient(config.amocrm.base_url, config.amocrm.token.reveal())
     store = LocalState(Path(folder) / "cycle.db")
     now = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
-    labels = ("first cycle (states written, open orders mirrored)", "next cycle", "idle cycle")
+    labels = (
+        "first cycle (states written, open orders mirrored)",
+        "next cycle",
+        "third cycle (the cabinets unchanged: not read again)",
+    )
     for label in labels:
         box.sheets.counters.reset()
         began = time.perf_counter()
