@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-test: $(STAMP)  ## create .venv if missing, install, run the whole test suite
+BROWSER_NOTE := NOTE: headless Chromium is missing, so the web page's browser tests \
+  (tests/web/test_browser.py) were NOT run; install it: apt-get install chromium chromium-driver
+
+test: $(STAMP)  ## create .venv if missing, install, run the whole test suite (+ browser tests)
 	$(PY) -m pytest -n 2 -q
+	@command -v chromedriver >/dev/null 2>&1 || echo "$(BROWSER_NOTE)"
 
 demo: $(STAMP)  ## play a working day of a furniture business on the bundled sandbox
 	$(VENV)/bin/sheetledger demo

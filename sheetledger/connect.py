@@ -20,7 +20,8 @@ from sheetledger.bot.identity import make_bot
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.errors import ConfigError
-from sheetledger.ledger.google import connect
+from sheetledger.ledger.drive import DriveFiles
+from sheetledger.ledger.google import connect, session_of, user_session
 from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
 from sheetledger.ledger.tabs import (
     CABINET_BANK,
@@ -39,6 +40,7 @@ from sheetledger.logs import register_secrets
 from sheetledger.notify.outbox import OrderNotifier
 from sheetledger.notify.sms import SMS_RETRY, SmsGateway, build_gateway
 from sheetledger.notify.telegram import FetchBill, TelegramNotices
+from sheetledger.orders.book import OrderBook
 from sheetledger.outage import OutageWatch
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
@@ -133,6 +135,45 @@ def build_google(config: Config) -> gspread.Client:
     )
 
 
+def oauth_user_info(config: Config) -> dict[str, Any] | None:
+    """The person's OAuth credentials (``sheetledger auth google``), None when not set up."""
+    user = config.google.oauth_user
+    if user is None:
+        return None
+    try:
+        info = json.loads(user.credentials.reveal())
+    except ValueError as exc:
+        raise ConfigError(
+            str(config.source or "config"),
+            [f"google.oauth_user.credentials: not JSON ({user.credentials.source})"],
+        ) from exc
+    if not isinstance(info, dict) or "refresh_token" not in info:
+        raise ConfigError(
+            str(config.source or "config"),
+            [
+                "google.oauth_user.credentials: no refresh_token in it "
+                "(run `sheetledger auth google` again)"
+            ],
+        )
+    return info
+
+
+def build_drive(config: Config, google: gspread.Client) -> DriveFiles:
+    """Drive for the bills: as the person when ``google.oauth_user`` is set, else as the
+    service account (then the folder must be in a shared drive)."""
+    info = oauth_user_info(config)
+    if info is None:
+        session = session_of(google)
+    else:
+        session = user_session(
+            info,
+            api_base_url=config.google.api_base_url,
+            drive_base_url=config.google.drive_base_url,
+            timeout=config.google.timeout_seconds,
+        )
+    return DriveFiles(session, timeout=config.google.timeout_seconds)
+
+
 def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
     tabs = {schema.key: (getattr(config.google.tabs, schema.key), schema) for schema in MASTER_TABS}
     return tabs | report_tabs(config)
@@ -199,6 +240,11 @@ def build_bot(config: Config, clients: Clients, state: LocalState, **options: An
     """The Telegram bot on the root's clients: its own ledger handle, the shared watch."""
     ledger = master_ledger(config, clients.google, retry=BOT_SHEETS_RETRY)
     book = ExpenseBook(ledger, state, watch=clients.outages)
+    options.setdefault("desk", OrderBook(ledger, state))
+    bills = options.setdefault("bills", build_drive(config, clients.google))
+    options.setdefault(
+        "news", build_order_news(config, state, watch=clients.outages, fetch_bill=bills.fetch)
+    )
     return ExpenseBot(
         config, book, state, telegram=clients.telegram, watch=clients.outages, **options
     )

@@ -33,6 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sheetledger.bank.inbox import import_inbox, inbox_of
 from sheetledger.bot.app import ExpenseBot
 from sheetledger.bot.identity import as_our_error, make_bot
 from sheetledger.config import Config, Every
@@ -40,6 +41,7 @@ from sheetledger.connect import (
     Clients,
     build_bot,
     build_clients,
+    build_drive,
     build_order_news,
     cabinet_ledgers,
     master_ledger,
@@ -52,8 +54,8 @@ from sheetledger.logs import redact
 from sheetledger.orders.plan import marked_orders
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.reconcile import jobs
-from sheetledger.reconcile.digest import telegram_sender
-from sheetledger.reports.refresh import ReportMemory, refresh_reports
+from sheetledger.reconcile.digest import telegram_photo_sender, telegram_sender
+from sheetledger.reports.refresh import FINGERPRINT_KEY, ReportMemory, refresh_reports
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
@@ -125,6 +127,7 @@ class Daemon:
         self.crm = self.clients.crm
         self.ledger = master_ledger(config, self.clients.google)
         self.cabinets = cabinet_ledgers(config, self.clients.google)
+        self.inbox = inbox_of(config, self.clients.google)  # statements saved in Drive
         self.now = now
         self.restart = restart
         self.healthy_after = healthy_after
@@ -145,13 +148,20 @@ class Daemon:
         self.memory = CycleMemory()
         # The reports keep their own Drive version and cache.
         self.reports_ledger = master_ledger(config, self.clients.google)
-        self.report_memory = ReportMemory()
+        # A restarted daemon remembers the figures it wrote: it rewrites only what changed.
+        self.report_memory = ReportMemory(fingerprint=self.store.get(FINGERPRINT_KEY))
         self.cycle_done = threading.Condition()
         self.cycles = 0
         self.last_report: CycleReport | None = None
         self.component_starts: dict[str, int] = {}
         # The production OrderNews: the orders' code tells it, the notify job sends.
-        self.news = build_order_news(config, self.store, watch=self.outages, now=now)
+        self.news = build_order_news(
+            config,
+            self.store,
+            watch=self.outages,
+            fetch_bill=build_drive(config, self.clients.google).fetch,
+            now=now,
+        )
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -161,6 +171,8 @@ class Daemon:
         started = time.monotonic()
         report = None
         try:
+            if self.inbox is not None:
+                self._import_inbox()
             report = run_cycle(
                 self.config,
                 self.ledger,
@@ -204,6 +216,25 @@ class Daemon:
             self._refresh_reports()
         return report
 
+    def _import_inbox(self) -> None:
+        """Statements saved in the Drive inbox (sheetledger.bank.inbox), before the cycle that
+        pushes their ticks. An outage here never fails the sync: the files wait."""
+        assert self.inbox is not None
+        try:
+            report = import_inbox(
+                self.config,
+                self.ledger,
+                self.inbox,
+                now=self.now(),
+                cabinets=self.cabinets,
+                state=self.store,
+            )
+        except SheetledgerError as exc:
+            log.warning("the Drive inbox of statements not read: %s", exc)
+            return
+        if report.imported or report.refused:
+            log.info("bank: %s", report.summary())
+
     def _refresh_reports(self) -> None:
         """The management table (sheetledger.reports), after a good cycle.
 
@@ -218,7 +249,9 @@ class Daemon:
         self.report_memory.ran_at = now
         today = now.astimezone(self.config.tz).date()
         try:
-            refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+            refresh = refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+            if refresh.written:
+                self.store.set(FINGERPRINT_KEY, self.report_memory.fingerprint)
         except SheetledgerError as exc:
             log.warning("reports not refreshed: %s", exc)
 
@@ -332,7 +365,7 @@ class Daemon:
         http = self.clients.google.http_client
         books = {"master": (http, self.ledger.spreadsheet_id)}
         books |= {name: (http, c.spreadsheet_id) for name, c in self.cabinets.items()}
-        send = telegram_sender(config)
+        send, send_photo = telegram_sender(config), telegram_photo_sender(config)
         for job_id, every, run in (
             (
                 "reconcile",
@@ -347,7 +380,7 @@ class Daemon:
             (
                 "digest",
                 Every(every_seconds=60),
-                lambda: jobs.digest_job(config, self.ledger, send, store, self.now()),
+                lambda: jobs.digest_job(config, self.ledger, send, store, self.now(), send_photo),
             ),
         ):
             self.scheduler.add_job(run, trigger_for(every, config), id=job_id, name=job_id)

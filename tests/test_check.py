@@ -205,7 +205,8 @@ def test_before_init_every_missing_tab_is_named(box: Sandbox, check: Check) -> N
         f"Google Sheets │ master spreadsheet: no tab {expected_master} — run `sheetledger init`",
         "Google Sheets │ cabinet 'cashbox': no tab 'Payments', 'Cash handover', 'Handover log' "
         "— run `sheetledger init`",
-        "Google Sheets │ cabinet 'accountant': no tab 'Payments', 'Orders' — run `sheetledger init`",
+        "Google Sheets │ cabinet 'accountant': no tab 'Payments', 'Orders' "
+        "— run `sheetledger init`",
         "Google Sheets │ cabinet 'supply': no tab 'Requests' — run `sheetledger init`",
     ]
 

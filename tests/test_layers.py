@@ -27,11 +27,11 @@ PACKAGE = Path(sheetledger.__file__).resolve().parent
 
 # The client library of each outside service, and the modules allowed to import it.
 CLIENT_LIBRARIES = {
-    "gspread": {"ledger.google", "ledger.sheets"},
+    "gspread": {"ledger.google", "ledger.sheets", "ledger.drive_inbox"},
     "google": {"ledger.google"},
-    "requests": {"crm.amocrm", "ledger.google", "ledger.sheets", "notify.sms"},
+    "requests": {"crm.amocrm", "ledger.drive", "ledger.google", "ledger.sheets", "notify.sms"},
     "urllib3": {"crm.amocrm"},
-    "telegram": {"bot.app", "bot.identity", "bot.polling", "notify.telegram"},
+    "telegram": {"bot.app", "bot.identity", "bot.orders", "bot.polling", "notify.telegram"},
     "apscheduler": {"daemon"},
     "tenacity": {"retry"},
 }
@@ -39,7 +39,13 @@ CLIENT_LIBRARIES = {
 # shell: its handlers call the parser and the book, and talk through PTB's Application.)
 ADAPTERS = {
     "amoCRM": {"crm.amocrm"},
-    "Google": {"ledger.google", "ledger.sheets", "ledger.setup"},
+    "Google": {
+        "ledger.drive",
+        "ledger.drive_inbox",
+        "ledger.google",
+        "ledger.sheets",
+        "ledger.setup",
+    },
     "Telegram": {"bot.identity", "bot.polling", "notify.telegram"},
     "SMS": {"notify.sms"},
 }
@@ -53,6 +59,7 @@ PLANNERS = {
     "sync.state",
     "sync.cycle",
     "bot.parse",
+    "orders.parse",
     "orders.plan",
     "orders.rows",
 }

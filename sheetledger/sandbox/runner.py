@@ -26,7 +26,8 @@ import yaml
 
 from sheetledger.config import Config, load_config
 from sheetledger.sandbox.amocrm import AmoEmulator
-from sheetledger.sandbox.seed import AMO_PAYMENT_METHODS, seed_amocrm
+from sheetledger.sandbox.bank_statement import demo_bank_config
+from sheetledger.sandbox.seed import AMO_CITIES, AMO_PAYMENT_METHODS, AMO_SALONS, seed_amocrm
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
 from sheetledger.sandbox.sms import SmsEmulator
@@ -191,7 +192,7 @@ class Sandbox:
         amo = self.info["amocrm"]
         google = self.info["google"]
         statuses = amo["statuses"]
-        return {
+        config: dict[str, Any] = {
             "timezone": "Asia/Yekaterinburg",
             "state_dir": "state-daemon",
             "amocrm": {
@@ -273,6 +274,21 @@ class Sandbox:
             "orders": {"sms": self.sms_config()},
             "schedule": {"sync": {"every_seconds": 60}, "outbox_flush": {"every_seconds": 30}},
         }
+        if "demo" in self.info:  # the demo business has a bank account and its statements
+            config["bank"] = demo_bank_config()
+            config["reports"] = {"marketing_categories": ["Реклама"]}
+            config["expenses"] |= {  # «45к аренда @Ленина»: a cost of that salon
+                "salons": [
+                    {"name": name, "city": AMO_CITIES[1 if n == 2 else 0], "aliases": [alias]}
+                    for n, (name, alias) in enumerate(
+                        zip(AMO_SALONS, ("ленина", "гринвич", "кирова"), strict=True)
+                    )
+                ],
+                "cities": [{"name": name} for name in AMO_CITIES],
+            }
+            for cabinet in config["google"]["cabinets"]:
+                cabinet["bank"] = cabinet["name"] == "accountant"
+        return config
 
     def sms_config(self) -> dict[str, Any]:
         """``orders.sms`` on the SMS emulator: sms.ru's protocol, the accountant's phone.
