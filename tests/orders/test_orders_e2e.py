@@ -371,3 +371,19 @@ def test_a_row_key_is_never_written_over_an_id_a_person_typed_meanwhile(world: W
     sheets.write(LedgerChanges(keys=[RowKey("requests", 3, "O-2", {"state": "x"})]))
     row = world.box.sheets.values(sid, "Requests")[2]
     assert row[0] == "O-2" and row[1] == 200 and row[-1] == "x"
+
+
+def test_rejecting_in_the_cabinet_tells_the_requester_the_reason(world: World) -> None:
+    news = News()
+    deal = world.deal("1045")
+    oid = _request(world, news)
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Reason", "нет оригинала счёта")
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Reject", "TRUE")
+    _sync(world, news)
+    _sync(world, news)
+    assert news.of(OrderEvent.REJECTED) == [oid]
+    assert news.orders[oid].reason == "нет оригинала счёта"
+    assert news.orders[oid].draft.requester_chat == SUPPLY_ID
+    assert _requests(world)[oid]["State"] == "rejected: нет оригинала счёта"
+    assert _invoices(world)[oid]["Reject"] is True
+    assert world.notes(deal) == []  # a rejected order changes nothing in amoCRM

@@ -193,3 +193,20 @@ def test_a_requesters_long_decided_orders_leave_their_tab() -> None:
     )
     assert changes.removes == [("requests", "O-1")]
     assert ("requests", "O-2") not in changes.removes
+
+
+def test_a_paid_amount_changed_after_the_push_is_a_correction() -> None:
+    row = _order(
+        "O-1",
+        deal_id=7,
+        paid=True,
+        paid_on=TODAY,
+        paid_amount=Decimal("900"),
+        pushed="paid #1 1000.00",
+    )
+    plan = _plan(_view(row))
+    assert [(p.kind, p.seq, p.amount, p.previous) for p in plan.pushes] == [
+        (PushKind.CORRECT, 2, Decimal("900.00"), Decimal("1000.00"))
+    ]
+    assert "было 1 000,00 ₽, стало 900,00 ₽" in plan.notes()[0].text
+    assert plan.lead_patches[7]["custom_fields_values"][0]["values"] == [{"value": "900.00"}]
