@@ -210,3 +210,11 @@ def test_a_paid_amount_changed_after_the_push_is_a_correction() -> None:
     ]
     assert "было 1 000,00 ₽, стало 900,00 ₽" in plan.notes()[0].text
     assert plan.lead_patches[7]["custom_fields_values"][0]["values"] == [{"value": "900.00"}]
+
+
+def test_a_cabinet_must_show_something_and_a_requests_form_names_its_requesters() -> None:
+    with pytest.raises(ValueError, match="needs payment methods"):
+        Cabinet(name="x", spreadsheet_id="x")
+    with pytest.raises(ValueError, match="requesters' Telegram ids"):
+        Cabinet(name="x", spreadsheet_id="x", requests=True)
+    assert Cabinet(name="x", spreadsheet_id="x", users=(1,), requests=True).methods == ()
