@@ -209,7 +209,8 @@ def check_drive(config: Config) -> list[Finding]:
     timeout = min(config.google.timeout_seconds, PROBE_TIMEOUT)
     google = config.google.model_copy(update={"timeout_seconds": timeout})
     probe = config.model_copy(update={"google": google})
-    folder = build_drive(probe, build_google(probe)).folder(folder_id)
+    drive = build_drive(probe, build_google(probe), retry=RetryPolicy(attempts=1))  # a probe
+    folder = drive.folder(folder_id)
     if not folder.is_folder:
         return [Finding(DRIVE, False, f"orders.drive_folder_id ({folder_id}) is not a folder")]
     if config.google.oauth_user is not None:

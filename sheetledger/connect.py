@@ -158,7 +158,9 @@ def oauth_user_info(config: Config) -> dict[str, Any] | None:
     return info
 
 
-def build_drive(config: Config, google: gspread.Client) -> DriveFiles:
+def build_drive(
+    config: Config, google: gspread.Client, *, retry: RetryPolicy = SHEETS_RETRY
+) -> DriveFiles:
     """Drive for the bills: as the person when ``google.oauth_user`` is set, else as the
     service account (then the folder must be in a shared drive)."""
     info = oauth_user_info(config)
@@ -171,7 +173,7 @@ def build_drive(config: Config, google: gspread.Client) -> DriveFiles:
             drive_base_url=config.google.drive_base_url,
             timeout=config.google.timeout_seconds,
         )
-    return DriveFiles(session, timeout=config.google.timeout_seconds)
+    return DriveFiles(session, timeout=config.google.timeout_seconds, retry=retry)
 
 
 def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
@@ -241,7 +243,7 @@ def build_bot(config: Config, clients: Clients, state: LocalState, **options: An
     ledger = master_ledger(config, clients.google, retry=BOT_SHEETS_RETRY)
     book = ExpenseBook(ledger, state, watch=clients.outages)
     options.setdefault("desk", OrderBook(ledger, state))
-    bills = options.setdefault("bills", build_drive(config, clients.google))
+    bills = options.setdefault("bills", build_drive(config, clients.google, retry=BOT_SHEETS_RETRY))
     options.setdefault(
         "news", build_order_news(config, state, watch=clients.outages, fetch_bill=bills.fetch)
     )

@@ -27,7 +27,7 @@ PACKAGE = Path(sheetledger.__file__).resolve().parent
 
 # The client library of each outside service, and the modules allowed to import it.
 CLIENT_LIBRARIES = {
-    "gspread": {"ledger.google", "ledger.sheets", "ledger.drive_inbox"},
+    "gspread": {"ledger.google", "ledger.sheets"},
     "google": {"ledger.google"},
     "requests": {"crm.amocrm", "ledger.drive", "ledger.google", "ledger.sheets", "notify.sms"},
     "urllib3": {"crm.amocrm"},
@@ -41,7 +41,6 @@ ADAPTERS = {
     "amoCRM": {"crm.amocrm"},
     "Google": {
         "ledger.drive",
-        "ledger.drive_inbox",
         "ledger.google",
         "ledger.sheets",
         "ledger.setup",

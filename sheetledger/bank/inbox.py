@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from sheetledger.bank.importer import import_statements
 from sheetledger.bank.statement import StatementError
 from sheetledger.config import Config
-from sheetledger.ledger.drive_inbox import DriveInbox, InboxFile
+from sheetledger.ledger.drive import DriveFile, DriveFiles, DriveInbox
+from sheetledger.ledger.google import session_of
 from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.store import LocalState
 
@@ -59,7 +60,10 @@ def inbox_of(config: Config, client: gspread.Client) -> DriveInbox | None:
     """The configured inbox folder, or None when statements come only by the other doors."""
     if config.bank is None or not config.bank.inbox_folder_id:
         return None
-    return DriveInbox(client, config.bank.inbox_folder_id)
+    files = DriveFiles(
+        session_of(client), timeout=config.google.timeout_seconds, setting="bank.inbox_folder_id"
+    )
+    return DriveInbox(files, config.bank.inbox_folder_id)
 
 
 def import_inbox(
@@ -104,7 +108,7 @@ def import_inbox(
 
 
 def _refuse(
-    inbox: DriveInbox, item: InboxFile, problems: list[str], *, unbalanced: bool = False
+    inbox: DriveInbox, item: DriveFile, problems: list[str], *, unbalanced: bool = False
 ) -> None:
     reason = "; ".join(problems)
     log.warning("statement %s in the Drive inbox not imported: %s", item.name, reason)

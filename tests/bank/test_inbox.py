@@ -18,7 +18,8 @@ from sheetledger.config import BankConfig
 from sheetledger.connect import build_google
 from sheetledger.daemon import Daemon
 from sheetledger.errors import SheetledgerError
-from sheetledger.ledger.drive_inbox import DriveInbox
+from sheetledger.ledger.drive import DriveInbox
+from sheetledger.retry import RetryPolicy
 from sheetledger.sandbox.bank_statement import Movement, statement_file
 from tests.e2e.world import BANK, World, make_world
 
@@ -142,3 +143,20 @@ def test_the_daemons_sync_job_reads_the_inbox_first(world: World) -> None:
         daemon.close()
     assert report is not None and payment in {e.payment_id for e in report.pushed}
     assert "kl_to_1c.txt" not in _names(world, folder)
+
+
+def test_a_drive_503_then_success_is_retried_within_the_same_import(world: World) -> None:
+    folder, payment, inbox = _setup(world)
+    world.box.sheets.save_file("kl_to_1c.txt", _statement(), folder, owner=ACCOUNTANT)
+    waits: list[float] = []
+    inbox.retry = RetryPolicy(attempts=2, base=1.0, cap=1.0, sleep=waits.append, jitter=lambda: 0)
+    world.box.sheets.fail_next(503, count=1, match="GET /drive/v3/files?")  # the listing
+    world.box.sheets.fail_next(503, count=1, match="PATCH /drive/v3/files/")  # the move
+
+    report = _import(world, inbox)
+
+    assert report.imported == ["kl_to_1c.txt"] and report.confirmed == [payment]
+    assert waits == [0.5, 0.5]  # each refused call waited once, then passed
+    assert [f.name for f in world.box.sheets.files_in(folder)] == [IMPORTED]
+    # list ×2, download, find the subfolder, make it, move ×2
+    assert inbox.requests == 7

@@ -16,6 +16,7 @@ from sheetledger.config import Config, GoogleUser, Secret
 from sheetledger.connect import build_drive, build_google
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.drive import NO_QUOTA_HINT
+from sheetledger.retry import RetryPolicy
 from sheetledger.sandbox.runner import Sandbox
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -110,3 +111,33 @@ def test_a_drive_outage_is_retriable(sandbox: tuple[Sandbox, Config]) -> None:
     with pytest.raises(RetriableError):
         drive.upload(folder, "bill.pdf", "application/pdf", PDF)
     assert box.sheets.files_in(folder) == []
+
+
+def test_a_drive_503_then_success_is_retried_for_a_bill(sandbox: tuple[Sandbox, Config]) -> None:
+    box, config = sandbox
+    folder = shared_folder(box)
+    stored = build_drive(config, build_google(config)).upload(
+        folder, "O-261202-ab12.pdf", "application/pdf", PDF
+    )
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=3, base=1.0, cap=1.0, sleep=waits.append, jitter=lambda: 0.0)
+    drive = build_drive(config, build_google(config), retry=policy)
+    box.sheets.fail_next(503, count=1, match=f"GET /drive/v3/files/{stored.id}")
+
+    assert drive.fetch(stored.link) == ("O-261202-ab12.pdf", PDF)
+
+    assert waits == [0.5]  # one backoff, driven (not slept)
+    assert drive.requests == 3  # the refused get, the get, the download
+
+
+def test_a_drive_outage_past_the_retries_is_retriable(sandbox: tuple[Sandbox, Config]) -> None:
+    box, config = sandbox
+    folder = shared_folder(box)
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=2, base=1.0, cap=1.0, sleep=waits.append, jitter=lambda: 0.0)
+    drive = build_drive(config, build_google(config), retry=policy)
+    box.sheets.fail_next(503, count=2, match=f"GET /drive/v3/files/{folder}")
+    with pytest.raises(RetriableError) as caught:
+        drive.folder(folder)
+    assert "HTTP 503" in str(caught.value) and "2 attempts" in str(caught.value)
+    assert drive.requests == 2 and waits == [0.5]
