@@ -80,6 +80,7 @@ def check_amocrm(config: Config) -> list[Finding]:
         for name, rule in (
             ("on_first_confirmation", amo.status_rules.on_first_confirmation),
             ("on_fully_paid", amo.status_rules.on_fully_paid),
+            ("on_first_paid_order", amo.status_rules.on_first_paid_order),
         ):
             if rule is not None and rule.status_id not in statuses:
                 bad(
@@ -94,6 +95,7 @@ def check_amocrm(config: Config) -> list[Finding]:
         ("fields.contract_no", amo.fields.contract_no, ("text", "numeric", "textarea")),
         ("fields.contract_date", amo.fields.contract_date, ("date", "date_time")),
         ("fields.confirmed_total", amo.fields.confirmed_total, ("numeric", "monetary")),
+        ("fields.costs_paid", amo.fields.costs_paid, ("numeric", "monetary")),
     ]
     for index, slot in enumerate(amo.payment_slots):
         expected += [

@@ -18,6 +18,7 @@ from sheetledger.config import Config
 from sheetledger.connect import (
     build_crm,
     build_google,
+    build_order_news,
     cabinet_ledgers,
     master_ledger,
     open_state,
@@ -157,6 +158,8 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
             full=full,
             dry_run=dry_run,
             cabinets=cabinet_ledgers(config, client),
+            # Queued in state.db; the daemon's notify job sends them (sheetledger/notify/).
+            news=build_order_news(config, store),
         )
         if not dry_run:
             settle_journal(store, ledger)

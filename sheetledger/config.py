@@ -202,6 +202,11 @@ class Cabinet(_Model):
                 "a cabinet needs payment methods (methods: [cash]) or a tab of its own "
                 "(orders: true, requests: true or bank: true)"
             )
+        if self.requests and not self.users:
+            raise ValueError(
+                "requests: true needs the requesters' Telegram ids in users (they see their "
+                "own orders there and are told when one is paid or rejected)"
+            )
         return self
 
 

@@ -51,6 +51,7 @@ from sheetledger.errors import FatalError, RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
+from sheetledger.orders.plan import marked_orders
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.reconcile import jobs
 from sheetledger.reconcile.digest import telegram_photo_sender, telegram_sender
@@ -95,6 +96,8 @@ def settle_journal(store: LocalState, ledger: LedgerSheets) -> None:
     view = ledger.last_view
     if view is not None and "payments" in view.tabs:
         store.journal_settle(marked_pushes(view.tab("payments")))
+    if view is not None and "invoices" in view.tabs:  # the payment orders' pushes
+        store.journal_settle(marked_orders(view.tab("invoices")))
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ code is 1 when any check fails.
 The story:
 
 1. the sandbox starts with the demo business (``--seed demo``);
-2. ``init`` prepares the master spreadsheet and the two cabinets;
+2. ``init`` prepares the master spreadsheet and the cabinets;
 3. go-live: the daemon starts and imports every deal; the owner ticks the payments her old
    records say were received, and the daemon writes them into amoCRM once;
 4. morning: five new deals arrive through amoCRM's API and the daemon pulls them;
@@ -20,7 +20,11 @@ The story:
 6. the accountant ticks bank and card payments in her cabinet (one arrived short);
 7. the owner types three expenses to the bot;
 8. the daemon pushes everything back: notes, confirmed totals, statuses — once;
-9. the daemon stops and the sandbox state is saved, to be looked around in.
+9. a payment order: the supply manager asks in his Requests tab for a bill of a new deal to
+   be paid, the accountant is told (Telegram and SMS) and pays it in her Orders tab, the
+   deal's note and «costs paid» appear in amoCRM, and the supply manager is told;
+10. evening: reconciliation, the digest and the owner's figures;
+11. the daemon stops and the sandbox state is saved, to be looked around in.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ from sheetledger.sandbox.bank_statement import (
     statement_file,
 )
 from sheetledger.sandbox.demo_seed import DEMO_DEALS, DEMO_TIMEZONE
-from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, OWNER_ID, Sandbox
+from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, OWNER_ID, SUPPLY_ID, Sandbox
 from sheetledger.sandbox.seed import AMO_CITIES, AMO_PAYMENT_METHODS, AMO_SALONS
 from sheetledger.sync.cycle import CycleReport
 
@@ -399,6 +403,7 @@ class Demo:
             self.accountant_ticks()
             self.owner_expenses()
             self.push_back()
+            self.payment_order()
             self.evening()
             self.finish()
         except StopDemo:
@@ -529,7 +534,7 @@ class Demo:
     # 2 ------------------------------------------------------------------------------------
 
     def init_spreadsheets(self) -> None:
-        self.step(2, "sheetledger init: the master spreadsheet and two cabinets")
+        self.step(2, "sheetledger init: the master spreadsheet and the cabinets")
         client = build_google(self.cfg)
         targets = [("master (the ledger)", master_ledger(self.cfg, client))]
         targets += [
@@ -1280,8 +1285,87 @@ class Demo:
 
     # 9 ------------------------------------------------------------------------------------
 
+    def payment_order(self) -> None:
+        self.step(9, "A payment order: supply asks, the accountant pays, amoCRM learns it")
+        deal_id = self.new_deals[0]
+        contract = self.new_contracts[deal_id]
+        telegram, sms = self.sandbox.telegram, self.sandbox.sms
+        for person in (ACCOUNTANT_ID, SUPPLY_ID):  # they have started the bot once
+            telegram.open_chat(person)
+        told_accountant = len(telegram.sent(ACCOUNTANT_ID))
+        told_supply = len(telegram.sent(SUPPLY_ID))
+        sms_before = len(sms.messages())
+        requests = self.cabinet_tab("supply", "requests")
+        empty = [r for r in requests.rows if r.get("Submit") is not True]
+        self.require("the supply manager's Requests tab has an empty row", bool(empty))
+        order_id = str(empty[0]["Order ID"])
+        amount = Decimal("18500")
+        form = (
+            ("Amount", str(amount)),
+            ("Supplier", "ООО «Фурнитура-Опт»"),
+            ("Purpose", "фурнитура для кухни"),
+            ("Contract no", contract),
+            ("Bill link", "https://drive.google.com/file/d/demo-bill-77/view"),
+            ("Submit", "TRUE"),
+        )
+        for header, value in form:
+            self.type(requests, order_id, header, value)
+        self.say(
+            f"Павел fills a row of his Requests tab for contract № {contract} and ticks Submit."
+        )
+        self.sync("the Requests row becomes an order")
+        self.daemon.notify_job()
+        order = self.tab("invoices").by_id().get(order_id, {})
+        self.check(
+            f"the order {order_id} is in Invoices, linked to the deal of № {contract}",
+            order.get("Deal ID") == deal_id and money_of(order.get("Amount")) == amount,
+            str(order.get("State", "")),
+        )
+        cards = telegram.sent(ACCOUNTANT_ID)[told_accountant:]
+        self.check(
+            "the accountant got one Telegram message and one SMS about it",
+            len(cards) == 1 and len(sms.messages()) == sms_before + 1,
+            f"{len(cards)} message(s), {len(sms.messages()) - sms_before} SMS",
+        )
+        orders = self.cabinet_tab("accountant", "cabinet_orders")
+        self.require("the order is in the accountant's Orders tab", order_id in orders.by_id())
+        self.type(orders, order_id, "Paid", "TRUE")
+        self.type(orders, order_id, "Paid from", "р/с Сбер")
+        self.say("Ирина pays the bill from the bank and ticks Paid in her Orders tab.")
+        self.sync("the paid order goes to amoCRM")
+        self.daemon.notify_job()
+        notes = [
+            str(n["params"].get("text", ""))
+            for n in self.notes()
+            if n["entity_id"] == deal_id and f"sheetledger:{order_id}#" in str(n["params"])
+        ]
+        if notes:
+            self.console.print(Panel(Text(notes[0]), title="the deal's note", expand=False))
+        lead = self.leads()[deal_id]
+        costs = self.field_value(lead, self.amo["fields"]["costs_paid"])
+        self.check(
+            "one note in the deal (supplier, amount, bill) and «costs paid» = the order",
+            len(notes) == 1
+            and "ООО «Фурнитура-Опт»" in notes[0]
+            and "demo-bill-77" in notes[0]
+            and costs is not None
+            and Decimal(str(costs)) == amount,
+            f"{len(notes)} note(s), costs paid {costs}",
+        )
+        state = str(self.cabinet_tab("supply", "requests").by_id()[order_id].get("State", ""))
+        told = telegram.sent(SUPPLY_ID)[told_supply:]
+        self.check(
+            "the supply manager sees «paid on …» in his tab and was told in Telegram",
+            state.startswith("paid on") and len(told) == 1,
+            state,
+        )
+        self.result.facts["payment_order"] = order_id
+        self.result.facts["order_notes"] = len(notes)
+
+    # 10 -----------------------------------------------------------------------------------
+
     def evening(self) -> None:
-        self.step(9, "Evening: reconciliation, the digest and the owner's figures")
+        self.step(10, "Evening: reconciliation, the digest and the owner's figures")
         card_id = next(iter(self.ticked))
         deal_id, number = (int(part) for part in card_id.split(":"))
         slot = self.amo["slots"][number - 1]
@@ -1419,10 +1503,10 @@ class Demo:
         )
         self.result.facts["findings"] = sorted(findings)
 
-    # 10 -----------------------------------------------------------------------------------
+    # 11 -----------------------------------------------------------------------------------
 
     def finish(self) -> None:
-        self.step(10, "End of the day")
+        self.step(11, "End of the day")
         payments = self.tab("payments").rows
         today = self.today()
         confirmed_today = [
@@ -1488,7 +1572,7 @@ class Demo:
         if self.box is not None:
             self.box.stop(save=True)
             saved = sorted(p.name for p in (self.folder / "state").glob("*.json"))
-            self.step_name = "10. End of the day"
+            self.step_name = "11. End of the day"
             self.check(
                 "the sandbox state is saved in the folder",
                 len(saved) == len(self.box.servers),  # one file per emulator

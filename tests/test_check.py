@@ -85,7 +85,7 @@ def test_all_green_against_the_sandbox(ready: Sandbox, check: Check) -> None:
         f"config │ {ready.config_path} is valid",
         f"amoCRM │ account «mebel» (id {ready.amo.account['id']})",
         "amoCRM │ pipeline «Продажи» (9 statuses)",
-        "amoCRM │ 12 deal fields present with the right types",
+        "amoCRM │ 13 deal fields present with the right types",
         f"Google Sheets │ master spreadsheet: {len(MASTER_TABS) + 3} tabs, headers right",
         "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right",
         "Google Sheets │ cabinet 'accountant': 2 tabs, headers right",

@@ -153,6 +153,7 @@ def test_the_demo_plays_the_day_and_every_check_passes(tmp_path: Path) -> None:
     assert handover["amount"] > 0
     assert handover["before"] - handover["after"] == handover["amount"]
     assert result.facts["expenses"] == ["45000.00", "3500.00", "1200.50"]
+    assert result.facts["order_notes"] == 1
     assert result.facts["opening_confirmations"] > 100 and result.facts["status_changes"] >= 1
     # The statement: five payments got their money from it; the evening's reconciliation.
     assert len(result.facts["bank_confirmed"]) == 5
@@ -188,7 +189,11 @@ def test_the_demo_plays_the_day_and_every_check_passes(tmp_path: Path) -> None:
         assert len(box.amo.leads()) == DEMO_DEALS + 5
         assert box.info["google"] == info["google"]
         notes = box.amo.state()["notes"]
-        assert len(notes) == result.facts["opening_confirmations"] + result.facts["notes_today"]
+        assert len(notes) == (
+            result.facts["opening_confirmations"]
+            + result.facts["notes_today"]
+            + result.facts["order_notes"]  # the payment order's note (step 9)
+        )
     finally:
         box.stop(save=False)
     # The day leaves one problem for a person (the amount a manager changed after it was

@@ -59,6 +59,8 @@ PLANNERS = {
     "sync.cycle",
     "bot.parse",
     "orders.parse",
+    "orders.plan",
+    "orders.rows",
 }
 COMPOSITION_ROOT = "connect"
 # Where the sandbox may be loaded: the emulators themselves, and the two commands on them.

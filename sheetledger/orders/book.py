@@ -7,14 +7,15 @@ one lock serialises them).
 
 Requests per call, with 50,000 rows in the tab (measured by bench/bench_orders.py):
 
-* ``create``: at most one read and one write. The read is the Invoices header with,
-  the first time in a process (or after an unconfirmed append), the Order ID and Source
-  columns only (``read_columns``) — not the tab's rows; the write is one ``appendCells``
-  that lands after the last row whatever people did to the tab meanwhile.
+* ``create``: one read and one write. The read is the Invoices header (checked before
+  every append); the write is one ``appendCells`` that lands after the last row whatever
+  people did to the tab meanwhile. The first call of a process (or the one after an
+  unconfirmed append) reads the Order ID and Source columns with that header instead —
+  two narrow columns, never the tab's rows — and the tab's sheetId once (metadata only).
 * ``get``: two small reads (``LedgerSheets.read_row``): the ID column finds the row, then
-  the header and that row alone are read — never the 50,000 rows. ``pay`` / ``reject``: the
-  same, then one write into that row (``write_row``) right after, so a person's sort can
-  only race it in the milliseconds between (Sheets has no conditional write).
+  that row alone is read. ``pay`` / ``reject``: the same, then one write into that row
+  (``write_row``) right after, so a person's sort can only race it in the milliseconds
+  between (Sheets has no conditional write).
 
 Nothing doubled, nothing lost: ``create`` is idempotent by ``draft.source``. Its key is
 recorded in ``state.db`` (``orders.source:<source>``) *before* the append and marked

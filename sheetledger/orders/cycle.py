@@ -28,6 +28,8 @@ from sheetledger.ledger.view import LedgerChanges, LedgerView, RowUpdate, apply_
 from sheetledger.orders.model import OrderEvent, OrderNews
 from sheetledger.orders.plan import OrdersInput, plan_order_mirror, plan_orders
 from sheetledger.store import LocalState
+from sheetledger.sync.plan import lead_marks
+from sheetledger.sync.push import PushPlan
 
 __all__ = ["OrdersDone", "order_mirror", "reminder_due", "run_orders"]
 
@@ -69,7 +71,12 @@ def run_orders(
     outcome = PushOutcome()
     if plan.pushes and not dry_run:
         outcome = CrmPusher(crm, store).push(list(plan.lead_patches.values()), plan.notes())
-    marks = plan.marks_for(outcome.delivered)
+    marks = plan.marks_for(outcome.delivered, local.date())
+    # The deals amoCRM took a PATCH for: their new updated_at and status, as payments do.
+    for deal_id, values in lead_marks(
+        PushPlan(lead_patches=plan.lead_patches), outcome, lookups
+    ).items():
+        marks.update("deals", str(deal_id), values)
     changes = LedgerChanges()
     changes.extend(plan.changes)
     changes.extend(marks)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -40,7 +40,14 @@ from sheetledger.config import Cabinet, Config
 from sheetledger.contract_ref import contract_key
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import OutgoingNote
-from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, TabRows, apply_changes
+from sheetledger.ledger.view import (
+    LedgerChanges,
+    LedgerView,
+    RowAppend,
+    RowKey,
+    TabRows,
+    apply_changes,
+)
 from sheetledger.model import LOST, WON, RowCode, money
 from sheetledger.money import rub
 from sheetledger.orders.model import (
@@ -61,6 +68,7 @@ __all__ = [
     "OrdersPlan",
     "PushKind",
     "Pushed",
+    "marked_orders",
     "plan_order_mirror",
     "plan_orders",
 ]
@@ -173,12 +181,16 @@ class OrdersPlan:
     def notes(self) -> list[OutgoingNote]:
         return [p.note() for p in self.pushes]
 
-    def marks_for(self, delivered: frozenset[tuple[str, int]]) -> LedgerChanges:
-        """The Pushed cells of the events amoCRM took (written after it took them)."""
+    def marks_for(self, delivered: frozenset[tuple[str, int]], today: date) -> LedgerChanges:
+        """The Pushed (and State) cells of the events amoCRM took (written after it took them)."""
         marks = LedgerChanges()
         for push in self.pushes:
             if (push.order.id, push.seq) in delivered:
-                marks.update(TAB, push.order.id, {"pushed": push.pushed.render()})
+                values = {
+                    "pushed": push.pushed.render(),
+                    "state": _state_text(push.order, today, push.pushed),
+                }
+                marks.update(TAB, push.order.id, values)
         return marks
 
 
@@ -219,14 +231,19 @@ def _requests_to_orders(
     requests = view.tab("requests")
     who = requester_name(cabinet, given.names)
     deals = _deal_index(master)
-    for row_id, row in requests.rows.items():
-        if not row.get("submit") or invoices.get(row_id) is not None:
+    # A row typed below the ready ones has no ID: its content gives it one (``form_id``), so
+    # should the cabinet's write of that ID fail, the next cycle finds this order again.
+    typed = {form_id(cabinet, row, given.today): row for row in requests.unkeyed.values()}
+    made: set[str] = set()
+    for row_id, row in [*requests.rows.items(), *typed.items()]:
+        if not row.get("submit") or invoices.get(row_id) is not None or row_id in made:
             continue
         if row_id in requests.copies:
             continue  # a pasted copy of a form row: held until one is left
         amount = row.get("amount")
         if not isinstance(amount, Decimal) or amount <= 0:
             continue  # the mirror says what is missing on the row
+        made.add(row_id)
         contract = str(row.get("contract_no") or "")
         values = {
             "id": row_id,
@@ -246,6 +263,19 @@ def _requests_to_orders(
         }
         changes.appends.append(RowAppend(TAB, row_id, values))
     return changes
+
+
+def form_id(cabinet: Cabinet, row: Mapping[str, Any], today: date) -> OrderId:
+    """The Order ID of a Requests row typed without one: from what it says, so stable."""
+    parts = []
+    for key in _REQUEST_CELLS:
+        value = row.get(key)
+        if isinstance(value, Decimal):
+            value = format(money(value), "f")
+        elif isinstance(value, date):
+            value = value.isoformat()
+        parts.append("" if value is None else str(value))
+    return order_id(f"{OrderSource.REQUESTS.value}:{cabinet.name}:" + "|".join(parts), today)
 
 
 def requester_name(cabinet: Cabinet, names: Mapping[int, str]) -> str:
@@ -299,6 +329,8 @@ def _plan_rows(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> Ledg
             values["paid_by"] = "ledger"
         cells = {**row, **values}
         order = order_from_cells(cells, given.today)
+        if order is not None and order.draft.requester_chat is None:
+            order = _with_requester(order, given)
         notified = _tokens(row.get("notified"))
         if order is None:
             state = RowCode.E_AMOUNT.because("no amount: type the bill's amount")
@@ -315,6 +347,26 @@ def _plan_rows(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> Ledg
         if values:
             changes.update(TAB, row_id, values)
     return changes
+
+
+def _with_requester(order: Order, given: OrdersInput) -> Order:
+    """The order with its requester's Telegram chat, to tell them when it is paid or rejected.
+
+    A Requests order's requester is its cabinet's first user; a row typed into Invoices
+    names its requester in «Requested by» (a name from ``telegram.users``).
+    """
+    source = order.draft.source
+    chat: int | None = None
+    if source.startswith(OrderSource.REQUESTS.value + ":"):
+        name = source.split(":")[1]
+        cabinet = next((c for c in given.config.google.cabinets if c.name == name), None)
+        chat = cabinet.users[0] if cabinet is not None and cabinet.users else None
+    else:
+        by = order.draft.requested_by
+        chat = next((user for user, name in given.names.items() if name == by), None)
+    if chat is None:
+        return order
+    return replace(order, draft=replace(order.draft, requester_chat=chat))
 
 
 def _state_text(order: Order, today: date, pushed: Pushed) -> str:
@@ -366,14 +418,24 @@ def _news(
 # --------------------------------------------------------------------------- amoCRM
 
 
+def marked_orders(invoices: TabRows) -> dict[str, int]:
+    """Order ID -> the last event amoCRM is known to hold (its Pushed ``#n``)."""
+    marked = {}
+    for row_id, row in invoices.rows.items():
+        pushed = Pushed.parse(row.get("pushed"))
+        if pushed.seq:
+            marked[row_id] = pushed.seq
+    return marked
+
+
 def _plan_pushes(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> None:
     """The order events for amoCRM and the PATCH of each deal they touch."""
     paid_total: dict[int, Decimal] = {}
     pushed_total: dict[int, Decimal] = {}
     invoices = master.tab(TAB)
     for row_id, row in invoices.rows.items():
-        if row_id in invoices.copies or ticks_conflict(row):
-            continue
+        if row.get("deal_id") is None or row_id in invoices.copies or ticks_conflict(row):
+            continue  # most orders have no deal: nothing for amoCRM, decided at once
         order = order_from_cells(row, given.today)
         if order is None or order.deal_id is None:
             continue
@@ -548,6 +610,25 @@ def merge_order_edits(
     return changes
 
 
+def _decided_before(row: Mapping[str, Any], since: date) -> bool:
+    """Paid or rejected before ``since`` (from the cells alone: most rows of a big tab)."""
+    if row.get("paid") is True and row.get("reject") is not True:
+        paid_on = row.get("paid_on")
+        return isinstance(paid_on, date) and _as_day(paid_on) < since
+    if row.get("reject") is True and row.get("paid") is not True:
+        for token in _tokens(row.get("notified")):
+            if token.startswith("rejected:"):
+                try:
+                    return date.fromisoformat(token.split(":", 1)[1]) < since
+                except ValueError:
+                    return False
+    return False
+
+
+def _as_day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _shown_to_accountant(order: Order, row: Mapping[str, Any], today: date, days: int) -> bool:
     if order.state is OrderState.NEW:
         return True
@@ -578,7 +659,7 @@ def plan_order_mirror(
     if "cabinet_orders" in view.tabs:
         _mirror_orders(master, view, config.orders.recent_days, today, changes)
     if "requests" in view.tabs:
-        _mirror_requests(master, view, cabinet, today, names, changes)
+        _mirror_requests(master, view, cabinet, today, config.orders.recent_days, names, changes)
     return changes
 
 
@@ -593,7 +674,10 @@ def _mirror_orders(
         for row in (master.tab("deals") if "deals" in master.tabs else ())
     }
     wanted: set[str] = set()
+    since = today - timedelta(days=days)
     for row_id, row in invoices.rows.items():
+        if _decided_before(row, since):
+            continue
         order = order_from_cells(row, today)
         if order is None or not _shown_to_accountant(order, row, today, days):
             continue
@@ -637,16 +721,28 @@ def _mirror_requests(
     view: LedgerView,
     cabinet: Cabinet,
     today: date,
+    recent_days: int,
     names: Mapping[int, str],
     changes: LedgerChanges,
 ) -> None:
-    """A requester's own orders with their state, and empty form rows with IDs ready."""
+    """A requester's own orders with their state (open, or decided in the last
+    ``recent_days``), and empty form rows with IDs ready."""
     invoices = master.tab(TAB)
     current = view.tab("requests")
     mine_prefix = f"{OrderSource.REQUESTS.value}:{cabinet.name}:"
     people = {names[u] for u in cabinet.users if u in names}
     chats = set(cabinet.users)
+    since = today - timedelta(days=recent_days)
+    shown: set[str] = set()
+    # Typed rows whose order exists get its ID written into them (below), not a second row.
+    keyed = {
+        form_id(cabinet, row, today)
+        for row in current.unkeyed.values()
+        if row.get("submit") and form_id(cabinet, row, today) in invoices.rows
+    }
     for row_id, row in invoices.rows.items():
+        if row_id in keyed:
+            continue
         source = str(row.get("source") or "")
         chat = requester_chat(source)
         mine = (
@@ -657,10 +753,11 @@ def _mirror_requests(
                 and str(row.get("requested_by") or "") in people
             )
         )
-        if not mine:
-            continue
+        if not mine or _decided_before(row, since):
+            continue  # another person's, or decided long ago (the master keeps it)
         order = order_from_cells(row, today)
         state = str(row.get("state") or "") if order is None else _request_state(order, today)
+        shown.add(row_id)
         have = current.get(row_id)
         if have is None:
             values = {key: row.get(key) for key in _REQUEST_CELLS}
@@ -671,9 +768,30 @@ def _mirror_requests(
             )
         elif have.get("state") != state:
             changes.update("requests", row_id, {"state": state})
+    for row_id in current.rows:
+        if row_id in invoices.rows and row_id not in shown and row_id not in current.copies:
+            changes.removes.append(("requests", row_id))  # decided long ago, or not theirs
     # Rows not (yet) orders: say what is missing, and keep a few empty ones ready.
     taken = set(invoices.rows) | set(current.rows)
     blank = 0
+    k = 0
+    for sheet_row, row in sorted(current.unkeyed.items()):
+        oid = form_id(cabinet, row, today)
+        order_row = invoices.get(oid)
+        order = order_from_cells(order_row, today) if order_row is not None else None
+        if order is not None and row.get("submit"):
+            state = _request_state(order, today)
+        else:  # not submitted (or not valid): a ready row of its own, as the empty ones
+            oid, k = _free_id(mine_prefix, today, taken, k)
+            blank += 0 if row.get("submit") else 1
+            amount = row.get("amount")
+            state = (
+                RowCode.E_AMOUNT.because("type the bill's amount, then tick Submit again")
+                if row.get("submit") and not (isinstance(amount, Decimal) and amount > 0)
+                else _OPEN_FORM
+            )
+        taken.add(oid)
+        changes.keys.append(RowKey("requests", sheet_row, oid, {"state": state}))
     for row_id, row in current.rows.items():
         if invoices.get(row_id) is not None or row_id in current.copies:
             continue
@@ -687,17 +805,22 @@ def _mirror_requests(
             continue  # submitted this cycle: the next read shows it as an order
         if row.get("state") != state:
             changes.update("requests", row_id, {"state": state})
-    k = 0
     while blank < BLANK_REQUEST_ROWS:
-        oid = order_id(f"{mine_prefix}{today.isoformat()}:{k}", today)
-        k += 1
-        if oid in taken:
-            continue
+        oid, k = _free_id(mine_prefix, today, taken, k)
         taken.add(oid)
         changes.appends.append(
             RowAppend("requests", oid, {"id": oid, "submit": False, "state": _OPEN_FORM})
         )
         blank += 1
+
+
+def _free_id(prefix: str, today: date, taken: set[str], k: int) -> tuple[OrderId, int]:
+    """A ready row's Order ID no order and no row has; and the next ``k`` to try."""
+    while True:
+        oid = order_id(f"{prefix}{today.isoformat()}:{k}", today)
+        k += 1
+        if oid not in taken:
+            return oid, k
 
 
 def _request_state(order: Order, today: date) -> str:

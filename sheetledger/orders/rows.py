@@ -88,21 +88,22 @@ def order_from_cells(cells: Cells, today: date) -> Order | None:
         bill_link=_text(cells.get("bill_link")),
         requester_chat=requester_chat(source),
     )
-    order = Order(OrderId(oid), created, draft)
+    # Built at once, not through ``Order.paid``: a cycle reads every order of the tab.
     if cells.get("paid") is True:
         paid_amount = cells.get("paid_amount")
-        return order.paid(
-            Payment(
-                on=_day(cells.get("paid_on")) or today,
-                amount=paid_amount if isinstance(paid_amount, Decimal) else amount,
-                paid_from=_text(cells.get("paid_from")),
-                ref=_text(cells.get("payment_ref")),
-                by=_text(cells.get("paid_by")),
-            )
+        payment = Payment(
+            on=_day(cells.get("paid_on")) or today,
+            amount=paid_amount if isinstance(paid_amount, Decimal) else amount,
+            paid_from=_text(cells.get("paid_from")),
+            ref=_text(cells.get("payment_ref")),
+            by=_text(cells.get("paid_by")),
         )
+        return Order(OrderId(oid), created, draft, OrderState.PAID, payment)
     if cells.get("reject") is True:
-        return order.rejected(_text(cells.get("reason")))
-    return order
+        return Order(
+            OrderId(oid), created, draft, OrderState.REJECTED, None, _text(cells.get("reason"))
+        )
+    return Order(OrderId(oid), created, draft)
 
 
 def draft_cells(oid: OrderId, draft: OrderDraft, created: datetime) -> dict[str, object]:

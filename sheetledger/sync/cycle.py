@@ -167,6 +167,9 @@ def run_cycle(
     done = settle(plan, outcome, given, dry_run=dry_run)
     problems += outcome.problems
     orders = _orders(config, given, done, crm, store, news, now, dry_run)
+    if "invoices" in given.broken:
+        title = ledger.tabs["invoices"].title
+        problems.append(f"tab '{title}': {given.broken['invoices']} — payment orders not synced")
     if orders is not None:
         merged = LedgerChanges()
         merged.extend(done.changes)
@@ -307,12 +310,7 @@ def _orders(
     if "invoices" not in done.final.tabs:
         return None
     if "invoices" in given.broken:
-        log.warning(
-            "tab '%s': %s — orders not synced",
-            given.titles.get("invoices"),
-            given.broken["invoices"],
-        )
-        return None
+        return None  # said in the cycle's problems
     rooms = [(read.cabinet, read.view) for read in given.cabinets]
     return run_orders(
         config, done.final, rooms, given.lookups, crm, store, news, now=now, dry_run=dry_run

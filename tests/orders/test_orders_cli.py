@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sheetledger.cli import main
 from sheetledger.connect import build_google, master_ledger, open_state
@@ -97,3 +98,17 @@ def test_old_decided_orders_drop_out_of_the_list() -> None:
     stale = stale.paid(Payment(today - timedelta(days=30), Decimal("1")))
     chosen = select_orders([stale, recent, old], today, overdue=False, recent_days=14)
     assert [o.id for o in chosen] == ["O-1", "O-1"] and chosen[0].payment is None
+
+
+def test_check_knows_the_costs_field_and_the_first_paid_order_rule(
+    box: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    info = box.info["amocrm"]
+    data = yaml.safe_load(box.config_path.read_text(encoding="utf-8"))
+    data["amocrm"]["fields"]["costs_paid"] = info["fields"]["contract_no"]  # a text field
+    data["amocrm"]["status_rules"]["on_first_paid_order"] = {"status_id": 4242}
+    box.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    code, out = _run(capsys, "-c", str(box.config_path), "check")
+    assert code == 1
+    assert "amocrm.fields.costs_paid" in out and "expected numeric or monetary" in out
+    assert "amocrm.status_rules.on_first_paid_order: status 4242" in out

@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
+from sheetledger.connect import build_order_news
 from sheetledger.errors import SheetledgerError
+from sheetledger.ledger.view import LedgerChanges, RowKey
 from sheetledger.orders.book import OrderBook
 from sheetledger.orders.model import Order, OrderDraft, OrderEvent, OrderId, Payment
-from sheetledger.sandbox.runner import OWNER_ID, SUPPLY_ID
+from sheetledger.sandbox.runner import ACCOUNTANT_ID, OWNER_ID, SUPPLY_ID
 from sheetledger.sync.cycle import CycleMemory, CycleReport
 from tests.e2e.world import World, make_world
 
@@ -136,8 +138,8 @@ def test_paying_in_the_cabinet_makes_one_note_and_the_costs_field(world: World) 
     assert _status(world, deal) == world.amo_info["statuses"]["Производство"]
     assert news.of(OrderEvent.PAID) == [oid]
     assert _requests(world)[oid]["State"].startswith("paid on ")
-    for _ in range(2):
-        _sync(world, news)
+    settled = _sync(world, news)
+    assert settled.cells_written == 0, settled.changes  # nothing flaps from cycle to cycle
     assert len(world.notes(deal)) == 1 and news.of(OrderEvent.PAID) == [oid]
 
     # Unticked after the push: a reversal, the sum recomputed; the status stays.
@@ -282,3 +284,106 @@ def test_a_row_typed_into_invoices_is_an_order_and_told_once(world: World) -> No
     assert news.of(OrderEvent.CREATED) == ["СЧ-1"]
     _sync(world, news)
     assert news.of(OrderEvent.CREATED) == ["СЧ-1"]
+
+
+def test_with_the_real_notifier_each_person_is_told_once(world: World) -> None:
+    """The cycle tells ``OrderNotifier`` (sheetledger/notify/); its flush sends each once."""
+    for person in (ACCOUNTANT_ID, SUPPLY_ID):
+        world.box.telegram.open_chat(person)
+    notifier = build_order_news(
+        world.config, world.store, now=lambda: datetime.fromtimestamp(world.clock(), UTC)
+    )
+    deal = world.deal("1045")
+    world.sync(news=notifier)
+    blank = next(oid for oid, r in _requests(world).items() if r["Submit"] is not True)
+    for header, value in (("Amount", "12000"), ("Supplier", "ООО Опт"), ("Contract no", "1045")):
+        world.cabinet_type("supply", "requests", blank, header, value)
+    world.cabinet_type("supply", "requests", blank, "Submit", "TRUE")
+    for _ in range(2):
+        world.sync(news=notifier)
+        notifier.flush()
+    accountant = world.box.telegram.sent(ACCOUNTANT_ID)
+    assert len(accountant) == 1 and blank in str(accountant[0])
+    assert len(world.box.sms.messages()) == 1  # the sandbox's rule: always
+    world.cabinet_type("accountant", "cabinet_orders", blank, "Paid", "TRUE")
+    for _ in range(2):
+        world.sync(news=notifier)
+        notifier.flush()
+    assert len(world.box.telegram.sent(SUPPLY_ID)) == 1  # the requester: paid
+    assert len(world.box.telegram.sent(ACCOUNTANT_ID)) == 1
+    assert len(world.notes(deal)) == 1
+
+
+def test_a_renamed_invoices_column_stops_the_orders_not_the_payments(world: World) -> None:
+    news = News()
+    oid = _request(world, news)
+    title = world.ledger.tabs["invoices"][0]
+    world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!O1", "Оплачено")  # was «Paid»
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Paid", "TRUE")
+    report = world.sync(news=news)
+    assert any("payment orders not synced" in p for p in report.problems), report.problems
+    assert _invoices_raw(world)[oid][14] is False  # nothing written under the wrong header
+    assert news.of(OrderEvent.PAID) == []
+
+
+def _invoices_raw(world: World) -> dict[str, list[Any]]:
+    title = world.ledger.tabs["invoices"][0]
+    values = world.box.sheets.values(world.spreadsheet_id, title)
+    return {str(row[0]): row for row in values[1:] if row and row[0]}
+
+
+def test_a_row_typed_below_the_ready_ones_gets_an_id_and_becomes_one_order(world: World) -> None:
+    news = News()
+    deal = world.deal("1045")
+    _sync(world, news)
+    sheets = world.cabinets["supply"]
+    values = world.box.sheets.values(sheets.spreadsheet_id, "Requests")
+    row = len(values) + 2  # a gap, then a row of its own, with no Order ID
+    for column, value in (("B", "777"), ("C", "ИП Гвоздев"), ("G", "1045"), ("I", "TRUE")):
+        world.box.sheets.type_cell(sheets.spreadsheet_id, f"'Requests'!{column}{row}", value)
+    world.box.sheets.type_cell(sheets.spreadsheet_id, f"'Requests'!B{row + 1}", "5")  # no Submit
+    for _ in range(3):
+        _sync(world, news)
+    orders = [r for r in _invoices(world).values() if r["Supplier"] == "ИП Гвоздев"]
+    assert len(orders) == 1 and orders[0]["Deal ID"] == deal
+    oid = orders[0]["Order ID"]
+    typed = world.box.sheets.values(sheets.spreadsheet_id, "Requests")[row - 1]
+    assert typed[0] == oid and typed[-1] == "new"  # the ID and the state, on the typed row
+    shown = [r for r in world.cabinet_rows("supply", "requests") if r["Order ID"] == oid]
+    assert len(shown) == 1  # not shown twice
+    left = world.box.sheets.values(sheets.spreadsheet_id, "Requests")[row]
+    assert left[0] and left[1] == 5 and left[-1] == "fill in the row and tick Submit"
+    assert news.of(OrderEvent.CREATED) == [oid]
+
+
+def test_a_row_key_is_never_written_over_an_id_a_person_typed_meanwhile(world: World) -> None:
+    sheets = world.cabinets["supply"]
+    sid = sheets.spreadsheet_id
+    world.box.sheets.type_cell(sid, "'Requests'!B2", "100")
+    view = sheets.read()
+    assert list(view.tab("requests").unkeyed) == [2]
+    world.box.sheets.type_cell(sid, "'Requests'!A2", "МОЙ-1")  # typed between read and write
+    changes = LedgerChanges(keys=[RowKey("requests", 2, "O-1", {"state": "x"})])
+    sheets.write(changes)
+    assert world.box.sheets.values(sid, "Requests")[1][:2] == ["МОЙ-1", 100]
+    world.box.sheets.type_cell(sid, "'Requests'!B3", "200")
+    view = sheets.read()
+    sheets.write(LedgerChanges(keys=[RowKey("requests", 3, "O-2", {"state": "x"})]))
+    row = world.box.sheets.values(sid, "Requests")[2]
+    assert row[0] == "O-2" and row[1] == 200 and row[-1] == "x"
+
+
+def test_rejecting_in_the_cabinet_tells_the_requester_the_reason(world: World) -> None:
+    news = News()
+    deal = world.deal("1045")
+    oid = _request(world, news)
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Reason", "нет оригинала счёта")
+    world.cabinet_type("accountant", "cabinet_orders", oid, "Reject", "TRUE")
+    _sync(world, news)
+    _sync(world, news)
+    assert news.of(OrderEvent.REJECTED) == [oid]
+    assert news.orders[oid].reason == "нет оригинала счёта"
+    assert news.orders[oid].draft.requester_chat == SUPPLY_ID
+    assert _requests(world)[oid]["State"] == "rejected: нет оригинала счёта"
+    assert _invoices(world)[oid]["Reject"] is True
+    assert world.notes(deal) == []  # a rejected order changes nothing in amoCRM
