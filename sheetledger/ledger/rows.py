@@ -5,9 +5,13 @@ changed: about 600,000 cells. Each column is converted at once: cells that alrea
 their value (text, whole numbers, ticks) are kept as they are in one pass, and money and
 dates — a price list and a year of days, repeated — are converted once per distinct
 value; only the odd cell goes through ``cells.from_cell``. The results are exactly
-``from_cell``'s, problems included (tests/unit/test_rows.py checks it). At 30,000 rows
-this costs about 0.3 s, as the per-cell readers did: building the rows' dicts is most of
-it, so a cheaper read must reuse the rows a sheet still holds unchanged.
+``from_cell``'s, problems included (tests/unit/test_rows.py checks it).
+
+Converting 30,000 rows so costs about 0.3 s, and most rows are the same from one read to
+the next (a cycle's write touches a few hundred). So a tab with a typed row
+(``ledger/records.py``, immutable) keeps its rows by their raw cells in a ``RowCache``
+from one read to the next: a row whose cells did not change is the row read last time,
+and only the others are converted.
 """
 
 from __future__ import annotations
@@ -19,58 +23,116 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell
+from sheetledger.ledger.records import row_type
 from sheetledger.ledger.tabs import TabSchema
 
 _MISSING = object()  # a cell the fast pass left for ``from_cell``
+_NO_ROW = (None, None)  # a line under the table with no ID, or one that does not read as one
 
 
 @dataclass
 class ParsedRows:
     """Rows by ID in sheet order, with their 1-based sheet rows and their cells' problems."""
 
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)  # id -> 1-based sheet row
     problems: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> key -> problem
     duplicates: list[str] = field(default_factory=list)
-    copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id -> later rows
+    copies: dict[str, list[Any]] = field(default_factory=dict)  # id -> later rows
+
+
+@dataclass
+class RowCache:
+    """A typed tab's rows by their raw cells, kept from one read of it to the next.
+
+    Holds only the rows of the latest read (a row deleted since is forgotten). Belongs to
+    one tab read at one width, in one time zone.
+    """
+
+    rows: dict[tuple[Any, ...], tuple[Any, dict[str, str] | None]] = field(default_factory=dict)
 
 
 def parse_rows(
-    schema: TabSchema, rows: Sequence[Sequence[Any]], tz: ZoneInfo, width: int | None = None
+    schema: TabSchema,
+    rows: Sequence[Sequence[Any]],
+    tz: ZoneInfo,
+    width: int | None = None,
+    cache: RowCache | None = None,
 ) -> ParsedRows:
-    """The data rows under the header (``rows[0]``) as values by column key.
+    """The data rows under the header (``rows[0]``), by ID.
 
-    A row whose ID cell is empty or unreadable is skipped (a person's note under the table);
-    a repeated ID keeps its first row in ``rows`` and the later ones in ``copies`` (a pasted
-    copy, see ``sync/duplicates.py``). Empty cells are None; a cell that does not fit its
-    column is None too, and its problem is kept.
+    A row is the tab's typed row (``ledger/records.py``; the columns past a narrower
+    ``width`` are empty) or, for the other tabs, a dict of values by column key. A row
+    whose ID cell is empty or unreadable is skipped (a person's note under the table);
+    a repeated ID keeps its first row in ``rows`` and the later ones in ``copies`` (a
+    pasted copy, see ``sync/duplicates.py``). Empty cells are None; a cell that does not
+    fit its column is None too, and its problem is kept. With a ``cache`` (typed tabs
+    only), rows whose raw cells are in it are taken from it and it is renewed.
     """
     out = ParsedRows()
     columns = schema.columns[:width]
-    keys = [column.key for column in columns]
     data = rows[1:]
     if not data:
+        if cache is not None:
+            cache.rows = {}
         return out
-    cells = list(zip_longest(*data))[: len(keys)]
-    cells += [(None,) * len(data)] * (len(keys) - len(cells))
+    typed = row_type(schema)
+    keys = [column.key for column in columns]
+    if typed is not None:
+        blank = (None,) * (len(schema.columns) - len(columns))
+
+        def build(values: tuple[Any, ...]) -> Any:
+            return typed.of(values + blank if blank else values)
+    else:
+
+        def build(values: tuple[Any, ...]) -> Any:
+            return dict(zip(keys, values, strict=True))
+
+    if cache is not None and typed is not None:
+        n = len(columns)
+        raw_keys = [tuple(raw[:n]) for raw in data]
+        known = cache.rows
+        found = [known.get(key) for key in raw_keys]
+        misses = [index for index, hit in enumerate(found) if hit is None]
+        if misses:
+            fresh = _convert(columns, [data[index] for index in misses], tz, build)
+            for index, parsed in zip(misses, fresh, strict=True):
+                found[index] = parsed
+        cache.rows = dict(zip(raw_keys, found, strict=True))  # type: ignore[arg-type]
+        parsed_rows: list[tuple[Any, dict[str, str] | None]] = found  # type: ignore[assignment]
+    else:
+        parsed_rows = _convert(columns, data, tz, build)
+    id_key = columns[0].key
+    for index, (row, problems) in enumerate(parsed_rows):
+        if row is None:
+            continue
+        row_id = str(row[id_key])
+        if row_id in out.rows:
+            out.duplicates.append(row_id)
+            out.copies.setdefault(row_id, []).append(row)
+            continue
+        out.rows[row_id] = row
+        out.positions[row_id] = index + 2
+        if problems:
+            out.problems[row_id] = problems
+    return out
+
+
+def _convert(
+    columns: Sequence[Any], data: Sequence[Sequence[Any]], tz: ZoneInfo, build: Any
+) -> list[tuple[Any, dict[str, str] | None]]:
+    """Each data row as (its row, its cells' problems or None); ``_NO_ROW`` without an ID."""
+    cells = list(zip_longest(*data))[: len(columns)]
+    cells += [(None,) * len(data)] * (len(columns) - len(cells))
     problems: dict[int, dict[str, str]] = {}
     values = [
         _column(column.kind, column.key, list(col), tz, problems)
         for column, col in zip(columns, cells, strict=True)
     ]
-    for index, row in enumerate(zip(*values, strict=True)):
-        if row[0] is None:  # no ID, or one that does not read as an ID
-            continue
-        row_id = str(row[0])
-        if row_id in out.rows:
-            out.duplicates.append(row_id)
-            out.copies.setdefault(row_id, []).append(dict(zip(keys, row, strict=True)))
-            continue
-        out.rows[row_id] = dict(zip(keys, row, strict=True))
-        out.positions[row_id] = index + 2
-        if index in problems:
-            out.problems[row_id] = problems[index]
-    return out
+    return [
+        _NO_ROW if row[0] is None else (build(row), problems.get(index))
+        for index, row in enumerate(zip(*values, strict=True))
+    ]
 
 
 def _column(

@@ -12,21 +12,38 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sheetledger.ledger.records import Row, row_type
 from sheetledger.ledger.tabs import TabSchema
 
 
 @dataclass
 class TabRows:
-    """One tab's data rows, by ID, in sheet order."""
+    """One tab's data rows, by ID, in sheet order.
+
+    The rows of a tab with a typed row (``ledger/records.py``: Deals, Payments, a cabinet's
+    Payments) are of that type; rows given as mappings are made so here. The other tabs'
+    rows are plain dicts.
+    """
 
     schema: TabSchema
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> column -> problem
     # Rows that repeat an ID (a person pasted a copy): id -> the later copies, in sheet order.
     # ``rows`` holds the first; planning holds the ID back until one row is left.
-    copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    copies: dict[str, list[Any]] = field(default_factory=dict)
 
-    def get(self, row_id: str) -> dict[str, Any] | None:
+    def __post_init__(self) -> None:
+        typed = row_type(self.schema)
+        if typed is None:
+            return
+        if any(type(row) is not typed for row in self.rows.values()):
+            self.rows = {key: typed.from_cells(row) for key, row in self.rows.items()}
+        if any(type(row) is not typed for rows in self.copies.values() for row in rows):
+            self.copies = {
+                key: [typed.from_cells(row) for row in rows] for key, rows in self.copies.items()
+            }
+
+    def get(self, row_id: str) -> Any:
         return self.rows.get(row_id)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
@@ -122,24 +139,39 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
     for append in changes.appends:
         rows = tabs[append.tab].rows
         if append.row_id in rows:
-            rows[append.row_id] = {**rows[append.row_id], **append.values}
+            rows[append.row_id] = _with(rows[append.row_id], append.values)
         else:
-            blank = {c.key: None for c in tabs[append.tab].schema.columns}
-            rows[append.row_id] = blank | dict(append.values)
+            schema = tabs[append.tab].schema
+            typed = row_type(schema)
+            if typed is not None:
+                rows[append.row_id] = typed.from_cells(append.values)
+            else:
+                rows[append.row_id] = {c.key: None for c in schema.columns} | dict(append.values)
     for (tab, row_id), values in changes.merged_updates().items():
         rows = tabs[tab].rows
         row = rows.get(row_id)
         if row is not None:
-            rows[row_id] = {**row, **values}
+            rows[row_id] = _with(row, values)
     for tab, row_id in changes.removes:
         tabs[tab].rows.pop(row_id, None)
     for tab, replacement in changes.replace.items():
         schema = tabs[tab].schema
-        tabs[tab].rows = {str(r[schema.id_column.key]): dict(r) for r in replacement}
+        typed = row_type(schema)
+        tabs[tab].rows = {
+            str(r[schema.id_column.key]): typed.from_cells(r) if typed else dict(r)
+            for r in replacement
+        }
         tabs[tab].copies = {}  # rewritten whole: a pasted copy is gone
     state = dict(view.state)
     state.update(changes.state)
     return LedgerView(tabs, state)
+
+
+def _with(row: Any, values: Mapping[str, Any]) -> Any:
+    """``row`` with ``values`` set: a typed row's copy, or a new dict."""
+    if isinstance(row, Row):
+        return row.replace(values)
+    return {**row, **values}
 
 
 def differing(

@@ -1,0 +1,207 @@
+"""The sync's rows of the ledger, typed: Deals, Payments and a cabinet's Payments.
+
+One frozen dataclass per tab, one field per column declared in ``ledger/tabs.py`` (same
+keys, same order: ``_typed`` checks it when the module loads), in the style of
+beangulp's typed importers, as ``bot/rows.py`` does for the bot's tabs:
+
+* ``from_cells`` takes a row as column key -> value (the values ``ledger/rows.py`` reads,
+  already held to each column's kind; ``None`` when empty; a missing key is an empty
+  cell) and ``to_cells`` gives them back, every declared column, for a write;
+* ``replace`` (also spelled ``row | values``) is a copy with some cells set: rows are
+  never modified, so a row read unchanged from one cycle to the next is the same object
+  and can be reused (``ledger/rows.py`` keeps them by their raw cells).
+
+The planners of ``sync/`` read these rows by attribute. Every row also reads as a
+read-only mapping by column key (``row.get("amount")``, ``row["id"]``, ``dict(row)``)
+for the code that reads any tab alike: the adapter's write, the in-memory twin of it
+(``ledger/view.py``), and the planners elsewhere that read the ledger's tabs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+from sheetledger.ledger.tabs import CABINET_PAYMENTS, DEALS, PAYMENTS, TabSchema
+
+__all__ = ["CabinetPaymentRow", "DealRow", "PaymentRow", "Row", "row_type"]
+
+R = TypeVar("R", bound="Row")
+_new = object.__new__
+
+
+class Row(Mapping[str, Any]):
+    """What every typed row has: cells in and out, a changed copy, the mapping view."""
+
+    __slots__ = ()
+    schema: ClassVar[TabSchema]
+    keys_: ClassVar[tuple[str, ...]]  # the column keys, in order (``keys`` is the mapping's)
+    _key_set: ClassVar[frozenset[str]]
+    _setters: ClassVar[tuple[Callable[[Any, Any], None], ...]]  # the slots' own setters
+
+    @classmethod
+    def from_cells(cls: type[R], cells: Mapping[str, Any]) -> R:
+        """A row from column key -> value; a column missing from ``cells`` is empty."""
+        if isinstance(cells, cls):
+            return cells
+        unknown = set(cells) - cls._key_set
+        if unknown:
+            raise KeyError(f"{cls.__name__}: no column {', '.join(sorted(unknown))}")
+        get = cells.get
+        return cls.of([get(key) for key in cls.keys_])
+
+    @classmethod
+    def of(cls: type[R], values: Sequence[Any]) -> R:
+        """A row from its cells in column order (the parser's way: no key looked up).
+
+        The slots are filled directly: a frozen dataclass's ``__init__`` costs three times
+        as much, and a cycle may build 40,000 rows (the dataclass stays frozen: nothing
+        else sets a slot).
+        """
+        row = _new(cls)
+        for setter, value in zip(cls._setters, values, strict=True):
+            setter(row, value)
+        return row
+
+    def to_cells(self) -> dict[str, Any]:
+        """Column key -> value, every declared column, for a ledger write."""
+        return {key: getattr(self, key) for key in self.keys_}
+
+    def replace(self: R, values: Mapping[str, Any]) -> R:
+        """This row with ``values`` (column key -> value) set; the row itself is unchanged."""
+        if not values:
+            return self
+        unknown = set(values) - self._key_set
+        if unknown:
+            raise KeyError(f"{type(self).__name__}: no column {', '.join(sorted(unknown))}")
+        get = values.get
+        return self.of(
+            [get(key, old) for key, old in zip(self.keys_, self._values(), strict=True)]
+        )
+
+    def __or__(self: R, values: Mapping[str, Any]) -> R:
+        return self.replace(values)
+
+    def _values(self) -> list[Any]:
+        return [getattr(self, key) for key in self.keys_]
+
+    # -- the read-only mapping -------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._key_set:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self._key_set else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._key_set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return self._values() == other._values()  # type: ignore[attr-defined]
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # (a mapping is not hashable)
+
+
+def _typed(schema: TabSchema) -> Callable[[type[R]], type[R]]:
+    """The frozen row class of ``schema``; its fields must be the schema's columns."""
+
+    def make(cls: type[R]) -> type[R]:
+        made = dataclass(frozen=True, slots=True, eq=False)(cls)
+        names = tuple(f.name for f in fields(made))  # type: ignore[arg-type]
+        keys = tuple(column.key for column in schema.columns)
+        assert names == keys, f"{cls.__name__} fields {names} are not {schema.key}'s {keys}"
+        made.schema, made.keys_, made._key_set = schema, keys, frozenset(keys)
+        made._setters = tuple(made.__dict__[key].__set__ for key in keys)
+        return made
+
+    return make
+
+
+@_typed(DEALS)
+class DealRow(Row):
+    """A row of the Deals tab (``tabs.DEALS``)."""
+
+    id: int | None
+    name: str | None
+    pipeline: str | None
+    status: str | None
+    manager: str | None
+    contract_no: str | None
+    contract_date: date | None
+    product: str | None
+    salon: str | None
+    city: str | None
+    budget: Decimal | None
+    confirmed_total: Decimal | None
+    balance_due: Decimal | None
+    link: str | None
+    crm_updated_at: int | None
+    pipeline_id: int | None
+    status_id: int | None
+    flag: str | None
+
+
+@_typed(PAYMENTS)
+class PaymentRow(Row):
+    """A row of the master's Payments tab (``tabs.PAYMENTS``); its ID is a ``PaymentId``."""
+
+    id: str | None
+    deal_id: int | None
+    contract_no: str | None
+    manager: str | None
+    kind: str | None
+    method: str | None
+    amount: Decimal | None
+    date: date | None
+    confirmed: bool | None
+    received: Decimal | None
+    confirmed_by: str | None
+    confirmed_at: date | None
+    bank_ref: str | None
+    comment: str | None
+    pushed_amount: Decimal | None
+    state: str | None
+
+
+@_typed(CABINET_PAYMENTS)
+class CabinetPaymentRow(Row):
+    """A row of a cabinet's Payments tab (``tabs.CABINET_PAYMENTS``)."""
+
+    id: str | None
+    deal: str | None
+    contract_no: str | None
+    manager: str | None
+    kind: str | None
+    method: str | None
+    amount: Decimal | None
+    date: date | None
+    confirmed: bool | None
+    received: Decimal | None
+    comment: str | None
+    mirror: str | None
+
+
+_ROW_TYPES: dict[str, type[Row]] = {
+    cls.schema.key: cls for cls in (DealRow, PaymentRow, CabinetPaymentRow)
+}
+
+
+def row_type(schema: TabSchema) -> type[Row] | None:
+    """The typed row of a tab, None for the tabs whose rows stay plain mappings."""
+    cls = _ROW_TYPES.get(schema.key)
+    return cls if cls is not None and cls.schema == schema else None
