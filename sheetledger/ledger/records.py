@@ -1,4 +1,5 @@
-"""The sync's rows of the ledger, typed: Deals, Payments and a cabinet's Payments.
+"""The sync's rows of the ledger, typed: Deals, Payments, Cash on hand, and a cabinet's
+Payments and handover form.
 
 One frozen dataclass per tab, one field per column declared in ``ledger/tabs.py`` (same
 keys, same order: ``_typed`` checks it when the module loads), in the style of
@@ -21,15 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+import datetime as dt
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
-from sheetledger.ledger.tabs import CABINET_PAYMENTS, DEALS, PAYMENTS, TabSchema
+from sheetledger.ledger.tabs import CABINET_PAYMENTS, CASH, DEALS, HANDOVER, PAYMENTS, TabSchema
 
-__all__ = ["CabinetPaymentRow", "DealRow", "PaymentRow", "Row", "row_type"]
+__all__ = [
+    "CabinetPaymentRow",
+    "CashRow",
+    "DealRow",
+    "HandoverRow",
+    "PaymentRow",
+    "Row",
+    "RowT",
+    "row_type",
+]
 
-R = TypeVar("R", bound="Row")
+RowT = TypeVar("RowT", bound="Row")
 _new = object.__new__
 
 
@@ -43,7 +53,7 @@ class Row(Mapping[str, Any]):
     _setters: ClassVar[tuple[Callable[[Any, Any], None], ...]]  # the slots' own setters
 
     @classmethod
-    def from_cells(cls: type[R], cells: Mapping[str, Any]) -> R:
+    def from_cells(cls: type[RowT], cells: Mapping[str, Any]) -> RowT:
         """A row from column key -> value; a column missing from ``cells`` is empty."""
         if isinstance(cells, cls):
             return cells
@@ -54,7 +64,7 @@ class Row(Mapping[str, Any]):
         return cls.of([get(key) for key in cls.keys_])
 
     @classmethod
-    def of(cls: type[R], values: Sequence[Any]) -> R:
+    def of(cls: type[RowT], values: Sequence[Any]) -> RowT:
         """A row from its cells in column order (the parser's way: no key looked up).
 
         The slots are filled directly: a frozen dataclass's ``__init__`` costs three times
@@ -70,7 +80,7 @@ class Row(Mapping[str, Any]):
         """Column key -> value, every declared column, for a ledger write."""
         return {key: getattr(self, key) for key in self.keys_}
 
-    def replace(self: R, values: Mapping[str, Any]) -> R:
+    def replace(self: RowT, values: Mapping[str, Any]) -> RowT:
         """This row with ``values`` (column key -> value) set; the row itself is unchanged."""
         if not values:
             return self
@@ -82,7 +92,7 @@ class Row(Mapping[str, Any]):
             [get(key, old) for key, old in zip(self.keys_, self._values(), strict=True)]
         )
 
-    def __or__(self: R, values: Mapping[str, Any]) -> R:
+    def __or__(self: RowT, values: Mapping[str, Any]) -> RowT:
         return self.replace(values)
 
     def _values(self) -> list[Any]:
@@ -109,7 +119,7 @@ class Row(Mapping[str, Any]):
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
-            return self._values() == other._values()  # type: ignore[attr-defined]
+            return self._values() == other._values()
         if isinstance(other, Mapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented
@@ -117,12 +127,12 @@ class Row(Mapping[str, Any]):
     __hash__ = None  # type: ignore[assignment]  # (a mapping is not hashable)
 
 
-def _typed(schema: TabSchema) -> Callable[[type[R]], type[R]]:
-    """The frozen row class of ``schema``; its fields must be the schema's columns."""
+def _typed(schema: TabSchema) -> Callable[[type[RowT]], type[RowT]]:
+    """Registers the frozen row class of ``schema``; its fields must be the schema's columns."""
 
-    def make(cls: type[R]) -> type[R]:
-        made = dataclass(frozen=True, slots=True, eq=False)(cls)
-        names = tuple(f.name for f in fields(made))  # type: ignore[arg-type]
+    def make(cls: type[RowT]) -> type[RowT]:
+        made = cls
+        names = tuple(f.name for f in fields(made))  # type: ignore[arg-type]  # (a dataclass)
         keys = tuple(column.key for column in schema.columns)
         assert names == keys, f"{cls.__name__} fields {names} are not {schema.key}'s {keys}"
         made.schema, made.keys_, made._key_set = schema, keys, frozenset(keys)
@@ -133,6 +143,7 @@ def _typed(schema: TabSchema) -> Callable[[type[R]], type[R]]:
 
 
 @_typed(DEALS)
+@dataclass(frozen=True, slots=True, eq=False)
 class DealRow(Row):
     """A row of the Deals tab (``tabs.DEALS``)."""
 
@@ -142,7 +153,7 @@ class DealRow(Row):
     status: str | None
     manager: str | None
     contract_no: str | None
-    contract_date: date | None
+    contract_date: dt.date | None
     product: str | None
     salon: str | None
     city: str | None
@@ -157,6 +168,7 @@ class DealRow(Row):
 
 
 @_typed(PAYMENTS)
+@dataclass(frozen=True, slots=True, eq=False)
 class PaymentRow(Row):
     """A row of the master's Payments tab (``tabs.PAYMENTS``); its ID is a ``PaymentId``."""
 
@@ -167,11 +179,11 @@ class PaymentRow(Row):
     kind: str | None
     method: str | None
     amount: Decimal | None
-    date: date | None
+    date: dt.date | None
     confirmed: bool | None
     received: Decimal | None
     confirmed_by: str | None
-    confirmed_at: date | None
+    confirmed_at: dt.date | None
     bank_ref: str | None
     comment: str | None
     pushed_amount: Decimal | None
@@ -179,6 +191,7 @@ class PaymentRow(Row):
 
 
 @_typed(CABINET_PAYMENTS)
+@dataclass(frozen=True, slots=True, eq=False)
 class CabinetPaymentRow(Row):
     """A row of a cabinet's Payments tab (``tabs.CABINET_PAYMENTS``)."""
 
@@ -189,15 +202,42 @@ class CabinetPaymentRow(Row):
     kind: str | None
     method: str | None
     amount: Decimal | None
-    date: date | None
+    date: dt.date | None
     confirmed: bool | None
     received: Decimal | None
     comment: str | None
     mirror: str | None
 
 
+@_typed(CASH)
+@dataclass(frozen=True, slots=True, eq=False)
+class CashRow(Row):
+    """A row of Cash on hand (``tabs.CASH``): one manager's unconfirmed cash."""
+
+    manager: str | None
+    amount: Decimal | None
+    count: int | None
+    oldest: dt.date | None
+    payment_ids: str | None
+
+
+@_typed(HANDOVER)
+@dataclass(frozen=True, slots=True, eq=False)
+class HandoverRow(Row):
+    """A row of a cashbox's handover form (``tabs.HANDOVER``): one manager."""
+
+    manager: str | None
+    held: Decimal | None
+    count: int | None
+    oldest: dt.date | None
+    received: Decimal | None
+    accept: bool | None
+    done: int | None
+    result: str | None
+
+
 _ROW_TYPES: dict[str, type[Row]] = {
-    cls.schema.key: cls for cls in (DealRow, PaymentRow, CabinetPaymentRow)
+    cls.schema.key: cls for cls in (DealRow, PaymentRow, CashRow, CabinetPaymentRow, HandoverRow)
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetledger.ledger.records import Row, row_type
+from sheetledger.ledger.records import Row, RowT, row_type
 from sheetledger.ledger.tabs import TabSchema
 
 
@@ -45,6 +45,16 @@ class TabRows:
 
     def get(self, row_id: str) -> Any:
         return self.rows.get(row_id)
+
+    def typed(self, cls: type[RowT]) -> dict[str, RowT]:
+        """The rows, as the tab's row type ``cls`` (``ledger/records.py``)."""
+        assert row_type(self.schema) is cls, f"{self.schema.key} rows are not {cls.__name__}"
+        return self.rows
+
+    def typed_copies(self, cls: type[RowT]) -> dict[str, list[RowT]]:
+        """The later copies of repeated IDs, as the tab's row type ``cls``."""
+        assert row_type(self.schema) is cls, f"{self.schema.key} rows are not {cls.__name__}"
+        return self.copies
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.rows.values())
