@@ -88,9 +88,7 @@ class Row(Mapping[str, Any]):
         if unknown:
             raise KeyError(f"{type(self).__name__}: no column {', '.join(sorted(unknown))}")
         get = values.get
-        return self.of(
-            [get(key, old) for key, old in zip(self.keys_, self._values(), strict=True)]
-        )
+        return self.of([get(key, old) for key, old in zip(self.keys_, self._values(), strict=True)])
 
     def __or__(self: RowT, values: Mapping[str, Any]) -> RowT:
         return self.replace(values)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,9 @@ from sheetledger.ledger.records import row_type
 from sheetledger.ledger.tabs import TabSchema
 
 _MISSING = object()  # a cell the fast pass left for ``from_cell``
-_NO_ROW = (None, None)  # a line under the table with no ID, or one that does not read as one
+# A data row as read: its ID, its row (typed, or a dict), its cells' problems (None: none).
+Parsed = tuple[str | None, Any, dict[str, str] | None]
+_NO_ROW: Parsed = (None, None, None)  # a line with no ID, or one that does not read as one
 
 
 @dataclass
@@ -49,7 +52,7 @@ class RowCache:
     one tab read at one width, in one time zone.
     """
 
-    rows: dict[tuple[Any, ...], tuple[Any, dict[str, str] | None]] = field(default_factory=dict)
+    rows: dict[tuple[tuple[Any, ...], tuple[type, ...]], Parsed] = field(default_factory=dict)
 
 
 def parse_rows(
@@ -89,39 +92,46 @@ def parse_rows(
             return dict(zip(keys, values, strict=True))
 
     if cache is not None and typed is not None:
-        n = len(columns)
-        raw_keys = [tuple(raw[:n]) for raw in data]
-        known = cache.rows
-        found = [known.get(key) for key in raw_keys]
+        raw_keys = list(map(_raw_key, map(itemgetter(slice(len(columns))), data)))
+        found: list[Any] = list(map(cache.rows.get, raw_keys))
         misses = [index for index, hit in enumerate(found) if hit is None]
         if misses:
             fresh = _convert(columns, [data[index] for index in misses], tz, build)
             for index, parsed in zip(misses, fresh, strict=True):
                 found[index] = parsed
-        cache.rows = dict(zip(raw_keys, found, strict=True))  # type: ignore[arg-type]
-        parsed_rows: list[tuple[Any, dict[str, str] | None]] = found  # type: ignore[assignment]
+        cache.rows = dict(zip(raw_keys, found, strict=True))
+        for index in misses:  # 0.0 == -0.0, but their amounts differ: such rows are not kept
+            if any(type(cell) is float and cell == 0 for cell in data[index]):
+                cache.rows.pop(raw_keys[index], None)
+        parsed_rows: list[Parsed] = found
     else:
         parsed_rows = _convert(columns, data, tz, build)
-    id_key = columns[0].key
-    for index, (row, problems) in enumerate(parsed_rows):
-        if row is None:
+    by_id, positions = out.rows, out.positions
+    for index, (row_id, row, problems) in enumerate(parsed_rows, start=2):
+        if row_id is None:
             continue
-        row_id = str(row[id_key])
-        if row_id in out.rows:
+        if row_id in by_id:
             out.duplicates.append(row_id)
             out.copies.setdefault(row_id, []).append(row)
             continue
-        out.rows[row_id] = row
-        out.positions[row_id] = index + 2
+        by_id[row_id] = row
+        positions[row_id] = index
         if problems:
             out.problems[row_id] = problems
     return out
 
 
+def _raw_key(cells: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[type, ...]]:
+    """A row's raw cells as a ``RowCache`` key: values and their types (``True == 1``, but
+    a tick is no number)."""
+    return tuple(cells), tuple(map(type, cells))
+
+
 def _convert(
     columns: Sequence[Any], data: Sequence[Sequence[Any]], tz: ZoneInfo, build: Any
-) -> list[tuple[Any, dict[str, str] | None]]:
-    """Each data row as (its row, its cells' problems or None); ``_NO_ROW`` without an ID."""
+) -> list[Parsed]:
+    """Each data row as (its ID, its row, its cells' problems or None); ``_NO_ROW`` when
+    the row has no ID."""
     cells = list(zip_longest(*data))[: len(columns)]
     cells += [(None,) * len(data)] * (len(columns) - len(cells))
     problems: dict[int, dict[str, str]] = {}
@@ -130,7 +140,7 @@ def _convert(
         for column, col in zip(columns, cells, strict=True)
     ]
     return [
-        _NO_ROW if row[0] is None else (build(row), problems.get(index))
+        _NO_ROW if row[0] is None else (str(row[0]), build(row), problems.get(index))
         for index, row in enumerate(zip(*values, strict=True))
     ]
 

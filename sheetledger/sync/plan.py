@@ -279,6 +279,4 @@ def cash_replacement(
 
 
 def _comparable(rows: Sequence[CashRow]) -> list[tuple[Any, ...]]:
-    return [
-        (str(r.manager), r.amount, r.count, r.oldest, str(r.payment_ids or "")) for r in rows
-    ]
+    return [(str(r.manager), r.amount, r.count, r.oldest, str(r.payment_ids or "")) for r in rows]
