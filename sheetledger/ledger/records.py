@@ -20,9 +20,9 @@ for the code that reads any tab alike: the adapter's write, the in-memory twin o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-import datetime as dt
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
