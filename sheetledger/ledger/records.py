@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 from sheetledger.ledger.tabs import CABINET_PAYMENTS, CASH, DEALS, HANDOVER, PAYMENTS, TabSchema
@@ -51,6 +52,7 @@ class Row(Mapping[str, Any]):
     keys_: ClassVar[tuple[str, ...]]  # the column keys, in order (``keys`` is the mapping's)
     _key_set: ClassVar[frozenset[str]]
     _setters: ClassVar[tuple[Callable[[Any, Any], None], ...]]  # the slots' own setters
+    _cells: ClassVar[Any]  # attrgetter: the row -> its cells, in order
 
     @classmethod
     def from_cells(cls: type[RowT], cells: Mapping[str, Any]) -> RowT:
@@ -84,17 +86,19 @@ class Row(Mapping[str, Any]):
         """This row with ``values`` (column key -> value) set; the row itself is unchanged."""
         if not values:
             return self
-        unknown = set(values) - self._key_set
-        if unknown:
-            raise KeyError(f"{type(self).__name__}: no column {', '.join(sorted(unknown))}")
-        get = values.get
-        return self.of([get(key, old) for key, old in zip(self.keys_, self._values(), strict=True)])
+        cells = self._values()
+        index = self.schema.index
+        for key, value in values.items():
+            if key not in self._key_set:
+                raise KeyError(f"{type(self).__name__}: no column {key}")
+            cells[index[key]] = value
+        return self.of(cells)
 
     def __or__(self: RowT, values: Mapping[str, Any]) -> RowT:
         return self.replace(values)
 
     def _values(self) -> list[Any]:
-        return [getattr(self, key) for key in self.keys_]
+        return list(self._cells(self))
 
     # -- the read-only mapping -------------------------------------------------
 
@@ -135,6 +139,7 @@ def _typed(schema: TabSchema) -> Callable[[type[RowT]], type[RowT]]:
         assert names == keys, f"{cls.__name__} fields {names} are not {schema.key}'s {keys}"
         made.schema, made.keys_, made._key_set = schema, keys, frozenset(keys)
         made._setters = tuple(made.__dict__[key].__set__ for key in keys)
+        made._cells = staticmethod(attrgetter(*keys))
         return made
 
     return make

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any
 
 from sheetledger.config import Cabinet
@@ -277,7 +278,8 @@ def plan_mirror(
     # A row with copies in either sheet is neither written nor removed until one is left.
     held = set(master.tab("payments").copies) | set(current.copies)
     for row in master.tab("payments").typed(PaymentRow).values():
-        if not belongs(row, cabinet, today, methods):
+        # (the method first: most rows are another cabinet's, told by one set lookup)
+        if row.method not in methods or not belongs(row, cabinet, today, methods):
             continue
         row_id = str(row.id)
         wanted_ids.add(row_id)
@@ -291,8 +293,8 @@ def plan_mirror(
             have is not None
             and have.deal == deal_name
             and _crm_cells(have) == _crm_cells(row)
-            and _shared_cells(have) == _shared_cells(row)
             and have.mirror == _mirror_of(row)
+            and _shared_cells(have) == _shared_cells(row)
         ):
             continue
         values: dict[str, Any] = {
@@ -336,9 +338,8 @@ def plan_mirror(
     return changes
 
 
-def _crm_cells(row: PaymentRow | CabinetPaymentRow) -> tuple[Any, ...]:
-    """The CRM's cells a cabinet row shows as they are in the master (the deal's name aside)."""
-    return row.contract_no, row.manager, row.kind, row.method, row.amount, row.date
+# The CRM's cells a cabinet row shows as they are in the master (the deal's name aside).
+_crm_cells = attrgetter(*_CRM_KEYS[1:])
 
 
 def _shared_cells(row: PaymentRow | CabinetPaymentRow) -> tuple[bool, Any, Any]:

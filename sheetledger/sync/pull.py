@@ -85,12 +85,15 @@ def plan_pull(
     pipelines = set(config.amocrm.pipelines)
     deals_tab = view.tab("deals").typed(DealRow)
     pays_tab = view.tab("payments").typed(PaymentRow)
+    newest = _newest_per_id(leads)
+    # The Payments rows of the deals pulled (their IDs are ``<deal id>:<slot>``).
+    pulled = {str(int(lead["id"])) for lead in newest}
     slots_of: dict[str, list[str]] = {}
-    for row_id in pays_tab:
-        slots_of.setdefault(row_id.split(":", 1)[0], []).append(row_id)
+    for row_id in [r for r in pays_tab if r.partition(":")[0] in pulled]:
+        slots_of.setdefault(row_id.partition(":")[0], []).append(row_id)
     changes = LedgerChanges()
     result = PullResult(changes, 0)
-    for lead in _newest_per_id(leads):
+    for lead in newest:
         deal = parse_deal(lead, config.amocrm, tz)
         result.max_updated_at = max(result.max_updated_at, deal.updated_at)
         key = str(deal.id)

@@ -134,6 +134,8 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
     labels = method_labels(config)
     deals = view.tab("deals").typed(DealRow)
     for row in view.tab("payments").typed(PaymentRow).values():
+        if not row.confirmed and not row.state and row.received is None:
+            continue  # never ticked, nothing received: most rows (``_event_for`` says None)
         event = _event_for(row, labels, today)
         if isinstance(event, str):
             plan.problems.append(event)

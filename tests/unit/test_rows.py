@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheetledger.ledger.cells import CellProblem, from_cell
@@ -89,6 +89,7 @@ def _same(a: Any, b: Any) -> bool:
     }
 
 
+@settings(deadline=None)  # (a busy machine is no failure)
 @given(
     st.lists(
         st.lists(st.tuples(IDS, st.lists(CELLS, max_size=PAYMENTS.width - 1)), max_size=8),
