@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,11 +47,11 @@ class ParsedRows:
 class RowCache:
     """A typed tab's rows by their raw cells, kept from one read of it to the next.
 
-    Holds only the rows of the latest read (a row deleted since is forgotten). Belongs to
-    one tab read at one width, in one time zone.
+    Holds the rows of the latest read that converted a row (a row deleted since is
+    forgotten then). Belongs to one tab read at one width, in one time zone.
     """
 
-    rows: dict[tuple[tuple[Any, ...], tuple[type, ...]], Parsed] = field(default_factory=dict)
+    rows: dict[tuple[Any, ...], Parsed] = field(default_factory=dict)
 
 
 def parse_rows(
@@ -92,14 +91,14 @@ def parse_rows(
             return dict(zip(keys, values, strict=True))
 
     if cache is not None and typed is not None:
-        raw_keys = list(map(_raw_key, map(itemgetter(slice(len(columns))), data)))
+        raw_keys = list(map(_raw_key, data))
         found: list[Any] = list(map(cache.rows.get, raw_keys))
         misses = [index for index, hit in enumerate(found) if hit is None]
-        if misses:
+        if misses:  # (else the cache holds every row already: kept as it is)
             fresh = _convert(columns, [data[index] for index in misses], tz, build)
             for index, parsed in zip(misses, fresh, strict=True):
                 found[index] = parsed
-        cache.rows = dict(zip(raw_keys, found, strict=True))
+            cache.rows = dict(zip(raw_keys, found, strict=True))
         for index in misses:  # 0.0 == -0.0, but their amounts differ: such rows are not kept
             if any(type(cell) is float and cell == 0 for cell in data[index]):
                 cache.rows.pop(raw_keys[index], None)
@@ -121,10 +120,10 @@ def parse_rows(
     return out
 
 
-def _raw_key(cells: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[type, ...]]:
-    """A row's raw cells as a ``RowCache`` key: values and their types (``True == 1``, but
-    a tick is no number)."""
-    return tuple(cells), tuple(map(type, cells))
+def _raw_key(cells: Sequence[Any]) -> tuple[Any, ...]:
+    """A row's raw cells as a ``RowCache`` key: the values, then their types (``True == 1``,
+    but a tick is no number). Cells past the columns read only make a row miss."""
+    return (*cells, *map(type, cells))
 
 
 def _convert(

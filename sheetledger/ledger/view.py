@@ -9,6 +9,7 @@ write, so a plan can be checked for idempotence without any I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,13 @@ class TabRows:
 
     def get(self, row_id: str) -> Any:
         return self.rows.get(row_id)
+
+    def copy(self) -> TabRows:
+        """A copy whose rows and problems can be set apart (the rows themselves are shared:
+        they are typed already, and never modified)."""
+        twin = copy(self)  # (not through ``__init__``: its rows need no second look)
+        twin.rows, twin.problems = dict(self.rows), dict(self.problems)
+        return twin
 
     def typed(self, cls: type[RowT]) -> dict[str, RowT]:
         """The rows, as the tab's row type ``cls`` (``ledger/records.py``)."""
@@ -140,12 +148,7 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
         | {tab for tab, _ in changes.removes}
         | set(changes.replace)
     )
-    tabs = {
-        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems), tab.copies)
-        if key in touched
-        else tab
-        for key, tab in view.tabs.items()
-    }
+    tabs = {key: tab.copy() if key in touched else tab for key, tab in view.tabs.items()}
     for append in changes.appends:
         rows = tabs[append.tab].rows
         if append.row_id in rows:
