@@ -51,7 +51,6 @@ class Row(Mapping[str, Any]):
     schema: ClassVar[TabSchema]
     keys_: ClassVar[tuple[str, ...]]  # the column keys, in order (``keys`` is the mapping's)
     _key_set: ClassVar[frozenset[str]]
-    _setters: ClassVar[tuple[Callable[[Any, Any], None], ...]]  # the slots' own setters
     _cells: ClassVar[Any]  # attrgetter: the row -> its cells, in order
 
     @classmethod
@@ -69,13 +68,13 @@ class Row(Mapping[str, Any]):
     def of(cls: type[RowT], values: Sequence[Any]) -> RowT:
         """A row from its cells in column order (the parser's way: no key looked up).
 
-        The slots are filled directly: a frozen dataclass's ``__init__`` costs three times
-        as much, and a cycle may build 40,000 rows (the dataclass stays frozen: nothing
-        else sets a slot).
+        The instance's dict is filled at once, as ``dict(zip(...))`` would: a frozen
+        dataclass's ``__init__`` sets one field at a time and costs three times as much,
+        and a cycle may build 40,000 rows. (The dataclass stays frozen: nothing else
+        writes into that dict.)
         """
         row = _new(cls)
-        for setter, value in zip(cls._setters, values, strict=True):
-            setter(row, value)
+        row.__dict__.update(zip(cls.keys_, values, strict=True))
         return row
 
     def to_cells(self) -> dict[str, Any]:
@@ -138,7 +137,6 @@ def _typed(schema: TabSchema) -> Callable[[type[RowT]], type[RowT]]:
         keys = tuple(column.key for column in schema.columns)
         assert names == keys, f"{cls.__name__} fields {names} are not {schema.key}'s {keys}"
         made.schema, made.keys_, made._key_set = schema, keys, frozenset(keys)
-        made._setters = tuple(made.__dict__[key].__set__ for key in keys)
         made._cells = staticmethod(attrgetter(*keys))
         return made
 
@@ -146,7 +144,7 @@ def _typed(schema: TabSchema) -> Callable[[type[RowT]], type[RowT]]:
 
 
 @_typed(DEALS)
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class DealRow(Row):
     """A row of the Deals tab (``tabs.DEALS``)."""
 
@@ -171,7 +169,7 @@ class DealRow(Row):
 
 
 @_typed(PAYMENTS)
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class PaymentRow(Row):
     """A row of the master's Payments tab (``tabs.PAYMENTS``); its ID is a ``PaymentId``."""
 
@@ -194,7 +192,7 @@ class PaymentRow(Row):
 
 
 @_typed(CABINET_PAYMENTS)
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class CabinetPaymentRow(Row):
     """A row of a cabinet's Payments tab (``tabs.CABINET_PAYMENTS``)."""
 
@@ -213,7 +211,7 @@ class CabinetPaymentRow(Row):
 
 
 @_typed(CASH)
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class CashRow(Row):
     """A row of Cash on hand (``tabs.CASH``): one manager's unconfirmed cash."""
 
@@ -225,7 +223,7 @@ class CashRow(Row):
 
 
 @_typed(HANDOVER)
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class HandoverRow(Row):
     """A row of a cashbox's handover form (``tabs.HANDOVER``): one manager."""
 

@@ -16,7 +16,7 @@ and only the others are converted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
@@ -80,11 +80,14 @@ def parse_rows(
         return out
     typed = row_type(schema)
     keys = [column.key for column in columns]
-    if typed is not None:
+    build: Callable[[tuple[Any, ...]], Any]
+    if typed is not None and len(columns) == len(schema.columns):
+        build = typed.of
+    elif typed is not None:
         blank = (None,) * (len(schema.columns) - len(columns))
 
         def build(values: tuple[Any, ...]) -> Any:
-            return typed.of(values + blank if blank else values)
+            return typed.of(values + blank)
     else:
 
         def build(values: tuple[Any, ...]) -> Any:
@@ -92,16 +95,21 @@ def parse_rows(
 
     if cache is not None and typed is not None:
         raw_keys = list(map(_raw_key, data))
-        found: list[Any] = list(map(cache.rows.get, raw_keys))
-        misses = [index for index, hit in enumerate(found) if hit is None]
+        found: list[Any]
+        if cache.rows:
+            found = list(map(cache.rows.get, raw_keys))
+            misses = [index for index, hit in enumerate(found) if hit is None]
+        else:  # (the first read: every row is new)
+            found, misses = [None] * len(data), list(range(len(data)))
         if misses:  # (else the cache holds every row already: kept as it is)
-            fresh = _convert(columns, [data[index] for index in misses], tz, build)
+            zeros: set[int] = set()
+            missed = data if len(misses) == len(data) else [data[index] for index in misses]
+            fresh = _convert(columns, missed, tz, build, zeros)
             for index, parsed in zip(misses, fresh, strict=True):
                 found[index] = parsed
             cache.rows = dict(zip(raw_keys, found, strict=True))
-        for index in misses:  # 0.0 == -0.0, but their amounts differ: such rows are not kept
-            if any(type(cell) is float and cell == 0 for cell in data[index]):
-                cache.rows.pop(raw_keys[index], None)
+            for index in zeros:  # 0.0 == -0.0, but their amounts differ: such rows are not kept
+                cache.rows.pop(raw_keys[misses[index]], None)
         parsed_rows: list[Parsed] = found
     else:
         parsed_rows = _convert(columns, data, tz, build)
@@ -127,12 +135,20 @@ def _raw_key(cells: Sequence[Any]) -> tuple[Any, ...]:
 
 
 def _convert(
-    columns: Sequence[Any], data: Sequence[Sequence[Any]], tz: ZoneInfo, build: Any
+    columns: Sequence[Any],
+    data: Sequence[Sequence[Any]],
+    tz: ZoneInfo,
+    build: Callable[[tuple[Any, ...]], Any],
+    zeros: set[int] | None = None,
 ) -> list[Parsed]:
     """Each data row as (its ID, its row, its cells' problems or None); ``_NO_ROW`` when
-    the row has no ID."""
+    the row has no ID. ``zeros`` gets the rows with a float zero in a column read."""
     cells = list(zip_longest(*data))[: len(columns)]
     cells += [(None,) * len(data)] * (len(columns) - len(cells))
+    if zeros is not None:
+        for col in cells:
+            if 0.0 in col:  # (so are False and 0: told apart here)
+                zeros.update(i for i, cell in enumerate(col) if cell == 0 and type(cell) is float)
     problems: dict[int, dict[str, str]] = {}
     values = [
         _column(column.kind, column.key, list(col), tz, problems)
