@@ -16,7 +16,9 @@ and only the others are converted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
@@ -78,6 +80,39 @@ def parse_rows(
         if cache is not None:
             cache.rows = {}
         return out
+    with _collector_paused():
+        _parse(schema, columns, data, tz, cache, out)
+    return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector held off while a read's rows are built.
+
+    A read builds 40,000 rows, their IDs and their cache keys at once, none of them in a
+    reference cycle; meanwhile the collector, woken every few hundred new objects, walks
+    the ever larger heap again and again (bench/bench_sync.py: that cost more than the
+    rows themselves). It runs as usual once the rows are built.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _parse(
+    schema: TabSchema,
+    columns: Sequence[Any],
+    data: Sequence[Sequence[Any]],
+    tz: ZoneInfo,
+    cache: RowCache | None,
+    out: ParsedRows,
+) -> None:
+    """``parse_rows``'s work: the rows of ``data`` into ``out``."""
     typed = row_type(schema)
     keys = [column.key for column in columns]
     build: Callable[[tuple[Any, ...]], Any]
@@ -125,7 +160,6 @@ def parse_rows(
         positions[row_id] = index
         if problems:
             out.problems[row_id] = problems
-    return out
 
 
 def _raw_key(cells: Sequence[Any]) -> tuple[Any, ...]:

@@ -21,9 +21,9 @@ from sheetledger.ledger.tabs import TabSchema
 class TabRows:
     """One tab's data rows, by ID, in sheet order.
 
-    The rows of a tab with a typed row (``ledger/records.py``: Deals, Payments, a cabinet's
-    Payments) are of that type; rows given as mappings are made so here. The other tabs'
-    rows are plain dicts.
+    The rows of a tab with a typed row (``ledger/records.py``: Deals, Payments, Cash on hand,
+    a cabinet's Payments and handover form) are of that type; rows given as mappings are
+    made so here. The other tabs' rows are plain dicts.
     """
 
     schema: TabSchema
