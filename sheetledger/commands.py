@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sheetledger.bank.inbox import import_inbox, inbox_of
 from sheetledger.config import Config
 from sheetledger.connect import (
     build_crm,
@@ -135,6 +136,18 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
     crm = build_crm(config)
     store = open_state(config)
     try:
+        inbox = inbox_of(config, client)
+        if inbox is not None and not dry_run:  # statements saved in Drive, then the cycle
+            found = import_inbox(
+                config,
+                ledger,
+                inbox,
+                now=datetime.now(UTC),
+                cabinets=cabinet_ledgers(config, client),
+                state=store,
+            )
+            if found.imported or found.refused:
+                console.print(found.summary(), soft_wrap=True, markup=False)
         report = run_cycle(
             config,
             ledger,

@@ -342,6 +342,105 @@ class LedgerSheets:
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
 
+    def read_columns(self, key: str, columns: Sequence[str]) -> dict[str, list[Any]]:
+        """The header of tab ``key`` and the whole ``columns`` (column keys), in one request.
+
+        A write path that must know which keys a large tab holds (the orders' IDs and
+        sources) reads two narrow columns, not 50,000 rows of every column. One
+        ``spreadsheets.get`` with a field mask, so the tab's sheetId comes along and an
+        ``append_rows`` after it needs no metadata read. The header is checked as ``read``
+        checks it; a broken one gives empty columns. Values from row 2 down.
+        """
+        title, schema = self.tabs[key]
+        last = column_letter(schema.width - 1)
+        ranges = [f"{quote_title(title)}!A1:{last}1"]
+        for column in columns:
+            letter = column_letter(schema.index[column])
+            ranges.append(f"{quote_title(title)}!{letter}2:{letter}")
+        blocks = self._grid_blocks(title, ranges, "read columns")
+        header = [_effective(cell) for cell in (blocks[0][0] if blocks[0] else [])]
+        layout = TabLayout(title, schema)
+        layout.header_problem = (
+            check_header(schema, header) if any(header) else "the header row is empty"
+        )
+        found: dict[str, list[Any]] = {}
+        for column, rows in zip(columns, blocks[1:], strict=True):
+            values = [_effective(row[0]) if row else None for row in rows]
+            found[column] = values if not layout.header_problem else []
+            layout.last_row = max(layout.last_row, 1 + len(values))
+        self.layouts[key] = layout
+        return found
+
+    def _grid_blocks(self, title: str, ranges: Sequence[str], what: str) -> list[list[list[Any]]]:
+        """Per range of one tab, its rows of ``CellData`` (one ``spreadsheets.get``)."""
+        params: dict[str, Any] = {
+            "ranges": list(ranges),
+            "fields": "sheets(properties(sheetId,title),data(rowData(values(effectiveValue))))",
+        }
+        reply = self._call(
+            what, lambda: self._http.fetch_sheet_metadata(self.spreadsheet_id, params)
+        )
+        sheet = next(
+            (s for s in reply.get("sheets", []) if s["properties"]["title"] == title), None
+        )
+        if sheet is None:
+            raise FatalError(
+                "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
+            )
+        self._sheet_ids[title] = int(sheet["properties"].get("sheetId", 0))
+        blocks = [
+            [list(row.get("values") or []) for row in block.get("rowData", [])]
+            for block in sheet.get("data", [])
+        ]
+        return blocks + [[] for _ in range(len(ranges) - len(blocks))]
+
+    def read_row(self, key: str, row_id: str) -> tuple[dict[str, Any], int] | None:
+        """The cells of the row with ID ``row_id`` and its sheet row, or None: two small reads.
+
+        One ``spreadsheets.get`` of the ID column finds the row (``_locate``), one
+        ``values:batchGet`` reads the header and that row alone — not the whole tab. A
+        broken header raises ``HeaderProblem``. ``write_row`` may follow.
+        """
+        title, schema = self.tabs[key]
+        row = self._locate([key])[key].positions.get(row_id)
+        if row is None:
+            return None
+        last = column_letter(schema.width - 1)
+        ranges = [f"{quote_title(title)}!A1:{last}1", f"{quote_title(title)}!A{row}:{last}{row}"]
+        reply = self._call(
+            "read row",
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
+        )
+        parts = [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+        header = parts[0][0] if parts and parts[0] else []
+        problem = check_header(schema, header) if header else "the header row is empty"
+        if problem:
+            raise HeaderProblem(title, problem)
+        cells = parts[1] if len(parts) > 1 else []
+        parsed = parse_rows(schema, [header, *cells], self.tz)
+        found = parsed.rows.get(row_id)
+        return None if found is None else (found, row)
+
+    def write_row(self, key: str, row: int, values: Mapping[str, Any]) -> int:
+        """Write ``values`` (column key -> value) into sheet row ``row`` of tab ``key``.
+
+        One ``batchUpdate``; the row is the one ``read_row`` just found (the ID column is
+        not written). Returns the number of cells written.
+        """
+        title, schema = self.tabs[key]
+        sheet_id = self._sheet_ids.get(title)
+        if sheet_id is None:
+            sheet_id = self.sheet_ids()[title]
+        batch = _EncodedBatch()
+        cells = 0
+        for start, run in _runs(schema, values):
+            batch.add(self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False))
+            cells += len(run)
+        if cells:
+            body = batch.body()
+            self._call("write row", lambda: self._send_batch_update(body))
+        return cells
+
     def read_if_changed(
         self, keys: Iterable[str] | None = None, *, force: bool = False
     ) -> LedgerView:

@@ -110,6 +110,8 @@ def merge_edits(
 ) -> LedgerChanges:
     """Master updates for what people changed in this cabinet since the daemon last looked."""
     changes = LedgerChanges()
+    if "cabinet_payments" not in cabinet_view.tabs:
+        return changes  # a cabinet of orders or requests only
     payments_tab = master.tab("payments")
     payments = payments_tab.typed(PaymentRow)
     cabinet_tab = cabinet_view.tab("cabinet_payments")
@@ -270,6 +272,8 @@ def plan_mirror(
     ``cash`` is ``plan_cash(master, today)`` when the caller has it already.
     """
     changes = LedgerChanges()
+    if "cabinet_payments" not in cabinet_view.tabs:
+        return changes  # a cabinet of orders or requests only
     deal_names = {row.id: row.name or "" for row in master.tab("deals").typed(DealRow).values()}
     current = cabinet_view.tab("cabinet_payments")
     have_rows = current.typed(CabinetPaymentRow)

@@ -22,6 +22,8 @@ from sheetledger.crm.pusher import CrmPusher, PushOutcome
 from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.ledger.view import LedgerChanges
+from sheetledger.orders.cycle import OrdersDone, order_mirror, reminder_due, run_orders
+from sheetledger.orders.model import OrderNews
 from sheetledger.rebuild.guard import check_ledger, remember_ledger
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import pull_from
@@ -50,7 +52,7 @@ LOOKUPS_MAX_AGE = 3600.0
 # docs/architecture.md, "Targets")
 # belong to the bot and the reports: reading and parsing them every minute cost an idle
 # cycle more CPU than everything else together.
-SYNC_TABS = ("deals", "payments", "cash", "state")
+SYNC_TABS = ("deals", "payments", "cash", "invoices", "state")
 
 
 class Crm(Protocol):  # what the cycle needs of AmoClient
@@ -128,6 +130,7 @@ class CycleMemory:
 
     settled_on: date | None = None
     read_all_at: datetime | None = None  # when every sheet was last read, not taken from cache
+    orders_reminded_on: date | None = None  # the day overdue orders were last reminded of
 
 
 def run_cycle(
@@ -141,11 +144,13 @@ def run_cycle(
     dry_run: bool = False,
     cabinets: Mapping[str, LedgerSheets] | None = None,
     memory: CycleMemory | None = None,
+    news: OrderNews | None = None,
 ) -> CycleReport:
     """Read → plan → push → write → mirror. Every decision is ``plan_cycle``'s."""
     today = now.astimezone(config.tz).date()
     given, read_problems = _read(config, ledger, crm, store, cabinets or {}, memory, full, now)
-    given = replace(given, may_idle=memory is not None and not dry_run)
+    reminding = memory is not None and reminder_due(config, now, memory.orders_reminded_on)
+    given = replace(given, may_idle=memory is not None and not dry_run and not reminding)
     plan = plan_cycle(given)
     leads_read = len(given.leads)
     given = replace(given, leads=())  # a first import's 10,000 lead JSONs (~100 MB) can go
@@ -161,6 +166,13 @@ def run_cycle(
         outcome = CrmPusher(crm, store).push(list(plan.push.lead_patches.values()), plan.notes())
     done = settle(plan, outcome, given, dry_run=dry_run)
     problems += outcome.problems
+    orders = _orders(config, given, done, crm, store, news, now, dry_run)
+    if orders is not None:
+        merged = LedgerChanges()
+        merged.extend(done.changes)
+        merged.extend(orders.changes)
+        done = replace(done, changes=merged, final=orders.final)
+        problems += orders.problems
     cells, mirrored = 0, True
     if not dry_run:
         if "cash" in given.broken:
@@ -170,9 +182,11 @@ def run_cycle(
         remember_ledger(store, done.final)
         if done.pushed:
             store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
+        if orders is not None and orders.delivered:
+            store.journal_remove(orders.delivered)
         store.trust_journal()
         for room in plan.cabinets:
-            written, problem = _write_cabinet(room, cabinets or {}, done, today)
+            written, problem = _write_cabinet(config, room, cabinets or {}, done, today)
             cells += written
             problems += [problem] if problem else []
             mirrored = mirrored and not problem
@@ -181,6 +195,8 @@ def run_cycle(
     )
     if memory is not None and not dry_run:
         memory.settled_on = None if unsettled else today
+        if orders is not None and reminding:
+            memory.orders_reminded_on = today
     return CycleReport(
         leads_read=leads_read,
         new_rows=plan.new_rows,
@@ -277,7 +293,34 @@ def _read_cabinets(
     return reads, problems
 
 
+def _orders(
+    config: Config,
+    given: CycleInput,
+    done: Settled,
+    crm: Crm,
+    store: LocalState,
+    news: OrderNews | None,
+    now: datetime,
+    dry_run: bool,
+) -> OrdersDone | None:
+    """The payment orders' step (``orders/cycle.py``); None when Invoices cannot be used."""
+    if "invoices" not in done.final.tabs:
+        return None
+    if "invoices" in given.broken:
+        log.warning(
+            "tab '%s': %s — orders not synced",
+            given.titles.get("invoices"),
+            given.broken["invoices"],
+        )
+        return None
+    rooms = [(read.cabinet, read.view) for read in given.cabinets]
+    return run_orders(
+        config, done.final, rooms, given.lookups, crm, store, news, now=now, dry_run=dry_run
+    )
+
+
 def _write_cabinet(
+    config: Config,
     room: CabinetPlan,
     cabinets: Mapping[str, LedgerSheets],
     done: Settled,
@@ -285,6 +328,8 @@ def _write_cabinet(
 ) -> tuple[int, str]:
     """The cells written into a cabinet, or the problem that kept them out (retried later)."""
     try:
-        return cabinets[room.cabinet.name].write(plan_cabinet(room, done, today)), ""
+        changes = plan_cabinet(room, done, today)
+        changes.extend(order_mirror(config, done.final, room.cabinet, room.view, today))
+        return cabinets[room.cabinet.name].write(changes), ""
     except SheetledgerError as exc:
         return 0, f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}"
