@@ -100,7 +100,7 @@ class RowAppend:
 class LedgerChanges:
     updates: list[RowUpdate] = field(default_factory=list)
     appends: list[RowAppend] = field(default_factory=list)
-    replace: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # computed tabs
+    replace: dict[str, list[Any]] = field(default_factory=dict)  # computed tabs: rows, whole
     state: dict[str, str] = field(default_factory=dict)
     removes: list[tuple[str, str]] = field(default_factory=list)  # (tab, row id): rows to delete
 
