@@ -16,6 +16,10 @@ payment's state on another payment's row. amoCRM keeps the truth in its marker n
   when amoCRM has none; its people's confirmation cells too when they are all empty
   (``plan_recall``). Nothing is pushed again that amoCRM already has, and the next
   event of the payment gets the number after amoCRM's last;
+* a payment with a push still in the journal is a suspect too: amoCRM may have taken
+  the deal's PATCH but not its note, and a person may since have unticked the row, so
+  no event would ever write the total again. Once recalled, a journaled push that this
+  cycle no longer plans is forgotten (``stale_pushes``);
 * a suspect deal whose confirmed-total field differs from the ledger's total gets the
   ledger's total written again (``total_patches``): a field write is absolute.
 """
@@ -103,6 +107,15 @@ def suspects(payments: TabRows, remembered: Mapping[str, str] | None) -> set[str
         if row_id not in payments.copies and remembered.get(row_id, "") != state_key(row)
     }
     return found | (set(remembered) - set(payments.rows))
+
+
+def stale_pushes(
+    journaled: Iterable[tuple[str, int]], recall: Recall, planned: Iterable[tuple[str, int]]
+) -> set[tuple[str, int]]:
+    """Journaled pushes of recalled payments that this cycle does not plan: the row took
+    its state from amoCRM, so nothing is on its way any more. Pure."""
+    keep = set(planned)
+    return {key for key in journaled if key[0] in recall.records and key not in keep}
 
 
 def deal_of(payment_id: str) -> int | None:

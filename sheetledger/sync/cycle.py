@@ -23,7 +23,7 @@ from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.ledger.view import LedgerChanges
 from sheetledger.rebuild.guard import check_ledger, remember_ledger
-from sheetledger.rebuild.recall import read_recall, remembered_states, suspects
+from sheetledger.rebuild.recall import read_recall, remembered_states, stale_pushes, suspects
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import pull_from
 from sheetledger.sync.duplicates import copies_problems
@@ -171,6 +171,8 @@ def run_cycle(
         remember_ledger(store, done.final)
         if done.pushed:
             store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
+        planned = ((e.payment_id, e.seq) for e in plan.push.events)
+        store.journal_remove(stale_pushes(store.journal_keys(), given.recall, planned))
         store.trust_journal()
         for room in plan.cabinets:
             written, problem = _write_cabinet(room, cabinets or {}, done, today)
@@ -229,9 +231,9 @@ def _read(
     lookups = load_lookups(crm, store)
     cursor = None if full else stored_cursor(view)
     leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
-    recall, recalled_leads = read_recall(
-        crm, suspects(view.tab("payments"), remembered_states(store)), config
-    )
+    suspect = suspects(view.tab("payments"), remembered_states(store))
+    suspect |= {payment_id for payment_id, _ in store.journal_keys()}  # a PATCH without its note?
+    recall, recalled_leads = read_recall(crm, suspect, config)
     leads += recalled_leads  # a deleted row comes back with its deal (the pull keeps the newest)
     if _needs_refresh(leads, lookups):
         lookups = load_lookups(crm, store, force=True)

@@ -196,3 +196,30 @@ def test_a_deleted_tab_rebuilt_says_only_what_amocrm_has(
     assert rows[f"{deal}:2"]["Sync state"] == "reversed #2"
     assert _markers(world, deal) == Counter({f"{deal}:1#1": 1, f"{deal}:2#1": 1, f"{deal}:2#2": 1})
     assert world.confirmed_total(deal) == Decimal(1000) == _ledger_total(world, deal)
+
+
+def test_a_total_amocrm_took_without_its_note_is_written_again_when_the_tick_goes(
+    world: World, book: gspread.Spreadsheet
+) -> None:
+    deal = world.deal("9730", payments=((1000, CARD, None),))
+    world.sync()
+    world.tick(f"{deal}:1")
+    # amoCRM takes the deal's PATCH, then refuses every try of the note.
+    world.box.amo.fail_next(503, count=50, match="POST /api/v4/leads/notes")
+    report = world.sync()
+    world.box.amo.faults.clear()
+    assert report.pushed == [] and world.confirmed_total(deal) == Decimal(1000)
+    # Before the next sync, the person takes the tick back: no event is left to push.
+    row = world.row_number("payments", f"{deal}:1")
+    book.values_update(
+        f"'{_title(world)}'!I{row}",
+        params={"valueInputOption": "USER_ENTERED"},
+        body={"values": [["FALSE"]]},
+    )
+    report = world.sync()
+    assert report.events == [] and world.notes(deal) == []
+    assert world.confirmed_total(deal) == Decimal(0) == _ledger_total(world, deal)
+    assert world.store.journal_size() == 0  # nothing is on its way any more
+    world.box.amo.counters.reset()
+    world.sync()
+    assert world.box.amo.counters.by_route.get("_get_notes", 0) == 0  # settled: no more looks
