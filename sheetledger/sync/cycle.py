@@ -231,7 +231,9 @@ def _read(
     lookups = load_lookups(crm, store)
     cursor = None if full else stored_cursor(view)
     leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
-    suspect = suspects(view.tab("payments"), remembered_states(store))
+    # A master unchanged since the last read was remembered as it is: nothing to suspect.
+    remembered = None if master_unchanged else remembered_states(store)
+    suspect = suspects(view.tab("payments"), remembered)
     suspect |= {payment_id for payment_id, _ in store.journal_keys()}  # a PATCH without its note?
     recall, recalled_leads = read_recall(crm, suspect, config)
     leads += recalled_leads  # a deleted row comes back with its deal (the pull keeps the newest)
