@@ -32,9 +32,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sheetledger.config import Config
-from sheetledger.crm.parse import confirmed_total
+from sheetledger.crm.parse import confirmed_total, parse_payments
 from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
-from sheetledger.model import ZERO, money
+from sheetledger.model import ZERO, RowCode, money
 from sheetledger.rebuild.notes import NoteRecord, latest_records
 from sheetledger.rebuild.plan import restore_cells
 from sheetledger.store import LocalState
@@ -50,6 +50,7 @@ class Recall:
 
     records: Mapping[str, NoteRecord | None] = field(default_factory=dict)  # None: no marker
     totals: Mapping[int, Decimal | None] = field(default_factory=dict)  # deal -> amoCRM's field
+    amounts: Mapping[str, Decimal | None] = field(default_factory=dict)  # payment -> its amount
 
     def __bool__(self) -> bool:
         return bool(self.records)
@@ -65,14 +66,18 @@ class NotesAndLeads(Protocol):
 
 
 def state_key(row: Mapping[str, Any]) -> str:
-    """A row's state as compared between cycles: status, event number, pushed amount
-    (the problem text after them is left out: the pull rewrites it)."""
+    """A row's state as compared between cycles: status, event number, pushed amount, and
+    the amount beside it (a sort of the first columns moves an ID away from its amount).
+    The problem text after the state is left out: the pull rewrites it."""
     state = RowState.parse(row.get("state"))
-    pushed = row.get("pushed_amount")
-    amount = format(money(pushed), "f") if isinstance(pushed, Decimal | int) else str(pushed or "")
-    if not (state.status or state.seq or amount):
+    pushed, amount = (_text(row.get(key)) for key in ("pushed_amount", "amount"))
+    if not (state.status or state.seq or pushed or amount):
         return ""
-    return f"{state.status}|{state.seq}|{amount}"
+    return f"{state.status}|{state.seq}|{pushed}|{amount}"
+
+
+def _text(value: Any) -> str:
+    return format(money(value), "f") if isinstance(value, Decimal | int) else str(value or "")
 
 
 def current_states(payments: TabRows) -> dict[str, str]:
@@ -86,11 +91,21 @@ def remembered_states(store: LocalState) -> dict[str, str] | None:
 
 
 def remember_states(store: LocalState, view: LedgerView) -> None:
-    """Keep every payment's state after a good cycle or a rebuild (written when it changed)."""
+    """Keep every payment's state after a good cycle or a rebuild (written when it changed).
+
+    A payment with copies keeps what was remembered before it was copied: nothing is pushed
+    for it meanwhile, and the copies' states may be anybody's (a sort while they stood), so
+    the row left once the copies are deleted is compared with the state amoCRM last had.
+    """
     if "payments" not in view.tabs:
         return
-    states = current_states(view.tab("payments"))
-    if states != remembered_states(store):
+    payments = view.tab("payments")
+    states = current_states(payments)
+    before = remembered_states(store)
+    for row_id in payments.copies:
+        if before is not None and row_id in before:
+            states[row_id] = before[row_id]
+    if states != before:
         store.set(STATES_KEY, states)
 
 
@@ -135,7 +150,13 @@ def read_recall(
     latest = latest_records(crm.notes(deals, note_type="common"))
     field_id = config.amocrm.fields.confirmed_total
     totals = {int(lead["id"]): confirmed_total(lead, field_id) for lead in leads}
-    return Recall({p: latest.get(p) for p in sorted(wanted)}, totals), leads
+    amounts = {
+        str(payment.id): payment.amount
+        for lead in leads
+        for payment in parse_payments(lead, config.amocrm, config.tz)
+        if payment.id in wanted
+    }
+    return Recall({p: latest.get(p) for p in sorted(wanted)}, totals, amounts), leads
 
 
 def plan_recall(view: LedgerView, recall: Recall) -> LedgerChanges:
@@ -148,8 +169,29 @@ def plan_recall(view: LedgerView, recall: Recall) -> LedgerChanges:
         row = payments.get(payment_id)
         if row is None or payment_id in payments.copies:
             continue  # gone from amoCRM too, or held back as a copy
-        changes.update("payments", payment_id, recall_cells(row, record))
+        cells = recall_cells(row, record)
+        changes.update("payments", payment_id, cells | _moved_amount(row, record, cells, recall))
     return changes
+
+
+def _moved_amount(
+    row: Mapping[str, Any], record: NoteRecord | None, cells: Mapping[str, Any], recall: Recall
+) -> dict[str, Any]:
+    """The amount amoCRM has, when the row shows another one that a sort moved beside its ID.
+
+    The pull keeps a confirmed row's amount and flags ``E_CHANGED`` when amoCRM's differs
+    (a manager changed it after the money was confirmed). On a recalled row whose last
+    confirmation was of exactly amoCRM's amount, the difference is the sheet's, not amoCRM's:
+    the amount is written back and the flag goes.
+    """
+    amount = recall.amounts.get(str(row["id"]))
+    if record is None or record.kind != "confirm" or amount is None:
+        return {}
+    if record.amount != amount or row.get("amount") == amount:
+        return {}
+    state = RowState.parse(cells.get("state", row.get("state")))
+    problem = "" if state.problem.startswith(RowCode.E_CHANGED) else state.problem
+    return {"amount": amount, "state": RowState(state.status, state.seq, problem).render()}
 
 
 def recall_cells(row: Mapping[str, Any], record: NoteRecord | None) -> dict[str, Any]:

@@ -223,3 +223,66 @@ def test_a_total_amocrm_took_without_its_note_is_written_again_when_the_tick_goe
     world.box.amo.counters.reset()
     world.sync()
     assert world.box.amo.counters.by_route.get("_get_notes", 0) == 0  # settled: no more looks
+
+
+def test_a_copied_row_sorted_apart_is_set_right_once_the_copies_are_deleted(
+    world: World, book: gspread.Spreadsheet
+) -> None:
+    deals = [world.deal(str(9740 + n), payments=((1000 * (n + 1), CARD, None),)) for n in range(3)]
+    world.sync()
+    for deal in deals:
+        world.tick(f"{deal}:1")
+    world.sync()
+    world.untick(f"{deals[0]}:1")
+    world.sync()
+    world.tick(f"{deals[0]}:1")
+    world.sync()  # the first payment: confirmation #3 of 1,000
+    world.clock.advance(OUT_OF_OVERLAP)
+    title = _title(world)
+    first = world.row_number("payments", f"{deals[0]}:1")
+    copied = book.values_get(
+        f"'{title}'!A{first}:P{first}", params={"valueRenderOption": "UNFORMATTED_VALUE"}
+    )
+    book.values_update(
+        f"'{title}'!A5", params={"valueInputOption": "RAW"}, body={"values": copied["values"]}
+    )
+    world.sync()  # both copies flagged E_DUPLICATE
+    # While the copies stand, a sort of the first six columns puts both copies' IDs beside
+    # other payments' amounts, ticks and states ("pushed #1" of 2,000 and of 3,000).
+    book.batch_update(
+        {
+            "requests": [
+                {
+                    "sortRange": {
+                        "range": {
+                            "sheetId": _sheet_id(book, title),
+                            "startRowIndex": 1,
+                            "endRowIndex": 5,
+                            "startColumnIndex": 0,
+                            "endColumnIndex": 6,
+                        },
+                        "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "DESCENDING"}],
+                    }
+                }
+            ]
+        }
+    )
+    world.sync()
+    rows = [r for r in world.rows("payments") if r["Payment ID"] == f"{deals[0]}:1"]
+    assert len(rows) == 2 and all("E_DUPLICATE" in r["Sync state"] for r in rows)
+    assert {r["Amount"] for r in rows} != {1000}  # the sort left other amounts beside them
+    # A person deletes the lower copy, as the flag asks.
+    lower = max(
+        n
+        for n, r in enumerate(world.rows("payments"), start=2)
+        if r["Payment ID"] == f"{deals[0]}:1"
+    )
+    world.box.sheets.delete_rows(world.spreadsheet_id, title, lower)
+    world.sync()
+    world.sync()
+    back = _payments(world)[f"{deals[0]}:1"]
+    assert back["Sync state"] == "pushed #3" and back["Amount"] == 1000
+    marks = _markers(world, deals[0])
+    assert marks == Counter({f"{deals[0]}:1#{n}": 1 for n in (1, 2, 3)})
+    for deal in deals:
+        assert (world.confirmed_total(deal) or Decimal(0)) == _ledger_total(world, deal)

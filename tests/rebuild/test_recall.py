@@ -37,22 +37,30 @@ def payments(
 def test_a_state_is_compared_by_status_number_and_amount_not_by_its_problem_text() -> None:
     pushed = row(state="pushed #1", pushed_amount=Decimal("30000"))
     flagged = row(state="pushed #1 · E_CHANGED amount changed", pushed_amount=Decimal("30000.00"))
-    assert state_key(pushed) == state_key(flagged) == "pushed|1|30000.00"
-    assert state_key(row()) == state_key(row(state="E_METHOD unknown")) == ""
+    assert state_key(pushed) == state_key(flagged) == "pushed|1|30000.00|30000.00"
+    assert state_key(row()) == state_key(row(state="E_METHOD unknown")) == "|0||30000.00"
+    assert state_key({"id": "1001:1"}) == ""
 
 
 def test_suspects_are_rows_not_as_the_daemon_left_them_and_rows_that_are_gone() -> None:
-    left = {"1001:1": "pushed|1|30000.00", "1002:1": "", "1003:1": "reversed|2|", "1004:1": ""}
+    left = {
+        "1001:1": "pushed|1|30000.00|30000.00",
+        "1002:1": "|0||30000.00",
+        "1003:1": "reversed|2||30000.00",
+        "1004:1": "|0||30000.00",
+        "1006:1": "|0||30000.00",
+    }
     tab = payments(
         row("1001:1", state=""),  # pasted over
         row("1002:1", state="pushed #1", pushed_amount=Decimal(30000)),  # a sort moved it here
         row("1004:1", state="E_METHOD unknown"),  # as it was (its problem is the pull's)
-        row("1005:1"),  # new, nothing to recall
+        row("1005:1"),  # a row the daemon never wrote (pasted with an ID): looked up
+        row("1006:1", amount=Decimal(999)),  # a sort left another payment's amount beside it
     )
-    assert suspects(tab, left) == {"1001:1", "1002:1", "1003:1"}
+    assert suspects(tab, left) == {"1001:1", "1002:1", "1003:1", "1005:1", "1006:1"}
     assert suspects(tab, None) == set()  # the first cycle: nothing remembered yet
     copied = payments(row("1001:1", state=""), copies={"1001:1": [row("1001:1", state="")]})
-    assert suspects(copied, {"1001:1": "pushed|1|30000.00"}) == set()  # duplicates' business
+    assert suspects(copied, {"1001:1": "pushed|1|30000.00|30000.00"}) == set()  # duplicates'
 
 
 def test_a_row_behind_amocrm_takes_the_last_event_and_empty_people_cells_too() -> None:
