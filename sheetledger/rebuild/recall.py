@@ -21,7 +21,13 @@ payment's state on another payment's row. amoCRM keeps the truth in its marker n
   no event would ever write the total again. Once recalled, a journaled push that this
   cycle no longer plans is forgotten (``stale_pushes``);
 * a suspect deal whose confirmed-total field differs from the ledger's total gets the
-  ledger's total written again (``total_patches``): a field write is absolute.
+  ledger's total written again (``total_patches``): a field write is absolute;
+* the amount beside an ID is part of what is remembered: a sort of the first columns
+  moves IDs away from their amounts, and a recalled row whose last confirmation was of
+  exactly amoCRM's amount shows that amount again (``_moved_amount``) rather than
+  confirming the foreign one as a correction;
+* a payment with copies (``sync/duplicates.py``) keeps the state remembered before it
+  was copied, so the row left once the copies are deleted is checked against it.
 """
 
 from __future__ import annotations
