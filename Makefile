@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-test: $(STAMP)  ## create .venv if missing, install, run the whole test suite
+BROWSER_NOTE := NOTE: headless Chromium is missing, so the web page's browser tests \
+  (tests/web/test_browser.py) were NOT run; install it: apt-get install chromium chromium-driver
+
+test: $(STAMP)  ## create .venv if missing, install, run the whole test suite (+ browser tests)
 	$(PY) -m pytest -n 2 -q
+	@command -v chromedriver >/dev/null 2>&1 || echo "$(BROWSER_NOTE)"
 
 demo: $(STAMP)  ## play a working day of a furniture business on the bundled sandbox
 	$(VENV)/bin/sheetledger demo
@@ -39,6 +43,7 @@ bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deal
 	$(PY) bench/bench_bot.py
 	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_bank.py
+	$(PY) bench/bench_orders.py
 	$(PY) bench/bench_demo.py
 
 SEED  ?= 20261202

@@ -6,12 +6,17 @@ overhead — parsing, PTB, gspread, the outbox, the offset commits — without t
 emulators' time. Wall time per message (sent → reply) is printed too; it includes
 the emulators and the loopback round trips.
 
-    .venv/bin/python bench/bench_bot.py [--messages 50] [--rows 10000] [--deals 1000]
+    .venv/bin/python bench/bench_bot.py [--messages 50] [--rows 10000] [--deals 1000] [--bills 10]
 
 ``--rows`` pre-fills the Expenses tab (the benchmark's size is 50,000). A message
 should cost at most one Sheets read (the Expenses header; Deals' leading columns
 when a #contract is in it) and one write (``appendCells``), whatever the tab's
 size; the sheet's IDs are read once per process, by the warm-up message.
+
+Then ``--bills`` payment orders from the supply manager (text bills whose contract
+matches a deal, so the bot goes straight to «Отправить бухгалтеру»): the time from the
+bill sent to the question, and from the press to the order written in Invoices (the
+message edited to «отправлена бухгалтеру»), with the Sheets requests of each.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pathlib import Path
 
 from sheetledger.connect import build_google, master_ledger
 from sheetledger.ledger.setup import prepare
-from sheetledger.sandbox.runner import OWNER_ID, Sandbox
+from sheetledger.sandbox.runner import OWNER_ID, SUPPLY_ID, Sandbox
 from sheetledger.sync.ledger_view import LedgerChanges, RowAppend
 
 MESSAGES = (
@@ -84,6 +89,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--rows", type=int, default=50_000, help="Expenses rows already there")
     parser.add_argument("--deals", type=int, default=1_000, help="Deals rows already there")
+    parser.add_argument("--bills", type=int, default=10, help="payment orders sent after")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-bot-"))
@@ -114,12 +120,13 @@ def main() -> int:
                 box.telegram.wait_for_sent(OWNER_ID, n + 2, timeout=60)
                 walls.append(time.perf_counter() - started)
             cpu = cpu_seconds(bot.pid) - cpu_before
+            sheets = box.sheets.counters.as_dict()["by_kind"]
+            telegram = box.telegram.counters.as_dict()["by_kind"]
+            bills = send_bills(box, args.bills, args.deals)
         finally:
             bot.send_signal(signal.SIGTERM)
             bot.wait(30)
             log.close()
-        sheets = box.sheets.counters.as_dict()["by_kind"]
-        telegram = box.telegram.counters.as_dict()["by_kind"]
         n = args.messages
         walls.sort()
         print(f"messages: {n} (expense rows in the tab before: {args.rows})")
@@ -138,9 +145,52 @@ def main() -> int:
             "Telegram requests per message: "
             + ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(telegram.items()))
         )
+        print(bills)
     finally:
         box.stop(save=False)
     return 0
+
+
+def send_bills(box: Sandbox, count: int, deals: int) -> str:
+    """``count`` bills from supply, each confirmed; the figures as text."""
+    if not count:
+        return "bills: none sent"
+    asks, sends, reads, writes = [], [], 0, 0
+    for n in range(count):
+        before = len(box.telegram.sent(SUPPLY_ID))
+        text = f"реклама {5000 + n} ООО «Медиа» счёт {n + 1} №{1000 + n % max(deals, 1)}"
+        box.sheets.counters.reset()
+        started = time.perf_counter()
+        box.telegram.send_text(SUPPLY_ID, text)
+        asked = box.telegram.wait_for_sent(SUPPLY_ID, before + 1, timeout=60)[before]
+        asks.append(time.perf_counter() - started)
+        data = next(
+            b["callback_data"]
+            for row in asked["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["callback_data"].startswith("oy:")
+        )
+        pressed = time.perf_counter()
+        box.telegram.press_button(SUPPLY_ID, asked["message_id"], data)
+        box.telegram.wait_for_sent(
+            SUPPLY_ID,
+            1,
+            timeout=60,
+            predicate=lambda m, i=asked["message_id"]: m["message_id"] == i
+            and "отправлена" in (m.get("text") or ""),
+        )
+        sends.append(time.perf_counter() - pressed)
+        counted = box.sheets.counters.as_dict()["by_kind"]
+        reads += counted.get("read", 0)
+        writes += counted.get("write", 0)
+    total = [a + s for a, s in zip(asks, sends, strict=True)]
+    return (
+        f"bills: {count}; sent -> question median {statistics.median(asks) * 1000:.0f} ms; "
+        f"«send» pressed -> order written median {statistics.median(sends) * 1000:.0f} ms; "
+        f"bill -> order written (both) median {statistics.median(total) * 1000:.0f} ms, "
+        f"max {max(total) * 1000:.0f} ms; Sheets per bill: read {reads / count:.2f}, "
+        f"write {writes / count:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,17 +14,23 @@ from sheetledger.bot.identity import get_me
 from sheetledger.config import Config, load_config
 from sheetledger.connect import (
     build_crm,
+    build_drive,
     build_google,
+    build_sms,
     cabinet_ledgers,
     master_ledger,
     register_config_secrets,
     service_account_info,
 )
 from sheetledger.errors import ConfigError, RetriableError, SheetledgerError
+from sheetledger.ledger.drive import NO_QUOTA_HINT
 from sheetledger.ledger.google import KeyRefused, NoAccessToken
 from sheetledger.ledger.sheets import LedgerSheets
+from sheetledger.money import rub
+from sheetledger.retry import RetryPolicy
 
-AMO, GOOGLE, TELEGRAM = "amoCRM", "Google Sheets", "Telegram"
+AMO, GOOGLE, TELEGRAM, SMS = "amoCRM", "Google Sheets", "Telegram", "SMS"
+DRIVE = "Google Drive"
 
 # A check reports what it sees now, quickly: one attempt and short timeouts. The clients'
 # retries with backoff are for the daemon; in a check they kept a person waiting ~10 s
@@ -74,6 +80,7 @@ def check_amocrm(config: Config) -> list[Finding]:
         for name, rule in (
             ("on_first_confirmation", amo.status_rules.on_first_confirmation),
             ("on_fully_paid", amo.status_rules.on_fully_paid),
+            ("on_first_paid_order", amo.status_rules.on_first_paid_order),
         ):
             if rule is not None and rule.status_id not in statuses:
                 bad(
@@ -88,6 +95,7 @@ def check_amocrm(config: Config) -> list[Finding]:
         ("fields.contract_no", amo.fields.contract_no, ("text", "numeric", "textarea")),
         ("fields.contract_date", amo.fields.contract_date, ("date", "date_time")),
         ("fields.confirmed_total", amo.fields.confirmed_total, ("numeric", "monetary")),
+        ("fields.costs_paid", amo.fields.costs_paid, ("numeric", "monetary")),
     ]
     for index, slot in enumerate(amo.payment_slots):
         expected += [
@@ -193,6 +201,32 @@ def check_google(config: Config) -> list[Finding]:
     return found
 
 
+def check_drive(config: Config) -> list[Finding]:
+    """Where the bills of payment orders go: which set-up, and whether an upload would work."""
+    folder_id = config.orders.drive_folder_id
+    if not folder_id:
+        return []  # bills are not kept in Drive: nothing to look at
+    timeout = min(config.google.timeout_seconds, PROBE_TIMEOUT)
+    google = config.google.model_copy(update={"timeout_seconds": timeout})
+    probe = config.model_copy(update={"google": google})
+    drive = build_drive(probe, build_google(probe), retry=RetryPolicy(attempts=1))  # a probe
+    folder = drive.folder(folder_id)
+    if not folder.is_folder:
+        return [Finding(DRIVE, False, f"orders.drive_folder_id ({folder_id}) is not a folder")]
+    if config.google.oauth_user is not None:
+        return [Finding(DRIVE, True, f"bills into '{folder.name}' as a person (user credentials)")]
+    if folder.shared_drive:
+        return [Finding(DRIVE, True, f"bills into '{folder.name}' in a shared drive")]
+    return [
+        Finding(
+            DRIVE,
+            False,
+            f"'{folder.name}' is a My Drive folder: the service account's uploads would be "
+            f"refused (storageQuotaExceeded) — {NO_QUOTA_HINT}",
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- Telegram
 
 
@@ -201,13 +235,30 @@ def check_telegram(config: Config) -> list[Finding]:
     return [Finding(TELEGRAM, True, f"bot @{me['username']} (id {me['id']})")]
 
 
+# --------------------------------------------------------------------------- SMS
+
+
+def check_sms(config: Config) -> list[Finding]:
+    """The SMS gateway's key, by its balance call: nothing is sent, nothing is paid."""
+    sms = config.orders.sms
+    gateway = build_sms(config, retry=RetryPolicy(attempts=1))
+    if sms is None or gateway is None:
+        return []
+    balance = gateway.balance()
+    where = f" ({sms.base_url})" if sms.base_url else ""
+    detail = f"{sms.provider}{where}: key accepted, balance {rub(balance, kopeks=True)}"
+    return [Finding(SMS, True, detail)]
+
+
 def run_check(config_path: Path, console: Console) -> int:
     config = load_config(config_path)
     register_config_secrets(config)
     findings = [Finding("config", True, f"{config_path} is valid")]
     findings += _guard(AMO, lambda: check_amocrm(config))
     findings += _guard(GOOGLE, lambda: check_google(config))
+    findings += _guard(DRIVE, lambda: check_drive(config))
     findings += _guard(TELEGRAM, lambda: check_telegram(config))
+    findings += _guard(SMS, lambda: check_sms(config))
     table = Table(title="sheetledger check", show_lines=False)
     table.add_column("", width=2)
     table.add_column("service")

@@ -29,6 +29,7 @@ from sheetledger.config import Config, load_config
 from sheetledger.daemon import run_daemon
 from sheetledger.errors import ConfigError, FatalError, RetriableError, SheetledgerError
 from sheetledger.logs import setup_logging
+from sheetledger.orders.command import list_orders
 from sheetledger.rebuild.command import rebuild
 from sheetledger.reconcile.command import EXIT_NOT_RUN, backup, digest, reconcile, restore
 from sheetledger.status import print_status
@@ -153,6 +154,28 @@ def cmd_digest(args: argparse.Namespace, console: Console) -> int:
     return digest(_load(args), console, now=args.now, to=args.to)
 
 
+def cmd_auth_google(args: argparse.Namespace, console: Console) -> int:
+    """``sheetledger auth google``: sign in once as a person; keep the refresh token."""
+    # optional dependency: google-auth-oauthlib, loaded by the adapter only for this command
+    from sheetledger.ledger.google import installed_app_flow
+
+    out = Path(args.out)
+    info = installed_app_flow(args.client_secrets, open_browser=not args.no_browser)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600, exist_ok=True)
+    out.chmod(0o600)
+    out.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    console.print(
+        f"saved the refresh token to {out} (mode 600). Add to the config:\n"
+        f"google:\n  oauth_user:\n    credentials_file: {out}"
+    )
+    return EXIT_OK
+
+
+def cmd_orders(args: argparse.Namespace, console: Console) -> int:
+    return list_orders(_load(args), console, overdue=args.overdue, as_json=args.json)
+
+
 def cmd_bot(args: argparse.Namespace, console: Console) -> int:
     return run_bot(_load(args))
 
@@ -160,6 +183,7 @@ def cmd_bot(args: argparse.Namespace, console: Console) -> int:
 def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
     # Local, and only here and in `demo`: the product never loads the sandbox otherwise.
     from sheetledger.sandbox.runner import Sandbox
+    from sheetledger.sandbox.web import WebPage  # the sandbox's web page
 
     # A folder with a saved sandbox is resumed, whatever --seed says.
     resumed = (args.state_dir / "sandbox.json").exists()
@@ -180,6 +204,13 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
         f"config: {box.config_path}  (try: sheetledger -c {box.config_path} check)", soft_wrap=True
     )
     console.print(f"ids and tokens: {box.folder / 'sandbox.json'}", soft_wrap=True)
+    page = WebPage(box, getattr(args, "web_port", 0)).start()
+    console.print(
+        f"[bold]web page:[/bold] {page.url}\n"
+        "  the spreadsheets, amoCRM, the Telegram chats and the SMS, live; act as the cashier, "
+        "the accountant or the owner (loopback only; the token is the key)",
+        soft_wrap=True,
+    )
     console.print("Ctrl+C stops it; the state is saved to the folder and resumed next time.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -188,6 +219,7 @@ def cmd_sandbox(args: argparse.Namespace, console: Console) -> int:
             box.save()  # a crash loses at most half a minute of sandbox state
     except KeyboardInterrupt:
         pass
+    page.stop()
     box.stop(save=True)
     console.print("sandbox stopped, state saved")
     return 0
@@ -254,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser(
         "init",
         help="prepare the spreadsheet's tabs, headers, formats and checkboxes (safe to repeat)",
-        description="Add the managed tabs (Deals, Payments, Cash on hand, hidden _state) with "
+        description="Add the managed tabs (Deals, Payments, Cash on hand, Invoices, hidden _state; "
+        "a cabinet's Payments, Orders, Requests) with "
         "their headers, formats, checkboxes and warning-only protection. Running it again "
         "changes nothing; it never deletes tabs, rows or columns people added.",
     )
@@ -418,6 +451,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.set_defaults(func=cmd_digest)
 
+    auth = sub.add_parser(
+        "auth",
+        help="sign in to a service once and keep the credentials (auth google)",
+        description="auth google: the installed-app OAuth flow for a personal Google account; "
+        "its refresh token is kept as a secret file, so bills are uploaded to Drive as that "
+        "person (a service account cannot own files in a personal Drive).",
+    )
+    auth.add_argument("service", choices=["google"], help="the service to sign in to: google")
+    auth.add_argument(
+        "--client-secrets",
+        required=True,
+        help="the OAuth client (Desktop app) JSON downloaded from Google Cloud Console",
+    )
+    auth.add_argument("--out", default="secrets/google-user.json", help="where to keep it")
+    auth.add_argument("--no-browser", action="store_true", help="print the link instead")
+    auth.set_defaults(func=cmd_auth_google)
+
     bot = sub.add_parser(
         "bot",
         help="run the Telegram bot alone: expenses from whitelisted people into the ledger",
@@ -475,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="fixed port for Telegram (default: any free one)",
     )
+    sandbox.add_argument(
+        "--web-port",
+        type=int,
+        default=0,
+        help="fixed port for the web page (default: any free one)",
+    )
     sandbox.set_defaults(func=cmd_sandbox)
 
     demo = sub.add_parser(
@@ -498,6 +554,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="afterwards keep the sandbox running on that state until Ctrl+C",
     )
     demo.set_defaults(func=cmd_demo)
+
+    orders = sub.add_parser(
+        "orders",
+        help="list the payment orders: open ones, and those paid or rejected lately",
+        description="Read the master's Invoices tab once and print the open payment orders "
+        "(by due day), then those paid or rejected in the last orders.recent_days. "
+        "--overdue lists only the orders unpaid after their due day (E_OVERDUE). Writes nothing.",
+    )
+    orders.add_argument("--overdue", action="store_true", help="only the overdue orders")
+    orders.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
+    orders.set_defaults(func=cmd_orders)
 
     parse = sub.add_parser(
         "parse",

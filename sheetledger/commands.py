@@ -13,10 +13,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sheetledger.bank.inbox import import_inbox, inbox_of
 from sheetledger.config import Config
 from sheetledger.connect import (
     build_crm,
     build_google,
+    build_order_news,
     cabinet_ledgers,
     master_ledger,
     open_state,
@@ -135,6 +137,18 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
     crm = build_crm(config)
     store = open_state(config)
     try:
+        inbox = inbox_of(config, client)
+        if inbox is not None and not dry_run:  # statements saved in Drive, then the cycle
+            found = import_inbox(
+                config,
+                ledger,
+                inbox,
+                now=datetime.now(UTC),
+                cabinets=cabinet_ledgers(config, client),
+                state=store,
+            )
+            if found.imported or found.refused:
+                console.print(found.summary(), soft_wrap=True, markup=False)
         report = run_cycle(
             config,
             ledger,
@@ -144,6 +158,8 @@ def sync(config: Config, console: Console, *, full: bool = False, dry_run: bool 
             full=full,
             dry_run=dry_run,
             cabinets=cabinet_ledgers(config, client),
+            # Queued in state.db; the daemon's notify job sends them (sheetledger/notify/).
+            news=build_order_news(config, store),
         )
         if not dry_run:
             settle_journal(store, ledger)

@@ -183,7 +183,9 @@ class Cabinet(_Model):
 
     name: str = Field(min_length=1)
     spreadsheet_id: str = Field(min_length=1)
-    methods: tuple[Method, ...] = Field(min_length=1)
+    methods: tuple[Method, ...] = Field(
+        default=(), description="the payment methods it confirms (none: no Payments tab)"
+    )
     users: tuple[Int, ...] = ()
     title: str | None = None
     handover: bool = Field(default=False, description="show cash on hand and a handover form")
@@ -192,6 +194,20 @@ class Cabinet(_Model):
     requests: bool = Field(
         default=False, description="a Requests form for this cabinet's users' payment orders"
     )
+
+    @model_validator(mode="after")
+    def _shows_something(self) -> Cabinet:
+        if not (self.methods or self.orders or self.requests or self.bank):
+            raise ValueError(
+                "a cabinet needs payment methods (methods: [cash]) or a tab of its own "
+                "(orders: true, requests: true or bank: true)"
+            )
+        if self.requests and not self.users:
+            raise ValueError(
+                "requests: true needs the requesters' Telegram ids in users (they see their "
+                "own orders there and are told when one is paid or rejected)"
+            )
+        return self
 
 
 class Tabs(_Model):
@@ -211,8 +227,17 @@ class Tabs(_Model):
     pivots: str = "Pivots"
 
 
+class GoogleUser(_Model):
+    """A person's OAuth user credentials (``sheetledger auth google`` writes them): the
+    ``authorized_user`` JSON with the refresh token. Bills are uploaded to Drive as this
+    person, so a My Drive folder works (a service account has no storage quota)."""
+
+    credentials: Secret = Field(description="the authorized_user JSON with a refresh token")
+
+
 class GoogleConfig(_Model):
     service_account: Secret = Field(description="the service-account JSON key")
+    oauth_user: GoogleUser | None = None
     spreadsheet_id: str = Field(min_length=1)
     tabs: Tabs = Tabs()
     cabinets: tuple[Cabinet, ...] = ()
@@ -257,10 +282,31 @@ class Category(_Model):
     keywords: tuple[str, ...] = ()
 
 
+class SalonAlias(_Model):
+    """A salon as the deals' salon field names it, and the words people type for it."""
+
+    name: str = Field(min_length=1)
+    city: str | None = Field(default=None, description="the salon's city (tagged with it)")
+    aliases: tuple[str, ...] = ()
+
+
+class CityAlias(_Model):
+    """A city as the deals' city field names it, and the words people type for it."""
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+
+
 class ExpensesConfig(_Model):
     categories: tuple[Category, ...] = Field(min_length=1)
     default_category: str = "Other"
     ceiling: Decimal = Field(default=Decimal("10000000"), gt=0)
+    salons: tuple[SalonAlias, ...] = Field(
+        default=(), description="«салон Ленина» / «@Ленина» in an expense tags it with a salon"
+    )
+    cities: tuple[CityAlias, ...] = Field(
+        default=(), description="«город Пермь» / «@Пермь» in an expense tags it with a city"
+    )
 
     # Field validators (not a model validator): each runs as soon as its own field is
     # valid, so these problems are listed together with the section's other ones.
@@ -565,11 +611,19 @@ class Config(_Model):
 
     def secrets(self) -> dict[str, Secret]:
         """Every secret by its config path (for ``check`` and for log redaction)."""
-        return {
-            "amocrm.token": self.amocrm.token,
-            "google.service_account": self.google.service_account,
-            "telegram.token": self.telegram.token,
-        } | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
+        return (
+            {
+                "amocrm.token": self.amocrm.token,
+                "google.service_account": self.google.service_account,
+                "telegram.token": self.telegram.token,
+            }
+            | (
+                {"google.oauth_user.credentials": self.google.oauth_user.credentials}
+                if self.google.oauth_user
+                else {}
+            )
+            | ({"orders.sms.api_key": self.orders.sms.api_key} if self.orders.sms else {})
+        )
 
 
 # --------------------------------------------------------------------------- loading
@@ -578,6 +632,7 @@ class Config(_Model):
 _SECRETS = {
     ("amocrm",): ("token", "token_file"),
     ("google",): ("service_account", "service_account_file"),
+    ("google", "oauth_user"): ("credentials", "credentials_file"),
     ("telegram",): ("token", "token_file"),
     ("orders", "sms"): ("api_key", "api_key_file"),
 }

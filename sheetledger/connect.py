@@ -20,25 +20,35 @@ from sheetledger.bot.identity import make_bot
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.errors import ConfigError
-from sheetledger.ledger.google import connect
+from sheetledger.ledger.drive import DriveFiles
+from sheetledger.ledger.google import connect, session_of, user_session
 from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
 from sheetledger.ledger.tabs import (
     CABINET_BANK,
+    CABINET_ORDERS,
     CABINET_PAYMENTS,
     DIMENSIONS,
     HANDOVER,
     HANDOVER_LOG,
     MASTER_TABS,
     PROFIT,
+    REQUESTS,
     TabSchema,
     pnl_schema,
 )
 from sheetledger.logs import register_secrets
+from sheetledger.notify.outbox import OrderNotifier
+from sheetledger.notify.sms import SMS_RETRY, SmsGateway, build_gateway
+from sheetledger.notify.telegram import FetchBill, TelegramNotices
+from sheetledger.orders.book import OrderBook
 from sheetledger.outage import OutageWatch
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     import gspread
     from telegram import Bot
 
@@ -125,6 +135,47 @@ def build_google(config: Config) -> gspread.Client:
     )
 
 
+def oauth_user_info(config: Config) -> dict[str, Any] | None:
+    """The person's OAuth credentials (``sheetledger auth google``), None when not set up."""
+    user = config.google.oauth_user
+    if user is None:
+        return None
+    try:
+        info = json.loads(user.credentials.reveal())
+    except ValueError as exc:
+        raise ConfigError(
+            str(config.source or "config"),
+            [f"google.oauth_user.credentials: not JSON ({user.credentials.source})"],
+        ) from exc
+    if not isinstance(info, dict) or "refresh_token" not in info:
+        raise ConfigError(
+            str(config.source or "config"),
+            [
+                "google.oauth_user.credentials: no refresh_token in it "
+                "(run `sheetledger auth google` again)"
+            ],
+        )
+    return info
+
+
+def build_drive(
+    config: Config, google: gspread.Client, *, retry: RetryPolicy = SHEETS_RETRY
+) -> DriveFiles:
+    """Drive for the bills: as the person when ``google.oauth_user`` is set, else as the
+    service account (then the folder must be in a shared drive)."""
+    info = oauth_user_info(config)
+    if info is None:
+        session = session_of(google)
+    else:
+        session = user_session(
+            info,
+            api_base_url=config.google.api_base_url,
+            drive_base_url=config.google.drive_base_url,
+            timeout=config.google.timeout_seconds,
+        )
+    return DriveFiles(session, timeout=config.google.timeout_seconds, retry=retry)
+
+
 def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
     tabs = {schema.key: (getattr(config.google.tabs, schema.key), schema) for schema in MASTER_TABS}
     return tabs | report_tabs(config)
@@ -154,16 +205,24 @@ CABINET_TITLES = {
     "handover": "Cash handover",
     "handover_log": "Handover log",
     "cabinet_bank": "Bank",
+    "cabinet_orders": "Orders",
+    "requests": "Requests",
 }
 
 
 def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:
-    tabs = {"cabinet_payments": (CABINET_TITLES["cabinet_payments"], CABINET_PAYMENTS)}
+    tabs: dict[str, tuple[str, TabSchema]] = {}
+    if cabinet.methods:
+        tabs["cabinet_payments"] = (CABINET_TITLES["cabinet_payments"], CABINET_PAYMENTS)
     if cabinet.handover:
         tabs["handover"] = (CABINET_TITLES["handover"], HANDOVER)
         tabs["handover_log"] = (CABINET_TITLES["handover_log"], HANDOVER_LOG)
     if cabinet.bank:
         tabs["cabinet_bank"] = (CABINET_TITLES["cabinet_bank"], CABINET_BANK)
+    if cabinet.orders:
+        tabs["cabinet_orders"] = (CABINET_TITLES["cabinet_orders"], CABINET_ORDERS)
+    if cabinet.requests:
+        tabs["requests"] = (CABINET_TITLES["requests"], REQUESTS)
     return tabs
 
 
@@ -183,6 +242,44 @@ def build_bot(config: Config, clients: Clients, state: LocalState, **options: An
     """The Telegram bot on the root's clients: its own ledger handle, the shared watch."""
     ledger = master_ledger(config, clients.google, retry=BOT_SHEETS_RETRY)
     book = ExpenseBook(ledger, state, watch=clients.outages)
+    options.setdefault("desk", OrderBook(ledger, state))
+    bills = options.setdefault("bills", build_drive(config, clients.google, retry=BOT_SHEETS_RETRY))
+    options.setdefault(
+        "news", build_order_news(config, state, watch=clients.outages, fetch_bill=bills.fetch)
+    )
     return ExpenseBot(
         config, book, state, telegram=clients.telegram, watch=clients.outages, **options
+    )
+
+
+def build_sms(config: Config, *, retry: RetryPolicy = SMS_RETRY) -> SmsGateway | None:
+    """The SMS gateway of ``orders.sms`` (sms.ru or SMSC), or None when SMS is off."""
+    if config.orders.sms is None:
+        return None
+    return build_gateway(config.orders.sms, retry=retry)
+
+
+def build_order_news(
+    config: Config,
+    store: LocalState,
+    *,
+    watch: OutageWatch | None = None,
+    fetch_bill: FetchBill | None = None,
+    sms: SmsGateway | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> OrderNotifier:
+    """The production ``OrderNews``: the notifications' outbox in ``store`` (state.db).
+
+    ``fetch_bill`` (link -> file name and bytes, from the Drive adapter) attaches the bill to
+    the accountant's card; without it the card carries the link. ``sms`` defaults to the
+    gateway of ``orders.sms``; ``now`` to the wall clock (the sandbox's tests drive theirs).
+    """
+    options = {"now": now} if now is not None else {}
+    return OrderNotifier(
+        config,
+        store,
+        telegram=TelegramNotices(config.telegram, fetch_bill=fetch_bill),
+        sms=sms if sms is not None else build_sms(config),
+        watch=watch,
+        **options,
     )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ContractRef", "contract_key", "find_contract_refs"]
+__all__ = ["ContractRef", "contract_key", "find_contract_refs", "reference_span"]
 
 
 @dataclass(frozen=True)
@@ -163,3 +163,24 @@ def contract_key(number: str) -> str:
     if parts[0].isdigit():
         parts[0] = parts[0].lstrip("0") or "0"
     return "-".join(parts)
+
+
+_DATE_AFTER = re.compile(
+    r"\s*от\s+[0-9]{1,2}(?:\.[0-9]{1,2}(?:\.[0-9]{2,4})?|\s?[А-Яа-яЁё]{3,8}\.?(?:\s[0-9]{4})?)"
+    r"(?:\s?(?:года|год|г)\.?)?(?![0-9])",
+    re.IGNORECASE,
+)
+_WORDS_BEFORE = re.compile(r"(?<![\w])(?:оплата\s+по|по)\s+$", re.IGNORECASE)
+
+
+def reference_span(text: str, ref: ContractRef) -> tuple[int, int]:
+    """The span of ``ref`` in ``text`` with the words that belong to it: ``по`` before it,
+    ``от 12.11.2026`` (the contract's date, never the text's own date) after it."""
+    start, end = ref.start, ref.end
+    before = _WORDS_BEFORE.search(text, 0, start)
+    if before is not None:
+        start = before.start()
+    after = _DATE_AFTER.match(text, end)
+    if after is not None:
+        end = after.end()
+    return start, end

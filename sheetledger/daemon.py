@@ -11,6 +11,8 @@
   confirmed only after their rows are written.
 * An outage of amoCRM, Google or Telegram is logged once when it starts and once
   when it ends, and announced once each way to the admin's Telegram chat.
+* The notifications of payment orders (``notify`` job): the outbox in ``state.db`` is
+  flushed every ``schedule.outbox_flush``; each message goes once (sheetledger/notify/).
 * A component that dies (the bot's loop: a rejected token, a bug) is not left dead: it
   is logged as an error, told once, started again after a growing wait, and its state
   is in ``sheetledger status``.
@@ -31,6 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sheetledger.bank.inbox import import_inbox, inbox_of
 from sheetledger.bot.app import ExpenseBot
 from sheetledger.bot.identity import as_our_error, make_bot
 from sheetledger.config import Config, Every
@@ -38,6 +41,8 @@ from sheetledger.connect import (
     Clients,
     build_bot,
     build_clients,
+    build_drive,
+    build_order_news,
     cabinet_ledgers,
     master_ledger,
     open_state,
@@ -46,10 +51,11 @@ from sheetledger.errors import FatalError, RetriableError, SheetledgerError
 from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
+from sheetledger.orders.plan import marked_orders
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
 from sheetledger.reconcile import jobs
-from sheetledger.reconcile.digest import telegram_sender
-from sheetledger.reports.refresh import ReportMemory, refresh_reports
+from sheetledger.reconcile.digest import telegram_photo_sender, telegram_sender
+from sheetledger.reports.refresh import FINGERPRINT_KEY, ReportMemory, refresh_reports
 from sheetledger.retry import RetryPolicy
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import CURSOR_KEY
@@ -90,6 +96,8 @@ def settle_journal(store: LocalState, ledger: LedgerSheets) -> None:
     view = ledger.last_view
     if view is not None and "payments" in view.tabs:
         store.journal_settle(marked_pushes(view.tab("payments")))
+    if view is not None and "invoices" in view.tabs:  # the payment orders' pushes
+        store.journal_settle(marked_orders(view.tab("invoices")))
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -119,6 +127,7 @@ class Daemon:
         self.crm = self.clients.crm
         self.ledger = master_ledger(config, self.clients.google)
         self.cabinets = cabinet_ledgers(config, self.clients.google)
+        self.inbox = inbox_of(config, self.clients.google)  # statements saved in Drive
         self.now = now
         self.restart = restart
         self.healthy_after = healthy_after
@@ -139,11 +148,20 @@ class Daemon:
         self.memory = CycleMemory()
         # The reports keep their own Drive version and cache.
         self.reports_ledger = master_ledger(config, self.clients.google)
-        self.report_memory = ReportMemory()
+        # A restarted daemon remembers the figures it wrote: it rewrites only what changed.
+        self.report_memory = ReportMemory(fingerprint=self.store.get(FINGERPRINT_KEY))
         self.cycle_done = threading.Condition()
         self.cycles = 0
         self.last_report: CycleReport | None = None
         self.component_starts: dict[str, int] = {}
+        # The production OrderNews: the orders' code tells it, the notify job sends.
+        self.news = build_order_news(
+            config,
+            self.store,
+            watch=self.outages,
+            fetch_bill=build_drive(config, self.clients.google).fetch,
+            now=now,
+        )
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -153,6 +171,8 @@ class Daemon:
         started = time.monotonic()
         report = None
         try:
+            if self.inbox is not None:
+                self._import_inbox()
             report = run_cycle(
                 self.config,
                 self.ledger,
@@ -161,6 +181,7 @@ class Daemon:
                 now=self.now(),
                 cabinets=self.cabinets,
                 memory=self.memory,
+                news=self.news,
             )
         except (RetriableError, FatalError) as exc:
             self.outages.failed_with(exc)
@@ -195,6 +216,25 @@ class Daemon:
             self._refresh_reports()
         return report
 
+    def _import_inbox(self) -> None:
+        """Statements saved in the Drive inbox (sheetledger.bank.inbox), before the cycle that
+        pushes their ticks. An outage here never fails the sync: the files wait."""
+        assert self.inbox is not None
+        try:
+            report = import_inbox(
+                self.config,
+                self.ledger,
+                self.inbox,
+                now=self.now(),
+                cabinets=self.cabinets,
+                state=self.store,
+            )
+        except SheetledgerError as exc:
+            log.warning("the Drive inbox of statements not read: %s", exc)
+            return
+        if report.imported or report.refused:
+            log.info("bank: %s", report.summary())
+
     def _refresh_reports(self) -> None:
         """The management table (sheetledger.reports), after a good cycle.
 
@@ -209,7 +249,9 @@ class Daemon:
         self.report_memory.ran_at = now
         today = now.astimezone(self.config.tz).date()
         try:
-            refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+            refresh = refresh_reports(self.config, self.reports_ledger, today, self.report_memory)
+            if refresh.written:
+                self.store.set(FINGERPRINT_KEY, self.report_memory.fingerprint)
         except SheetledgerError as exc:
             log.warning("reports not refreshed: %s", exc)
 
@@ -237,6 +279,21 @@ class Daemon:
         result = future.result()  # the book has told the watch of any Google outage
         problem = result.problem
         self.store.job_finished("outbox", not problem, detail=str(result), error=problem)
+
+    def notify_job(self) -> None:
+        """Send the payment orders' notifications that are due (sheetledger/notify/outbox.py)."""
+        self.store.job_started("notify")
+        try:
+            report = self.news.flush()
+        except SheetledgerError as exc:
+            log.error("notify failed: %s", exc)
+            self.store.job_finished("notify", False, error=str(exc))
+            return
+        if report.sent or report.failed or report.unsure:
+            log.info("notify: %s", report)
+        self.store.job_finished(
+            "notify", report.ok, detail=str(report), error="; ".join(report.problems[:3])
+        )
 
     def wait_for_cycles(self, count: int, timeout: float = 30.0) -> bool:
         """Block until ``count`` sync cycles have finished in total (for tests and the demo)."""
@@ -291,6 +348,13 @@ class Daemon:
                 id="outbox",
                 name="outbox flush",
             )
+        self.scheduler.add_job(
+            self.notify_job,
+            trigger_for(schedule.outbox_flush, self.config),
+            id="notify",
+            name="notify",
+            next_run_time=datetime.now(UTC),
+        )
         self.schedule_reconciliation()
 
     # -- reconciliation, backup, digest (sheetledger/reconcile/jobs.py) ---------------------
@@ -301,7 +365,7 @@ class Daemon:
         http = self.clients.google.http_client
         books = {"master": (http, self.ledger.spreadsheet_id)}
         books |= {name: (http, c.spreadsheet_id) for name, c in self.cabinets.items()}
-        send = telegram_sender(config)
+        send, send_photo = telegram_sender(config), telegram_photo_sender(config)
         for job_id, every, run in (
             (
                 "reconcile",
@@ -316,7 +380,7 @@ class Daemon:
             (
                 "digest",
                 Every(every_seconds=60),
-                lambda: jobs.digest_job(config, self.ledger, send, store, self.now()),
+                lambda: jobs.digest_job(config, self.ledger, send, store, self.now(), send_photo),
             ),
         ):
             self.scheduler.add_job(run, trigger_for(every, config), id=job_id, name=job_id)

@@ -36,6 +36,8 @@ class RowCode(StrEnum):
     E_CHANGED = "E_CHANGED"  # amoCRM changed an amount after it was confirmed
     E_GONE = "E_GONE"  # the payment slot was emptied in amoCRM
     E_DEAL = "E_DEAL"  # a payment row without a deal id
+    E_OVERDUE = "E_OVERDUE"  # a payment order unpaid after its due day
+    E_TICKS = "E_TICKS"  # a payment order ticked both Paid and Reject
 
     def because(self, reason: str) -> str:
         """The problem text: ``E_METHOD unknown payment type 'Бартер'``."""

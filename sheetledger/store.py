@@ -370,3 +370,143 @@ class LocalState:
     def set_telegram_offset(self, offset: int) -> None:
         """Store the offset after the update below it was handled. Durable on return."""
         self.set("telegram.offset", int(offset))
+
+    # -- the notifications' outbox (sheetledger/notify/outbox.py) --------------------------
+    #
+    # One row per message to send, keyed ``<order>:<event>:<channel>:<recipient>``, so a
+    # ``tell`` repeated by every cycle queues it once. ``state``: ``queued`` → ``sending``
+    # (written, durably, just before the request leaves) → ``sent``; or ``failed`` (the
+    # provider refused it for good), ``unsure`` (a request whose answer was lost and that
+    # cannot be checked: not sent again), ``cancelled`` (no longer worth sending: the order
+    # was paid first). ``ref`` is the provider's message id; ``body`` the message as JSON.
+
+    _NEWS_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS news_outbox (
+        key TEXT PRIMARY KEY, order_id TEXT NOT NULL, event TEXT NOT NULL,
+        channel TEXT NOT NULL, recipient TEXT NOT NULL, body TEXT NOT NULL,
+        not_before REAL NOT NULL, state TEXT NOT NULL, claimed REAL,
+        attempts INTEGER NOT NULL DEFAULT 0, ref TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '', created REAL NOT NULL, updated REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS news_outbox_state ON news_outbox(state, not_before);
+    CREATE INDEX IF NOT EXISTS news_outbox_order ON news_outbox(order_id);
+    """
+    _NEWS_COLUMNS = (
+        "key, order_id, event, channel, recipient, body, not_before, state, claimed, "
+        "attempts, ref, error, created"
+    )
+    NEWS_OPEN = ("queued", "sending")
+
+    def _news_tables(self) -> None:
+        if not getattr(self, "_news_ready", False):
+            with self._lock:
+                self._db.executescript(self._NEWS_SCHEMA)
+                self._news_ready = True
+
+    def _news_entry(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        keys = self._NEWS_COLUMNS.split(", ")
+        entry = dict(zip(keys, row, strict=True))
+        entry["body"] = json.loads(entry["body"])
+        return entry
+
+    def news_add(self, entries: Iterable[dict[str, Any]]) -> list[str]:
+        """Queue messages (``key``, ``order_id``, ``event``, ``channel``, ``recipient``,
+        ``body``, ``not_before``); a key already known, in any state, is left as it is.
+        Returns the keys that were new. Durable on return."""
+        self._news_tables()
+        now = time.time()
+        added = []
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for e in entries:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO news_outbox(key, order_id, event, channel, "
+                        "recipient, body, not_before, state, created, updated) "
+                        "VALUES(?,?,?,?,?,?,?,'queued',?,?)",
+                        (
+                            e["key"],
+                            e["order_id"],
+                            e["event"],
+                            e["channel"],
+                            e["recipient"],
+                            json.dumps(e["body"], ensure_ascii=False),
+                            float(e["not_before"]),
+                            now,
+                            now,
+                        ),
+                    )
+                    if cursor.rowcount:
+                        added.append(e["key"])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return added
+
+    def news_due(self, now: float, limit: int = 500) -> list[dict[str, Any]]:
+        """Messages queued (or left ``sending`` by a process that died) due by ``now``,
+        oldest first."""
+        self._news_tables()
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._NEWS_COLUMNS} FROM news_outbox "
+                "WHERE state IN ('queued', 'sending') AND not_before <= ? "
+                "ORDER BY created, key LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return [self._news_entry(row) for row in rows]
+
+    def news_entries(self, order_id: str | None = None) -> list[dict[str, Any]]:
+        """Every message of ``order_id`` (or of all orders), oldest first."""
+        self._news_tables()
+        where, args = ("WHERE order_id=?", (order_id,)) if order_id else ("", ())
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._NEWS_COLUMNS} FROM news_outbox {where} ORDER BY created, key",
+                args,
+            ).fetchall()
+        return [self._news_entry(row) for row in rows]
+
+    def news_claim(self, key: str, at: float) -> None:
+        """Mark ``key`` as being sent now. Durable on return: the request may leave."""
+        self._news_tables()
+        with self._lock:
+            self._db.execute(
+                "UPDATE news_outbox SET state='sending', claimed=?, attempts=attempts+1, "
+                "updated=? WHERE key=?",
+                (at, time.time(), key),
+            )
+
+    def news_settle(self, key: str, state: str, *, ref: str = "", error: str = "") -> None:
+        """Record how ``key`` ended: ``sent`` (with the provider's id), ``failed``, ``unsure``,
+        or back to ``queued`` (not sent; try on a later run)."""
+        self._news_tables()
+        with self._lock:
+            self._db.execute(
+                "UPDATE news_outbox SET state=?, ref=?, error=?, updated=? WHERE key=?",
+                (state, ref, error, time.time(), key),
+            )
+
+    def news_cancel(self, order_id: str, events: Iterable[str]) -> int:
+        """Cancel the still queued messages of ``order_id`` whose event starts with one of
+        ``events``; returns how many."""
+        self._news_tables()
+        count = 0
+        with self._lock:
+            for event in events:
+                cursor = self._db.execute(
+                    "UPDATE news_outbox SET state='cancelled', updated=? WHERE order_id=? "
+                    "AND state='queued' AND event >= ? AND event < ?",
+                    (time.time(), order_id, event, event + "\uffff"),
+                )
+                count += int(cursor.rowcount)
+        return count
+
+    def news_counts(self) -> dict[str, int]:
+        """How many messages are in each state (for ``sheetledger status``)."""
+        self._news_tables()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, COUNT(*) FROM news_outbox GROUP BY state"
+            ).fetchall()
+        return {str(state): int(count) for state, count in rows}

@@ -85,11 +85,13 @@ def test_all_green_against_the_sandbox(ready: Sandbox, check: Check) -> None:
         f"config │ {ready.config_path} is valid",
         f"amoCRM │ account «mebel» (id {ready.amo.account['id']})",
         "amoCRM │ pipeline «Продажи» (9 statuses)",
-        "amoCRM │ 12 deal fields present with the right types",
+        "amoCRM │ 13 deal fields present with the right types",
         f"Google Sheets │ master spreadsheet: {len(MASTER_TABS) + 3} tabs, headers right",
         "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right",
-        "Google Sheets │ cabinet 'accountant': 1 tabs, headers right",
+        "Google Sheets │ cabinet 'accountant': 2 tabs, headers right",
+        "Google Sheets │ cabinet 'supply': 1 tabs, headers right",
         "Telegram │ bot @sheetledger_sandbox_bot (id 7000000001)",
+        f"SMS │ smsru ({ready.urls['sms']}): key accepted, balance 500,00 ₽",
     ]
 
 
@@ -203,7 +205,9 @@ def test_before_init_every_missing_tab_is_named(box: Sandbox, check: Check) -> N
         f"Google Sheets │ master spreadsheet: no tab {expected_master} — run `sheetledger init`",
         "Google Sheets │ cabinet 'cashbox': no tab 'Payments', 'Cash handover', 'Handover log' "
         "— run `sheetledger init`",
-        "Google Sheets │ cabinet 'accountant': no tab 'Payments' — run `sheetledger init`",
+        "Google Sheets │ cabinet 'accountant': no tab 'Payments', 'Orders' "
+        "— run `sheetledger init`",
+        "Google Sheets │ cabinet 'supply': no tab 'Requests' — run `sheetledger init`",
     ]
 
 
@@ -262,7 +266,7 @@ def test_an_unshared_master_does_not_hide_the_cabinets(ready: Sandbox, check: Ch
     assert len(bad) == 1
     assert bad[0].startswith(f"Google Sheets │ master spreadsheet ({unshared}): not shared")
     assert "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right" in good
-    assert "Google Sheets │ cabinet 'accountant': 1 tabs, headers right" in good
+    assert "Google Sheets │ cabinet 'accountant': 2 tabs, headers right" in good
 
 
 def test_google_down_is_said_once(ready: Sandbox, check: Check) -> None:
@@ -362,3 +366,15 @@ def test_a_finding_prints_as_text_not_markup(ready: Sandbox, check: Check) -> No
     _code, output = check()
 
     assert "pipeline «Сервис [bold]VIP[/bold]»" in output
+
+
+def test_a_rejected_sms_key_is_a_finding_and_nothing_is_sent(ready: Sandbox, check: Check) -> None:
+    (ready.folder / "secrets" / "sms-api-key").write_text("NOT-THE-KEY", encoding="utf-8")
+
+    code, output = check()
+
+    _good, bad = findings(output)
+    assert code == 1
+    assert bad == ["SMS │ SMS (sms.ru): the api_id was refused (200) — check orders.sms.api_key"]
+    assert ready.sms.messages(include_tests=True) == []
+    assert "NOT-THE-KEY" not in output

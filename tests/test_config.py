@@ -62,7 +62,7 @@ def test_the_example_config_loads_without_secrets() -> None:
     assert config.amocrm.base_url == "https://example.amocrm.ru"
     assert [slot.name for slot in config.amocrm.payment_slots] == ["Предоплата", "Остаток"]
     assert set(config.amocrm.methods.values()) == set(Method)
-    assert [c.name for c in config.google.cabinets] == ["cashbox", "accountant"]
+    assert [c.name for c in config.google.cabinets] == ["cashbox", "accountant", "supply"]
     assert config.google.cabinets[0].methods == (Method.CASH,)
     assert str(config.tz) == "Europe/Moscow"
     assert config.expenses.default_category == "Прочее"

@@ -29,9 +29,9 @@ PACKAGE = Path(sheetledger.__file__).resolve().parent
 CLIENT_LIBRARIES = {
     "gspread": {"ledger.google", "ledger.sheets"},
     "google": {"ledger.google"},
-    "requests": {"crm.amocrm", "ledger.google", "ledger.sheets"},
+    "requests": {"crm.amocrm", "ledger.drive", "ledger.google", "ledger.sheets", "notify.sms"},
     "urllib3": {"crm.amocrm"},
-    "telegram": {"bot.app", "bot.identity", "bot.polling"},
+    "telegram": {"bot.app", "bot.identity", "bot.orders", "bot.polling", "notify.telegram"},
     "apscheduler": {"daemon"},
     "tenacity": {"retry"},
 }
@@ -39,8 +39,14 @@ CLIENT_LIBRARIES = {
 # shell: its handlers call the parser and the book, and talk through PTB's Application.)
 ADAPTERS = {
     "amoCRM": {"crm.amocrm"},
-    "Google": {"ledger.google", "ledger.sheets", "ledger.setup"},
-    "Telegram": {"bot.identity", "bot.polling"},
+    "Google": {
+        "ledger.drive",
+        "ledger.google",
+        "ledger.sheets",
+        "ledger.setup",
+    },
+    "Telegram": {"bot.identity", "bot.polling", "notify.telegram"},
+    "SMS": {"notify.sms"},
 }
 # The planners: pure functions from snapshots to operations.
 PLANNERS = {
@@ -52,6 +58,9 @@ PLANNERS = {
     "sync.state",
     "sync.cycle",
     "bot.parse",
+    "orders.parse",
+    "orders.plan",
+    "orders.rows",
 }
 COMPOSITION_ROOT = "connect"
 # Where the sandbox may be loaded: the emulators themselves, and the two commands on them.

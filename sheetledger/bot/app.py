@@ -4,8 +4,10 @@
   whitelisted in ``telegram.users`` only. A stranger, and every group, gets one
   polite refusal (a button press gets it as the answer) and a log line with the
   ids — never the text — and nothing else happens.
-* **Expenses** (roles owner, accountant, cashier; supply and marketing are told
-  that payment orders come later): the whole message is parsed first; if any
+* **Payment orders** (roles supply, marketing, owner): a bill as a PDF or a photo with a
+  caption, text alone from supply and marketing, ``/order …`` from the owner; the
+  accountant's Paid / Reject buttons (``op:``/``oj:``) — all in ``bot/orders.py``.
+* **Expenses** (roles owner, accountant, cashier): the whole message is parsed first; if any
   line is refused, nothing is written and the reply explains each refused line
   with examples (resending the corrected message cannot double the good lines).
   Otherwise the rows are recorded (``ExpenseBook.record``, in a thread) and the
@@ -86,12 +88,15 @@ from sheetledger.bot.expenses import (
     text_digest,
 )
 from sheetledger.bot.identity import make_bot, token_rejected
+from sheetledger.bot.orders import BUTTONS as ORDER_BUTTONS
+from sheetledger.bot.orders import ORDER_HELP, BillFile, BillStore, OrderTalk
 from sheetledger.bot.parse import HELP_EXAMPLES, LineError, ParseResult, dedup_key, parse_message
 from sheetledger.bot.polling import Poller, retry_after_seconds
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.money import rub
+from sheetledger.orders.model import OrderDesk, OrderNews
 from sheetledger.outage import OutageWatch
 from sheetledger.retry import RetryPolicy
 
@@ -117,6 +122,7 @@ COMMANDS_HELP = """\
 /today — расходы за сегодня по категориям
 /month — расходы с начала месяца
 /categories — категории и слова, по которым я их узнаю
+/order — заявка на оплату счёта (или пришлите счёт файлом)
 /help — эта подсказка"""
 
 REFUSE_STRANGER = (
@@ -125,7 +131,8 @@ REFUSE_STRANGER = (
 )
 REFUSE_GROUP = "Я работаю только в личной переписке — напишите мне напрямую."
 NO_ROLE = (
-    "Записывать расходы могут владелец, бухгалтер и кассир. Заявки на оплату счетов появятся позже."
+    "Записывать расходы могут владелец, бухгалтер и кассир. "
+    "Счёт на оплату пришлите файлом (PDF или фото) с подписью или текстом."
 )
 EDIT_IGNORED = (
     "Правку сообщения я не записываю. Чтобы исправить расход, нажмите «Отменить» "
@@ -414,6 +421,9 @@ class ExpenseBot:
         redeliver_after: float = 2.0,
         telegram: Bot | None = None,
         watch: OutageWatch | None = None,
+        desk: OrderDesk | None = None,
+        news: OrderNews | None = None,
+        bills: BillStore | None = None,
     ) -> None:
         self.config = config
         self.book = book
@@ -429,6 +439,18 @@ class ExpenseBot:
             else (REPLY_RETRY.delay(n) for n in range(1, REPLY_RETRY.attempts))
         )
         self.categories = [c.name for c in config.expenses.categories]
+        self.orders = OrderTalk(
+            config,
+            state,
+            desk,
+            reply=self._reply,
+            edit=self._edit,
+            download=self._download,
+            deals=book.deal_index,
+            bills=bills,
+            news=news,
+            answer=self._answer_query,
+        )
         self.application = build_application(config, self, telegram)
         self._unanswered: set[int] = set()
         self.poller = Poller(
@@ -517,7 +539,12 @@ class ExpenseBot:
     async def start(self, update: Update, context: Context) -> None:
         user = self._user(update)
         assert user is not None and update.message is not None
-        text = f"Здравствуйте, {user.name}!\n\n{HELP_EXAMPLES}\n\n{COMMANDS_HELP}"
+        parts = [f"Здравствуйте, {user.name}!"]
+        if self.orders.may_order(user):
+            parts.append(ORDER_HELP)
+        if EXPENSE_ROLES & set(user.roles):
+            parts.append(HELP_EXAMPLES)
+        text = "\n\n".join([*parts, COMMANDS_HELP])
         await self._reply(update.message, text)
 
     async def categories_command(self, update: Update, context: Context) -> None:
@@ -582,8 +609,13 @@ class ExpenseBot:
         assert message is not None and message.text is not None and message.from_user
         user = self.config.telegram.user(message.from_user.id)
         assert user is not None
+        if await self.orders.take_text(message, user, message.text):
+            return  # it answered the bot's question about an order
         if not self._may_record(message):
-            await self._reply(message, NO_ROLE)
+            if self.orders.may_order(user):
+                await self.orders.bill(message, user, message.text, None, self._sent_at(message))
+            else:
+                await self._reply(message, NO_ROLE)
             return
         result = self._parse(message.text, self._sent_day(message))
         if not result.ok:
@@ -632,6 +664,7 @@ class ExpenseBot:
             entered_by=user.name,
             recorded_at=datetime.now(UTC),
             deals=None,  # contract numbers are resolved when the rows are written
+            places=self.config.expenses,
         )
         recorded: Recorded = await asyncio.to_thread(self.book.record, planned)
         await asyncio.to_thread(
@@ -686,6 +719,50 @@ class ExpenseBot:
             statement_reply, self.config, name, data, caption=message.caption or ""
         )
         await self._reply(message, text)
+
+    # -- payment orders (bot/orders.py) ----------------------------------------------------
+
+    async def order_command(self, update: Update, context: Context) -> None:
+        """``/order 12 000 фурнитура …``: a bill as text (the owner's text is an expense)."""
+        message, user = update.message, self._user(update)
+        assert message is not None and user is not None
+        text = (message.text or "").partition(" ")[2]
+        await self.orders.bill(message, user, text, None, self._sent_at(message))
+
+    async def bill_file(self, update: Update, context: Context) -> None:
+        """A PDF, an image or a photo: a bill to pay, its caption says what for."""
+        message, user = update.message, self._user(update)
+        assert message is not None and user is not None
+        if message.photo:
+            photo = message.photo[-1]  # the largest size Telegram made
+            file = BillFile(
+                photo.file_id, f"photo-{message.message_id}.jpg", "image/jpeg", photo.file_size or 0
+            )
+        else:
+            document = message.document
+            assert document is not None
+            file = BillFile(
+                document.file_id,
+                document.file_name or f"bill-{message.message_id}",
+                document.mime_type or "application/octet-stream",
+                document.file_size or 0,
+            )
+        caption = message.caption or ""
+        await self.orders.bill(message, user, caption, file, self._sent_at(message))
+
+    async def order_button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        await self.orders.button(query, self._user(update))
+
+    async def _download(self, file_id: str) -> bytes:
+        """A file the person sent: getFile, then the download (both tried again on 5xx)."""
+        telegram_file = await self._send(lambda: self.application.bot.get_file(file_id), "getFile")
+        return bytes(await self._send(telegram_file.download_as_bytearray, "file download"))
+
+    @staticmethod
+    async def _answer_query(query: CallbackQuery, text: str | None, alert: bool) -> None:
+        await _quietly(query.answer(text[:200] if text else None, show_alert=alert))
 
     async def not_text(self, update: Update, context: Context) -> None:
         assert update.message is not None
@@ -832,16 +909,18 @@ class ExpenseBot:
 
     async def _reply(
         self, message: Message, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
-        """Answer ``message``; text longer than one message goes as several."""
+    ) -> Message | None:
+        """Answer ``message``; text longer than one message goes as several (the last
+        one is returned; None when the chat blocked the bot)."""
         # Quote the person's message (a reply to which message is otherwise unclear when
         # several were sent); still send when that message was deleted meanwhile.
         quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         pieces = split_text(text)
+        sent: Message | None = None
         try:
             for index, piece in enumerate(pieces):
                 keyboard = markup if index == len(pieces) - 1 else None
-                await self._send(
+                sent = await self._send(
                     lambda piece=piece, keyboard=keyboard: message.reply_text(  # type: ignore[misc]
                         piece, reply_markup=keyboard, reply_parameters=quote
                     ),
@@ -849,6 +928,7 @@ class ExpenseBot:
                 )
         except Forbidden:
             log.warning("chat %s blocked the bot; the reply was not delivered", message.chat_id)
+        return sent
 
     async def _edit(
         self, query: CallbackQuery, text: str | None, markup: InlineKeyboardMarkup | None
@@ -884,6 +964,7 @@ def build_application(
     application.add_handler(CommandHandler("today", bot.today, filters=private))
     application.add_handler(CommandHandler("month", bot.month, filters=private))
     application.add_handler(CommandHandler("categories", bot.categories_command, filters=private))
+    application.add_handler(CommandHandler("order", bot.order_command, filters=private))
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND, bot.expense
@@ -894,10 +975,15 @@ def build_application(
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & private & statement_file, bot.statement)
     )
+    bill = filters.PHOTO | (filters.Document.ALL & ~statement_file)  # its type is checked later
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & private & bill, bot.bill_file)
+    )
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, bot.not_text)
     )
     application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurban]:"))
+    application.add_handler(CallbackQueryHandler(bot.order_button, pattern=ORDER_BUTTONS))
     application.add_error_handler(bot.on_error)
     return application
 

@@ -49,7 +49,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheetledger.bot.parse import ExpenseLine, dedup_key
+from sheetledger.bot.places import PlaceTag, find_place
 from sheetledger.bot.rows import DealContract, ExpenseRow
+from sheetledger.config import ExpensesConfig
+from sheetledger.contract_ref import contract_key
 from sheetledger.errors import RetriableError, SheetledgerError
 from sheetledger.model import money
 from sheetledger.outage import GOOGLE, OutageWatch
@@ -104,6 +107,8 @@ class Expense:
     # Whether contract_no was looked up in Deals (False while Google was unreachable).
     deal_checked: bool = True
     category_guessed: bool = False
+    salon: str = ""  # tagged by «салон Ленина» / «@Ленина» (bot/places.py)
+    city: str = ""
 
     def to_row(self) -> ExpenseRow:
         """The Expenses tab's row for this expense."""
@@ -119,6 +124,8 @@ class Expense:
             source=self.source,
             recorded_at=self.recorded_at,
             void=self.void,
+            salon=self.salon,
+            city=self.city,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -136,6 +143,8 @@ class Expense:
             "void": self.void,
             "deal_checked": self.deal_checked,
             "category_guessed": self.category_guessed,
+            "salon": self.salon,
+            "city": self.city,
         }
 
     @classmethod
@@ -154,6 +163,8 @@ class Expense:
             void=bool(data.get("void")),
             deal_checked=bool(data.get("deal_checked", True)),
             category_guessed=bool(data.get("category_guessed", False)),
+            salon=str(data.get("salon") or ""),
+            city=str(data.get("city") or ""),
         )
 
     @classmethod
@@ -173,31 +184,51 @@ class Expense:
             recorded_at=row.recorded_at or datetime.now(UTC),
             source=row.source,
             void=row.void,
+            salon=row.salon,
+            city=row.city,
         )
-
-
-def _contract_key(text: str) -> str:
-    return " ".join(str(text).split()).casefold().lstrip("№#").strip()
 
 
 @dataclass(frozen=True)
 class DealIndex:
-    """Deal ids by contract number (normalised: case, spaces, a leading № or #)."""
+    """Deal ids by contract number (``contract_ref.contract_key``: ``№01045``, ``#1045``
+    and ``1045`` are one contract), and how to show each deal on a button."""
 
     by_contract: Mapping[str, tuple[int, ...]]
+    labels: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_view(cls, view: LedgerView) -> DealIndex:
         found: dict[str, list[int]] = {}
+        labels: dict[int, str] = {}
         for cells in view.tab("deals"):
             deal = DealContract.from_cells(cells)
             if deal.contract_no is None or deal.id is None:
                 continue
-            found.setdefault(_contract_key(deal.contract_no), []).append(deal.id)
-        return cls({k: tuple(v) for k, v in found.items()})
+            key = contract_key(deal.contract_no)
+            if key:
+                found.setdefault(key, []).append(deal.id)
+                labels[deal.id] = f"№ {deal.contract_no}" + (f" · {deal.name}" if deal.name else "")
+        return cls({k: tuple(v) for k, v in found.items()}, labels)
 
     def lookup(self, contract_no: str) -> tuple[int, ...]:
-        return self.by_contract.get(_contract_key(contract_no), ())
+        return self.by_contract.get(contract_key(contract_no), ())
+
+    def similar(self, contract_no: str, limit: int = 5) -> tuple[int, ...]:
+        """Deals whose contract number holds this one's digits (a typo, a missing letter):
+        what the bot offers when a reference matches no deal."""
+        digits = "".join(ch for ch in contract_no if ch.isdigit()).lstrip("0")
+        if not digits:
+            return ()
+        near = sorted(
+            (key for key in self.by_contract if digits in key or key.split("-")[0] in digits),
+            key=lambda key: (abs(len(key) - len(digits)), key),
+        )
+        ids = [deal for key in near for deal in self.by_contract[key]]
+        return tuple(ids[:limit])
+
+    def label(self, deal_id: int) -> str:
+        return self.labels.get(deal_id, f"сделка {deal_id}")
 
 
 def plan_expenses(
@@ -208,27 +239,36 @@ def plan_expenses(
     entered_by: str,
     recorded_at: datetime,
     deals: DealIndex | None,
+    places: ExpensesConfig | None = None,
 ) -> list[Expense]:
-    """The rows for the parsed lines of one message. ``deals`` None: not checkable now."""
+    """The rows for the parsed lines of one message. ``deals`` None: not checkable now.
+    ``places``: the configured salons and cities a comment may name (``bot.places``)."""
     planned = []
     for line in lines:
         deal_id = None
         if line.deal_ref is not None and deals is not None:
             matches = deals.lookup(line.deal_ref)
             deal_id = matches[0] if len(matches) == 1 else None
+        tag = (
+            find_place(line.comment, places.salons, places.cities)
+            if places is not None
+            else PlaceTag(comment=line.comment)
+        )
         planned.append(
             Expense(
                 key=dedup_key(chat_id, message_id, line.line_no),
                 date=line.date,
                 amount=line.amount,
                 category=line.category,
-                comment=line.comment,
+                comment=tag.comment,
                 contract_no=line.deal_ref,
                 deal_id=deal_id,
                 entered_by=entered_by,
                 recorded_at=recorded_at,
                 deal_checked=line.deal_ref is None or deals is not None,
                 category_guessed=line.category_guessed,
+                salon=tag.salon,
+                city=tag.city,
             )
         )
     return planned
@@ -414,6 +454,14 @@ class ExpenseBook:
         if "deals" in view.tabs:
             self._deals = DealIndex.from_view(view)
         return view
+
+    def deal_index(self) -> DealIndex:
+        """The Deals index, read afresh (one narrow read: Deals up to the contract number)."""
+        with self._lock:
+            view = self._google(
+                lambda: self.ledger.read(["deals"], leading={"deals": DealContract.WIDTH})
+            )
+            return DealIndex.from_view(view)
 
     # -- the outbox, typed -----------------------------------------------------------------
 

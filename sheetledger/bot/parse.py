@@ -85,6 +85,12 @@ from datetime import date
 from decimal import Decimal
 
 from sheetledger.config import Category
+from sheetledger.contract_ref import (
+    ContractRef,
+    contract_key,
+    find_contract_refs,
+    reference_span,
+)
 from sheetledger.money import rub, to_kopeks
 
 __all__ = [
@@ -96,6 +102,7 @@ __all__ = [
     "dedup_key",
     "match_category",
     "parse_message",
+    "read_amount",
     "result_records",
 ]
 
@@ -191,7 +198,6 @@ _AMOUNT = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_DEAL_REF = re.compile(r"#(?P<ref>[0-9a-zа-яё](?:[\w/\-]*[0-9a-zа-яё])?)", re.IGNORECASE)
 # '№ 4521' is an invoice or receipt number: kept in the comment, never the amount.
 _NUMERO = re.compile(r"№\s?[0-9][\w/\-]*")
 _NUMERIC_DATE = re.compile(
@@ -230,6 +236,7 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-–—•*·]|[0-9]{1,2}[.)])\s+")
 # Punctuation that may be left dangling once the amount and the date are cut out.
 _STRAY = ",.;:!?—–-−•*\x00"
 _MASK = "\x00"
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")  # ``(дог. 1045)`` once the reference is out
 _EARLIEST_YEAR = 2000
 
 # --------------------------------------------------------------------------- the message
@@ -296,9 +303,13 @@ def _parse_line(
     def fail(code: str, message: str) -> LineError:
         return LineError(line_no, source, code, message)
 
-    refs = [(m.start(), m.end(), m.group("ref")) for m in _DEAL_REF.finditer(line)]
-    refs = [ref for ref in refs if any(ch.isdigit() for ch in ref[2])]
-    masked = _mask(line, [_Span(start, end) for start, end, _ in refs])
+    found_refs = _all_refs(line)
+    refs = [
+        (*reference_span(line, ref), ref.number) for ref in found_refs if ref.marker != "invoice"
+    ]
+    # A bill's or receipt's number (``счёт 4521``) is never the amount; it stays in the comment.
+    bills = [_Span(ref.start, ref.end) for ref in found_refs if ref.marker == "invoice"]
+    masked = _mask(line, [_Span(start, end) for start, end, _ in refs] + bills)
     masked = _mask(masked, [_Span(m.start(), m.end()) for m in _NUMERO.finditer(masked)])
     dates = _find_dates(masked, today)
     masked = _mask(masked, dates)
@@ -354,7 +365,7 @@ def _parse_line(
             )
         when = found.value
 
-    if len(refs) > 1:
+    if len({contract_key(number) for _, _, number in refs}) > 1:
         return fail(
             "several_deals",
             f"В строке «{source}» несколько договоров; один расход — один договор.",
@@ -376,6 +387,16 @@ def _parse_line(
     )
 
 
+def _all_refs(line: str) -> list[ContractRef]:
+    """Every contract reference, a number written twice (``#10 … #10``) each time."""
+    found: list[ContractRef] = []
+    text = line
+    while more := find_contract_refs(text):
+        found += more
+        text = _mask(text, [_Span(ref.start, ref.end) for ref in more])
+    return sorted(found, key=lambda ref: ref.start)
+
+
 def _plain_digits(text: str) -> str:
     """Keycap emoji digits as plain digits: '5️⃣0️⃣0️⃣ такси' is 500, not 5."""
     return _KEYCAP.sub(r"\1", text).replace(_KEYCAP_TEN, "10")
@@ -391,7 +412,8 @@ def _mask(text: str, spans: Sequence[_Span]) -> str:
 
 def _tidy(text: str) -> str:
     """Drop blanked spans and punctuation left dangling by them; trim the ends."""
-    words = [word for word in text.replace(_MASK, " ").split() if word.strip(_STRAY)]
+    text = _EMPTY_BRACKETS.sub(" ", text.replace(_MASK, " "))
+    words = [word for word in text.split() if word.strip(_STRAY)]
     return " ".join(words).strip(_STRAY + " ")
 
 
@@ -469,6 +491,32 @@ def _choose_amount(
         if not masked[: a.start].strip(_STRAY + " \t") or not masked[a.end :].strip(_STRAY + " \t")
     ]
     return max(edges or amounts, key=lambda a: abs(a.value))
+
+
+@dataclass(frozen=True)
+class AmountRead:
+    """The amount of a free text (a payment order's caption), by the expense lines' rules."""
+
+    value: Decimal | None  # rounded to kopeks; None with ``problem``
+    start: int
+    end: int
+    problem: str = ""  # "" | no_amount | several_amounts | negative_amount | zero_amount
+
+
+def read_amount(masked: str) -> AmountRead:
+    """The amount in ``masked`` (text whose dates and references are already blanked out
+    with ``\\x00``), chosen as for an expense line; its span, or the problem."""
+    chosen = _choose_amount(_find_amounts(masked), masked)
+    if chosen is None:
+        return AmountRead(None, 0, 0, "no_amount")
+    if isinstance(chosen, tuple):
+        return AmountRead(None, chosen[0].start, chosen[0].end, "several_amounts")
+    if chosen.value < 0:
+        return AmountRead(None, chosen.start, chosen.end, "negative_amount")
+    value = to_kopeks(chosen.value)
+    if value == 0:
+        return AmountRead(None, chosen.start, chosen.end, "zero_amount")
+    return AmountRead(value, chosen.start, chosen.end)
 
 
 # --------------------------------------------------------------------------- dates

@@ -56,6 +56,8 @@ class ExpenseRow:
     source: str
     recorded_at: datetime | None
     void: bool
+    salon: str = ""  # the salon and city it is tagged with (bot/places.py), "" untagged
+    city: str = ""
 
     @classmethod
     def from_cells(cls, cells: Cells) -> ExpenseRow:
@@ -73,6 +75,8 @@ class ExpenseRow:
             source=_text(cells.get("source")),
             recorded_at=recorded if isinstance(recorded, datetime) else None,
             void=cells.get("void") is True,
+            salon=_text(cells.get("salon")),
+            city=_text(cells.get("city")),
         )
 
     def to_cells(self) -> dict[str, object]:
@@ -89,6 +93,8 @@ class ExpenseRow:
             "source": self.source,
             "recorded_at": self.recorded_at,
             "void": self.void,
+            "salon": self.salon,
+            "city": self.city,
         }
 
     @property
@@ -103,10 +109,15 @@ class DealContract:
 
     id: int | None
     contract_no: str | None
+    name: str = ""
 
     # The columns read: from the ID up to the contract number (a narrow read of Deals).
     WIDTH = DEALS.index["contract_no"] + 1
 
     @classmethod
     def from_cells(cls, cells: Cells) -> DealContract:
-        return cls(_optional_int(cells.get("id")), _optional_text(cells.get("contract_no")))
+        return cls(
+            _optional_int(cells.get("id")),
+            _optional_text(cells.get("contract_no")),
+            _text(cells.get("name")),
+        )

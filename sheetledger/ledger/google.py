@@ -19,18 +19,30 @@ imports google-auth to tell "Google is down" from "the key is wrong".
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gspread
 from google.auth import exceptions as auth_errors
+from google.auth.credentials import Credentials as AnyCredentials
 from google.auth.transport.requests import AuthorizedSession
+from google.oauth2.credentials import Credentials as UserCredentials
 from google.oauth2.service_account import Credentials
-from requests import PreparedRequest, Response
+from requests import PreparedRequest, Response, Session
 from requests.adapters import HTTPAdapter
 
 from sheetledger.errors import FatalError, RetriableError
 
-__all__ = ["DRIVE_HOST", "SCOPES", "SHEETS_HOST", "KeyRefused", "NoAccessToken", "connect"]
+__all__ = [
+    "DRIVE_HOST",
+    "SCOPES",
+    "SHEETS_HOST",
+    "KeyRefused",
+    "NoAccessToken",
+    "connect",
+    "session_of",
+    "user_session",
+]
 
 SERVICE = "Google Sheets"
 
@@ -99,15 +111,75 @@ def auth_error(exc: auth_errors.GoogleAuthError, token_uri: str) -> RetriableErr
 class _Session(AuthorizedSession):
     """google-auth's session, raising our errors when the access token cannot be had."""
 
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(self, credentials: AnyCredentials) -> None:
         super().__init__(credentials)  # type: ignore[no-untyped-call]
-        self._token_uri = str(getattr(credentials, "_token_uri", "") or "the token endpoint")
+        token_uri = getattr(credentials, "_token_uri", "") or getattr(credentials, "token_uri", "")
+        self._token_uri = str(token_uri or "the token endpoint")
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().request(method, url, *args, **kwargs)  # type: ignore[no-untyped-call]
         except auth_errors.GoogleAuthError as exc:
             raise auth_error(exc, self._token_uri) from exc
+
+
+def _mounted(
+    credentials: AnyCredentials,
+    api_base_url: str | None,
+    drive_base_url: str | None,
+    timeout: float,
+) -> _Session:
+    session = _Session(credentials)
+    drive_base = drive_base_url or api_base_url
+    session.mount(SHEETS_HOST, _TimeoutAdapter(timeout, SHEETS_HOST, api_base_url))
+    session.mount(DRIVE_HOST, _TimeoutAdapter(timeout, DRIVE_HOST, drive_base))
+    return session
+
+
+def session_of(client: gspread.Client) -> Session:
+    """The authorised session under a gspread client (Drive calls share its connections)."""
+    session: Session = client.http_client.session
+    return session
+
+
+def user_session(
+    authorized_user_info: dict[str, Any],
+    *,
+    api_base_url: str | None = None,
+    drive_base_url: str | None = None,
+    timeout: float = 60,
+) -> Session:
+    """A session authorised as a person (OAuth user credentials with a refresh token).
+
+    What ``sheetledger auth google`` keeps: files this session creates are the person's,
+    so a bill can go into a folder of a personal Drive.
+    """
+    info = authorized_user_info
+    # Built by hand: ``from_authorized_user_info`` always puts Google's token endpoint in,
+    # whatever the JSON says, and the sandbox's endpoint is elsewhere.
+    credentials = UserCredentials(  # type: ignore[no-untyped-call]
+        token=None,
+        refresh_token=info["refresh_token"],
+        token_uri=info.get("token_uri") or "https://oauth2.googleapis.com/token",
+        client_id=info.get("client_id"),
+        client_secret=info.get("client_secret"),
+        scopes=list(SCOPES),
+    )
+    return _mounted(credentials, api_base_url, drive_base_url, timeout)
+
+
+def installed_app_flow(client_secrets_file: str, *, open_browser: bool = True) -> dict[str, Any]:
+    """``sheetledger auth google``: a person signs in once in the browser (the installed-app
+    flow, a local redirect); the ``authorized_user`` JSON with the refresh token is returned."""
+    # optional dependency: only this one-time command needs google-auth-oauthlib
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    flow = InstalledAppFlow.from_client_secrets_file(client_secrets_file, scopes=list(SCOPES))
+    credentials = flow.run_local_server(port=0, open_browser=open_browser)
+    info: dict[str, Any] = json.loads(credentials.to_json())
+    info.pop("token", None)  # the access token is short-lived; the refresh token is the secret
+    info.pop("expiry", None)
+    return info
 
 
 def connect(
@@ -127,10 +199,7 @@ def connect(
     credentials = Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
         service_account_info, scopes=list(SCOPES)
     )
-    session = _Session(credentials)
-    drive_base = drive_base_url or api_base_url
-    session.mount(SHEETS_HOST, _TimeoutAdapter(timeout, SHEETS_HOST, api_base_url))
-    session.mount(DRIVE_HOST, _TimeoutAdapter(timeout, DRIVE_HOST, drive_base))
+    session = _mounted(credentials, api_base_url, drive_base_url, timeout)
     client = gspread.Client(auth=credentials, session=session)
     client.set_timeout(timeout)
     return client

@@ -33,6 +33,8 @@ class ParsedRows:
     problems: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> key -> problem
     duplicates: list[str] = field(default_factory=list)
     copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id -> later rows
+    # Rows with cells but no ID (a form row a person filled in): 1-based sheet row -> values.
+    unkeyed: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def parse_rows(
@@ -60,6 +62,8 @@ def parse_rows(
     ]
     for index, row in enumerate(zip(*values, strict=True)):
         if row[0] is None:  # no ID, or one that does not read as an ID
+            if any(value not in (None, "", False) for value in row[1:]):
+                out.unkeyed[index + 2] = dict(zip(keys, row, strict=True))
             continue
         row_id = str(row[0])
         if row_id in out.rows:

@@ -77,7 +77,16 @@ def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
             report.headers_written.append(title)
         else:
             problem = check_header(schema, current)
-            if problem:
+            tail = _missing_tail(schema, current)
+            if problem and tail is not None:
+                # A newer version declares more columns at the end: their headers are added
+                # where the cells are still empty (never over a column of someone's).
+                columns = int(props.get("gridProperties", {}).get("columnCount", 26))
+                if columns < schema.width:
+                    requests.append(_more_columns(sheet_id, schema.width - columns))
+                requests.extend(_header_cells(sheet_id, schema, first=tail))
+                report.headers_written.append(title)
+            elif problem:
                 report.problems.append(
                     f"tab '{title}': {problem} — fix the header by hand; init leaves it"
                 )
@@ -113,9 +122,25 @@ def _add_sheet(sheet_id: int, title: str, schema: TabSchema) -> dict[str, Any]:
     }
 
 
-def _header_cells(sheet_id: int, schema: TabSchema) -> list[dict[str, Any]]:
+def _missing_tail(schema: TabSchema, header: list[Any]) -> int | None:
+    """Where the managed headers stop when they stand right but the last ones are missing
+    (their cells empty); None otherwise."""
+    found = [str(h).strip() if h is not None else "" for h in header]
+    known = 0
+    while known < len(found) and known < schema.width and found[known] == schema.headers[known]:
+        known += 1
+    if known == schema.width or known == 0 or any(found[known : schema.width]):
+        return None
+    return known
+
+
+def _more_columns(sheet_id: int, count: int) -> dict[str, Any]:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": count}}
+
+
+def _header_cells(sheet_id: int, schema: TabSchema, *, first: int = 0) -> list[dict[str, Any]]:
     cells = []
-    for column in schema.columns:
+    for column in schema.columns[first:]:
         cell: dict[str, Any] = {
             "userEnteredValue": {"stringValue": column.header},
             "userEnteredFormat": {
@@ -129,7 +154,7 @@ def _header_cells(sheet_id: int, schema: TabSchema) -> list[dict[str, Any]]:
     return [
         {
             "updateCells": {
-                "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+                "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": first},
                 "rows": [{"values": cells}],
                 "fields": (
                     "userEnteredValue,userEnteredFormat.textFormat,"

@@ -325,8 +325,91 @@ class LedgerSheets:
             return tab, layout
         parsed = parse_rows(schema, rows, self.tz, width)
         tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
+        tab.unkeyed = parsed.unkeyed
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
         return tab, layout
+
+    def read_columns(self, key: str, columns: Sequence[str]) -> dict[str, list[Any]]:
+        """The header of tab ``key`` and the whole ``columns`` (column keys), in one request.
+
+        A write path that must know which keys a large tab holds (the orders' IDs and
+        sources) reads two narrow columns, not 50,000 rows of every column (one
+        ``values:batchGet``; ``spreadsheets.get`` of the same cells is far heavier). The
+        header is checked as ``read`` checks it (``append_rows`` may follow); a broken
+        one gives empty columns. Values are the cells as read (unformatted), from row 2.
+        """
+        title, schema = self.tabs[key]
+        last = column_letter(schema.width - 1)
+        ranges = [f"{quote_title(title)}!A1:{last}1"]
+        for column in columns:
+            letter = column_letter(schema.index[column])
+            ranges.append(f"{quote_title(title)}!{letter}2:{letter}")
+        reply = self._call(
+            "read columns",
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
+        )
+        value_ranges = reply.get("valueRanges", [])
+        header_rows = value_ranges[0].get("values", []) if value_ranges else []
+        layout = TabLayout(title, schema)
+        layout.header_problem = (
+            check_header(schema, header_rows[0]) if header_rows else "the header row is empty"
+        )
+        found: dict[str, list[Any]] = {}
+        for column, value_range in zip(columns, value_ranges[1:], strict=True):
+            values = value_range.get("values", []) if not layout.header_problem else []
+            found[column] = [row[0] if row else None for row in values]
+            layout.last_row = max(layout.last_row, 1 + len(values))
+        self.layouts[key] = layout
+        return found
+
+    def read_row(self, key: str, row_id: str) -> tuple[dict[str, Any], int] | None:
+        """The cells of the row with ID ``row_id`` and its sheet row, or None: two small reads.
+
+        One ``read_columns`` of the ID column finds the row (and checks the header), one
+        ``values:batchGet`` reads that row alone — never the whole tab. A broken header
+        raises ``HeaderProblem``. ``write_row`` may follow.
+        """
+        title, schema = self.tabs[key]
+        ids = self.read_columns(key, [schema.id_column.key])[schema.id_column.key]
+        problem = self.layouts[key].header_problem
+        if problem:
+            raise HeaderProblem(title, problem)
+        try:
+            found_at = [str(i) if i is not None else "" for i in ids].index(row_id)
+        except ValueError:
+            return None
+        row = found_at + 2
+        last = column_letter(schema.width - 1)
+        ranges = [f"{quote_title(title)}!A{row}:{last}{row}"]
+        reply = self._call(
+            "read row",
+            lambda: self._http.values_batch_get(self.spreadsheet_id, ranges, dict(_READ_PARAMS)),
+        )
+        parts = [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+        cells = parts[0] if parts else []
+        parsed = parse_rows(schema, [schema.headers, *cells], self.tz)
+        got = parsed.rows.get(row_id)
+        return None if got is None else (got, row)
+
+    def write_row(self, key: str, row: int, values: Mapping[str, Any]) -> int:
+        """Write ``values`` (column key -> value) into sheet row ``row`` of tab ``key``.
+
+        One ``batchUpdate``; the row is the one ``read_row`` just found (the ID column is
+        not written). Returns the number of cells written.
+        """
+        title, schema = self.tabs[key]
+        sheet_id = self._sheet_ids.get(title)
+        if sheet_id is None:
+            sheet_id = self.sheet_ids()[title]
+        batch = _EncodedBatch()
+        cells = 0
+        for start, run in _runs(schema, values):
+            batch.add(self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False))
+            cells += len(run)
+        if cells:
+            body = batch.body()
+            self._call("write row", lambda: self._send_batch_update(body))
+        return cells
 
     def read_if_changed(
         self, keys: Iterable[str] | None = None, *, force: bool = False
@@ -471,6 +554,7 @@ class LedgerSheets:
             | {a.tab for a in changes.appends}
             | set(changes.replace)
             | {tab for tab, _ in changes.removes}
+            | {k.tab for k in changes.keys}
             | ({"state"} if changes.state else set())
         )
         for key in touched:
@@ -554,6 +638,26 @@ class LedgerSheets:
                     for request in _row_formats(sheet_id, 2, len(block), schema, clear=True):
                         requests_.add(request)
                     cells += sum(len(b) for b in block)
+        for row_key in changes.keys:
+            located = where[row_key.tab]
+            schema = self.tabs[row_key.tab].schema
+            taken = set(located.positions.values()) | {
+                row for rows in located.copies.values() for row in rows
+            }
+            if row_key.row in taken or row_key.row > located.last_row:
+                # Someone typed an ID there, or sorted the tab, since the read: next cycle.
+                log.info("%s: row %d changed before its ID was written", row_key.tab, row_key.row)
+                continue
+            values = {**row_key.values, schema.id_column.key: row_key.row_id}
+            line = [values.get(c.key) for c in schema.columns]
+            written = [(i, v) for i, v in enumerate(line) if schema.columns[i].key in values]
+            for index, value in written:
+                requests_.add(
+                    self._update_cells(
+                        located.sheet_id, row_key.row, index, [[value]], schema, index, fmt=False
+                    )
+                )
+                cells += 1
         deletions: list[tuple[int, int]] = []
         for tab, row_id in changes.removes:
             row = where[tab].positions.get(row_id)

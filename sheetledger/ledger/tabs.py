@@ -168,6 +168,8 @@ EXPENSES = TabSchema(
         _c(
             "void", "Void", PEOPLE, Kind.BOOL, 70, "ticked = undone: kept, but excluded from totals"
         ),
+        _c("salon", "Salon", PEOPLE, width=120, note="the salon this cost belongs to, if one"),
+        _c("city", "City", PEOPLE, width=110, note="the city this cost belongs to, if one"),
     ),
 )
 
@@ -269,7 +271,7 @@ RECONCILIATION = TabSchema(
     ),
 )
 
-MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, RECONCILIATION, STATE)
+MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, INVOICES, RECONCILIATION, STATE)
 
 # --------------------------------------------------------------------------- cabinets
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only

@@ -25,6 +25,8 @@ class TabRows:
     # Rows that repeat an ID (a person pasted a copy): id -> the later copies, in sheet order.
     # ``rows`` holds the first; planning holds the ID back until one row is left.
     copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rows a person filled without an ID, by 1-based sheet row (``RowKey`` gives them one).
+    unkeyed: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def get(self, row_id: str) -> dict[str, Any] | None:
         return self.rows.get(row_id)
@@ -61,6 +63,17 @@ class RowAppend:
     values: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class RowKey:
+    """Give the row at sheet row ``row`` of tab ``tab`` (read without an ID) the ID
+    ``row_id`` and ``values``. Written only if that row still has no ID at write time."""
+
+    tab: str
+    row: int
+    row_id: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class LedgerChanges:
     updates: list[RowUpdate] = field(default_factory=list)
@@ -68,9 +81,12 @@ class LedgerChanges:
     replace: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # computed tabs
     state: dict[str, str] = field(default_factory=dict)
     removes: list[tuple[str, str]] = field(default_factory=list)  # (tab, row id): rows to delete
+    keys: list[RowKey] = field(default_factory=list)  # IDs for rows people filled without one
 
     def __bool__(self) -> bool:
-        return bool(self.updates or self.appends or self.replace or self.state or self.removes)
+        return bool(
+            self.updates or self.appends or self.replace or self.state or self.removes or self.keys
+        )
 
     def update(self, tab: str, row_id: str, values: Mapping[str, Any]) -> None:
         if values:
@@ -82,6 +98,7 @@ class LedgerChanges:
         self.replace.update(other.replace)
         self.state.update(other.state)
         self.removes.extend(other.removes)
+        self.keys.extend(other.keys)
 
     def merged_updates(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Updates folded per row (later values win), appends excluded."""
@@ -112,13 +129,18 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
         | {u.tab for u in changes.updates}
         | {tab for tab, _ in changes.removes}
         | set(changes.replace)
+        | {k.tab for k in changes.keys}
     )
     tabs = {
-        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems), tab.copies)
+        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems), tab.copies, dict(tab.unkeyed))
         if key in touched
         else tab
         for key, tab in view.tabs.items()
     }
+    for key in changes.keys:
+        unkeyed = tabs[key.tab].unkeyed.pop(key.row, None)
+        if unkeyed is not None and key.row_id not in tabs[key.tab].rows:
+            tabs[key.tab].rows[key.row_id] = {**unkeyed, **key.values, "id": key.row_id}
     for append in changes.appends:
         rows = tabs[append.tab].rows
         if append.row_id in rows:

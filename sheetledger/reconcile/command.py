@@ -21,7 +21,12 @@ from sheetledger.connect import (
 )
 from sheetledger.errors import SheetledgerError
 from sheetledger.reconcile.backup import take_backup
-from sheetledger.reconcile.digest import DIGEST_TABS, send_due, telegram_sender
+from sheetledger.reconcile.digest import (
+    DIGEST_TABS,
+    send_due,
+    telegram_photo_sender,
+    telegram_sender,
+)
 from sheetledger.reconcile.restore import run_restore
 from sheetledger.reconcile.run import ReconcileReport, run_reconcile
 from sheetledger.reconcile.track import summary
@@ -168,6 +173,7 @@ def digest(config: Config, console: Console, *, now: bool, to: int | None) -> in
             datetime.now(UTC),
             force=now,
             only=[to] if to is not None else [],
+            send_photo=telegram_photo_sender(config),
         )
     finally:
         store.close()

@@ -1,7 +1,13 @@
-"""The daily digest in Telegram: what the owner and the cashier read over breakfast.
+"""The daily digest in Telegram: what the owner, the cashier and the accountant read over breakfast.
 
 ``plan_digest`` is pure (the ledger's tabs and today in, the messages out, in
-Russian, each within Telegram's 4,096 characters). ``send_due`` is the shell the
+Russian, each within Telegram's 4,096 characters). The owner reads the money of
+yesterday and of the month, net profit as ``sheetledger report`` computes it, the
+cash on the managers, the money in the bank nobody assigned, overdue payment orders
+and the worst findings, with the marketing-versus-turnover chart as a picture (the
+PNG of ``report --png``); the cashier the cash; the accountant what she has to do
+(non-cash payments still unconfirmed, bank lines to assign, orders due).
+``send_due`` is the shell the
 daemon calls every minute: at the configured time in the business's zone it sends
 the day's digest once. The day sent is remembered in ``state.db`` per chat, after
 each send, so a restart neither skips the day nor sends it twice (a crash in the
@@ -12,25 +18,36 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from sheetledger.bot.identity import make_bot
 from sheetledger.config import Config, Role
 from sheetledger.model import ZERO
 from sheetledger.reconcile.findings import SEVERITY_ORDER, rub
 from sheetledger.reconcile.track import HISTORY_ID
+from sheetledger.reports.figures import Period
+from sheetledger.reports.terminal import period_report, save_chart
 from sheetledger.store import LocalState
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.push import received_so_far
 
+log = logging.getLogger(__name__)
+
 TEXT_LIMIT = 4096  # Telegram's limit for a message (a caption has 1,024)
+CHART_FILE = "digest-chart.png"  # in state_dir: the last chart sent, to look at
 SENT_KEY = "digest.sent"  # chat id -> the day (ISO) its digest was sent
-DIGEST_TABS = ("payments", "expenses", "reconciliation")
+FAILED_KEY = "digest.failed"  # chat id -> the day a send failed (said once in the log)
+DIGEST_TABS = ("deals", "payments", "expenses", "bank", "reconciliation")
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo's caption
+NON_CASH = frozenset({"card", "terminal", "bank", "credit"})
+LISTED = 10  # lines named one by one in the accountant's digest
 _SEVERITY_RU = {"error": "❗", "warning": "⚠️", "info": "ℹ️"}
 
 
@@ -90,7 +107,142 @@ def open_findings(view: LedgerView) -> list[Mapping[str, Any]]:
     )
 
 
-def owner_message(view: LedgerView, today: date) -> str:
+def month_net_profit(view: LedgerView, config: Config, today: date) -> Decimal | None:
+    """Net profit from the 1st of yesterday's month to yesterday, exactly as
+    ``sheetledger report`` computes it (None without the Deals tab to compute it from)."""
+    if "deals" not in view.tabs:
+        return None
+    yesterday = today - timedelta(days=1)
+    period = Period("digest", yesterday.replace(day=1), yesterday)
+    pnl = period_report(config, _sources(view), period, ()).pnl
+    return pnl[-1]["net_profit"] if pnl else ZERO
+
+
+def _sources(view: LedgerView) -> dict[str, list[Mapping[str, Any]]]:
+    return {
+        key: list(view.tab(key)) if key in view.tabs else []
+        for key in ("deals", "payments", "expenses")
+    }
+
+
+@dataclass(frozen=True)
+class BankWaiting:
+    """Incoming money in the Bank tab no rule or person has assigned to a contract."""
+
+    count: int
+    amount: Decimal
+    oldest: date | None
+    rows: tuple[Mapping[str, Any], ...]
+
+
+def bank_waiting(view: LedgerView) -> BankWaiting:
+    if "bank" not in view.tabs:
+        return BankWaiting(0, ZERO, None, ())
+    rows = sorted(
+        (
+            row
+            for row in view.tab("bank")
+            if row.get("direction") == "in" and row.get("state") in ("unassigned", "suggested")
+        ),
+        key=lambda r: (r.get("date") or date.max, str(r.get("id"))),
+    )
+    days = [r["date"] for r in rows if r.get("date") is not None]
+    total = sum((r.get("amount") or ZERO for r in rows), ZERO)
+    return BankWaiting(len(rows), total, min(days, default=None), tuple(rows))
+
+
+def bank_lines(view: LedgerView, today: date) -> list[str]:
+    """The owner's lines on money in the bank not assigned to any contract."""
+    waiting = bank_waiting(view)
+    if not waiting.count:
+        return ["🏦 Все поступления в банк разнесены по договорам"]
+    oldest = waiting.oldest
+    since = f", самое давнее с {oldest:%d.%m} ({(today - oldest).days} дн.)" if oldest else ""
+    return [
+        f"🏦 В банке не разнесено по договорам: {rub(waiting.amount)} ({waiting.count} стр.{since})"
+    ]
+
+
+def overdue_orders(view: LedgerView, today: date) -> list[str]:
+    """Hook for the payment orders' overdue lines (one per order, said as is).
+
+    None until the ledger has payment orders; the orders' package fills it in.
+    """
+    return []
+
+
+def orders_due(view: LedgerView, today: date) -> list[str]:
+    """Hook for the payment orders the accountant has to pay today; none until orders exist."""
+    return []
+
+
+def unconfirmed_non_cash(view: LedgerView, today: date) -> list[Mapping[str, Any]]:
+    """Non-cash payments due by today and not confirmed (nor cancelled), the oldest first."""
+    rows = [
+        row
+        for row in view.tab("payments")
+        if row.get("method") in NON_CASH
+        and not row.get("confirmed")
+        and row.get("date") is not None
+        and row["date"] <= today
+        and not str(row.get("state") or "").startswith("cancelled")
+    ]
+    return sorted(rows, key=lambda r: (r["date"], str(r.get("id"))))
+
+
+def accountant_message(view: LedgerView, today: date) -> str:
+    """What the accountant has to do: confirm non-cash money, assign bank lines, pay orders."""
+    lines = [f"🧾 Дела бухгалтера на {today:%d.%m.%Y}"]
+    unconfirmed = unconfirmed_non_cash(view, today)
+    if unconfirmed:
+        total = sum((r.get("amount") or ZERO for r in unconfirmed), ZERO)
+        lines.append(f"Безнал не подтверждён: {len(unconfirmed)} пл. на {rub(total)}")
+        for row in unconfirmed[:LISTED]:
+            lines.append(
+                f"• {row.get('id')} № {row.get('contract_no') or '—'} {row.get('method')}: "
+                f"{rub(row.get('amount'))}, срок {row['date']:%d.%m}"
+            )
+        if len(unconfirmed) > LISTED:
+            lines.append(f"… и ещё {len(unconfirmed) - LISTED}")
+    else:
+        lines.append("Весь безнал подтверждён")
+    waiting = bank_waiting(view)
+    if waiting.count:
+        lines.append(
+            f"Разнести в кабинете (вкладка Bank): {waiting.count} стр. на {rub(waiting.amount)}"
+        )
+        for row in waiting.rows[:LISTED]:
+            day = row.get("date")
+            lines.append(
+                f"• {day:%d.%m} {rub(row.get('amount'))} от {row.get('counterparty') or '—'}"
+                f" ({row.get('state')})"
+                if day
+                else f"• {rub(row.get('amount'))} от {row.get('counterparty') or '—'}"
+            )
+    else:
+        lines.append("Банк: разносить нечего")
+    due_orders = orders_due(view, today)
+    if due_orders:
+        lines += ["Оплатить поручения:", *due_orders]
+    return "\n".join(lines)
+
+
+def chart_png(view: LedgerView, config: Config, today: date, path: Path) -> Path | None:
+    """The marketing-versus-turnover chart of the year to yesterday, as ``report --png``
+    draws it, saved at ``path``; None when no money moved (or no Deals tab)."""
+    if "deals" not in view.tabs:
+        return None
+    yesterday = today - timedelta(days=1)
+    year = Period(str(yesterday.year), date(yesterday.year, 1, 1), yesterday)
+    months = period_report(config, _sources(view), year, ()).pnl
+    if not months:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_chart(months, path)
+    return path
+
+
+def owner_message(view: LedgerView, today: date, config: Config | None = None) -> str:
     yesterday = today - timedelta(days=1)
     day = totals(view, yesterday, yesterday)
     month_start = yesterday.replace(day=1)
@@ -105,10 +257,16 @@ def owner_message(view: LedgerView, today: date) -> str:
         f"расходы {rub(mtd.costs)}, итог {rub(mtd.net)}",
         f"Те же дни прошлого месяца: выручка {rub(before.revenue)}, "
         f"расходы {rub(before.costs)}, итог {rub(before.net)}",
-        "",
     ]
+    net = month_net_profit(view, config, today) if config is not None else None
+    if net is not None:
+        lines.append(f"Чистая прибыль с начала месяца (как в отчёте): {rub(net)}")
+    lines.append("")
     cash = cash_lines(view, today)
     lines += ["💵 Наличные у менеджеров:", *cash] if cash else ["💵 Наличных у менеджеров нет"]
+    lines.append("")
+    lines += bank_lines(view, today)
+    lines += overdue_orders(view, today)
     findings = open_findings(view)
     lines.append("")
     if findings:
@@ -155,9 +313,11 @@ def plan_digest(view: LedgerView, config: Config, today: date) -> dict[int, list
     for user in config.telegram.users:
         texts: list[str] = []
         if Role.OWNER in user.roles:
-            texts += fit(owner_message(view, today))
+            texts += fit(owner_message(view, today, config))
         if Role.CASHIER in user.roles:
             texts += fit(cashier_message(view, today))
+        if Role.ACCOUNTANT in user.roles:
+            texts += fit(accountant_message(view, today))
         if texts:
             plan[user.id] = texts
     return plan
@@ -174,6 +334,8 @@ def due(now: datetime, config: Config, sent: Mapping[str, str], chats: Iterable[
 
 
 Send = Callable[[int, str], None]
+SendPhoto = Callable[[int, Path, str], None]  # chat, the PNG, its caption
+RECIPIENTS = frozenset({Role.OWNER, Role.CASHIER, Role.ACCOUNTANT})
 
 
 def send_due(
@@ -185,32 +347,70 @@ def send_due(
     *,
     force: bool = False,
     only: Sequence[int] = (),
+    send_photo: SendPhoto | None = None,
 ) -> list[int]:
     """Send today's digest to the chats that have not had it; returns the chats sent to.
 
     With ``force`` (``sheetledger digest --now``) it is sent whatever the time and the
-    memory say, and the memory is left alone.
+    memory say, and the memory is left alone. With ``send_photo``, the owners get the
+    chart after their text (drawn once, saved in ``state_dir``).
     """
     today = now.astimezone(config.tz).date()
     sent = {str(k): str(v) for k, v in (store.get(SENT_KEY, {}) or {}).items()}
-    chats = [u.id for u in config.telegram.users if {Role.OWNER, Role.CASHIER} & set(u.roles)]
+    chats = [u.id for u in config.telegram.users if RECIPIENTS & set(u.roles)]
     if not force and (not config.digest.enabled or not due(now, config, sent, chats)):
         return []
     view = read()
     plan = plan_digest(view, config, today)
     done = []
+    chart: Path | Literal[False] | None = None  # drawn for the first owner, then reused
+    failed = {str(k): str(v) for k, v in (store.get(FAILED_KEY, {}) or {}).items()}
     for chat in list(only) or list(plan):
         if not force and sent.get(str(chat)) == today.isoformat():
             continue
         # A chat named with --to that is no recipient gets the owner's digest.
-        texts = plan.get(chat) or fit(owner_message(view, today))
-        for text in texts:
-            send(chat, text)
+        texts = plan.get(chat) or fit(owner_message(view, today, config))
+        try:
+            for text in texts:
+                send(chat, text)
+            user = config.telegram.user(chat)
+            if send_photo is not None and (user is None or Role.OWNER in user.roles):
+                if chart is None:
+                    chart = chart_png(view, config, today, config.state_dir / CHART_FILE) or False
+                if chart:
+                    send_photo(chat, chart, chart_caption(today))
+        except Exception as exc:  # one chat (blocked, never opened) must not stop the others
+            if force or failed.get(str(chat)) != today.isoformat():
+                log.warning("digest not sent to chat %s: %s", chat, exc)
+            if not force:
+                failed[str(chat)] = today.isoformat()
+                store.set(FAILED_KEY, failed)
+            continue  # tried again at the next minute
         done.append(chat)
         if not force:
             sent[str(chat)] = today.isoformat()
             store.set(SENT_KEY, sent)
     return done
+
+
+def chart_caption(today: date) -> str:
+    yesterday = today - timedelta(days=1)
+    return f"📈 Маркетинг и выручка по месяцам, {yesterday.year} (по {yesterday:%d.%m})"[
+        :CAPTION_LIMIT
+    ]
+
+
+def telegram_photo_sender(config: Config) -> SendPhoto:
+    """Send a picture with a caption through the Bot API, like ``telegram_sender``."""
+
+    def send_photo(chat: int, path: Path, caption: str) -> None:
+        async def go() -> None:
+            async with make_bot(config.telegram) as bot:
+                await bot.send_photo(chat, path.read_bytes(), caption=caption)
+
+        asyncio.run(go())
+
+    return send_photo
 
 
 def telegram_sender(config: Config) -> Send:

@@ -14,7 +14,7 @@ from typing import Any
 from sheetledger.config import Config
 from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.reconcile.backup import take_backup
-from sheetledger.reconcile.digest import DIGEST_TABS, Send, send_due
+from sheetledger.reconcile.digest import DIGEST_TABS, Send, SendPhoto, send_due
 from sheetledger.reconcile.run import BulkCrm, run_reconcile
 from sheetledger.reconcile.track import summary
 from sheetledger.store import LocalState
@@ -56,11 +56,16 @@ def backup_job(
 
 
 def digest_job(
-    config: Config, ledger: LedgerSheets, send: Send, store: LocalState, now: datetime
+    config: Config,
+    ledger: LedgerSheets,
+    send: Send,
+    store: LocalState,
+    now: datetime,
+    send_photo: SendPhoto | None = None,
 ) -> None:
     def work() -> str:
         keys = [key for key in DIGEST_TABS if key in ledger.tabs]
-        chats = send_due(config, lambda: ledger.read(keys), send, store, now)
+        chats = send_due(config, lambda: ledger.read(keys), send, store, now, send_photo=send_photo)
         return f"digest sent to {len(chats)} chats" if chats else ""
 
     _guarded(store, "digest", work)

@@ -9,6 +9,8 @@ An idle cycle reads nothing and computes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,11 +41,25 @@ PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0.0%"}
 
 @dataclass
 class ReportMemory:
-    """What the last refresh wrote, so equal figures are not written again."""
+    """What the last refresh wrote, so equal figures are not written again.
+
+    ``fingerprint`` (a digest of the rows written) is what the daemon keeps in its local
+    state, so a restarted daemon does not rewrite figures the tabs already show.
+    """
 
     written: dict[str, list[dict[str, Any]]] | None = None
     day: date | None = None
     ran_at: datetime | None = None  # the daemon's last call (``reports.every_seconds``)
+    fingerprint: str | None = None
+
+
+FINGERPRINT_KEY = "reports.fingerprint"  # in state.db: the digest of the rows last written
+
+
+def fingerprint(tabs: Mapping[str, list[dict[str, Any]]], titles: Sequence[str] = ()) -> str:
+    """A digest of the report rows (and the tab titles they went to), stable across runs."""
+    text = json.dumps([list(titles), tabs], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -86,10 +102,12 @@ def refresh_reports(
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
     rows = compute_reports(config, {k: list(view.tab(k)) for k in SOURCES}, today)
     memory.day = today
-    if rows == memory.written:
+    digest = fingerprint(rows, [ledger.tabs[key][0] for key in REPORTS])
+    if rows == memory.written or digest == memory.fingerprint:
+        memory.written = rows
         return Refresh(recomputed=True, written=False)
     write_reports(ledger, rows)
-    memory.written = rows
+    memory.written, memory.fingerprint = rows, digest
     return Refresh(recomputed=True, written=True)
 
 

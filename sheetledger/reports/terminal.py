@@ -136,15 +136,16 @@ def _percent(value: Decimal | None) -> str:
 
 
 def print_report(report: PeriodReport, console: Console) -> None:
+    # A figure a line and a month a column, as a P&L is read (and as it fits a terminal).
     pnl = Table(title=f"P&L, {report.period.label}")
     keys = [k for k in (report.pnl[0] if report.pnl else {}) if k != "id"]
-    pnl.add_column("Month")
-    for key in keys:
-        pnl.add_column(key.removeprefix("op:").replace("_", " "), justify="right")
+    pnl.add_column("")
     for row in report.pnl:
+        pnl.add_column(str(row["id"]), justify="right")
+    for key in keys:
         pnl.add_row(
-            str(row["id"]),
-            *(_percent(row[k]) if k.endswith("share") else _rub(row[k]) for k in keys),
+            key.removeprefix("op:").replace("_", " "),
+            *(_percent(r[key]) if key.endswith("share") else _rub(r[key]) for r in report.pnl),
         )
     console.print(pnl if report.pnl else f"No money moved in {report.period.label}.")
     for dimension in dict.fromkeys(r["dimension"] for r in report.dimensions):
@@ -167,22 +168,37 @@ def print_report(report: PeriodReport, console: Console) -> None:
 
 
 def save_chart(months: Sequence[Mapping[str, Any]], path: Path) -> None:
-    """Marketing spend (columns) against turnover (a line) by month, as a PNG."""
+    """Marketing spend (columns, right axis) against turnover (a line, left axis) by month, as a
+    PNG. Two axes: marketing is a few per cent of turnover, and one axis would flatten it."""
     # optional dependency at run time: matplotlib is loaded only when a PNG is asked for
     import matplotlib
 
     matplotlib.use("Agg")  # no display: a daemon, a cron job, a CI runner
     from matplotlib import pyplot as plt  # optional dependency: as above
+    from matplotlib.ticker import FuncFormatter  # optional dependency: as above
 
     rows = [r for r in months if not str(r["id"]).endswith("total")]
     labels = [str(r["id"]) for r in rows]
-    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=100)
+    roubles = FuncFormatter(lambda value, _: f"{value:,.0f} ₽".replace(",", "\u202f"))
+    figure, turnover = plt.subplots(figsize=(9, 4.8), dpi=100)
+    marketing = turnover.twinx()
     try:
-        axis.bar(labels, [float(r["marketing"]) for r in rows], label="Marketing", color="#e69f00")
-        axis.plot(labels, [float(r["revenue"]) for r in rows], label="Turnover", marker="o")
-        axis.set_title("Marketing spend vs turnover")
-        axis.set_ylabel("₽")
-        axis.legend()
+        bars = marketing.bar(
+            labels, [float(r["marketing"]) for r in rows], color="#e69f00", alpha=0.75, width=0.6
+        )
+        (line,) = turnover.plot(
+            labels, [float(r["revenue"]) for r in rows], marker="o", color="#0072b2", linewidth=2
+        )
+        turnover.set_zorder(marketing.get_zorder() + 1)  # the line over the columns
+        turnover.patch.set_visible(False)
+        turnover.set_ylabel("Turnover")
+        marketing.set_ylabel("Marketing")
+        for axis in (turnover, marketing):
+            axis.yaxis.set_major_formatter(roubles)
+            axis.set_ylim(bottom=0)
+        turnover.tick_params(axis="x", labelrotation=45)
+        turnover.set_title("Marketing spend vs turnover")
+        turnover.legend([line, bars], ["Turnover", "Marketing"], loc="upper left")
         figure.tight_layout()
         figure.savefig(path, format="png")
     finally:

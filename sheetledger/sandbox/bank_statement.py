@@ -14,13 +14,37 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-__all__ = ["COMPANY", "COMPANY_INN", "Movement", "statement_file"]
+__all__ = [
+    "ACQUIRER",
+    "COMPANY",
+    "COMPANY_INN",
+    "DEMO_ACCOUNT",
+    "LENDER",
+    "Movement",
+    "demo_bank_config",
+    "statement_file",
+]
 
 COMPANY = 'ООО "Мебельная мастерская"'
 COMPANY_INN = "7701000001"
 _BANK = "ПАО Сбербанк"
 _BIC = "044525225"
 _CORR = "30101810400000000225"
+
+# The demo business's one settlement account, its acquiring bank and the lender its
+# customers buy on credit from (README «Bank statements»: acquiring and credit rules).
+DEMO_ACCOUNT = "40702810938000001045"
+ACQUIRER = ("ПАО Сбербанк (эквайринг)", "7707083893", "30233810938000000001")
+LENDER = ("АО «ОТП Банк»", "7708001614", "30101810000000000311")
+
+
+def demo_bank_config() -> dict[str, object]:
+    """The ``bank`` section of the demo sandbox's config: our account, acquirer and lender."""
+    return {
+        "accounts": [DEMO_ACCOUNT],
+        "acquiring": {"payer_inns": [ACQUIRER[1]], "fee_percent": "1.8"},
+        "credit": {"lender_inns": [LENDER[1]], "discount_percent": "0"},
+    }
 
 
 @dataclass(frozen=True)
@@ -35,16 +59,24 @@ class Movement:
     purpose: str
     incoming: bool = True
     kind: str = "Платежное поручение"
+    on: date | None = None  # the document's day, when not the statement's last day
 
 
 def statement_file(
-    account: str, day: date, opening: Decimal, movements: Iterable[Movement]
+    account: str,
+    day: date,
+    opening: Decimal,
+    movements: Iterable[Movement],
+    *,
+    start: date | None = None,
 ) -> bytes:
-    """The day's statement of ``account`` as the bank's export: bytes in windows-1251."""
+    """The statement of ``account`` for ``start`` (default: ``day``) to ``day``, one balance
+    section, as the bank's export: bytes in windows-1251."""
     moves = list(movements)
     incoming = sum((m.amount for m in moves if m.incoming), Decimal("0"))
     outgoing = sum((m.amount for m in moves if not m.incoming), Decimal("0"))
     shown = day.strftime("%d.%m.%Y")
+    first = (start or day).strftime("%d.%m.%Y")
     lines = [
         "1CClientBankExchange",
         "ВерсияФормата=1.03",
@@ -53,11 +85,11 @@ def statement_file(
         "Получатель=Бухгалтерия предприятия",
         f"ДатаСоздания={shown}",
         "ВремяСоздания=18:00:00",
-        f"ДатаНачала={shown}",
+        f"ДатаНачала={first}",
         f"ДатаКонца={shown}",
         f"РасчСчет={account}",
         "СекцияРасчСчет",
-        f"ДатаНачала={shown}",
+        f"ДатаНачала={first}",
         f"ДатаКонца={shown}",
         f"РасчСчет={account}",
         f"НачальныйОстаток={_money(opening)}",
@@ -67,7 +99,7 @@ def statement_file(
         "КонецРасчСчет",
     ]
     for move in moves:
-        lines += _document(account, shown, move)
+        lines += _document(account, move.on.strftime("%d.%m.%Y") if move.on else shown, move)
     lines.append("КонецФайла")
     return ("\r\n".join(lines) + "\r\n").encode("cp1251")
 

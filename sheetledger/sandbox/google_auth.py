@@ -8,6 +8,13 @@ in ``service_account_info``, checks ``iss`` and the lifetime claims, and answers
 ``{"access_token", "expires_in": 3599, "token_type": "Bearer"}`` like
 oauth2.googleapis.com. Errors are the real endpoint's ``invalid_grant`` bodies.
 
+A person's OAuth user credentials (what ``sheetledger auth google`` keeps) are refreshed
+with ``grant_type=refresh_token`` (google-auth's ``oauth2.credentials.Credentials``):
+``add_user`` hands out the ``authorized_user`` JSON whose refresh token the endpoint
+takes; the access token then belongs to the person's e-mail (they own what they upload).
+A wrong client secret or an unknown refresh token is ``invalid_grant`` /
+``invalid_client`` as Google answers.
+
 Key pairs are generated once per process per e-mail (RSA 2048 takes ~50 ms) so
 many emulators in one test run stay fast.
 """
@@ -29,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 __all__ = ["JWT_BEARER", "ServiceAccount", "TokenError", "TokenIssuer"]
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+REFRESH = "refresh_token"
 TOKEN_LIFETIME = 3599  # what oauth2.googleapis.com answers for a fresh token
 
 
@@ -124,6 +132,7 @@ class TokenIssuer:
 
     def __init__(self) -> None:
         self.accounts: dict[str, ServiceAccount] = {}
+        self.users: dict[str, tuple[str, str, str]] = {}  # refresh token -> email, id, secret
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
 
@@ -133,6 +142,39 @@ class TokenIssuer:
             if account is None:
                 account = self.accounts[email] = ServiceAccount(email)
             return account
+
+    def add_user(self, email: str, token_uri: str) -> dict[str, str]:
+        """A person's ``authorized_user`` credentials (client id/secret and refresh token)."""
+        with self._lock:
+            client_id = f"{secrets.randbelow(10**12)}-sandbox.apps.googleusercontent.com"
+            client_secret = "GOCSPX-" + secrets.token_urlsafe(18)
+            refresh = "1//sandbox-" + secrets.token_urlsafe(32)
+            self.users[refresh] = (email, client_id, client_secret)
+        return {
+            "type": "authorized_user",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh,
+            "token_uri": token_uri,
+        }
+
+    def _refresh(self, form: dict[str, Any], now: float) -> dict[str, Any]:
+        with self._lock:
+            user = self.users.get(str(form.get("refresh_token") or ""))
+        if user is None:
+            raise TokenError("invalid_grant", "Token has been expired or revoked.")
+        email, client_id, client_secret = user
+        if form.get("client_id") != client_id or form.get("client_secret") != client_secret:
+            raise TokenError("invalid_client", "Unauthorized", status=401)
+        token = "ya29.sandbox-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = _Token(email, now + TOKEN_LIFETIME)
+        return {
+            "access_token": token,
+            "expires_in": TOKEN_LIFETIME,
+            "token_type": "Bearer",
+            "scope": str(form.get("scope") or ""),
+        }
 
     def load_accounts(self, accounts: list[dict[str, str]]) -> None:
         """Accounts saved by ``ServiceAccount.as_state`` (keys survive a sandbox restart)."""
@@ -149,6 +191,8 @@ class TokenIssuer:
         ``wall`` the real time the client signed its JWT with (``iat``/``exp``).
         """
         signed_now = now if wall is None else wall
+        if form.get("grant_type") == REFRESH:
+            return self._refresh(form, now)
         if form.get("grant_type") != JWT_BEARER:
             raise TokenError(
                 "unsupported_grant_type", "Invalid grant_type: " + str(form.get("grant_type", ""))

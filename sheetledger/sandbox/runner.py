@@ -26,7 +26,8 @@ import yaml
 
 from sheetledger.config import Config, load_config
 from sheetledger.sandbox.amocrm import AmoEmulator
-from sheetledger.sandbox.seed import AMO_PAYMENT_METHODS, seed_amocrm
+from sheetledger.sandbox.bank_statement import demo_bank_config
+from sheetledger.sandbox.seed import AMO_CITIES, AMO_PAYMENT_METHODS, AMO_SALONS, seed_amocrm
 from sheetledger.sandbox.server import LoopbackServer
 from sheetledger.sandbox.sheets import SheetsEmulator
 from sheetledger.sandbox.sms import SmsEmulator
@@ -38,6 +39,8 @@ METHOD_OF_OPTION = dict(
 
 # The sandbox's Telegram people (ids are arbitrary but stable).
 OWNER_ID, ACCOUNTANT_ID, CASHIER_ID, SUPPLY_ID = 100000001, 100000002, 100000003, 100000004
+ACCOUNTANT_PHONE = "79120000002"  # the accountant's mobile in the SMS emulator
+
 TG_USERS = (
     {"id": OWNER_ID, "name": "Ольга (владелец)", "roles": ["owner"]},
     {"id": ACCOUNTANT_ID, "name": "Ирина (бухгалтер)", "roles": ["accountant"]},
@@ -152,6 +155,7 @@ class Sandbox:
         master = self.sheets.create_spreadsheet("Учёт — мебельная компания", shared_with=[email])
         cashbox = self.sheets.create_spreadsheet("Кабинет кассира", shared_with=[email])
         accountant = self.sheets.create_spreadsheet("Кабинет бухгалтера", shared_with=[email])
+        supply = self.sheets.create_spreadsheet("Кабинет снабжения", shared_with=[email])
         slot_names = ("Предоплата", "Остаток")
         self.info = {
             "amocrm": {
@@ -171,7 +175,7 @@ class Sandbox:
             "google": {
                 "service_account_email": email,
                 "spreadsheet_id": master,
-                "cabinets": {"cashbox": cashbox, "accountant": accountant},
+                "cabinets": {"cashbox": cashbox, "accountant": accountant, "supply": supply},
             },
             "telegram": {"token": bot_token, "users": list(TG_USERS)},
             # One key for both gateways: sms.ru's api_id, SMSC's psw (login may stay empty).
@@ -188,7 +192,7 @@ class Sandbox:
         amo = self.info["amocrm"]
         google = self.info["google"]
         statuses = amo["statuses"]
-        return {
+        config: dict[str, Any] = {
             "timezone": "Asia/Yekaterinburg",
             "state_dir": "state-daemon",
             "amocrm": {
@@ -204,13 +208,16 @@ class Sandbox:
                         "salon",
                         "city",
                         "confirmed_total",
+                        "costs_paid",
                     )
+                    if key in amo["fields"]
                 },
                 "payment_slots": amo["slots"],
                 "methods": dict(METHOD_OF_OPTION),
                 "status_rules": {
                     "on_first_confirmation": {"status_id": statuses["Платеж подтвержден"]},
                     "on_fully_paid": {"status_id": 142},
+                    "on_first_paid_order": {"status_id": statuses["Производство"]},
                 },
                 "overlap_seconds": 300,
                 "requests_per_second": 6,
@@ -235,7 +242,21 @@ class Sandbox:
                         "spreadsheet_id": google["cabinets"]["accountant"],
                         "methods": ["card", "terminal", "bank", "credit"],
                         "users": [ACCOUNTANT_ID],
+                        "orders": True,
                     },
+                    *(
+                        [
+                            {
+                                "name": "supply",
+                                "title": "Снабжение",
+                                "spreadsheet_id": google["cabinets"]["supply"],
+                                "users": [SUPPLY_ID],
+                                "requests": True,
+                            }
+                        ]
+                        if "supply" in google["cabinets"]
+                        else []
+                    ),
                 ],
             },
             "telegram": {
@@ -250,7 +271,39 @@ class Sandbox:
                 "ceiling": 10000000,
                 "categories": list(CATEGORIES),
             },
+            "orders": {"sms": self.sms_config()},
             "schedule": {"sync": {"every_seconds": 60}, "outbox_flush": {"every_seconds": 30}},
+        }
+        if "demo" in self.info:  # the demo business has a bank account and its statements
+            config["bank"] = demo_bank_config()
+            config["reports"] = {"marketing_categories": ["Реклама"]}
+            config["expenses"] |= {  # «45к аренда @Ленина»: a cost of that salon
+                "salons": [
+                    {"name": name, "city": AMO_CITIES[1 if n == 2 else 0], "aliases": [alias]}
+                    for n, (name, alias) in enumerate(
+                        zip(AMO_SALONS, ("ленина", "гринвич", "кирова"), strict=True)
+                    )
+                ],
+                "cities": [{"name": name} for name in AMO_CITIES],
+            }
+            for cabinet in config["google"]["cabinets"]:
+                cabinet["bank"] = cabinet["name"] == "accountant"
+        return config
+
+    def sms_config(self) -> dict[str, Any]:
+        """``orders.sms`` on the SMS emulator: sms.ru's protocol, the accountant's phone.
+
+        No quiet hours here, so the demo's SMS arrives whatever the hour it is run at;
+        the tests that hold an SMS until morning set them.
+        """
+        return {
+            "provider": "smsru",
+            "api_key_file": "secrets/sms-api-key",
+            "login": self.sms.login,
+            "phones": [ACCOUNTANT_PHONE],
+            "when": ["always"],
+            "quiet_hours": None,
+            "base_url": self.urls["sms"],
         }
 
     @property

@@ -84,7 +84,7 @@ class AmoSeed:
     users: Mapping[str, int]  # user name -> id (admin and managers)
     managers: tuple[int, ...]  # manager user ids, in seed order
     fields: Mapping[str, int]  # role -> field id: contract_no, contract_date, product, salon,
-    #                              city, confirmed_total
+    #                              city, confirmed_total, costs_paid
     slots: tuple[AmoSlotIds, ...]  # prepayment, remainder
     enums: Mapping[int, Mapping[str, int]]  # select field id -> option text -> enum id
 
@@ -146,6 +146,7 @@ def seed_amocrm(emulator: AmoEmulator) -> AmoSeed:
     )
     # Only the daemon writes it: an API-only field cannot be edited by hand in the card.
     fields["confirmed_total"] = field("Подтверждено оплат", "numeric", api_only=True)
+    fields["costs_paid"] = field("Оплачено поставщикам", "numeric", api_only=True)
     for reason in AMO_LOSS_REASONS:
         emulator.add_loss_reason(reason)
 

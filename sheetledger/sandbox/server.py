@@ -196,16 +196,17 @@ def route(method: str, pattern: str, *, kind: str | None = None) -> Callable[[Ha
 class Fault:
     """One scripted fault, applied to the next ``count`` matching requests."""
 
-    kind: str  # status | delay | drop | drop_after_commit | call
+    kind: str  # status | delay | drop | drop_after_commit | call | call_after
     count: int = 1
     status: int = 500
     seconds: float = 0.0
     match: str = ""  # a substring of "METHOD /path?query"; empty matches everything
     hits: int = 0
-    callback: Callable[[], None] | None = None  # kind "call": run before the request is handled
+    # kind "call": run before the request is handled; "call_after": after, before answering
+    callback: Callable[[], None] | None = None
 
     KINDS: ClassVar[frozenset[str]] = frozenset(
-        {"status", "delay", "drop", "drop_after_commit", "call"}
+        {"status", "delay", "drop", "drop_after_commit", "call", "call_after"}
     )
 
     def __post_init__(self) -> None:
@@ -382,6 +383,10 @@ class Emulator:
                 self.changed.set()
             if fault is not None and fault.kind == "drop_after_commit":
                 return DROP
+            if fault is not None and fault.kind == "call_after" and fault.callback is not None:
+                # The request is done (a message sent) and its client still waits for the
+                # answer: the moment a test kills the client "between sending and recording".
+                fault.callback()
             return response
         except HTTPError as exc:
             return exc.response
@@ -424,6 +429,10 @@ class Emulator:
         This is how tests play a person editing between the daemon's read and its write.
         """
         return self.faults.add(Fault("call", count=count, match=match, callback=callback))
+
+    def after_next(self, callback: Callable[[], None], match: str = "", count: int = 1) -> Fault:
+        """Run ``callback`` once the next matching request is handled, before it is answered."""
+        return self.faults.add(Fault("call_after", count=count, match=match, callback=callback))
 
     # -- state ---------------------------------------------------------------------
 

@@ -100,6 +100,8 @@ def merge_edits(
 ) -> LedgerChanges:
     """Master updates for what people changed in this cabinet since the daemon last looked."""
     changes = LedgerChanges()
+    if "cabinet_payments" not in cabinet_view.tabs:
+        return changes  # a cabinet of orders or requests only
     payments = master.tab("payments")
     cabinet_rows = cabinet_view.tab("cabinet_payments")
     for row_id, cab in cabinet_rows.rows.items():
@@ -260,6 +262,8 @@ def plan_mirror(
     ``cash`` is ``plan_cash(master, today)`` when the caller has it already.
     """
     changes = LedgerChanges()
+    if "cabinet_payments" not in cabinet_view.tabs:
+        return changes  # a cabinet of orders or requests only
     deal_names = {row.get("id"): row.get("name") or "" for row in master.tab("deals")}
     current = cabinet_view.tab("cabinet_payments")
     wanted_ids: set[str] = set()

@@ -22,6 +22,8 @@ from sheetledger.crm.pusher import CrmPusher, PushOutcome
 from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.ledger.view import LedgerChanges
+from sheetledger.orders.cycle import OrdersDone, order_mirror, reminder_due, run_orders
+from sheetledger.orders.model import OrderNews
 from sheetledger.rebuild.guard import check_ledger, remember_ledger
 from sheetledger.rebuild.recall import read_recall, remembered_states, stale_pushes, suspects
 from sheetledger.store import LocalState
@@ -51,7 +53,7 @@ LOOKUPS_MAX_AGE = 3600.0
 # docs/architecture.md, "Targets")
 # belong to the bot and the reports: reading and parsing them every minute cost an idle
 # cycle more CPU than everything else together.
-SYNC_TABS = ("deals", "payments", "cash", "state")
+SYNC_TABS = ("deals", "payments", "cash", "invoices", "state")
 
 
 class Crm(Protocol):  # what the cycle needs of AmoClient
@@ -129,6 +131,7 @@ class CycleMemory:
 
     settled_on: date | None = None
     read_all_at: datetime | None = None  # when every sheet was last read, not taken from cache
+    orders_reminded_on: date | None = None  # the day overdue orders were last reminded of
 
 
 def run_cycle(
@@ -142,11 +145,13 @@ def run_cycle(
     dry_run: bool = False,
     cabinets: Mapping[str, LedgerSheets] | None = None,
     memory: CycleMemory | None = None,
+    news: OrderNews | None = None,
 ) -> CycleReport:
     """Read → plan → push → write → mirror. Every decision is ``plan_cycle``'s."""
     today = now.astimezone(config.tz).date()
     given, read_problems = _read(config, ledger, crm, store, cabinets or {}, memory, full, now)
-    given = replace(given, may_idle=memory is not None and not dry_run)
+    reminding = memory is not None and reminder_due(config, now, memory.orders_reminded_on)
+    given = replace(given, may_idle=memory is not None and not dry_run and not reminding)
     plan = plan_cycle(given)
     leads_read = len(given.leads)
     given = replace(given, leads=())  # a first import's 10,000 lead JSONs (~100 MB) can go
@@ -162,6 +167,16 @@ def run_cycle(
         outcome = CrmPusher(crm, store).push(list(plan.push.lead_patches.values()), plan.notes())
     done = settle(plan, outcome, given, dry_run=dry_run)
     problems += outcome.problems
+    orders = _orders(config, given, done, crm, store, news, now, dry_run)
+    if "invoices" in given.broken:
+        title = ledger.tabs["invoices"].title
+        problems.append(f"tab '{title}': {given.broken['invoices']} — payment orders not synced")
+    if orders is not None:
+        merged = LedgerChanges()
+        merged.extend(done.changes)
+        merged.extend(orders.changes)
+        done = replace(done, changes=merged, final=orders.final)
+        problems += orders.problems
     cells, mirrored = 0, True
     if not dry_run:
         if "cash" in given.broken:
@@ -173,9 +188,11 @@ def run_cycle(
             store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
         planned = ((e.payment_id, e.seq) for e in plan.push.events)
         store.journal_remove(stale_pushes(store.journal_keys(), given.recall, planned))
+        if orders is not None and orders.delivered:
+            store.journal_remove(orders.delivered)
         store.trust_journal()
         for room in plan.cabinets:
-            written, problem = _write_cabinet(room, cabinets or {}, done, today)
+            written, problem = _write_cabinet(config, room, cabinets or {}, done, today)
             cells += written
             problems += [problem] if problem else []
             mirrored = mirrored and not problem
@@ -184,6 +201,8 @@ def run_cycle(
     )
     if memory is not None and not dry_run:
         memory.settled_on = None if unsettled else today
+        if orders is not None and reminding:
+            memory.orders_reminded_on = today
     return CycleReport(
         leads_read=leads_read,
         new_rows=plan.new_rows,
@@ -234,7 +253,8 @@ def _read(
     # A master unchanged since the last read was remembered as it is: nothing to suspect.
     remembered = None if master_unchanged else remembered_states(store)
     suspect = suspects(view.tab("payments"), remembered)
-    suspect |= {payment_id for payment_id, _ in store.journal_keys()}  # a PATCH without its note?
+    payments = view.tab("payments").rows  # (the journal holds payment orders' pushes too)
+    suspect |= {key for key, _ in store.journal_keys() if key in payments}  # PATCH, no note?
     recall, recalled_leads = read_recall(crm, suspect, config)
     leads += recalled_leads  # a deleted row comes back with its deal (the pull keeps the newest)
     if _needs_refresh(leads, lookups):
@@ -287,7 +307,29 @@ def _read_cabinets(
     return reads, problems
 
 
+def _orders(
+    config: Config,
+    given: CycleInput,
+    done: Settled,
+    crm: Crm,
+    store: LocalState,
+    news: OrderNews | None,
+    now: datetime,
+    dry_run: bool,
+) -> OrdersDone | None:
+    """The payment orders' step (``orders/cycle.py``); None when Invoices cannot be used."""
+    if "invoices" not in done.final.tabs:
+        return None
+    if "invoices" in given.broken:
+        return None  # said in the cycle's problems
+    rooms = [(read.cabinet, read.view) for read in given.cabinets]
+    return run_orders(
+        config, done.final, rooms, given.lookups, crm, store, news, now=now, dry_run=dry_run
+    )
+
+
 def _write_cabinet(
+    config: Config,
     room: CabinetPlan,
     cabinets: Mapping[str, LedgerSheets],
     done: Settled,
@@ -295,6 +337,8 @@ def _write_cabinet(
 ) -> tuple[int, str]:
     """The cells written into a cabinet, or the problem that kept them out (retried later)."""
     try:
-        return cabinets[room.cabinet.name].write(plan_cabinet(room, done, today)), ""
+        changes = plan_cabinet(room, done, today)
+        changes.extend(order_mirror(config, done.final, room.cabinet, room.view, today))
+        return cabinets[room.cabinet.name].write(changes), ""
     except SheetledgerError as exc:
         return 0, f"cabinet '{room.cabinet.name}' not updated this cycle: {exc}"

@@ -239,9 +239,10 @@ def test_a_stranger_and_a_group_are_refused(
 
 
 def test_supply_may_not_record_expenses(running: tuple[Sandbox, Config, RunningBot]) -> None:
+    """Supply's text is a payment order (bot/orders.py), never an expense row."""
     box, config, _ = running
     box.telegram.send_text(SUPPLY_ID, "3500 реклама")
-    assert "владелец, бухгалтер и кассир" in box.telegram.wait_for_sent(SUPPLY_ID)[0]["text"]
+    assert "Заявк" in box.telegram.wait_for_sent(SUPPLY_ID)[0]["text"]
     box.telegram.send_text(ACCOUNTANT_ID, "700 канцелярия")
     box.telegram.wait_for_sent(ACCOUNTANT_ID)
     rows = wait_for_rows(box, config, lambda rows: len(rows) == 1)

@@ -23,6 +23,7 @@ from sheetledger.bot.parse import (
     result_records,
 )
 from sheetledger.config import Category, ExpensesConfig, load_config
+from sheetledger.contract_ref import contract_key, find_contract_refs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 27)
@@ -476,4 +477,6 @@ def test_parse_never_raises_on_number_heavy_text(text: str) -> None:
         assert expense.date <= TODAY
         if expense.deal_ref is not None:
             assert re.search(r"\d", expense.deal_ref)
-            assert f"#{expense.deal_ref}" not in expense.comment
+            # The reference is out of the comment (``#10,0`` left there is a decimal, no reference).
+            key = contract_key(expense.deal_ref)
+            assert all(ref.key != key for ref in find_contract_refs(expense.comment))

@@ -59,5 +59,5 @@ def test_an_expense_goes_to_its_row_and_back() -> None:
 def test_a_deal_contract_is_read_from_the_leading_deals_columns() -> None:
     assert DEALS.columns[DealContract.WIDTH - 1].key == "contract_no"
     deal = DealContract.from_cells({"id": 31_000_777, "name": "x", "contract_no": 1045})
-    assert deal == DealContract(31_000_777, "1045")
+    assert deal == DealContract(31_000_777, "1045", "x")
     assert DealContract.from_cells({"id": True, "contract_no": ""}) == DealContract(None, None)

@@ -139,7 +139,7 @@ def test_users_fields_pipelines_account(emulator, seed, client):
         emulator.add_field(f"Поле {index}", "text")
     assert len(client.users()) == 304
     fields = client.lead_fields()
-    assert len(fields) == 12 + 55 and len({f["id"] for f in fields}) == 67
+    assert len(fields) == 13 + 55 and len({f["id"] for f in fields}) == 68
     (pipeline,) = client.pipelines()
     assert {s["id"] for s in pipeline["_embedded"]["statuses"]} >= {142, 143}
     account = client.account()

@@ -5,21 +5,31 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sheetledger.ledger.tabs import EXPENSES, RECONCILIATION
+from sheetledger.ledger.tabs import BANK, EXPENSES, RECONCILIATION
+from sheetledger.ledger.view import RowAppend
 from sheetledger.reconcile.digest import (
+    CHART_FILE,
+    SENT_KEY,
     TEXT_LIMIT,
+    accountant_message,
+    bank_lines,
     cashier_message,
     fit,
+    month_net_profit,
+    overdue_orders,
     owner_message,
     send_due,
+    telegram_photo_sender,
     telegram_sender,
 )
 from sheetledger.reconcile.jobs import digest_job
-from sheetledger.sandbox.runner import CASHIER_ID, OWNER_ID
+from sheetledger.reports.figures import Period
+from sheetledger.reports.terminal import period_report
+from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, OWNER_ID
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerChanges, TabRows, apply_changes
 from tests.e2e.world import make_world
-from tests.unit.builders import empty_view
+from tests.unit.builders import CONFIG, empty_view
 
 TODAY = date(2026, 11, 27)
 
@@ -141,3 +151,167 @@ def test_sent_once_a_day_at_its_minute_across_a_restart(tmp_path):
     finally:
         world.box.stop(save=False)
         world.store.close()
+
+
+# --------------------------------------------------------------------------- net profit, bank,
+# the accountant, the chart
+
+
+def _full_view():
+    """``_view`` with the Deals and Bank tabs the owner's net profit and bank lines read."""
+    view = _view()
+    view.tabs["bank"] = TabRows(BANK)
+    changes = LedgerChanges()
+    changes.replace["deals"] = [
+        {"id": str(n), "name": f"Сделка {n}", "manager": "Анна", "salon": "Ленина",
+         "budget": Decimal(50000)} for n in range(1, 7)
+    ]  # fmt: skip
+    changes.replace["bank"] = [
+        {"id": "b1", "date": date(2026, 11, 22), "direction": "in", "amount": Decimal("13777"),
+         "counterparty": "Смирнов А. В.", "state": "unassigned"},
+        {"id": "b2", "date": date(2026, 11, 25), "direction": "in", "amount": Decimal("5000.50"),
+         "counterparty": "Петров П. П.", "state": "suggested"},
+        {"id": "b3", "date": date(2026, 11, 25), "direction": "in", "amount": Decimal("9999"),
+         "counterparty": "Гусев Т.", "state": "confirmed"},
+        {"id": "b4", "date": date(2026, 11, 25), "direction": "out", "amount": Decimal("700"),
+         "counterparty": "Банк", "state": "outgoing"},
+    ]  # fmt: skip
+    return apply_changes(view, changes)
+
+
+def _config():
+    return CONFIG
+
+
+def test_the_owners_net_profit_is_the_reports_to_the_kopeck():
+    config = _config()
+    view = _full_view()
+    yesterday = TODAY - timedelta(days=1)
+    sources = {key: list(view.tab(key)) for key in ("deals", "payments", "expenses")}
+    period = Period("m", yesterday.replace(day=1), yesterday)
+    report = period_report(config, sources, period, ())
+    net = month_net_profit(view, config, TODAY)
+    assert net == report.pnl[-1]["net_profit"] == Decimal("41000.00")
+    text = owner_message(view, TODAY, config)
+    assert "Чистая прибыль с начала месяца (как в отчёте): 41 000,00 ₽" in text.split("\n")
+    # Without the Deals tab (an old job's read) the line is left out, nothing else moves.
+    no_deals = _view()
+    del no_deals.tabs["deals"]
+    assert "Чистая прибыль" not in owner_message(no_deals, TODAY, config)
+
+
+def test_money_in_the_bank_not_assigned_is_said_to_the_owner():
+    lines = bank_lines(_full_view(), TODAY)
+    # unassigned and suggested money in; what is confirmed or went out is not waiting
+    assert lines == [
+        "🏦 В банке не разнесено по договорам: 18 777,50 ₽ (2 стр., самое давнее с 22.11 (5 дн.))"
+    ]
+    assert bank_lines(_view(), TODAY) == ["🏦 Все поступления в банк разнесены по договорам"]
+    assert overdue_orders(_full_view(), TODAY) == []  # no payment orders yet: nothing to say
+
+
+def test_the_accountant_reads_what_she_has_to_do():
+    view = _full_view()
+    changes = LedgerChanges()
+    changes.replace["payments"] = [
+        *view.tab("payments"),
+        {"id": "7:1", "deal_id": 6, "amount": Decimal(20000), "date": date(2026, 11, 20),
+         "method": "bank", "contract_no": "1045", "manager": "Анна"},
+        {"id": "7:2", "deal_id": 6, "amount": Decimal(30000), "date": date(2026, 12, 20),
+         "method": "bank", "manager": "Анна"},  # not due yet
+        {"id": "8:1", "deal_id": 6, "amount": Decimal(1000), "date": date(2026, 11, 1),
+         "method": "card", "state": "cancelled", "manager": "Анна"},  # a lost deal's
+    ]  # fmt: skip
+    text = accountant_message(apply_changes(view, changes), TODAY)
+    assert text.split("\n") == [
+        "🧾 Дела бухгалтера на 27.11.2026",
+        "Безнал не подтверждён: 1 пл. на 20 000,00 ₽",
+        "• 7:1 № 1045 bank: 20 000,00 ₽, срок 20.11",
+        "Разнести в кабинете (вкладка Bank): 2 стр. на 18 777,50 ₽",
+        "• 22.11 13 777,00 ₽ от Смирнов А. В. (unassigned)",
+        "• 25.11 5 000,50 ₽ от Петров П. П. (suggested)",
+    ]
+    assert accountant_message(_view(), TODAY).split("\n")[1:] == [
+        "Весь безнал подтверждён",
+        "Банк: разносить нечего",
+    ]
+
+
+def test_owners_get_the_chart_as_a_picture_the_accountant_her_list(tmp_path):
+    world = make_world(tmp_path / "world")
+    try:
+        config = world.config.model_copy(update={"state_dir": tmp_path / "state"})
+        for user in (OWNER_ID, CASHIER_ID, ACCOUNTANT_ID):
+            world.box.telegram.open_chat(user)
+        _seed_ledger(world.ledger)
+        store = LocalState(tmp_path / "digest.db")
+        at = datetime(2026, 11, 27, 9, 0, tzinfo=config.tz).astimezone(UTC)
+        digest_job(
+            config,
+            world.ledger,
+            telegram_sender(config),
+            store,
+            at,
+            telegram_photo_sender(config),
+        )
+        owner = world.box.telegram.sent(OWNER_ID)
+        assert [bool(m.get("photo")) for m in owner] == [False, True]
+        assert owner[1]["caption"] == "📈 Маркетинг и выручка по месяцам, 2026 (по 26.11)"
+        chart = config.state_dir / CHART_FILE
+        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "Чистая прибыль с начала месяца" in owner[0]["text"]
+        assert "В банке не разнесено по договорам: 13 777,00 ₽" in owner[0]["text"]
+        (accountant,) = world.box.telegram.sent(ACCOUNTANT_ID)
+        assert accountant["text"].startswith("🧾 Дела бухгалтера на 27.11.2026")
+        assert "Смирнов" in accountant["text"]
+        (cashier,) = world.box.telegram.sent(CASHIER_ID)  # text only: no chart for the cashier
+        assert not cashier.get("photo")
+        digest_job(config, world.ledger, telegram_sender(config), store, at, None)
+        assert len(world.box.telegram.sent(OWNER_ID)) == 2  # once a day, picture included
+        store.close()
+    finally:
+        world.box.stop(save=False)
+        world.store.close()
+
+
+def test_a_chat_that_cannot_be_reached_does_not_stop_the_others(tmp_path, caplog):
+    world = make_world(tmp_path / "world")
+    try:
+        config = world.config
+        world.box.telegram.open_chat(OWNER_ID)  # the cashier and the accountant never did
+        store = LocalState(tmp_path / "digest.db")
+        at = datetime(2026, 11, 27, 9, 0, tzinfo=config.tz).astimezone(UTC)
+        send = telegram_sender(config)
+        digest_job(config, world.ledger, send, store, at)
+        assert len(world.box.telegram.sent(OWNER_ID)) == 1
+        assert store.get(SENT_KEY) == {str(OWNER_ID): "2026-11-27"}
+        said = [r for r in caplog.records if "digest not sent" in r.getMessage()]
+        assert len(said) == 2  # the cashier and the accountant, once each
+        world.box.telegram.open_chat(CASHIER_ID)
+        digest_job(config, world.ledger, send, store, at + timedelta(minutes=1))
+        assert len(world.box.telegram.sent(CASHIER_ID)) == 1  # tried again, reached now
+        assert len(world.box.telegram.sent(OWNER_ID)) == 1
+        said = [r for r in caplog.records if "digest not sent" in r.getMessage()]
+        assert len(said) == 2  # the accountant's second failure that day is not said again
+        store.close()
+    finally:
+        world.box.stop(save=False)
+        world.store.close()
+
+
+def _seed_ledger(ledger):
+    """Deals, payments confirmed this month and an unassigned bank line, written to the sheet."""
+    changes = LedgerChanges()
+    for n in (1, 2):
+        deal = {"id": n, "name": f"Сделка {n}", "manager": "Анна", "budget": Decimal(50000)}
+        payment = {"id": f"{n}:1", "deal_id": n, "amount": Decimal(20000 * n),
+                   "method": "card", "confirmed": True, "confirmed_at": date(2026, 11, 10 + n),
+                   "manager": "Анна"}  # fmt: skip
+        changes.appends += [
+            RowAppend("deals", str(n), deal),
+            RowAppend("payments", f"{n}:1", payment),
+        ]
+    line = {"id": "b1", "date": date(2026, 11, 22), "direction": "in", "amount": Decimal("13777"),
+            "counterparty": "Смирнов А. В.", "state": "unassigned"}  # fmt: skip
+    changes.appends.append(RowAppend("bank", "b1", line))
+    ledger.write(changes)

@@ -303,6 +303,31 @@ class DriveStore(SheetsCore):
             self.drive_files[folder.id] = folder
             return folder.id
 
+    def save_file(
+        self,
+        name: str,
+        content: bytes,
+        parent: str,
+        *,
+        mime_type: str = "text/plain",
+        owner: str = "owner@example.com",
+    ) -> str:
+        """A person saves a file into a folder (the bank's export into the statements inbox)."""
+        with self.lock:
+            folder = self.drive_files[parent]
+            item = DriveFile(
+                id=self._new_file_id(),
+                name=name,
+                mime_type=mime_type,
+                parents=[parent],
+                owner=None if folder.drive_id else owner,
+                created=self.clock(),
+                drive_id=folder.drive_id,
+                content=content,
+            )
+            self.drive_files[item.id] = item
+            return item.id
+
     def share_file(self, file_id: str, email: str, role: str = "writer") -> None:
         """A person shares a folder or file (its contents inherit the role)."""
         with self.lock:

@@ -1,4 +1,4 @@
-"""SMSC.ru's HTTP API: ``/sys/send.php`` and ``/sys/balance.php``.
+"""SMSC.ru's HTTP API: ``/sys/send.php``, ``/sys/status.php`` and ``/sys/balance.php``.
 
 Shapes from SMSC's documentation: with ``fmt=3`` a success is
 ``{"id": <message id>, "cnt": <SMS parts in all>}`` (``cost=2``/``3`` add ``"cost"`` and
@@ -8,6 +8,10 @@ request again within a minute (a client should count that as already sent). With
 the answer is a line: ``OK - 1 SMS, ID - 12345`` or ``ERROR = 2 (authorise error)``. The
 wording of the error texts is inferred; the codes are documented.
 
+``/sys/status.php?phone=…&id=…&fmt=3`` answers a message's status by the ``id`` the client
+gave it (``{"status": 1, "last_date": …, "last_timestamp": …, "err": 0}``; status -3 is
+"message not found"): how a client that died after sending learns whether it did.
+
 Texts are read in ``charset``, windows-1251 unless the request says ``charset=utf-8``, as
 SMSC does: a client that sends UTF-8 without saying so gets mojibake delivered.
 """
@@ -15,6 +19,7 @@ SMSC does: a client that sends UTF-8 without saying so gets mojibake delivered.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from sheetledger.sandbox.server import Request, Response, route
@@ -110,6 +115,34 @@ class Smsc(SmsCore):
         if wants == "3":
             line += f", BALANCE - {balance:.2f}"
         return text_response(line)
+
+    @route("GET", r"/sys/status\.php", kind="read")
+    @route("POST", r"/sys/status\.php", kind="read")
+    def _smsc_status(self, request: Request) -> Response:
+        params = request_params(request)
+        fmt = first(params, "fmt", "0")
+        if not self._smsc_authorised(params):
+            return self._smsc_error(2, fmt)
+        phone = normalize_phone(first(params, "phone"))
+        wanted = first(params, "id")
+        if phone is None or not wanted:
+            return self._smsc_error(1, fmt)
+        with self.lock:
+            found = [
+                m
+                for m in self._messages
+                if m["provider"] == "smsc" and m["id"] == wanted and m["to"] == phone
+            ]
+        if not found:
+            status, stamp = -3, 0  # "message not found"
+        else:
+            status, stamp = 1, int(found[-1]["sent_at"])  # 1: delivered
+        if fmt == "3":
+            last_date = time.strftime("%d.%m.%Y %H:%M:%S", time.gmtime(stamp)) if stamp else ""
+            return json_response(
+                {"status": status, "last_date": last_date, "last_timestamp": stamp, "err": 0}
+            )
+        return text_response(f"Status = {status}")
 
     @route("GET", r"/sys/balance\.php", kind="read")
     @route("POST", r"/sys/balance\.php", kind="read")
