@@ -48,8 +48,8 @@ bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deal
 
 SEED  ?= 20261202
 STEPS ?= 700
-chaos: $(STAMP)  ## the long seeded chaos run: faults, kill -9, people's edits (SEED= STEPS= BREAKING=1)
-	$(PY) -m tests.chaos.run --seed $(SEED) --steps $(STEPS) $(if $(BREAKING),--breaking)
+chaos: $(STAMP)  ## the long seeded chaos run: faults, kill -9, people's edits (SEED= STEPS= VERBOSE=1)
+	$(PY) -m tests.chaos.run --seed $(SEED) --steps $(STEPS) $(if $(BREAKING),--breaking) $(if $(VERBOSE),-v)
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import OutgoingNote, PushOutcome
 from sheetledger.ledger.records import CashRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView, apply_changes
+from sheetledger.rebuild.recall import Recall, plan_recall, total_patches
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.cursor import CURSOR_KEY, next_cursor
@@ -60,6 +61,7 @@ class CycleInput:
     may_idle: bool = False  # a daemon that remembers its last cycle may skip planning
     broken: Mapping[str, str] = field(default_factory=dict)  # master tab -> header problem
     titles: Mapping[str, str] = field(default_factory=dict)  # master tab -> its title
+    recall: Recall = field(default_factory=Recall)  # amoCRM's record of rows the sheet mixed up
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,12 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     cursor = None if given.full else stored
     pull = plan_pull(given.master, given.leads, given.lookups, config)
     new_cursor = next_cursor(stored, pull.max_updated_at, given.started)
-    if given.may_idle and not given.full and _unchanged(given, pull.changes, cursor, new_cursor):
+    if (
+        given.may_idle
+        and not given.full
+        and not given.recall
+        and _unchanged(given, pull.changes, cursor, new_cursor)
+    ):
         return CyclePlan(
             idle=True, cursor=cursor, stored_cursor=stored, problems=tuple(pull.problems)
         )
@@ -113,6 +120,10 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     changes = LedgerChanges()
     changes.extend(pull.changes)
     planned = apply_changes(given.master, pull.changes)
+    # Rows whose state people cleared, deleted or sorted away take it back from amoCRM.
+    recalled = plan_recall(planned, given.recall)
+    changes.extend(recalled)
+    planned = apply_changes(planned, recalled)
     # A pasted copy of a row: flagged on every copy, and held back until one is left.
     copies = plan_copies(planned, given.titles)
     changes.extend(copies.changes)
@@ -139,7 +150,10 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
             owed.extend(assigned.cabinet)
             problems.extend(assigned.problems)
         cabinets.append(CabinetPlan(read.cabinet, read.view, owed))
-    push = plan_push(hold_copies(planned), config, given.lookups, today)
+    held = hold_copies(planned)
+    push = plan_push(held, config, given.lookups, today)
+    for deal_id, patch in total_patches(held, given.recall, config).items():
+        push.lead_patches.setdefault(deal_id, patch)
     changes.extend(push.totals)
     if new_cursor is not None and new_cursor != stored:
         changes.state[CURSOR_KEY] = str(new_cursor)
