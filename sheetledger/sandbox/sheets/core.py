@@ -552,7 +552,7 @@ class SheetsCore(Emulator):
         sheet.ensure_rows(r0 + len(rows))
         for i, row in enumerate(rows):
             r = r0 + i
-            target = sheet.cells[r]
+            target = sheet.row_to_write(r)
             needed = c0 + len(row)
             if len(target) < needed:
                 target.extend([None] * (needed - len(target)))
