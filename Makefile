@@ -44,6 +44,7 @@ bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deal
 	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_bank.py
 	$(PY) bench/bench_orders.py
+	$(PY) bench/bench_write_path.py
 	$(PY) bench/bench_demo.py
 
 SEED  ?= 20261202

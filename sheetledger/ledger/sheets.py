@@ -209,7 +209,8 @@ class LedgerSheets:
         self.tabs = {key: Tab(*tab) for key, tab in tabs.items()}  # schema key -> Tab
         self.tz = tz
         self.retry = retry if sleep is None else replace(retry, sleep=sleep)
-        self._sheet_ids: dict[str, int] = {}
+        self._sheet_ids: dict[str, int] = {}  # title -> sheetId, as the reads brought them
+        self._every_sheet_id = False  # whether _sheet_ids holds every tab (sheet_ids() read)
         self.layouts: dict[str, TabLayout] = {}
         self.requests = 0
         self._seen_version: str | None = None
@@ -478,8 +479,12 @@ class LedgerSheets:
     # -- writing ------------------------------------------------------------------
 
     def sheet_ids(self) -> dict[str, int]:
-        """Title -> sheetId (one metadata read, then cached for the life of this object)."""
-        if not self._sheet_ids:
+        """Title -> sheetId (one metadata read, then cached for the life of this object).
+
+        ``_locate`` caches the ids of the tabs it reads; that is not every tab, so a tab
+        found in neither is looked up here once (an expense first, then an order).
+        """
+        if not self._every_sheet_id or not self._sheet_ids:
             meta = self._call(
                 "metadata",
                 lambda: self._http.fetch_sheet_metadata(
@@ -490,6 +495,7 @@ class LedgerSheets:
                 s["properties"]["title"]: int(s["properties"].get("sheetId", 0))
                 for s in meta.get("sheets", [])
             }
+            self._every_sheet_id = True
         return self._sheet_ids
 
     def _locate(self, keys: list[str]) -> dict[str, Located]:
