@@ -20,10 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sheetledger.config import Config
-from sheetledger.connect import (
-    CABINET_TITLES,
-    master_tabs,
-)
+from sheetledger.connect import CABINET_TITLES, master_tabs
 from sheetledger.daemon import Daemon, DaemonThread
 from sheetledger.demo.story import CYCLE_TIMEOUT
 from sheetledger.ledger.cells import SHEETS_EPOCH

@@ -12,11 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from sheetledger.config import Every, Schedule
-from sheetledger.connect import (
-    build_google,
-    cabinet_ledgers,
-    master_ledger,
-)
+from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.daemon import Daemon, DaemonThread
 from sheetledger.demo.base import DemoBase, money_of, note_markers, rub
 from sheetledger.demo.output import cash_table, cash_text
