@@ -18,6 +18,7 @@ from sheetledger.demo.base import DemoBase, money_of, note_markers, rub
 from sheetledger.demo.output import cash_table, cash_text
 from sheetledger.demo.story import CASH, OPENING_BY
 from sheetledger.ledger.setup import prepare
+from sheetledger.reports.pivots import ensure_pivots
 from sheetledger.sandbox.amocrm import STATUS_LOST
 from sheetledger.sandbox.demo_seed import DEMO_DEALS
 from sheetledger.sandbox.runner import Sandbox
@@ -159,8 +160,10 @@ class StartSteps(DemoBase):
         table.add_column("spreadsheet")
         table.add_column("tabs created")
         problems: list[str] = []
-        for label, sheets in targets:
+        for index, (label, sheets) in enumerate(targets):
             report = prepare(sheets)
+            if index == 0:  # as ``init`` does: the pivots and the chart of the master
+                report.created.extend(ensure_pivots(sheets, self.cfg.google.tabs.pivots).added)
             table.add_row(label, ", ".join(report.created) or "—")
             problems.extend(f"{label}: {p}" for p in report.problems)
         self.console.print(table)
@@ -168,6 +171,7 @@ class StartSteps(DemoBase):
             "every spreadsheet prepared without a problem", not problems, "; ".join(problems)
         )
         again = [prepare(sheets).changed for _, sheets in targets]
+        again.append(bool(ensure_pivots(targets[0][1], self.cfg.google.tabs.pivots).added))
         self.check("init run again changes nothing (safe to repeat)", not any(again))
 
     # 3 ------------------------------------------------------------------------------------
