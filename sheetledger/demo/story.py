@@ -19,7 +19,9 @@ OPENING_BY = "Ольга — старый учёт"
 CYCLE_TIMEOUT = 60.0  # seconds one sync may take before the demo calls it a failure
 
 
-BOT_TIMEOUT = 20.0
+# How long the demo waits for the bot's answer; it goes on as soon as the answer is there
+# (a busy machine, a test suite beside it, may take many seconds for a statement's import).
+BOT_TIMEOUT = 90.0
 
 
 # What the demo may wipe: a folder holding only what an earlier demo (or sandbox) left.
