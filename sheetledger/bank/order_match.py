@@ -117,9 +117,7 @@ _SAY = {
 
 
 def _reason(order: OrderToMatch, kinds: Sequence[str], amount: Decimal) -> str:
-    said = ", ".join(
-        _SAY[k].format(bill=order.bill_no, contract=order.contract_no) for k in kinds
-    )
+    said = ", ".join(_SAY[k].format(bill=order.bill_no, contract=order.contract_no) for k in kinds)
     what = "paid amount" if order.paid else "amount"
     return f"{said}, {rub(amount)} equal to the {what} of order {order.id}"
 

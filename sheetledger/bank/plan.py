@@ -545,7 +545,9 @@ def _outgoing(
     return LineOutcome(line, "outgoing", reason="outgoing, not explained")
 
 
-def _order_outcome(plan: ImportPlan, line: StatementLine, match: Match, auto_pay: bool) -> LineOutcome:
+def _order_outcome(
+    plan: ImportPlan, line: StatementLine, match: Match, auto_pay: bool
+) -> LineOutcome:
     """An outgoing line an order explains: linked (a paid order), paid from the statement
     (an open one, with ``auto_pay_orders``), or suggested to the accountant."""
     if match.sure:

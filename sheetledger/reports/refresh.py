@@ -47,6 +47,8 @@ def report_sources(view: Any, keys: Sequence[str]) -> dict[str, list[Mapping[str
     sources: dict[str, list[Mapping[str, Any]]] = {key: list(view.tab(key)) for key in SOURCES}
     sources["orders"] = list(view.tab("invoices")) if "invoices" in keys else []
     return sources
+
+
 REPORTS = ("profit", "pnl", "dimensions")
 RUB_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
 PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0.0%"}

@@ -197,4 +197,3 @@ def test_a_paid_order_wins_over_an_expense_typed_to_the_bot_of_the_same_amount()
     )
     plan = plan_import(ledger, lines(_out("3500", "Оплата по сч. 88")), BANK_CONFIG, now=NOW)
     assert [(o.state, o.matched_to) for o in plan.outcomes] == [("order", ("O-1",))]
-

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sheetledger.cli import main
+from sheetledger.connect import build_google, master_ledger
 from sheetledger.orders.book import OrderBook
 from sheetledger.orders.model import OrderDraft, Payment
 from sheetledger.reconcile.run import run_reconcile
@@ -106,7 +107,10 @@ def test_the_command_exits_0_when_clean_1_on_errors_and_2_when_it_cannot_run(tmp
 def test_an_overdue_order_in_invoices_is_found_and_leaves_when_paid(world):
     world.deal("301", payments=((10_000, BANK, date(2026, 11, 26)),))
     world.sync()
-    book = OrderBook(world.ledger, world.store, today=lambda: TODAY)
+    # A ledger of its own, as the bot's: the world's caches the tab ids from before init.
+    book = OrderBook(
+        master_ledger(world.config, build_google(world.config)), world.store, today=lambda: TODAY
+    )
     draft = OrderDraft(
         source="tg:1:99",
         requested_by="Анна",
