@@ -205,7 +205,7 @@ def report(
     json_out: bool = False,
     png: Path | None = None,
 ) -> int:
-    """``sheetledger report``: one read of Deals, Payments, Expenses (and Invoices); nothing written."""
+    """``sheetledger report``: one read of Deals, Payments, Expenses, Invoices; nothing written."""
 
     today = datetime.now(UTC).astimezone(config.tz).date()
     try:

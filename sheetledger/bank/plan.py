@@ -24,7 +24,7 @@ Transfers between own accounts are marked and are neither revenue nor expense.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -287,7 +287,7 @@ def linked_orders(view: LedgerView) -> set[str]:
 
 def supplier_inns(view: LedgerView, orders: Iterable[Order]) -> dict[str, frozenset[str]]:
     """Supplier key -> the INNs of outgoing lines linked to that supplier's orders."""
-    supplier = {o.id: supplier_key(o.draft.supplier) for o in orders}
+    supplier = {str(o.id): supplier_key(o.draft.supplier) for o in orders}
     found: dict[str, set[str]] = defaultdict(set)
     for row in view.tab("bank"):
         inn = str(row.get("inn") or "")
@@ -299,7 +299,7 @@ def supplier_inns(view: LedgerView, orders: Iterable[Order]) -> dict[str, frozen
     return {key: frozenset(inns) for key, inns in found.items()}
 
 
-def explained_by_order(row: Mapping[str, Any], paid: set[str]) -> str | None:
+def explained_by_order(row: Mapping[str, Any], paid: Set[str]) -> str | None:
     """The paid order a suggested outgoing Bank row offered, when it is paid now."""
     if row.get("direction") != "out" or row.get("state") != "suggested":
         return None
@@ -312,7 +312,7 @@ def settle_orders(view: LedgerView, today: date) -> LedgerChanges:
     changes = LedgerChanges()
     if "invoices" not in view.tabs:
         return changes
-    paid = {o.id for o in _orders(view, today) if o.state is OrderState.PAID}
+    paid = {str(o.id) for o in _orders(view, today) if o.state is OrderState.PAID}
     for line_id, row in view.tab("bank").rows.items():
         oid = explained_by_order(row, paid)
         if oid is not None:
