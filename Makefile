@@ -44,12 +44,13 @@ bench: $(STAMP)  ## print request counts, CPU, wall time and memory (10,000 deal
 	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_bank.py
 	$(PY) bench/bench_orders.py
+	$(PY) bench/bench_write_path.py
 	$(PY) bench/bench_demo.py
 
 SEED  ?= 20261202
 STEPS ?= 700
-chaos: $(STAMP)  ## the long seeded chaos run: faults, kill -9, people's edits (SEED= STEPS= BREAKING=1)
-	$(PY) -m tests.chaos.run --seed $(SEED) --steps $(STEPS) $(if $(BREAKING),--breaking)
+chaos: $(STAMP)  ## the long seeded chaos run: faults, kill -9, people's edits (SEED= STEPS= VERBOSE=1)
+	$(PY) -m tests.chaos.run --seed $(SEED) --steps $(STEPS) $(if $(BREAKING),--breaking) $(if $(VERBOSE),-v)
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,9 +12,11 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -252,6 +254,370 @@ def cmd_status(args: argparse.Namespace, console: Console) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+@dataclass(frozen=True)
+class Arg:
+    """One ``add_argument`` call: its flags (or name) and its keyword options."""
+
+    flags: tuple[str, ...]
+    options: Mapping[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A subcommand, declared once: its name, help, description, arguments and handler."""
+
+    name: str
+    handler: Command
+    help: str
+    description: str
+    arguments: tuple[Arg, ...] = ()
+
+    def add_to(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        parser = sub.add_parser(self.name, help=self.help, description=self.description)
+        for argument in self.arguments:
+            parser.add_argument(*argument.flags, **argument.options)
+        parser.set_defaults(func=self.handler)
+
+
+# The subcommands, in the order ``sheetledger --help`` lists them.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "check",
+        handler=cmd_check,
+        help="validate the config and reach amoCRM, the spreadsheet(s) and the bot",
+        description="Validate config.yaml, then reach amoCRM (/api/v4/account), open the "
+        "spreadsheet and every cabinet, and call the bot's getMe. Prints every problem; "
+        "exits non-zero when there is any.",
+    ),
+    Subcommand(
+        "init",
+        handler=cmd_init,
+        help="prepare the spreadsheet's tabs, headers, formats and checkboxes (safe to repeat)",
+        description="Add the managed tabs (Deals, Payments, Cash on hand, Invoices, hidden _state; "
+        "a cabinet's Payments, Orders, Requests) with "
+        "their headers, formats, checkboxes and warning-only protection. Running it again "
+        "changes nothing; it never deletes tabs, rows or columns people added.",
+    ),
+    Subcommand(
+        "discover",
+        handler=cmd_discover,
+        help="list amoCRM pipelines, statuses, users and deal fields, to fill config.yaml",
+        description="Print the account's pipelines with their statuses, the users, and every "
+        "deal custom field with its id, type and options.",
+    ),
+    Subcommand(
+        "sync",
+        handler=cmd_sync,
+        help="run one sync cycle: pull deals and payments, push confirmations",
+        description="One cycle: read the ledger, pull deals changed in amoCRM since the cursor, "
+        "write new and changed rows, push ticked payments to amoCRM (fields, status, a note), "
+        "rewrite Cash on hand. Exit code 1 when a row or a service had a problem.",
+        arguments=(
+            # `sync` always runs one cycle (`run` is the daemon); `--once`, from the first design,
+            # is still accepted so scripts that pass it keep working, and not shown.
+            arg("--once", action="store_true", help=argparse.SUPPRESS),
+            arg(
+                "--dry-run",
+                action="store_true",
+                help="print what would change; write nothing anywhere",
+            ),
+            arg(
+                "--full",
+                action="store_true",
+                help="re-read every deal, not only those changed since the cursor",
+            ),
+        ),
+    ),
+    Subcommand(
+        "report",
+        handler=cmd_report,
+        help="print revenue, costs and net profit for a period, by manager, product, salon, city",
+        description="Read Deals, Payments and Expenses once and print the P&L of the period "
+        "(each month and the total) and net profit by manager, product, salon and city with "
+        "the allocation of untagged operating costs shown (reports.allocation). The same "
+        "figures as the Profit, P&L and Dimensions tabs. Writes nothing.",
+        arguments=(
+            arg("--month", metavar="YYYY-MM", help="one calendar month (default: this one)"),
+            arg(
+                "--from",
+                dest="start",
+                type=date.fromisoformat,
+                metavar="YYYY-MM-DD",
+                help="the first day of the period (default: 1 January)",
+            ),
+            arg(
+                "--to",
+                dest="end",
+                type=date.fromisoformat,
+                metavar="YYYY-MM-DD",
+                help="the last day of the period (default: today)",
+            ),
+            arg(
+                "--by",
+                choices=("manager", "product", "salon", "city"),
+                help="only this dimension (default: all four)",
+            ),
+            arg("--json", action="store_true", help="print JSON (amounts as strings)"),
+            arg(
+                "--png",
+                type=Path,
+                metavar="FILE",
+                help="also save the chart of marketing spend against turnover by month as a PNG",
+            ),
+        ),
+    ),
+    Subcommand(
+        "import-statement",
+        handler=cmd_import_statement,
+        help="import bank statements (1CClientBankExchange .txt) and confirm the money found",
+        description="Parse each file (1CClientBankExchange 1.02/1.03, any encoding), check its "
+        "balances, add its lines to the Bank tab (a line already there is skipped, so "
+        "importing again or an overlapping statement is safe), match incoming money to "
+        "unconfirmed non-cash payments, tick the sure matches and push them to amoCRM with "
+        "a note naming the rule. A file of an account not in bank.accounts, a file cut short "
+        "or one that does not add up is refused and nothing is written.",
+        arguments=(
+            arg("files", nargs="+", type=Path, metavar="FILE", help="statement file(s)"),
+            arg("--dry-run", action="store_true", help="print what would happen; write nothing"),
+            arg(
+                "--accept-unbalanced",
+                action="store_true",
+                help="import a file whose balances or turnovers do not add up (they are printed)",
+            ),
+        ),
+    ),
+    Subcommand(
+        "rebuild",
+        handler=cmd_rebuild,
+        help="restore the ledger from amoCRM: every deal and payment row, every confirmation",
+        description="Recreate deleted tabs, then bring back every deal and payment row from "
+        "amoCRM and every confirmation, partial receipt and reversal from the marker notes the "
+        "daemon left in the deals (with who confirmed and when). People's cells that still "
+        "hold something are left as they are; nothing is sent to amoCRM. Run it when a sync "
+        "says a tab was deleted or emptied.",
+        arguments=(
+            arg(
+                "--dry-run", action="store_true", help="print what would be restored; write nothing"
+            ),
+        ),
+    ),
+    Subcommand(
+        "reconcile",
+        handler=cmd_reconcile,
+        help="compare the ledger with amoCRM and itself; write the Reconciliation tab",
+        description="Read the ledger, every deal of the synced pipelines and every marker "
+        "note in amoCRM (in bulk), and list what does not agree: payments missing from the "
+        "ledger, ticks not in amoCRM, amounts changed after confirmation, lost confirmations, "
+        "duplicated rows, cash held too long, overdue payments, unpaid won deals, vanished "
+        "deals, uncategorised expenses. The Reconciliation tab shows each finding with what "
+        "to do; tick Seen to mute one until it changes. Exit code 0 when clean, 1 when "
+        "there are errors, 2 when it could not run (for cron).",
+        arguments=(arg("--json", action="store_true", help="print the findings as JSON"),),
+    ),
+    Subcommand(
+        "backup",
+        handler=cmd_backup,
+        help="save every tab of the master and the cabinets to state_dir/backups (.xlsx, JSON)",
+        description="Read every tab of the master spreadsheet and of each cabinet, values as "
+        "they are (two Sheets requests per spreadsheet), and save them in a new folder "
+        "state_dir/backups/<UTC time>/ as <name>.xlsx and <name>.jsonl. Older backups beyond "
+        "backup.keep are deleted. The daemon takes one every night.",
+    ),
+    Subcommand(
+        "restore",
+        handler=cmd_restore,
+        help="put rows deleted from a tab back from a backup, by ID, touching no existing row",
+        description="Read TAB of the master from BACKUP (a folder in state_dir/backups, or "
+        "its name) and append the rows whose ID the tab no longer has, with every cell they "
+        "had (ticks, comments, sync state): a sync afterwards pushes nothing again. Rows that "
+        "are still in the tab are never written.",
+        arguments=(
+            arg("backup", metavar="BACKUP", help="the backup folder, or its name"),
+            arg("--tab", required=True, help="the tab's title (or key, e.g. payments)"),
+            arg(
+                "--ids",
+                default=None,
+                metavar="ID,...",
+                help="only these row IDs (default: every lost row)",
+            ),
+            arg("--dry-run", action="store_true", help="print what would come back; write nothing"),
+        ),
+    ),
+    Subcommand(
+        "digest",
+        handler=cmd_digest,
+        help="send the daily Telegram digest (to the owner and the cashier)",
+        description="Build the day's digest from the ledger — yesterday's confirmed revenue "
+        "and costs, the month to date against the same days of last month, cash on each "
+        "manager and for how long, the open reconciliation findings — and send it in "
+        "Telegram to the owners (the cashiers get the cash on the managers). Without --now "
+        "it sends only when due (after digest.at, once a day, remembered in state.db).",
+        arguments=(
+            arg(
+                "--now",
+                action="store_true",
+                help="send it now, whatever the time and the memory say",
+            ),
+            arg("--to", type=int, default=None, metavar="CHAT", help="send only to this chat id"),
+        ),
+    ),
+    Subcommand(
+        "auth",
+        handler=cmd_auth_google,
+        help="sign in to a service once and keep the credentials (auth google)",
+        description="auth google: the installed-app OAuth flow for a personal Google account; "
+        "its refresh token is kept as a secret file, so bills are uploaded to Drive as that "
+        "person (a service account cannot own files in a personal Drive).",
+        arguments=(
+            arg("service", choices=["google"], help="the service to sign in to: google"),
+            arg(
+                "--client-secrets",
+                required=True,
+                help="the OAuth client (Desktop app) JSON downloaded from Google Cloud Console",
+            ),
+            arg("--out", default="secrets/google-user.json", help="where to keep it"),
+            arg("--no-browser", action="store_true", help="print the link instead"),
+        ),
+    ),
+    Subcommand(
+        "bot",
+        handler=cmd_bot,
+        help="run the Telegram bot alone: expenses from whitelisted people into the ledger",
+        description="Poll Telegram and record expense messages of the people listed in "
+        "telegram.users into the Expenses tab (one row per line, dedup key "
+        "tg:<chat>:<message>:<line>). An update is confirmed only after its row is written "
+        "or kept in the local outbox (state_dir/state.db) while Google is unreachable; the "
+        "outbox is flushed every schedule.outbox_flush. Runs until SIGINT/SIGTERM.",
+    ),
+    Subcommand(
+        "run",
+        handler=cmd_run,
+        help="the daemon: sync on schedule, flush the bot's outbox, run the Telegram bot",
+        description="Run until SIGTERM/SIGINT: the sync job (every minute by default, "
+        "schedule.sync), the outbox flush and the Telegram bot, in one process. A stop "
+        "finishes the running job first. Outages are logged and announced once.",
+    ),
+    Subcommand(
+        "status",
+        handler=cmd_status,
+        help="last run, result and duration of each job, the cursor, the outbox, the last error",
+        description="Read the local state (state.db) and print what the daemon did last; "
+        "usable while the daemon runs. Needs no secrets.",
+    ),
+    Subcommand(
+        "sandbox",
+        handler=cmd_sandbox,
+        help="run emulators of amoCRM, Google Sheets and Telegram on loopback, with a config",
+        description="Start faithful emulators of amoCRM API v4, Google Sheets v4 (+ Drive and "
+        "OAuth) and the Telegram Bot API on free loopback ports, seed them, and write "
+        "STATE_DIR/config.yaml (complete: no environment needed) and STATE_DIR/sandbox.json. "
+        "Runs until interrupted; the state is saved to STATE_DIR and resumed next time.",
+        arguments=(
+            arg(
+                "--seed",
+                choices=("empty", "demo"),
+                default="empty",
+                help="what the accounts start with",
+            ),
+            arg(
+                "--state-dir",
+                type=Path,
+                default=Path(".sandbox"),
+                help="where config and state go (default .sandbox)",
+            ),
+            arg(
+                "--amocrm-port",
+                type=int,
+                default=0,
+                help="fixed port for amoCRM (default: any free one)",
+            ),
+            arg(
+                "--google-port",
+                type=int,
+                default=0,
+                help="fixed port for Google (default: any free one)",
+            ),
+            arg(
+                "--telegram-port",
+                type=int,
+                default=0,
+                help="fixed port for Telegram (default: any free one)",
+            ),
+            arg(
+                "--web-port",
+                type=int,
+                default=0,
+                help="fixed port for the web page (default: any free one)",
+            ),
+        ),
+    ),
+    Subcommand(
+        "demo",
+        handler=cmd_demo,
+        help="play a working day of a furniture business on the sandbox, checking every step",
+        description="Start the sandbox with the demo business (about 200 deals over two months), "
+        "prepare the spreadsheets, run the real daemon (sync and bot) in this process and play "
+        "a day: new deals, a cash handover, the accountant's ticks, expenses sent to the bot, "
+        "confirmations pushed to amoCRM. Prints each step and checks it; exits 1 if any check "
+        "fails. STATE_DIR is emptied first and keeps the sandbox state afterwards.",
+        arguments=(
+            arg(
+                "--state-dir",
+                type=Path,
+                default=Path(".demo"),
+                help="where the sandbox goes (default .demo; emptied first)",
+            ),
+            arg(
+                "--keep",
+                action="store_true",
+                help="afterwards keep the sandbox running on that state until Ctrl+C",
+            ),
+        ),
+    ),
+    Subcommand(
+        "orders",
+        handler=cmd_orders,
+        help="list the payment orders: open ones, and those paid or rejected lately",
+        description="Read the master's Invoices tab once and print the open payment orders "
+        "(by due day), then those paid or rejected in the last orders.recent_days. "
+        "--overdue lists only the orders unpaid after their due day (E_OVERDUE). Writes nothing.",
+        arguments=(
+            arg("--overdue", action="store_true", help="only the overdue orders"),
+            arg("--json", action="store_true", help="print JSON (amounts as strings)"),
+        ),
+    ),
+    Subcommand(
+        "parse",
+        handler=cmd_parse,
+        help="show what the Telegram bot would record for an expense message",
+        description="Read TEXT as the bot reads an expense message (one expense per line: "
+        "amount, date word, #contract, category keywords, comment) and print what it would "
+        "record. Needs only the expense categories of the config: no secrets, no network. "
+        "Use it to try category keywords. --json prints a list with one object per "
+        'non-empty line: {line, amount (a string such as "3500.00"), date, category, '
+        "category_guessed, comment, deal_ref}, or {line, error, message, text} for a line "
+        "the bot would refuse; line is the 0-based index used in the dedup key "
+        "tg:<chat>:<message>:<line>. Exit code 0 when every non-empty line would be "
+        "recorded, 1 when any line (or the whole message) would be refused.",
+        arguments=(
+            arg("text", nargs="+", metavar="TEXT", help="the message (quote it; '-' reads stdin)"),
+            arg("--json", action="store_true", help="print JSON instead of a table"),
+            arg(
+                "--date",
+                type=_iso_date,
+                default=None,
+                metavar="YYYY-MM-DD",
+                help="the day the message was sent (default: today in the config's time zone)",
+            ),
+        ),
+    ),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sheetledger",
@@ -273,324 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    check = sub.add_parser(
-        "check",
-        help="validate the config and reach amoCRM, the spreadsheet(s) and the bot",
-        description="Validate config.yaml, then reach amoCRM (/api/v4/account), open the "
-        "spreadsheet and every cabinet, and call the bot's getMe. Prints every problem; "
-        "exits non-zero when there is any.",
-    )
-    check.set_defaults(func=cmd_check)
-
-    init = sub.add_parser(
-        "init",
-        help="prepare the spreadsheet's tabs, headers, formats and checkboxes (safe to repeat)",
-        description="Add the managed tabs (Deals, Payments, Cash on hand, Invoices, hidden _state; "
-        "a cabinet's Payments, Orders, Requests) with "
-        "their headers, formats, checkboxes and warning-only protection. Running it again "
-        "changes nothing; it never deletes tabs, rows or columns people added.",
-    )
-    init.set_defaults(func=cmd_init)
-
-    discover = sub.add_parser(
-        "discover",
-        help="list amoCRM pipelines, statuses, users and deal fields, to fill config.yaml",
-        description="Print the account's pipelines with their statuses, the users, and every "
-        "deal custom field with its id, type and options.",
-    )
-    discover.set_defaults(func=cmd_discover)
-
-    sync = sub.add_parser(
-        "sync",
-        help="run one sync cycle: pull deals and payments, push confirmations",
-        description="One cycle: read the ledger, pull deals changed in amoCRM since the cursor, "
-        "write new and changed rows, push ticked payments to amoCRM (fields, status, a note), "
-        "rewrite Cash on hand. Exit code 1 when a row or a service had a problem.",
-    )
-    # `sync` always runs one cycle (`run` is the daemon); `--once`, from the first design,
-    # is still accepted so scripts that pass it keep working, and not shown.
-    sync.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
-    sync.add_argument(
-        "--dry-run", action="store_true", help="print what would change; write nothing anywhere"
-    )
-    sync.add_argument(
-        "--full",
-        action="store_true",
-        help="re-read every deal, not only those changed since the cursor",
-    )
-    sync.set_defaults(func=cmd_sync)
-
-    report = sub.add_parser(
-        "report",
-        help="print revenue, costs and net profit for a period, by manager, product, salon, city",
-        description="Read Deals, Payments and Expenses once and print the P&L of the period "
-        "(each month and the total) and net profit by manager, product, salon and city with "
-        "the allocation of untagged operating costs shown (reports.allocation). The same "
-        "figures as the Profit, P&L and Dimensions tabs. Writes nothing.",
-    )
-    report.add_argument("--month", metavar="YYYY-MM", help="one calendar month (default: this one)")
-    report.add_argument(
-        "--from",
-        dest="start",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="the first day of the period (default: 1 January)",
-    )
-    report.add_argument(
-        "--to",
-        dest="end",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="the last day of the period (default: today)",
-    )
-    report.add_argument(
-        "--by",
-        choices=("manager", "product", "salon", "city"),
-        help="only this dimension (default: all four)",
-    )
-    report.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
-    report.add_argument(
-        "--png",
-        type=Path,
-        metavar="FILE",
-        help="also save the chart of marketing spend against turnover by month as a PNG",
-    )
-    report.set_defaults(func=cmd_report)
-    statement = sub.add_parser(
-        "import-statement",
-        help="import bank statements (1CClientBankExchange .txt) and confirm the money found",
-        description="Parse each file (1CClientBankExchange 1.02/1.03, any encoding), check its "
-        "balances, add its lines to the Bank tab (a line already there is skipped, so "
-        "importing again or an overlapping statement is safe), match incoming money to "
-        "unconfirmed non-cash payments, tick the sure matches and push them to amoCRM with "
-        "a note naming the rule. A file of an account not in bank.accounts, a file cut short "
-        "or one that does not add up is refused and nothing is written.",
-    )
-    statement.add_argument("files", nargs="+", type=Path, metavar="FILE", help="statement file(s)")
-    statement.add_argument(
-        "--dry-run", action="store_true", help="print what would happen; write nothing"
-    )
-    statement.add_argument(
-        "--accept-unbalanced",
-        action="store_true",
-        help="import a file whose balances or turnovers do not add up (they are printed)",
-    )
-    statement.set_defaults(func=cmd_import_statement)
-
-    rebuild = sub.add_parser(
-        "rebuild",
-        help="restore the ledger from amoCRM: every deal and payment row, every confirmation",
-        description="Recreate deleted tabs, then bring back every deal and payment row from "
-        "amoCRM and every confirmation, partial receipt and reversal from the marker notes the "
-        "daemon left in the deals (with who confirmed and when). People's cells that still "
-        "hold something are left as they are; nothing is sent to amoCRM. Run it when a sync "
-        "says a tab was deleted or emptied.",
-    )
-    rebuild.add_argument(
-        "--dry-run", action="store_true", help="print what would be restored; write nothing"
-    )
-    rebuild.set_defaults(func=cmd_rebuild)
-
-    reconcile = sub.add_parser(
-        "reconcile",
-        help="compare the ledger with amoCRM and itself; write the Reconciliation tab",
-        description="Read the ledger, every deal of the synced pipelines and every marker "
-        "note in amoCRM (in bulk), and list what does not agree: payments missing from the "
-        "ledger, ticks not in amoCRM, amounts changed after confirmation, lost confirmations, "
-        "duplicated rows, cash held too long, overdue payments, unpaid won deals, vanished "
-        "deals, uncategorised expenses. The Reconciliation tab shows each finding with what "
-        "to do; tick Seen to mute one until it changes. Exit code 0 when clean, 1 when "
-        "there are errors, 2 when it could not run (for cron).",
-    )
-    reconcile.add_argument("--json", action="store_true", help="print the findings as JSON")
-    reconcile.set_defaults(func=cmd_reconcile)
-
-    backup = sub.add_parser(
-        "backup",
-        help="save every tab of the master and the cabinets to state_dir/backups (.xlsx, JSON)",
-        description="Read every tab of the master spreadsheet and of each cabinet, values as "
-        "they are (two Sheets requests per spreadsheet), and save them in a new folder "
-        "state_dir/backups/<UTC time>/ as <name>.xlsx and <name>.jsonl. Older backups beyond "
-        "backup.keep are deleted. The daemon takes one every night.",
-    )
-    backup.set_defaults(func=cmd_backup)
-
-    restore = sub.add_parser(
-        "restore",
-        help="put rows deleted from a tab back from a backup, by ID, touching no existing row",
-        description="Read TAB of the master from BACKUP (a folder in state_dir/backups, or "
-        "its name) and append the rows whose ID the tab no longer has, with every cell they "
-        "had (ticks, comments, sync state): a sync afterwards pushes nothing again. Rows that "
-        "are still in the tab are never written.",
-    )
-    restore.add_argument("backup", metavar="BACKUP", help="the backup folder, or its name")
-    restore.add_argument("--tab", required=True, help="the tab's title (or key, e.g. payments)")
-    restore.add_argument(
-        "--ids", default=None, metavar="ID,...", help="only these row IDs (default: every lost row)"
-    )
-    restore.add_argument(
-        "--dry-run", action="store_true", help="print what would come back; write nothing"
-    )
-    restore.set_defaults(func=cmd_restore)
-
-    digest = sub.add_parser(
-        "digest",
-        help="send the daily Telegram digest (to the owner and the cashier)",
-        description="Build the day's digest from the ledger — yesterday's confirmed revenue "
-        "and costs, the month to date against the same days of last month, cash on each "
-        "manager and for how long, the open reconciliation findings — and send it in "
-        "Telegram to the owners (the cashiers get the cash on the managers). Without --now "
-        "it sends only when due (after digest.at, once a day, remembered in state.db).",
-    )
-    digest.add_argument(
-        "--now", action="store_true", help="send it now, whatever the time and the memory say"
-    )
-    digest.add_argument(
-        "--to", type=int, default=None, metavar="CHAT", help="send only to this chat id"
-    )
-    digest.set_defaults(func=cmd_digest)
-
-    auth = sub.add_parser(
-        "auth",
-        help="sign in to a service once and keep the credentials (auth google)",
-        description="auth google: the installed-app OAuth flow for a personal Google account; "
-        "its refresh token is kept as a secret file, so bills are uploaded to Drive as that "
-        "person (a service account cannot own files in a personal Drive).",
-    )
-    auth.add_argument("service", choices=["google"], help="the service to sign in to: google")
-    auth.add_argument(
-        "--client-secrets",
-        required=True,
-        help="the OAuth client (Desktop app) JSON downloaded from Google Cloud Console",
-    )
-    auth.add_argument("--out", default="secrets/google-user.json", help="where to keep it")
-    auth.add_argument("--no-browser", action="store_true", help="print the link instead")
-    auth.set_defaults(func=cmd_auth_google)
-
-    bot = sub.add_parser(
-        "bot",
-        help="run the Telegram bot alone: expenses from whitelisted people into the ledger",
-        description="Poll Telegram and record expense messages of the people listed in "
-        "telegram.users into the Expenses tab (one row per line, dedup key "
-        "tg:<chat>:<message>:<line>). An update is confirmed only after its row is written "
-        "or kept in the local outbox (state_dir/state.db) while Google is unreachable; the "
-        "outbox is flushed every schedule.outbox_flush. Runs until SIGINT/SIGTERM.",
-    )
-    bot.set_defaults(func=cmd_bot)
-
-    run = sub.add_parser(
-        "run",
-        help="the daemon: sync on schedule, flush the bot's outbox, run the Telegram bot",
-        description="Run until SIGTERM/SIGINT: the sync job (every minute by default, "
-        "schedule.sync), the outbox flush and the Telegram bot, in one process. A stop "
-        "finishes the running job first. Outages are logged and announced once.",
-    )
-    run.set_defaults(func=cmd_run)
-
-    status = sub.add_parser(
-        "status",
-        help="last run, result and duration of each job, the cursor, the outbox, the last error",
-        description="Read the local state (state.db) and print what the daemon did last; "
-        "usable while the daemon runs. Needs no secrets.",
-    )
-    status.set_defaults(func=cmd_status)
-
-    sandbox = sub.add_parser(
-        "sandbox",
-        help="run emulators of amoCRM, Google Sheets and Telegram on loopback, with a config",
-        description="Start faithful emulators of amoCRM API v4, Google Sheets v4 (+ Drive and "
-        "OAuth) and the Telegram Bot API on free loopback ports, seed them, and write "
-        "STATE_DIR/config.yaml (complete: no environment needed) and STATE_DIR/sandbox.json. "
-        "Runs until interrupted; the state is saved to STATE_DIR and resumed next time.",
-    )
-    sandbox.add_argument(
-        "--seed", choices=("empty", "demo"), default="empty", help="what the accounts start with"
-    )
-    sandbox.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path(".sandbox"),
-        help="where config and state go (default .sandbox)",
-    )
-    sandbox.add_argument(
-        "--amocrm-port", type=int, default=0, help="fixed port for amoCRM (default: any free one)"
-    )
-    sandbox.add_argument(
-        "--google-port", type=int, default=0, help="fixed port for Google (default: any free one)"
-    )
-    sandbox.add_argument(
-        "--telegram-port",
-        type=int,
-        default=0,
-        help="fixed port for Telegram (default: any free one)",
-    )
-    sandbox.add_argument(
-        "--web-port",
-        type=int,
-        default=0,
-        help="fixed port for the web page (default: any free one)",
-    )
-    sandbox.set_defaults(func=cmd_sandbox)
-
-    demo = sub.add_parser(
-        "demo",
-        help="play a working day of a furniture business on the sandbox, checking every step",
-        description="Start the sandbox with the demo business (about 200 deals over two months), "
-        "prepare the spreadsheets, run the real daemon (sync and bot) in this process and play "
-        "a day: new deals, a cash handover, the accountant's ticks, expenses sent to the bot, "
-        "confirmations pushed to amoCRM. Prints each step and checks it; exits 1 if any check "
-        "fails. STATE_DIR is emptied first and keeps the sandbox state afterwards.",
-    )
-    demo.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path(".demo"),
-        help="where the sandbox goes (default .demo; emptied first)",
-    )
-    demo.add_argument(
-        "--keep",
-        action="store_true",
-        help="afterwards keep the sandbox running on that state until Ctrl+C",
-    )
-    demo.set_defaults(func=cmd_demo)
-
-    orders = sub.add_parser(
-        "orders",
-        help="list the payment orders: open ones, and those paid or rejected lately",
-        description="Read the master's Invoices tab once and print the open payment orders "
-        "(by due day), then those paid or rejected in the last orders.recent_days. "
-        "--overdue lists only the orders unpaid after their due day (E_OVERDUE). Writes nothing.",
-    )
-    orders.add_argument("--overdue", action="store_true", help="only the overdue orders")
-    orders.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
-    orders.set_defaults(func=cmd_orders)
-
-    parse = sub.add_parser(
-        "parse",
-        help="show what the Telegram bot would record for an expense message",
-        description="Read TEXT as the bot reads an expense message (one expense per line: "
-        "amount, date word, #contract, category keywords, comment) and print what it would "
-        "record. Needs only the expense categories of the config: no secrets, no network. "
-        "Use it to try category keywords. --json prints a list with one object per "
-        'non-empty line: {line, amount (a string such as "3500.00"), date, category, '
-        "category_guessed, comment, deal_ref}, or {line, error, message, text} for a line "
-        "the bot would refuse; line is the 0-based index used in the dedup key "
-        "tg:<chat>:<message>:<line>. Exit code 0 when every non-empty line would be "
-        "recorded, 1 when any line (or the whole message) would be refused.",
-    )
-    parse.add_argument(
-        "text", nargs="+", metavar="TEXT", help="the message (quote it; '-' reads stdin)"
-    )
-    parse.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parse.add_argument(
-        "--date",
-        type=_iso_date,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="the day the message was sent (default: today in the config's time zone)",
-    )
-    parse.set_defaults(func=cmd_parse)
+    for command in SUBCOMMANDS:
+        command.add_to(sub)
 
     return parser
 

@@ -79,10 +79,13 @@ class LocalState:
         self.set("journal.trusted", True)
 
     def journaled(self, keys: Iterable[tuple[str, int]]) -> builtins.set[tuple[str, int]]:
-        wanted = set(keys)
+        return self.journal_keys() & set(keys)
+
+    def journal_keys(self) -> builtins.set[tuple[str, int]]:
+        """Every push on its way: (payment id, seq)."""
         with self._lock:
             rows = self._db.execute("SELECT payment_id, seq FROM push_journal").fetchall()
-        return {(str(p), int(s)) for p, s in rows} & wanted
+        return {(str(p), int(s)) for p, s in rows}
 
     def journal_add(self, entries: Iterable[tuple[str, int, int, str]]) -> None:
         """Record pushes about to be sent: (payment id, seq, deal id, marker). Durable on return."""

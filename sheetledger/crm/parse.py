@@ -30,6 +30,19 @@ def field_values(lead: Mapping[str, Any]) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
+def confirmed_total(lead: Mapping[str, Any], field_id: int | None) -> Decimal | None:
+    """The lead's confirmed-total field (what the ledger last wrote there), None when empty."""
+    if field_id is None:
+        return None
+    values = field_values(lead).get(field_id)
+    if not values:
+        return None
+    try:
+        return money(Decimal(str(values[0].get("value"))))
+    except ArithmeticError:
+        return None
+
+
 def _first(values: dict[int, list[dict[str, Any]]], field_id: int | None) -> Any:
     if field_id is None:
         return None

@@ -30,7 +30,8 @@ from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
-from sheetledger.ledger.rows import parse_rows
+from sheetledger.ledger.records import row_type
+from sheetledger.ledger.rows import RowCache, parse_rows
 from sheetledger.ledger.tabs import Tab, TabSchema
 from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 from sheetledger.retry import RetryPolicy, TryAgain
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 9 * 1024 * 1024  # one batchUpdate's body at most (see _EncodedBatch.bodies)
-MONEY_FORMAT = {"type": "NUMBER", "pattern": "#,##0.00"}
+# Every money cell sheetledger writes (ledger, cabinets, reports) shows roubles the same way.
+MONEY_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
 DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
 # Shared by every request that sets them (never modified).
 _MONEY_CELL_FORMAT = {"numberFormat": MONEY_FORMAT}
@@ -207,7 +209,8 @@ class LedgerSheets:
         self.tabs = {key: Tab(*tab) for key, tab in tabs.items()}  # schema key -> Tab
         self.tz = tz
         self.retry = retry if sleep is None else replace(retry, sleep=sleep)
-        self._sheet_ids: dict[str, int] = {}
+        self._sheet_ids: dict[str, int] = {}  # title -> sheetId, as the reads brought them
+        self._every_sheet_id = False  # whether _sheet_ids holds every tab (sheet_ids() read)
         self.layouts: dict[str, TabLayout] = {}
         self.requests = 0
         self._seen_version: str | None = None
@@ -216,6 +219,9 @@ class LedgerSheets:
         self.reads_skipped = 0
         self.last_read_cached = False
         self.last_view: LedgerView | None = None  # what the last read found (kept, not copied)
+        # The typed rows of the last read of each tab (and width), by their raw cells: the
+        # next read converts only the rows whose cells changed (ledger/rows.py).
+        self._row_caches: dict[tuple[str, int], RowCache] = {}
 
     @property
     def sleep(self) -> Callable[[float], None]:
@@ -302,7 +308,12 @@ class LedgerSheets:
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=True):
             title, schema = self.tabs[key]
             rows = value_range.get("values", [])
-            tab, layout = self._parse_tab(title, schema, rows, widths.get(key))
+            cache = (
+                None
+                if key in headers
+                else self._row_caches.setdefault((key, widths.get(key, 0)), RowCache())
+            )
+            tab, layout = self._parse_tab(title, schema, rows, widths.get(key), cache)
             view.tabs[key] = tab
             self.layouts[key] = layout
         if "state" in view.tabs:
@@ -313,7 +324,12 @@ class LedgerSheets:
         return view
 
     def _parse_tab(
-        self, title: str, schema: TabSchema, rows: list[list[Any]], width: int | None = None
+        self,
+        title: str,
+        schema: TabSchema,
+        rows: list[list[Any]],
+        width: int | None = None,
+        cache: RowCache | None = None,
     ) -> tuple[TabRows, TabLayout]:
         layout = TabLayout(title, schema, last_row=max(1, len(rows)))
         tab = TabRows(schema)
@@ -323,7 +339,7 @@ class LedgerSheets:
         )
         if layout.header_problem:
             return tab, layout
-        parsed = parse_rows(schema, rows, self.tz, width)
+        parsed = parse_rows(schema, rows, self.tz, width, cache if row_type(schema) else None)
         tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
         tab.unkeyed = parsed.unkeyed
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates
@@ -463,8 +479,12 @@ class LedgerSheets:
     # -- writing ------------------------------------------------------------------
 
     def sheet_ids(self) -> dict[str, int]:
-        """Title -> sheetId (one metadata read, then cached for the life of this object)."""
-        if not self._sheet_ids:
+        """Title -> sheetId (one metadata read, then cached for the life of this object).
+
+        ``_locate`` caches the ids of the tabs it reads; that is not every tab, so a tab
+        found in neither is looked up here once (an expense first, then an order).
+        """
+        if not self._every_sheet_id or not self._sheet_ids:
             meta = self._call(
                 "metadata",
                 lambda: self._http.fetch_sheet_metadata(
@@ -475,6 +495,7 @@ class LedgerSheets:
                 s["properties"]["title"]: int(s["properties"].get("sheetId", 0))
                 for s in meta.get("sheets", [])
             }
+            self._every_sheet_id = True
         return self._sheet_ids
 
     def _locate(self, keys: list[str]) -> dict[str, Located]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sheetledger.errors import FatalError
+from sheetledger.rebuild.recall import remember_states
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerView
 
@@ -66,7 +67,9 @@ def check_ledger(view: LedgerView, store: LocalState, titles: Mapping[str, str])
 
 
 def remember_ledger(store: LocalState, view: LedgerView) -> None:
-    """Keep the guarded tabs' sizes after a good cycle (or a rebuild)."""
+    """Keep the guarded tabs' sizes, and every payment's state, after a good cycle (or a
+    rebuild): the next cycle tells from them what people deleted or pasted over."""
+    remember_states(store, view)
     sizes = {key: len(view.tab(key)) for key in GUARDED if key in view.tabs}
     if sizes and sizes != remembered_rows(store):
         store.set(ROWS_KEY, remembered_rows(store) | sizes)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sheetledger.bank.plan import explained_by_order
 from sheetledger.config import Config, Method
-from sheetledger.crm.parse import field_values, parse_deal, parse_payments
+from sheetledger.crm.parse import confirmed_total, parse_deal, parse_payments
 from sheetledger.model import WON, ZERO, Deal, money
 from sheetledger.money import rub as money_rub
 from sheetledger.orders.rows import orders_of
@@ -307,18 +307,6 @@ def _amounts_changed(
     return found
 
 
-def _crm_total(lead: Mapping[str, Any], field_id: int | None) -> Decimal | None:
-    if field_id is None:
-        return None
-    values = field_values(lead).get(field_id)
-    if not values:
-        return None
-    try:
-        return money(Decimal(str(values[0].get("value"))))
-    except ArithmeticError:
-        return None
-
-
 def _totals_differ(
     leads: Iterable[Mapping[str, Any]],
     view: LedgerView,
@@ -337,7 +325,7 @@ def _totals_differ(
         if str(deal_id) not in deals or deal_id in pending:
             continue  # a tick on its way: TICK_NOT_PUSHED says so
         ledger = money(totals.get(deal_id, ZERO))
-        crm = _crm_total(lead, field_id)
+        crm = confirmed_total(lead, field_id)
         if (crm or ZERO) != ledger:
             found.append(
                 Finding(

@@ -11,7 +11,7 @@ Sheets write; PATCH leads and POST notes in batches of 50 when there are ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -25,6 +25,7 @@ from sheetledger.ledger.view import LedgerChanges
 from sheetledger.orders.cycle import OrdersDone, order_mirror, reminder_due, run_orders
 from sheetledger.orders.model import OrderNews
 from sheetledger.rebuild.guard import check_ledger, remember_ledger
+from sheetledger.rebuild.recall import read_recall, remembered_states, stale_pushes, suspects
 from sheetledger.store import LocalState
 from sheetledger.sync.cursor import pull_from
 from sheetledger.sync.duplicates import copies_problems
@@ -58,7 +59,7 @@ SYNC_TABS = ("deals", "payments", "cash", "invoices", "state")
 class Crm(Protocol):  # what the cycle needs of AmoClient
     def users(self) -> list[dict[str, Any]]: ...
     def pipelines(self) -> list[dict[str, Any]]: ...
-    def leads(self, *, updated_from: int | None = None) -> Any: ...
+    def leads(self, *, updated_from: int | None = None, ids: Sequence[int] = ()) -> Any: ...
     def update_leads(self, patches: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
     def notes(self, lead_ids: Any, *, note_type: str | None = None) -> Any: ...
     def add_notes(self, notes: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
@@ -162,7 +163,7 @@ def run_cycle(
         # write refused after the CRM took a push) must be planned again in full.
         memory.settled_on = None
     outcome = PushOutcome()
-    if plan.push.events and not dry_run:
+    if (plan.push.events or plan.push.lead_patches) and not dry_run:
         outcome = CrmPusher(crm, store).push(list(plan.push.lead_patches.values()), plan.notes())
     done = settle(plan, outcome, given, dry_run=dry_run)
     problems += outcome.problems
@@ -185,6 +186,8 @@ def run_cycle(
         remember_ledger(store, done.final)
         if done.pushed:
             store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
+        planned = ((e.payment_id, e.seq) for e in plan.push.events)
+        store.journal_remove(stale_pushes(store.journal_keys(), given.recall, planned))
         if orders is not None and orders.delivered:
             store.journal_remove(orders.delivered)
         store.trust_journal()
@@ -247,6 +250,13 @@ def _read(
     lookups = load_lookups(crm, store)
     cursor = None if full else stored_cursor(view)
     leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
+    # A master unchanged since the last read was remembered as it is: nothing to suspect.
+    remembered = None if master_unchanged else remembered_states(store)
+    suspect = suspects(view.tab("payments"), remembered)
+    payments = view.tab("payments").rows  # (the journal holds payment orders' pushes too)
+    suspect |= {key for key, _ in store.journal_keys() if key in payments}  # PATCH, no note?
+    recall, recalled_leads = read_recall(crm, suspect, config)
+    leads += recalled_leads  # a deleted row comes back with its deal (the pull keeps the newest)
     if _needs_refresh(leads, lookups):
         lookups = load_lookups(crm, store, force=True)
     given = CycleInput(
@@ -264,6 +274,7 @@ def _read(
         settled_on=memory.settled_on if memory is not None else None,
         broken=broken,
         titles=titles,
+        recall=recall,
     )
     return given, problems
 

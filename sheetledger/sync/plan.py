@@ -20,7 +20,9 @@ from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import OutgoingNote, PushOutcome
+from sheetledger.ledger.records import CashRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView, apply_changes
+from sheetledger.rebuild.recall import Recall, plan_recall, total_patches
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.cursor import CURSOR_KEY, next_cursor
@@ -59,6 +61,7 @@ class CycleInput:
     may_idle: bool = False  # a daemon that remembers its last cycle may skip planning
     broken: Mapping[str, str] = field(default_factory=dict)  # master tab -> header problem
     titles: Mapping[str, str] = field(default_factory=dict)  # master tab -> its title
+    recall: Recall = field(default_factory=Recall)  # amoCRM's record of rows the sheet mixed up
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,12 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     cursor = None if given.full else stored
     pull = plan_pull(given.master, given.leads, given.lookups, config)
     new_cursor = next_cursor(stored, pull.max_updated_at, given.started)
-    if given.may_idle and not given.full and _unchanged(given, pull.changes, cursor, new_cursor):
+    if (
+        given.may_idle
+        and not given.full
+        and not given.recall
+        and _unchanged(given, pull.changes, cursor, new_cursor)
+    ):
         return CyclePlan(
             idle=True, cursor=cursor, stored_cursor=stored, problems=tuple(pull.problems)
         )
@@ -112,6 +120,10 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
     changes = LedgerChanges()
     changes.extend(pull.changes)
     planned = apply_changes(given.master, pull.changes)
+    # Rows whose state people cleared, deleted or sorted away take it back from amoCRM.
+    recalled = plan_recall(planned, given.recall)
+    changes.extend(recalled)
+    planned = apply_changes(planned, recalled)
     # A pasted copy of a row: flagged on every copy, and held back until one is left.
     copies = plan_copies(planned, given.titles)
     changes.extend(copies.changes)
@@ -138,7 +150,10 @@ def plan_cycle(given: CycleInput) -> CyclePlan:
             owed.extend(assigned.cabinet)
             problems.extend(assigned.problems)
         cabinets.append(CabinetPlan(read.cabinet, read.view, owed))
-    push = plan_push(hold_copies(planned), config, given.lookups, today)
+    held = hold_copies(planned)
+    push = plan_push(held, config, given.lookups, today)
+    for deal_id, patch in total_patches(held, given.recall, config).items():
+        push.lead_patches.setdefault(deal_id, patch)
     changes.extend(push.totals)
     if new_cursor is not None and new_cursor != stored:
         changes.state[CURSOR_KEY] = str(new_cursor)
@@ -197,7 +212,7 @@ class Settled:
     changes: LedgerChanges
     final: LedgerView  # the master once the write landed (what the cabinets mirror)
     pushed: tuple[PushEvent, ...]
-    cash: list[dict[str, Any]]  # Cash on hand as ``final`` has it (the cashbox's form too)
+    cash: list[CashRow]  # Cash on hand as ``final`` has it (the cashbox's form too)
 
 
 def settle(
@@ -266,25 +281,16 @@ def hold_back_lone_cursor(changes: LedgerChanges, old: int | None, new: int | No
 
 
 def cash_replacement(
-    wanted: list[dict[str, Any]], current: LedgerView, broken: Mapping[str, str]
-) -> dict[str, list[dict[str, Any]]]:
+    wanted: list[CashRow], current: LedgerView, broken: Mapping[str, str]
+) -> dict[str, list[Any]]:
     """Cash on hand rewritten when what it should show differs from what it shows."""
     if "cash" in broken or "cash" not in current.tabs:
         return {}
-    have = list(current.tab("cash"))
+    have = list(current.tab("cash").typed(CashRow).values())
     if _comparable(have) == _comparable(wanted) and not current.tab("cash").copies:
         return {}  # (a pasted copy of a row goes with a rewrite)
     return {"cash": wanted}
 
 
-def _comparable(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            str(r.get("manager")),
-            r.get("amount"),
-            r.get("count"),
-            r.get("oldest"),
-            str(r.get("payment_ids") or ""),
-        )
-        for r in rows
-    ]
+def _comparable(rows: Sequence[CashRow]) -> list[tuple[Any, ...]]:
+    return [(str(r.manager), r.amount, r.count, r.oldest, str(r.payment_ids or "")) for r in rows]

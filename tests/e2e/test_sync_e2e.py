@@ -275,9 +275,9 @@ def test_crash_between_the_crm_write_and_the_mark_does_not_write_a_second_note(w
         world.sync()
     assert len(world.notes(deal)) == 1
     assert world.store.journal_size() == 1
-    # The next cycle finds its note by the marker instead of writing another.
+    # The next cycle looks the journaled push up: amoCRM has its note, the row takes it back.
     report = world.sync()
-    assert report.notes_found == 1
+    assert report.events == []
     assert len(world.notes(deal)) == 1
     assert _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
     assert world.store.journal_size() == 0
@@ -291,8 +291,8 @@ def test_a_note_whose_answer_was_lost_is_found_not_doubled(world: World):
     report = world.sync()
     assert report.pushed == [] and any("will check" in p for p in report.problems)
     assert len(world.notes(deal)) == 1
-    report = world.sync()
-    assert [e.payment_id for e in report.pushed] == [f"{deal}:1"]
+    report = world.sync()  # the journaled push is looked up and found: the row is marked
+    assert report.events == [] and _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
     assert len(world.notes(deal)) == 1
 
 
@@ -378,7 +378,7 @@ def test_a_lead_amocrm_refuses_holds_back_its_own_push_only(world: World):
 # -- amoCRM is the second record of every confirmation ------------------------------------
 
 
-def test_a_cleared_sync_state_costs_a_marker_check_not_a_second_note(world: World):
+def test_a_cleared_sync_state_is_taken_back_from_the_marker_not_pushed_again(world: World):
     deal = world.deal("9801", payments=((1000, CARD, None),))
     world.sync()
     world.tick(f"{deal}:1")
@@ -391,7 +391,7 @@ def test_a_cleared_sync_state_costs_a_marker_check_not_a_second_note(world: Worl
     world.box.sheets.type_cell(world.spreadsheet_id, f"'{title}'!O{row}", "")
     assert _payments(world)[f"{deal}:1"]["Sync state"] == ""
     report = world.sync()
-    assert report.notes_found == 1
+    assert report.events == []  # the state came back from amoCRM's marker before planning
     assert len(world.notes(deal)) == 1
     assert _payments(world)[f"{deal}:1"]["Sync state"] == "pushed #1"
     assert world.sync().events == []
@@ -404,7 +404,8 @@ def test_rows_deleted_and_ticked_again_make_no_duplicate_notes(world: World):
     for deal in pushed:
         world.tick(f"{deal}:1")
     world.sync()
-    # Someone deletes the three confirmed rows; a full sync brings them back, unticked.
+    # Someone deletes the three confirmed rows; the sync brings them back, confirmed as
+    # amoCRM's markers say (who and when too), without a note.
     title = world.ledger.tabs["payments"].title
     for deal in pushed:
         world.box.sheets.delete_rows(
@@ -412,11 +413,12 @@ def test_rows_deleted_and_ticked_again_make_no_duplicate_notes(world: World):
         )
     world.sync(full=True)
     assert set(_payments(world)) == {f"{d}:1" for d in deals}
-    assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {""}
-    for deal in pushed:  # the confirmations are typed again from the paper trail
+    assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {"pushed #1"}
+    assert {_payments(world)[f"{d}:1"]["Confirmed"] for d in pushed} == {True}
+    for deal in pushed:  # ticked again by someone who did not see it was back: no event
         world.tick(f"{deal}:1")
     report = world.sync()
-    assert report.notes_found == 3 and len(report.pushed) == 3
+    assert report.events == []
     assert [len(world.notes(d)) for d in deals] == [1, 1, 1, 0, 0, 0, 0, 0]
     assert {_payments(world)[f"{d}:1"]["Sync state"] for d in pushed} == {"pushed #1"}
 

@@ -410,6 +410,44 @@ def test_hide_dimension_chart_and_pivot_are_stored(book: gspread.Spreadsheet) ->
     }
 
 
+def test_update_cells_gives_each_cell_its_own_format_and_note(book: gspread.Spreadsheet) -> None:
+    # One row of header cells, each with its own colour and note, over cells with no format yet
+    # (what ``init`` sends): each must keep its own, not the first cell's.
+    blue, yellow = (
+        {"red": 0.85, "green": 0.89, "blue": 0.95},
+        {"red": 1, "green": 0.95, "blue": 0.7},
+    )
+    cells = [
+        {"userEnteredValue": {"stringValue": "ID"}, "userEnteredFormat": {"backgroundColor": blue}},
+        {
+            "userEnteredValue": {"stringValue": "Confirmed"},
+            "userEnteredFormat": {"backgroundColor": yellow},
+            "note": "tick it",
+        },
+        {
+            "userEnteredValue": {"stringValue": "Synced"},
+            "userEnteredFormat": {"backgroundColor": blue},
+        },
+    ]
+    book.batch_update(
+        {
+            "requests": [
+                {
+                    "updateCells": {
+                        "start": {"sheetId": 0, "rowIndex": 0, "columnIndex": 0},
+                        "rows": [{"values": cells}],
+                        "fields": "userEnteredValue,userEnteredFormat.backgroundColor,note",
+                    }
+                }
+            ]
+        }
+    )
+    meta = book.fetch_sheet_metadata({"includeGridData": "true", "ranges": "Sheet1!A1:C1"})
+    got = meta["sheets"][0]["data"][0]["rowData"][0]["values"]
+    assert [c["userEnteredFormat"]["backgroundColor"] for c in got] == [blue, yellow, blue]
+    assert [c.get("note") for c in got] == [None, "tick it", None]
+
+
 # --------------------------------------------------------------------------- errors, auth, quota
 
 
@@ -853,3 +891,81 @@ def test_a_field_mask_decides_whether_grid_data_comes_back(
     ]
     bare = book.fetch_sheet_metadata({"ranges": ["Sheet1!A:A"], "fields": "sheets.properties"})
     assert "data" not in bare["sheets"][0]
+
+
+def test_a_failing_request_leaves_both_tabs_of_a_batch_unchanged(
+    book: gspread.Spreadsheet,
+) -> None:
+    """Values, formats, rows and properties of two tabs: all kept when the last request fails.
+
+    The batch runs on a fork whose tabs share their rows with the file (sheets/model.py);
+    the same requests without the failing one change both tabs, so each did something.
+    """
+    first = book.sheet1
+    second = book.add_worksheet("Second", rows=20, cols=5)
+    first.update([["a", 1], ["b", 2], ["c", 3]], "A1")
+    second.update([["x", "keep"], ["y", "keep"]], "A1")
+    second_id = second.id
+    changes: list[dict[str, Any]] = [
+        {
+            "updateCells": {
+                "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
+                "rows": [{"values": [{"userEnteredValue": {"stringValue": "changed"}}]}],
+                "fields": "userEnteredValue",
+            }
+        },
+        {
+            "repeatCell": {
+                "range": {"sheetId": second_id, "startRowIndex": 0, "endRowIndex": 2},
+                "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                "fields": "userEnteredFormat.textFormat.bold",
+            }
+        },
+        {
+            "insertDimension": {
+                "range": {
+                    "sheetId": second_id,
+                    "dimension": "ROWS",
+                    "startIndex": 0,
+                    "endIndex": 1,
+                }
+            }
+        },
+        {
+            "appendCells": {
+                "sheetId": 0,
+                "rows": [{"values": [{"userEnteredValue": {"stringValue": "appended"}}]}],
+                "fields": "userEnteredValue",
+            }
+        },
+        {
+            "deleteDimension": {
+                "range": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}
+            }
+        },
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": second_id, "gridProperties": {"frozenRowCount": 1}},
+                "fields": "gridProperties.frozenRowCount",
+            }
+        },
+    ]
+    ranges = ["Sheet1!A1:E10", "Second!A1:E10"]
+    grid = {"includeGridData": "true", "ranges": ranges}
+    values_before = book.values_batch_get(ranges)
+    grid_before = book.fetch_sheet_metadata(grid)
+    with pytest.raises(gspread.exceptions.APIError) as caught:
+        book.batch_update({"requests": [*changes, {"deleteSheet": {"sheetId": 424242}}]})
+    assert caught.value.error["message"] == (
+        f"Invalid requests[{len(changes)}].deleteSheet: No grid with id: 424242"
+    )
+    assert book.values_batch_get(ranges) == values_before
+    assert book.fetch_sheet_metadata(grid) == grid_before
+
+    book.batch_update({"requests": changes})
+    assert first.get_values("A1:B5") == [["changed"], ["b"], ["c"], ["appended"]]
+    assert second.get_values("A1:B3") == [["", ""], ["x", "keep"], ["y", "keep"]]
+    after = book.fetch_sheet_metadata(grid)["sheets"][1]
+    assert after["properties"]["gridProperties"]["frozenRowCount"] == 1
+    bold = after["data"][0]["rowData"][1]["values"][0]["userEnteredFormat"]["textFormat"]
+    assert bold["bold"] is True

@@ -32,6 +32,7 @@ from sheetledger.sandbox.sheets import (
     parse_user_entered,
     project,
 )
+from sheetledger.sandbox.sheets.model import Sheet
 
 # --------------------------------------------------------------------------- A1
 
@@ -227,3 +228,44 @@ def test_a_whole_tab_read_and_a_200_range_write_at_the_benchmark_size(
     assert len(data) == 200
     reply = book.values_batch_update({"valueInputOption": "RAW", "data": data})
     assert reply["totalUpdatedCells"] == 200
+
+
+# --------------------------------------------------------------------------- forks
+
+
+def _tab() -> Sheet:
+    sheet = Sheet(7, "Tab", rows=10, cols=5)
+    for r in range(4):
+        for c in range(3):
+            sheet.set_value(r, c, f"{r}{c}")
+    sheet.set_extra(1, 1, {"note": "n"})
+    sheet.set_extra(2, 0, {"note": "m"})
+    return sheet
+
+
+def _picture(sheet: Sheet) -> tuple[list[list[object]], list[object]]:
+    return [row[:] for row in sheet.cells], [dict(ex) if ex else None for ex in sheet.extras]
+
+
+def test_a_fork_copies_a_row_only_when_it_changes_it_and_leaves_its_origin_be() -> None:
+    origin = _tab()
+    before = _picture(origin)
+    fork = origin.fork()
+    fork.set_value(0, 0, "new")
+    fork.set_value(0, 4, "wide")
+    fork.set_extra(1, 1, None)
+    fork.set_extra(3, 2, {"note": "added"})
+    fork.insert_cols(1, 1, None)
+    fork.delete_cols(0, 1)
+    fork.cells[1:3] = [fork.cells[2], fork.cells[1]]  # sortRange moves the row lists
+    fork.set_value(1, 0, "moved")
+    assert _picture(origin) == before
+    assert fork.cells[0] == [None, "01", "02", None, "wide"]
+    assert fork.cells[1] == ["moved", "21", "22"] and fork.cells[2] == [None, "11", "12"]
+    assert fork.cells[3] is not origin.cells[3]  # changed by the column edits: a copy now
+    assert fork.extras[1] == {} and fork.extras[3] == {2: {"note": "added"}}  # columns moved
+    same = origin.fork()
+    assert all(a is b for a, b in zip(same.cells, origin.cells, strict=True))  # nothing copied
+    same.settle()
+    same.set_value(0, 0, "in place")  # settled: its rows are its own, changed in place
+    assert origin.cells[0][0] == "in place"

@@ -116,12 +116,13 @@ class BatchUpdateApi(SpreadsheetsApi):
         with self.lock:
             book = self._book(request, sid, write=True)
             caller = self._caller(request)
-            work = (
-                book.clone()
-            )  # all or nothing: apply on a copy, commit when every request succeeded
+            # All or nothing: apply on a fork (its tabs copy a row only when they change
+            # it), which replaces the file when every request succeeded.
+            work = book.fork()
             replies = []
             for i, req in enumerate(flat):
                 replies.append(self._apply_request(work, req, i, caller))
+            work.settle()
             self.spreadsheets[sid] = work
             self._touch(work)
             out: dict[str, Any] = {"spreadsheetId": sid, "replies": replies}

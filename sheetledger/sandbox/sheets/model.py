@@ -95,6 +95,11 @@ class Sheet:
     dataValidation, note, pivotTable...) or is None. Both lists always have the
     same length, so inserting or deleting rows splices them together and
     formats and checkboxes move with their rows.
+
+    A tab made by ``fork`` shares its row lists with the tab it came from; ``owned``
+    then holds (by ``id``) the rows it made its own, and every change in place goes
+    through ``row_to_write`` / ``extras_to_write``, which copy a shared row first. A
+    tab that is no fork has ``owned`` None and changes its rows in place.
     """
 
     def __init__(self, sheet_id: int, title: str, rows: int = 1000, cols: int = 26) -> None:
@@ -112,8 +117,34 @@ class Sheet:
         self.col_props: dict[int, dict[str, Any]] = {}
         self.protected_ranges: list[dict[str, Any]] = []
         self.charts: list[dict[str, Any]] = []
+        self.owned: dict[int, Any] | None = None  # a fork's own rows (id -> row); None: all
 
     def clone(self) -> Sheet:
+        """An independent copy: every row copied (a copied file, a duplicated tab)."""
+        twin = self._shell()
+        twin.cells = [row[:] for row in self.cells]
+        # Cell extras dicts are never mutated in place (always replaced), so a shallow copy is safe.
+        twin.extras = [dict(ex) if ex else None for ex in self.extras]
+        return twin
+
+    def fork(self) -> Sheet:
+        """A working copy for an all-or-nothing edit: the rows stay shared until changed.
+
+        Copying the row lists costs a pointer per row; a row itself is copied by
+        ``row_to_write`` / ``extras_to_write`` the first time the fork changes it, so
+        this tab is left as it was whatever the fork does.
+        """
+        twin = self._shell()
+        twin.cells = list(self.cells)
+        twin.extras = list(self.extras)
+        twin.owned = {}
+        return twin
+
+    def settle(self) -> None:
+        """The fork replaced its origin: every row is its own again, changed in place."""
+        self.owned = None
+
+    def _shell(self) -> Sheet:
         twin = Sheet(self.sheet_id, self.title, self.row_count, self.column_count)
         twin.frozen_rows, twin.frozen_cols, twin.hidden = (
             self.frozen_rows,
@@ -121,14 +152,36 @@ class Sheet:
             self.hidden,
         )
         twin.extra_properties = copy.deepcopy(self.extra_properties)
-        twin.cells = [row[:] for row in self.cells]
-        # Cell extras dicts are never mutated in place (always replaced), so a shallow copy is safe.
-        twin.extras = [dict(ex) if ex else None for ex in self.extras]
         twin.row_props = {k: dict(v) for k, v in self.row_props.items()}
         twin.col_props = {k: dict(v) for k, v in self.col_props.items()}
         twin.protected_ranges = copy.deepcopy(self.protected_ranges)
         twin.charts = copy.deepcopy(self.charts)
         return twin
+
+    def row_to_write(self, r: int) -> list[Any]:
+        """Row r's values (created if missing), this tab's own to change in place."""
+        self.ensure_rows(r + 1)
+        row = self.cells[r]
+        owned = self.owned
+        if owned is not None and id(row) not in owned:
+            row = self.cells[r] = row[:]
+            owned[id(row)] = row
+        return row
+
+    def extras_to_write(self, r: int) -> dict[int, dict[str, Any]]:
+        """Row r's extras (created if missing), this tab's own to change in place."""
+        self.ensure_rows(r + 1)
+        ex = self.extras[r]
+        owned = self.owned
+        if ex is None:
+            ex = self.extras[r] = {}
+        elif owned is not None and id(ex) not in owned:
+            ex = self.extras[r] = dict(ex)
+        else:
+            return ex
+        if owned is not None:
+            owned[id(ex)] = ex
+        return ex
 
     # -- cells -----------------------------------------------------------------------
 
@@ -148,8 +201,7 @@ class Sheet:
     def set_value(self, r: int, c: int, value: Any) -> None:
         if value is None and (r >= len(self.cells) or c >= len(self.cells[r])):
             return
-        self.ensure_rows(r + 1)
-        row = self.cells[r]
+        row = self.row_to_write(r)
         if c >= len(row):
             row.extend([None] * (c + 1 - len(row)))
         row[c] = value
@@ -163,14 +215,10 @@ class Sheet:
 
     def set_extra(self, r: int, c: int, fields: dict[str, Any] | None) -> None:
         if not fields:
-            if r < len(self.extras) and self.extras[r]:
-                self.extras[r].pop(c, None)  # type: ignore[union-attr]
+            if r < len(self.extras) and c in (self.extras[r] or ()):
+                del self.extras_to_write(r)[c]
             return
-        self.ensure_rows(r + 1)
-        ex = self.extras[r]
-        if ex is None:
-            ex = self.extras[r] = {}
-        ex[c] = fields
+        self.extras_to_write(r)[c] = fields
 
     def number_format(self, r: int, c: int) -> dict[str, Any] | None:
         ex = self.extra(r, c)
@@ -230,9 +278,9 @@ class Sheet:
         }
 
     def insert_cols(self, at: int, count: int, inherit_from: int | None) -> None:
-        for row in self.cells:
+        for r, row in enumerate(self.cells):
             if at < len(row):
-                row[at:at] = [None] * count
+                self.row_to_write(r)[at:at] = [None] * count
         for r, ex in enumerate(self.extras):
             if not ex:
                 continue
@@ -252,8 +300,9 @@ class Sheet:
         self.col_props = {(k + count if k >= at else k): v for k, v in self.col_props.items()}
 
     def delete_cols(self, start: int, end: int) -> None:
-        for row in self.cells:
-            del row[start:end]
+        for r, row in enumerate(self.cells):
+            if start < len(row):
+                del self.row_to_write(r)[start:end]
         n = end - start
         for r, ex in enumerate(self.extras):
             if ex:
@@ -302,6 +351,26 @@ class Spreadsheet:
         twin.metadata = [meta.clone() for meta in self.metadata]
         twin.metadata_ids = None
         return twin
+
+    def fork(self) -> Spreadsheet:
+        """A working copy for an all-or-nothing edit (a batchUpdate, a person's edit).
+
+        Like ``clone`` but its tabs share their rows with this file's (``Sheet.fork``), so
+        its cost does not grow with the tabs' size; this file is left as it was. When the
+        fork replaces this file, ``settle`` it.
+        """
+        twin = copy.copy(self)
+        twin.permissions = copy.deepcopy(self.permissions)
+        twin.sheets = [sheet.fork() for sheet in self.sheets]
+        twin.named_ranges = copy.deepcopy(self.named_ranges)
+        twin.metadata = [meta.clone() for meta in self.metadata]
+        twin.metadata_ids = None
+        return twin
+
+    def settle(self) -> None:
+        """This fork replaced the file it came from: its tabs change their rows in place again."""
+        for sheet in self.sheets:
+            sheet.settle()
 
     def sheet_by_id(self, sheet_id: int) -> Sheet | None:
         for sheet in self.sheets:

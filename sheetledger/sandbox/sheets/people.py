@@ -63,11 +63,12 @@ class PeopleEdits(DriveApi, CopyPasteRequests, SheetRequests):
         """Run a person's edit all-or-nothing, like a batchUpdate, and mark the file changed."""
         with self.lock:
             book = self._person_book(spreadsheet_id)
-            work = book.clone()
+            work = book.fork()
             try:
                 result = edit(work)
             except (InvalidRequest, HTTPError) as exc:
                 raise ValueError(f"the edit was refused: {self._describe(exc)}") from exc
+            work.settle()
             self.spreadsheets[spreadsheet_id] = work
             self._touch(work)
             self.changed.set()

@@ -295,10 +295,9 @@ class ValuesApi(DeveloperMetadataApi, DimensionRequests):
         if caller is not None:
             self._check_protection(book, sheet, r0, r1, c0, c1, caller)
         for r in range(r0, min(r1, len(sheet.cells))):
-            row = sheet.cells[r]
-            end = min(c1, len(row))
+            end = min(c1, len(sheet.cells[r]))
             if end > c0:
-                row[c0:end] = [None] * (end - c0)
+                sheet.row_to_write(r)[c0:end] = [None] * (end - c0)
         return format_range(sheet.title, r0, r1, c0, c1)
 
     @route("POST", r"/v4/spreadsheets/(?P<sid>[^/:]+)/values:batchClear", kind="write")
