@@ -31,7 +31,7 @@ from sheetledger.ledger.setup import prepare
 from sheetledger.rebuild.guard import lost_on_init
 from sheetledger.reports.figures import DIMENSIONS, Period
 from sheetledger.reports.pivots import ensure_pivots
-from sheetledger.reports.refresh import SOURCES
+from sheetledger.reports.refresh import report_sources, source_keys
 from sheetledger.reports.terminal import (
     PeriodProblem,
     as_json,
@@ -205,7 +205,7 @@ def report(
     json_out: bool = False,
     png: Path | None = None,
 ) -> int:
-    """``sheetledger report``: one read of Deals, Payments and Expenses; nothing written."""
+    """``sheetledger report``: one read of Deals, Payments, Expenses, Invoices; nothing written."""
 
     today = datetime.now(UTC).astimezone(config.tz).date()
     try:
@@ -215,11 +215,12 @@ def report(
         return 2
     register_config_secrets(config)
     ledger = master_ledger(config, build_google(config))
-    view = ledger.read(SOURCES)
+    keys = source_keys(ledger.tabs)
+    view = ledger.read(keys)
     for key, problem in ledger.header_problems().items():
         console.print(f"[red]✘[/red] tab '{ledger.tabs[key][0]}': {problem}")
         return 1
-    sources = {key: list(view.tab(key)) for key in SOURCES}
+    sources = report_sources(view, keys)
     result = period_report(config, sources, period, (by,) if by else DIMENSIONS)
     if json_out:
         console.print_json(as_json(result))

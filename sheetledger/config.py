@@ -392,6 +392,9 @@ class BankConfig(_Model):
         min_length=1, description="our settlement accounts (20 digits); other files are refused"
     )
     auto_confirm: bool = Field(default=True, description="false: sure matches only suggested")
+    auto_pay_orders: bool = Field(
+        default=False, description="true: an open order an outgoing line fits is ticked Paid"
+    )
     amount_tolerance_percent: Decimal = Field(default=Decimal("1"), ge=0, le=50)
     date_window_days: int = Field(default=14, ge=0, le=366)
     expense_window_days: int = Field(default=3, ge=0, le=31)

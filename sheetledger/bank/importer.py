@@ -53,6 +53,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 IMPORT_TABS = ("bank", "payments", "deals", "expenses")
+ORDER_TABS = ("invoices",)  # read when the ledger has them: outgoing lines pay orders
 
 
 @dataclass
@@ -195,9 +196,10 @@ def import_statements(
         files, config, accept_unbalanced=accept_unbalanced, previous=previous
     )
     before = ledger.requests
-    view = ledger.read(IMPORT_TABS)
+    keys = [*IMPORT_TABS, *(key for key in ORDER_TABS if key in ledger.tabs)]
+    view = ledger.read(keys)
     broken = ledger.header_problems()
-    for key in IMPORT_TABS:
+    for key in keys:
         if key in broken:
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
     lines = [line for _, statement in report.statements for line in statement.lines]

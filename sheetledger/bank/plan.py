@@ -12,7 +12,11 @@ lines of one or more statements, and returns what to write:
   and the rule's name is in the note it writes;
 * an expense for the acquiring fee or the lender's discount of a match, and for
   outgoing money a configured rule explains; outgoing money that an expense typed to
-  the bot already records is linked to it and never doubled.
+  the bot already records is linked to it and never doubled;
+* outgoing money that paid a payment order (``bank/order_match``) is linked to the
+  order; an open order such a line fits is suggested (or, with ``auto_pay_orders``,
+  ticked Paid from the statement), and a suggested line whose order has been paid
+  since is linked to it (``settle_orders``).
 
 Transfers between own accounts are marked and are neither revenue nor expense.
 """
@@ -20,7 +24,7 @@ Transfers between own accounts are marked and are neither revenue nor expense.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,11 +42,28 @@ from sheetledger.bank.matching import (
     match_lines,
     payer_marks,
 )
+from sheetledger.bank.order_match import (
+    PAID_ORDER,
+    TO_PAY,
+    OrderToMatch,
+    match_outgoing,
+    supplier_key,
+)
 from sheetledger.bank.statement import StatementLine
 from sheetledger.config import BankConfig, BankExpenseRule
+from sheetledger.orders.model import Order, OrderState
+from sheetledger.orders.rows import orders_of
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, RowAppend
 
-__all__ = ["ImportPlan", "LineOutcome", "plan_cabinet", "plan_import", "rules_from_config"]
+__all__ = [
+    "ImportPlan",
+    "LineOutcome",
+    "explained_by_order",
+    "plan_cabinet",
+    "plan_import",
+    "rules_from_config",
+    "settle_orders",
+]
 
 # Rule names as the amoCRM note says them (the managers read Russian).
 RULE_WORDS = {
@@ -52,6 +73,8 @@ RULE_WORDS = {
     "credit": "кредит банка",
     "contract": "номер договора",
     "amount+date": "сумма и дата",
+    PAID_ORDER: "оплаченное поручение",
+    TO_PAY: "поручение к оплате",
 }
 
 SOURCE = "bank"
@@ -62,7 +85,8 @@ class LineOutcome:
     """What became of one new line (for the command's report and the Bank row)."""
 
     line: StatementLine
-    state: str  # confirmed | suggested | unassigned | own transfer | expense | outgoing
+    # confirmed | suggested | unassigned | own transfer | expense | order | outgoing
+    state: str
     rule: str = ""
     reason: str = ""
     matched_to: tuple[str, ...] = ()
@@ -77,6 +101,7 @@ class ImportPlan:
     confirmed: list[str] = field(default_factory=list)  # payment ids ticked
     partial: list[str] = field(default_factory=list)  # payment ids with a partial receipt
     expenses: list[str] = field(default_factory=list)  # expense ids added
+    orders_paid: list[str] = field(default_factory=list)  # orders ticked Paid (auto_pay_orders)
 
     def count(self, state: str) -> int:
         return sum(1 for o in self.outcomes if o.state == state)
@@ -221,6 +246,89 @@ def confirmed_by(line: StatementLine, rule: str) -> str:
     )
 
 
+def _orders(view: LedgerView, today: date) -> list[Order]:
+    return orders_of(view.tab("invoices"), today) if "invoices" in view.tabs else []
+
+
+def _order_ids(text: object) -> list[str]:
+    return [part.strip() for part in str(text or "").split(",") if part.strip()]
+
+
+def orders_to_match(orders: Iterable[Order]) -> list[OrderToMatch]:
+    """Paid orders (at their paid amount) and open ones; rejected orders pay nothing."""
+    found = []
+    for order in orders:
+        if order.state is OrderState.REJECTED:
+            continue
+        payment, draft = order.payment, order.draft
+        found.append(
+            OrderToMatch(
+                id=order.id,
+                amount=payment.amount if payment is not None else order.amount,
+                supplier=draft.supplier,
+                bill_no=draft.bill_no,
+                contract_no=draft.contract_no,
+                paid=payment is not None,
+                day=payment.on if payment is not None else draft.due,
+            )
+        )
+    return found
+
+
+def linked_orders(view: LedgerView) -> set[str]:
+    """Orders an outgoing Bank row already names as what it paid."""
+    return {
+        oid
+        for row in view.tab("bank")
+        if row.get("direction") == "out" and row.get("state") == "order"
+        for oid in _order_ids(row.get("matched_to"))
+    }
+
+
+def supplier_inns(view: LedgerView, orders: Iterable[Order]) -> dict[str, frozenset[str]]:
+    """Supplier key -> the INNs of outgoing lines linked to that supplier's orders."""
+    supplier = {str(o.id): supplier_key(o.draft.supplier) for o in orders}
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in view.tab("bank"):
+        inn = str(row.get("inn") or "")
+        if row.get("direction") != "out" or row.get("state") != "order" or not inn.strip("0"):
+            continue
+        for oid in _order_ids(row.get("matched_to")):
+            if supplier.get(oid):
+                found[supplier[oid]].add(inn)
+    return {key: frozenset(inns) for key, inns in found.items()}
+
+
+def explained_by_order(row: Mapping[str, Any], paid: Set[str]) -> str | None:
+    """The paid order a suggested outgoing Bank row offered, when it is paid now."""
+    if row.get("direction") != "out" or row.get("state") != "suggested":
+        return None
+    candidates = _order_ids(row.get("candidates"))
+    return candidates[0] if len(candidates) == 1 and candidates[0] in paid else None
+
+
+def settle_orders(view: LedgerView, today: date) -> LedgerChanges:
+    """Suggested outgoing lines whose order the accountant has ticked Paid since: linked."""
+    changes = LedgerChanges()
+    if "invoices" not in view.tabs:
+        return changes
+    paid = {str(o.id) for o in _orders(view, today) if o.state is OrderState.PAID}
+    for line_id, row in view.tab("bank").rows.items():
+        oid = explained_by_order(row, paid)
+        if oid is not None:
+            changes.update(
+                "bank",
+                line_id,
+                {
+                    "state": "order",
+                    "rule": PAID_ORDER,
+                    "matched_to": oid,
+                    "reason": f"order {oid} was paid since",
+                },
+            )
+    return changes
+
+
 def plan_import(
     view: LedgerView,
     lines: Sequence[StatementLine],
@@ -231,6 +339,7 @@ def plan_import(
     """What importing ``lines`` writes into a ledger that reads as ``view``."""
     plan = ImportPlan()
     plan.changes.extend(settle_assigned(view))
+    plan.changes.extend(settle_orders(view, now.date()))
     fresh, plan.known = new_lines(view, lines)
     if not fresh:
         return plan
@@ -243,6 +352,17 @@ def plan_import(
     receipts: dict[str, Decimal] = defaultdict(lambda: ZERO)
     receipt_line: dict[str, tuple[StatementLine, str]] = {}
     typed = _typed_expenses(view)
+    orders = _orders(view, now.date())
+    for_orders = {
+        m.line_id: m
+        for m in match_outgoing(
+            fresh,
+            orders_to_match(orders),
+            supplier_inns(view, orders),
+            taken=linked_orders(view),
+        )
+    }
+    auto_pay = bank.auto_pay_orders if bank is not None else False
     for line in fresh:
         match = matches.get(line.id)
         if line.own_transfer:
@@ -264,6 +384,8 @@ def plan_import(
             )
         elif line.incoming:
             outcome = LineOutcome(line, "unassigned", reason="no contract, payer or amount fits")
+        elif line.id in for_orders:
+            outcome = _order_outcome(plan, line, for_orders[line.id], auto_pay)
         else:
             outcome = _outgoing(plan, line, typed, bank, now)
         plan.outcomes.append(outcome)
@@ -421,6 +543,35 @@ def _outgoing(
             line, "expense", "expense rule", f"{rule.category} by the rule", (expense_id,)
         )
     return LineOutcome(line, "outgoing", reason="outgoing, not explained")
+
+
+def _order_outcome(
+    plan: ImportPlan, line: StatementLine, match: Match, auto_pay: bool
+) -> LineOutcome:
+    """An outgoing line an order explains: linked (a paid order), paid from the statement
+    (an open one, with ``auto_pay_orders``), or suggested to the accountant."""
+    if match.sure:
+        return LineOutcome(line, "order", match.rule, match.reason, match.payment_ids)
+    if auto_pay and match.rule == TO_PAY and match.allocations:
+        (oid,) = match.payment_ids
+        plan.changes.update(
+            "invoices",
+            oid,
+            {
+                "paid": True,
+                "paid_on": line.date,
+                "paid_amount": line.amount,
+                "payment_ref": f"п/п № {line.number or '—'} от {line.date:%d.%m.%Y}",
+                "paid_by": "statement",
+            },
+        )
+        plan.orders_paid.append(oid)
+        return LineOutcome(
+            line, "order", match.rule, match.reason + "; paid from the statement", (oid,)
+        )
+    return LineOutcome(
+        line, "suggested", match.rule, match.reason, (), match.candidates or match.payment_ids
+    )
 
 
 def _expense_rule(line: StatementLine, rules: Iterable[BankExpenseRule]) -> BankExpenseRule | None:

@@ -13,13 +13,21 @@ the person's mistake; ``ticks_conflict`` says so and the planners hold such a ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sheetledger.orders.model import Order, OrderDraft, OrderId, OrderState, Payment
 
-__all__ = ["Cells", "draft_cells", "order_cells", "order_from_cells", "ticks_conflict"]
+__all__ = [
+    "Cells",
+    "draft_cells",
+    "due_within",
+    "order_cells",
+    "order_from_cells",
+    "orders_of",
+    "ticks_conflict",
+]
 
 Cells = Mapping[str, object]
 
@@ -146,3 +154,29 @@ def order_cells(order: Order) -> dict[str, object]:
     if order.state is OrderState.REJECTED:
         return {"paid": False, "reject": True, "reason": order.reason}
     return {"paid": False, "reject": False}
+
+
+def orders_of(rows: Iterable[Cells], today: date) -> list[Order]:
+    """The usable orders of Invoices rows (as ``LedgerSheets.read`` gives them), in sheet order.
+
+    A row with both ticks is the person's mistake and is neither paid nor rejected here.
+    """
+    found = []
+    for cells in rows:
+        if ticks_conflict(cells):
+            cells = {**cells, "paid": False, "reject": False}
+        order = order_from_cells(cells, today)
+        if order is not None:
+            found.append(order)
+    return found
+
+
+def due_within(orders: Iterable[Order], today: date, days: int) -> list[Order]:
+    """Open orders to pay by ``today + days`` (the overdue ones too), the earliest due first."""
+    last = today + timedelta(days=days)
+    chosen = [
+        o
+        for o in orders
+        if o.state is OrderState.NEW and o.draft.due is not None and o.draft.due <= last
+    ]
+    return sorted(chosen, key=lambda o: (o.draft.due or last, o.created, o.id))

@@ -28,10 +28,13 @@ from typing import Any, Literal
 
 from sheetledger.bot.identity import make_bot
 from sheetledger.config import Config, Role
-from sheetledger.model import ZERO
+from sheetledger.model import ZERO, RowCode
+from sheetledger.orders.model import Order
+from sheetledger.orders.rows import due_within, orders_of
 from sheetledger.reconcile.findings import SEVERITY_ORDER, rub
 from sheetledger.reconcile.track import HISTORY_ID
 from sheetledger.reports.figures import Period
+from sheetledger.reports.inputs import order_costs
 from sheetledger.reports.terminal import period_report, save_chart
 from sheetledger.store import LocalState
 from sheetledger.sync.cash import plan_cash
@@ -44,10 +47,11 @@ TEXT_LIMIT = 4096  # Telegram's limit for a message (a caption has 1,024)
 CHART_FILE = "digest-chart.png"  # in state_dir: the last chart sent, to look at
 SENT_KEY = "digest.sent"  # chat id -> the day (ISO) its digest was sent
 FAILED_KEY = "digest.failed"  # chat id -> the day a send failed (said once in the log)
-DIGEST_TABS = ("deals", "payments", "expenses", "bank", "reconciliation")
+DIGEST_TABS = ("deals", "payments", "expenses", "bank", "invoices", "reconciliation")
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo's caption
 NON_CASH = frozenset({"card", "terminal", "bank", "credit"})
 LISTED = 10  # lines named one by one in the accountant's digest
+ORDERS_DUE_DAYS = 3  # the accountant is shown the orders due within these days (and overdue)
 _SEVERITY_RU = {"error": "❗", "warning": "⚠️", "info": "ℹ️"}
 
 
@@ -62,7 +66,8 @@ class Totals:
 
 
 def totals(view: LedgerView, first: date, last: date) -> Totals:
-    """Confirmed receipts (by the day confirmed) and expenses (by their date) in [first, last]."""
+    """Confirmed receipts (by the day confirmed), expenses (by their date) and paid orders
+    (by the day paid, as the reports count them) in [first, last]."""
     revenue = ZERO
     for row in view.tab("payments"):
         on = row.get("confirmed_at")
@@ -75,6 +80,10 @@ def totals(view: LedgerView, first: date, last: date) -> Totals:
             on = row.get("date")
             if on is not None and not row.get("void") and first <= on <= last:
                 costs += row.get("amount") or ZERO
+    if "invoices" in view.tabs:
+        for _, _, on, kopecks, *_ in order_costs(view.tab("invoices")):
+            if on is not None and first <= on <= last:
+                costs += Decimal(kopecks).scaleb(-2)
     return Totals(revenue, costs)
 
 
@@ -119,10 +128,12 @@ def month_net_profit(view: LedgerView, config: Config, today: date) -> Decimal |
 
 
 def _sources(view: LedgerView) -> dict[str, list[Mapping[str, Any]]]:
-    return {
+    found = {
         key: list(view.tab(key)) if key in view.tabs else []
         for key in ("deals", "payments", "expenses")
     }
+    found["orders"] = list(view.tab("invoices")) if "invoices" in view.tabs else []
+    return found
 
 
 @dataclass(frozen=True)
@@ -163,17 +174,50 @@ def bank_lines(view: LedgerView, today: date) -> list[str]:
     ]
 
 
+def ledger_orders(view: LedgerView, today: date) -> list[Order]:
+    """The payment orders of the Invoices tab (none when the ledger has no such tab)."""
+    return orders_of(view.tab("invoices"), today) if "invoices" in view.tabs else []
+
+
+def _order_line(order: Order, today: date) -> str:
+    due = order.draft.due
+    late = f", просрочено {(today - due).days} дн." if due is not None and today > due else ""
+    return (
+        f"• {order.id} {order.draft.supplier or '—'}: {rub(order.amount)}"
+        f"{f', срок {due:%d.%m}' if due else ''}{late}"
+        f"{f' ({order.draft.purpose})' if order.draft.purpose else ''}"
+    )
+
+
 def overdue_orders(view: LedgerView, today: date) -> list[str]:
-    """Hook for the payment orders' overdue lines (one per order, said as is).
+    """The owner's lines on payment orders unpaid after their due day (``E_OVERDUE``).
 
-    None until the ledger has payment orders; the orders' package fills it in.
+    Nothing when the ledger has no Invoices tab; one line saying so when none is late.
     """
-    return []
+    if "invoices" not in view.tabs:
+        return []
+    late = [o for o in ledger_orders(view, today) if o.overdue(today)]
+    if not late:
+        return ["⏰ Просроченных поручений на оплату нет"]
+    late.sort(key=lambda o: (o.draft.due or today, o.id))
+    total = sum((o.amount for o in late), ZERO)
+    lines = [
+        f"⏰ Просрочены поручения на оплату ({RowCode.E_OVERDUE.value}): "
+        f"{len(late)} на {rub(total)}"
+    ]
+    lines += [_order_line(o, today) for o in late[:LISTED]]
+    if len(late) > LISTED:
+        lines.append(f"… и ещё {len(late) - LISTED}")
+    return lines
 
 
-def orders_due(view: LedgerView, today: date) -> list[str]:
-    """Hook for the payment orders the accountant has to pay today; none until orders exist."""
-    return []
+def orders_due(view: LedgerView, today: date, days: int = ORDERS_DUE_DAYS) -> list[str]:
+    """The accountant's lines: open orders due within ``days`` (the overdue ones first)."""
+    chosen = due_within(ledger_orders(view, today), today, days)
+    lines = [_order_line(o, today) for o in chosen[:LISTED]]
+    if len(chosen) > LISTED:
+        lines.append(f"… и ещё {len(chosen) - LISTED}")
+    return lines
 
 
 def unconfirmed_non_cash(view: LedgerView, today: date) -> list[Mapping[str, Any]]:
@@ -223,7 +267,8 @@ def accountant_message(view: LedgerView, today: date) -> str:
         lines.append("Банк: разносить нечего")
     due_orders = orders_due(view, today)
     if due_orders:
-        lines += ["Оплатить поручения:", *due_orders]
+        lines += [f"Оплатить поручения (срок до {today + timedelta(ORDERS_DUE_DAYS):%d.%m}):"]
+        lines += due_orders
     return "\n".join(lines)
 
 

@@ -15,10 +15,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sheetledger.bank.plan import explained_by_order
 from sheetledger.config import Config, Method
 from sheetledger.crm.parse import confirmed_total, parse_deal, parse_payments
 from sheetledger.model import WON, ZERO, Deal, money
 from sheetledger.money import rub as money_rub
+from sheetledger.orders.rows import orders_of
 from sheetledger.rebuild.notes import NoteRecord
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.ledger_view import LedgerView
@@ -122,6 +124,12 @@ CODES: dict[str, Code] = {
         "find the bill: mark the payment order paid, or record the expense (the bot, or a "
         "row in Expenses)",
     ),
+    "ORDER_OVERDUE": Code(
+        WARNING,
+        "a payment order is unpaid after its due day",
+        "pay the bill and tick Paid on the order (Invoices, or the accountant's Orders tab), "
+        "or tick Reject with the reason; move Due if the supplier agreed to wait",
+    ),
     "EXPENSE_UNCATEGORISED": Code(
         INFO,
         "an expense is still in the default category",
@@ -217,6 +225,8 @@ def find_discrepancies(snapshot: Snapshot, config: Config) -> Found:
         findings += _uncategorised(view, config, today)
     if "bank" in view.tabs:
         findings += _bank(view, config, today)
+    if "invoices" in view.tabs:
+        findings += _orders_overdue(view, today, link)
     findings.sort(key=lambda f: (f.code, f.subject))
     runs = {pid: runs for pid, (runs, _) in unpushed.items()}
     return Found(findings, runs)
@@ -479,8 +489,14 @@ def _uncategorised(view: LedgerView, config: Config, today: date) -> list[Findin
 
 
 def _bank(view: LedgerView, config: Config, today: date) -> list[Finding]:
-    """Bank lines nothing took after ``bank_days``: money in unassigned, money out unexplained."""
+    """Bank lines nothing took after ``bank_days``: money in unassigned, money out unexplained
+    (by no expense and no paid order: a suggested order counts once it is paid)."""
     days = config.reconcile.bank_days
+    paid = (
+        {o.id for o in orders_of(view.tab("invoices"), today) if o.payment is not None}
+        if "invoices" in view.tabs
+        else set()
+    )
     found = []
     for line_id, row in view.tab("bank").rows.items():
         day, state, direction = row.get("date"), str(row.get("state") or ""), row.get("direction")
@@ -488,7 +504,11 @@ def _bank(view: LedgerView, config: Config, today: date) -> list[Finding]:
             continue
         if direction == "in" and state in ("unassigned", "suggested"):
             code = "BANK_UNASSIGNED"
-        elif direction == "out" and state == "outgoing":
+        elif direction == "out" and (
+            state == "outgoing"
+            # an order suggested for it and not paid yet: still unexplained
+            or (state == "suggested" and explained_by_order(row, paid) is None)
+        ):
             code = "BANK_OUT_UNEXPLAINED"
         else:
             continue
@@ -499,6 +519,28 @@ def _bank(view: LedgerView, config: Config, today: date) -> list[Finding]:
                 f"{rub(row.get('amount'))} on {day.isoformat()} "
                 f"{'from' if direction == 'in' else 'to'} {row.get('counterparty') or '—'}: "
                 f"«{row.get('purpose') or ''}» ({state}, {(today - day).days} days)",
+            )
+        )
+    return found
+
+
+def _orders_overdue(view: LedgerView, today: date, link: Any) -> list[Finding]:
+    """Payment orders unpaid after their due day (the Invoices tab's ``E_OVERDUE``)."""
+    found = []
+    for order in orders_of(view.tab("invoices"), today):
+        due = order.draft.due
+        if not order.overdue(today) or due is None:
+            continue
+        draft = order.draft
+        found.append(
+            Finding(
+                "ORDER_OVERDUE",
+                order.id,
+                f"{rub(order.amount)} to {draft.supplier or '—'} «{draft.purpose}», "
+                f"due {due.isoformat()}, unpaid for {(today - due).days} days"
+                + (f"; requested by {draft.requested_by}" if draft.requested_by else "")
+                + (f"; bill {draft.bill_link}" if draft.bill_link else ""),
+                link(draft.deal_id) if draft.deal_id is not None else "",
             )
         )
     return found

@@ -24,7 +24,7 @@ from sheetledger.sync.ledger_view import LedgerChanges, LedgerView
 MEMORY_KEY = "reconcile.findings"
 RESOLVED_KEY = "reconcile.resolved"
 UNPUSHED_KEY = "reconcile.unpushed"
-READ_TABS = ("deals", "payments", "expenses", "bank", "reconciliation")
+READ_TABS = ("deals", "payments", "expenses", "bank", "invoices", "reconciliation")
 
 
 class BulkCrm(Protocol):  # what reconciliation needs of AmoClient

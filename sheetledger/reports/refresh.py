@@ -1,7 +1,7 @@
 """The daemon's report job: read the sources, recompute when they changed, rewrite in one write.
 
 Requests (bench/bench_reports.py measures them): a Drive ``version`` look-up every cycle;
-when the spreadsheet changed, one ``values:batchGet`` of Deals, Payments and Expenses;
+when the spreadsheet changed, one ``values:batchGet`` of Deals, Payments, Expenses and Invoices;
 when the figures differ from the ones last written, one ``batchUpdate`` rewriting Profit, P&L and
 Dimensions whole (their grids are resized to the rows, so nothing stale stays below).
 An idle cycle reads nothing and computes nothing.
@@ -34,6 +34,21 @@ from sheetledger.reports.inputs import RevenueDay, gather
 log = logging.getLogger(__name__)
 
 SOURCES = ("deals", "payments", "expenses")
+ORDER_SOURCES = ("invoices",)  # read too when the ledger has it: paid orders are costs
+
+
+def source_keys(tabs: Mapping[str, Any]) -> list[str]:
+    """The report's source tabs this ledger has (Invoices is optional)."""
+    return [*SOURCES, *(key for key in ORDER_SOURCES if key in tabs)]
+
+
+def report_sources(view: Any, keys: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
+    """The rows ``compute_reports`` and ``period_report`` take, paid orders as ``orders``."""
+    sources: dict[str, list[Mapping[str, Any]]] = {key: list(view.tab(key)) for key in SOURCES}
+    sources["orders"] = list(view.tab("invoices")) if "invoices" in keys else []
+    return sources
+
+
 REPORTS = ("profit", "pnl", "dimensions")
 PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0.0%"}
 
@@ -92,14 +107,15 @@ def refresh_reports(
     config: Config, ledger: LedgerSheets, today: date, memory: ReportMemory
 ) -> Refresh:
     """Recompute and rewrite the report tabs when a source changed since the last call."""
-    view = ledger.read_if_changed(SOURCES)
+    keys = source_keys(ledger.tabs)
+    view = ledger.read_if_changed(keys)
     if ledger.last_read_cached and memory.day == today and memory.written is not None:
         return Refresh(recomputed=False, written=False)
     broken = ledger.header_problems()
-    for key in SOURCES:
+    for key in keys:
         if key in broken:
             raise HeaderProblem(ledger.tabs[key][0], broken[key])
-    rows = compute_reports(config, {k: list(view.tab(k)) for k in SOURCES}, today)
+    rows = compute_reports(config, report_sources(view, keys), today)
     memory.day = today
     digest = fingerprint(rows, [ledger.tabs[key][0] for key in REPORTS])
     if rows == memory.written or digest == memory.fingerprint:

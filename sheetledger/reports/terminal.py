@@ -70,6 +70,7 @@ def period_report(
         sources["deals"],
         sources["payments"],
         sources["expenses"],
+        sources.get("orders", ()),
         day=RevenueDay(config.reports.revenue_day),
     )
     inside = ReportInputs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sheetledger.ledger.tabs import BANK, EXPENSES, RECONCILIATION
+from sheetledger.ledger.tabs import BANK, EXPENSES, INVOICES, RECONCILIATION
 from sheetledger.ledger.view import RowAppend
 from sheetledger.reconcile.digest import (
     CHART_FILE,
@@ -16,6 +16,7 @@ from sheetledger.reconcile.digest import (
     cashier_message,
     fit,
     month_net_profit,
+    orders_due,
     overdue_orders,
     owner_message,
     send_due,
@@ -181,6 +182,58 @@ def _full_view():
 
 def _config():
     return CONFIG
+
+
+def _with_orders(view):
+    """``view`` with an Invoices tab: two orders overdue, one due soon, one later, one paid,
+    one rejected."""
+    view.tabs["invoices"] = TabRows(INVOICES)
+    changes = LedgerChanges()
+    changes.replace["invoices"] = [
+        {"id": "O-1", "amount": Decimal(12000), "supplier": "ООО Фасады", "purpose": "фасады",
+         "due": date(2026, 11, 20)},
+        {"id": "O-2", "amount": Decimal("500.50"), "supplier": "ИП Петров",
+         "due": date(2026, 11, 26)},
+        {"id": "O-3", "amount": Decimal(3000), "supplier": "Доставка", "due": date(2026, 11, 29)},
+        {"id": "O-4", "amount": Decimal(9000), "supplier": "Позже", "due": date(2026, 12, 15)},
+        {"id": "O-5", "amount": Decimal(7000), "supplier": "Оплачено", "due": date(2026, 11, 1),
+         "paid": True, "paid_on": date(2026, 11, 2)},
+        {"id": "O-6", "amount": Decimal(100), "supplier": "Отказ", "due": date(2026, 11, 1),
+         "reject": True, "reason": "дубль"},
+        {"id": "O-7", "amount": "сто", "supplier": "Текст в сумме", "due": date(2026, 11, 1)},
+    ]  # fmt: skip
+    return apply_changes(view, changes)
+
+
+def test_the_owner_reads_the_overdue_payment_orders():
+    view = _with_orders(_full_view())
+    lines = overdue_orders(view, TODAY)
+    assert lines == [
+        "⏰ Просрочены поручения на оплату (E_OVERDUE): 2 на 12 500,50 ₽",
+        "• O-1 ООО Фасады: 12 000,00 ₽, срок 20.11, просрочено 7 дн. (фасады)",
+        "• O-2 ИП Петров: 500,50 ₽, срок 26.11, просрочено 1 дн.",
+    ]
+    text = owner_message(view, TODAY).split("\n")
+    assert text[text.index(lines[0]) - 1].startswith("🏦")  # after the bank, before the findings
+    # every order paid: said so, once
+    paid = LedgerChanges()
+    for oid in ("O-1", "O-2"):
+        paid.update("invoices", oid, {"paid": True, "paid_on": TODAY})
+    assert overdue_orders(apply_changes(view, paid), TODAY) == [
+        "⏰ Просроченных поручений на оплату нет"
+    ]
+
+
+def test_the_accountant_reads_the_orders_to_pay():
+    view = _with_orders(_full_view())
+    assert orders_due(view, TODAY) == [
+        "• O-1 ООО Фасады: 12 000,00 ₽, срок 20.11, просрочено 7 дн. (фасады)",
+        "• O-2 ИП Петров: 500,50 ₽, срок 26.11, просрочено 1 дн.",
+        "• O-3 Доставка: 3 000,00 ₽, срок 29.11",
+    ]
+    text = accountant_message(view, TODAY).split("\n")
+    assert text[-4:] == ["Оплатить поручения (срок до 30.11):", *orders_due(view, TODAY)]
+    assert "Оплатить поручения" not in accountant_message(_full_view(), TODAY)
 
 
 def test_the_owners_net_profit_is_the_reports_to_the_kopeck():

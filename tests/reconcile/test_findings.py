@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sheetledger.ledger.tabs import BANK, EXPENSES, RECONCILIATION
+from sheetledger.ledger.tabs import BANK, EXPENSES, INVOICES, RECONCILIATION
 from sheetledger.rebuild.notes import NoteRecord
 from sheetledger.reconcile.findings import CODES, Snapshot, find_discrepancies
 from sheetledger.reconcile.run import same_tab
@@ -87,6 +87,7 @@ def sound_world() -> World:
     view = empty_view()
     view.tabs["expenses"] = TabRows(EXPENSES)
     view.tabs["bank"] = TabRows(BANK)
+    view.tabs["invoices"] = TabRows(INVOICES)
     world = World(view, leads)
     world.pull()
     for deal in DEALS:
@@ -105,6 +106,13 @@ def sound_world() -> World:
         },
         {"id": "out1", "date": old, "direction": "out", "amount": Decimal(900), "state": "expense"},
     ]
+    # A paid order long past its due day, and an open one due today: neither is overdue.
+    changes.replace["invoices"] = [
+        {"id": "O-240401-aaaa", "amount": Decimal(12000), "supplier": "ООО Фасады",
+         "due": TODAY - timedelta(days=5), "paid": True, "paid_on": TODAY - timedelta(days=6)},
+        {"id": "O-240409-bbbb", "amount": Decimal(7000), "supplier": "ИП Петров",
+         "purpose": "доставка", "due": TODAY, "requested_by": "Анна"},
+    ]  # fmt: skip
     world.view = apply_changes(world.view, changes)
     return world
 
@@ -205,6 +213,11 @@ CASES: list[Case] = [
         "BANK_OUT_UNEXPLAINED:out1",
         lambda w: w.change("bank", "out1", state="outgoing"),
         lambda w: w.change("bank", "out1", state="expense"),
+    ),
+    (
+        "ORDER_OVERDUE:O-240409-bbbb",
+        lambda w: w.change("invoices", "O-240409-bbbb", due=TODAY - timedelta(days=2)),
+        lambda w: w.change("invoices", "O-240409-bbbb", paid=True, paid_on=TODAY),
     ),
     (
         "EXPENSE_UNCATEGORISED:tg:1:1:0",
@@ -320,3 +333,22 @@ def test_a_muted_finding_stays_muted_until_its_detail_changes():
     back = track(changed, again.memory, _tab(tab_rows(again)), day2, 0)
     assert back.errors == 1 and not back.tracked[0].muted
     assert tab_rows(back)[0]["seen"] is False
+
+
+def test_an_overdue_order_says_amount_supplier_due_and_what_to_do():
+    world = sound_world()
+    world.change("invoices", "O-240409-bbbb", due=TODAY - timedelta(days=2))
+    (finding,) = find_discrepancies(world.snapshot(), CONFIG).findings
+    assert finding.code == "ORDER_OVERDUE" and finding.severity == "warning"
+    assert "7 000,00 ₽ to ИП Петров «доставка»" in finding.detail
+    assert "due 2024-04-08, unpaid for 2 days" in finding.detail
+    assert "requested by Анна" in finding.detail
+    assert "tick Paid" in finding.todo
+
+
+def test_a_rejected_order_is_never_overdue():
+    world = sound_world()
+    world.change(
+        "invoices", "O-240409-bbbb", due=TODAY - timedelta(days=9), reject=True, reason="дубль"
+    )
+    assert world.ids() == set()

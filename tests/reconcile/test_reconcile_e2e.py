@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 
 from sheetledger.cli import main
+from sheetledger.connect import build_google, master_ledger
+from sheetledger.orders.book import OrderBook
+from sheetledger.orders.model import OrderDraft, Payment
 from sheetledger.reconcile.run import run_reconcile
 from sheetledger.sandbox.runner import Sandbox
 from tests.e2e.world import BANK, CASH, make_world
@@ -98,3 +102,29 @@ def test_the_command_exits_0_when_clean_1_on_errors_and_2_when_it_cannot_run(tmp
         box.stop(save=False)
     code, out = _run(capsys, "-c", str(tmp_path / "nothing.yaml"), "reconcile")
     assert code == 2
+
+
+def test_an_overdue_order_in_invoices_is_found_and_leaves_when_paid(world):
+    world.deal("301", payments=((10_000, BANK, date(2026, 11, 26)),))
+    world.sync()
+    # A ledger of its own, as the bot's: the world's caches the tab ids from before init.
+    book = OrderBook(
+        master_ledger(world.config, build_google(world.config)), world.store, today=lambda: TODAY
+    )
+    draft = OrderDraft(
+        source="tg:1:99",
+        requested_by="Анна",
+        amount=Decimal("4200.00"),
+        supplier="ООО Стекло",
+        purpose="стекло для витрины",
+        due=date(2026, 11, 24),
+    )
+    order = book.create(draft, datetime(2026, 11, 20, 10, 0))
+    report = _reconcile(world)
+    overdue = [t.finding for t in report.plan.tracked if t.finding.code == "ORDER_OVERDUE"]
+    assert [f.subject for f in overdue] == [order.id]
+    assert "4 200,00 ₽ to ООО Стекло «стекло для витрины», due 2026-11-24" in overdue[0].detail
+    book.pay(order.id, Payment(on=TODAY, amount=order.amount, by="Бухгалтер"))
+    after = _reconcile(world)
+    assert "ORDER_OVERDUE" not in {t.finding.code for t in after.plan.tracked}
+    assert f"ORDER_OVERDUE:{order.id}" in after.plan.resolved_now

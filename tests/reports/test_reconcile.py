@@ -83,17 +83,28 @@ def expenses(draw: Any) -> list[dict[str, Any]]:
 
 @st.composite
 def orders(draw: Any) -> list[dict[str, Any]]:
+    """Invoices rows: paid, rejected, both ticked (a mistake), open; a paid amount or not."""
     return [
         {
-            "id": n,
+            "id": f"O-{n}",
             "paid_on": draw(some_day),
             "amount": draw(money),
-            "category": draw(st.sampled_from(CATEGORIES)),
+            "paid_amount": draw(st.one_of(st.none(), money)),
+            "category": draw(st.sampled_from([*CATEGORIES, "Unlisted"])),
             "deal_id": draw(st.one_of(st.none(), deal_ids)),
-            "status": draw(st.sampled_from(["paid", "rejected", "reversed", "pending"])),
+            "paid": draw(st.booleans()),
+            "reject": draw(st.booleans()),
         }
         for n in range(draw(st.integers(0, 5)))
     ]
+
+
+def order_cost(row: dict[str, Any]) -> Decimal:
+    """What a paid order costs, written again from the rule: paid, not rejected, the paid
+    amount when typed, else the order's."""
+    if not row["paid"] or row["reject"]:
+        return Decimal(0)
+    return row["paid_amount"] if row["paid_amount"] is not None else row["amount"]
 
 
 def received(row: dict[str, Any]) -> Decimal:
@@ -138,10 +149,7 @@ def test_revenue_and_net_profit_reconcile(
     revenue = sum((received(r) for r in payment_rows if inside(receipt_day(r, basis))), Decimal(0))
     costs = sum(
         (e["amount"] for e in expense_rows if not e["void"] and inside(e["date"])), Decimal(0)
-    ) + sum(
-        (o["amount"] for o in order_rows if o["status"] == "paid" and inside(o["paid_on"])),
-        Decimal(0),
-    )
+    ) + sum((order_cost(o) for o in order_rows if inside(o["paid_on"])), Decimal(0))
 
     pnl = {r["id"]: r for r in pnl_rows(inputs, CATEGORIES, ["Advertising"])}
     row = pnl.get(period.label)
@@ -160,3 +168,10 @@ def test_revenue_and_net_profit_reconcile(
 
     everything = sum((received(r) for r in payment_rows), Decimal(0))
     assert sum((r["revenue"] for r in profit_rows(inputs)), Decimal(0)) == everything
+
+    # Deal costs: the paid orders and the expenses linked to a deal, nothing else.
+    linked = sum(
+        (e["amount"] for e in expense_rows if not e["void"] and e["deal_id"] is not None),
+        Decimal(0),
+    ) + sum((order_cost(o) for o in order_rows if o["deal_id"] is not None), Decimal(0))
+    assert sum((r["deal_costs"] for r in profit_rows(inputs)), Decimal(0)) == linked
