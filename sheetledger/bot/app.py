@@ -18,7 +18,9 @@
   ``c:<msg>:<line>`` shows the categories, ``s:<msg>:<line>:<i>`` sets category
   number ``i`` of the config, ``u:<msg>:<line>`` undoes (ticks Void: kept, not
   counted), ``r:<msg>:<line>`` brings it back, ``b:<msg>`` returns to the main
-  keyboard. The chat comes from the pressed message, so a person can only touch
+  keyboard; ``d:<msg>:<line>:<deal>`` links an expense whose contract reference matched
+  no deal to one of the similar deals offered, ``x:<msg>:<line>`` goes on without one
+  (``ExpenseBook.choose_deal``; pressed twice, nothing changes twice). The chat comes from the pressed message, so a person can only touch
   the rows of their own chat. State lives in the ledger and the outbox, not in
   PTB: buttons of old replies keep working after restarts.
 * ``a:<msg>`` / ``n:<msg>`` answer "record again?": a message whose text repeats one
@@ -79,6 +81,7 @@ from telegram.ext import (
 )
 
 from sheetledger.bot.expenses import (
+    DealOffers,
     Expense,
     ExpenseBook,
     FlushReport,
@@ -86,6 +89,7 @@ from sheetledger.bot.expenses import (
     Totals,
     plan_expenses,
     text_digest,
+    unmatched,
 )
 from sheetledger.bot.identity import make_bot, token_rejected
 from sheetledger.bot.orders import BUTTONS as ORDER_BUTTONS
@@ -156,6 +160,7 @@ PART_LINES = 12  # expenses per reply message: 12 lines of ≤ ~270 characters f
 SHOWN_COMMENT = 100  # characters of a comment shown in a reply (the sheet has it all)
 SHOWN_CATEGORY = 40
 SHOWN_CONTRACT = 30
+SHOWN_DEAL = 40  # a deal's label on a button
 
 
 # --------------------------------------------------------------------------- rendering
@@ -176,7 +181,10 @@ def _deal_note(expense: Expense) -> str:
     if not expense.deal_checked:
         return f"договор № {contract} (проверю, когда таблица ответит)"
     if expense.deal_id is None:
-        return f"договор № {contract} не найден в сделках — записал без привязки"
+        return (
+            f"договор № {contract} не найден в сделках — записал без привязки; "
+            "выберите сделку кнопкой ниже или «Без сделки»"
+        )
     return f"договор № {contract}"
 
 
@@ -295,16 +303,36 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
+def _deal_rows(
+    message_id: int, expense: Expense, offers: DealOffers, prefix: str = ""
+) -> list[list[InlineKeyboardButton]]:
+    """For an expense whose contract reference matched no deal: the similar deals
+    (``d:<msg>:<line>:<deal id>``) and «Без сделки» (``x:<msg>:<line>``)."""
+    if not unmatched(expense):
+        return []
+    line = _line_no(expense)
+    rows = [
+        [_button(f"{prefix}🔗 {_shown(label, SHOWN_DEAL)}", f"d:{message_id}:{line}:{deal}")]
+        for deal, label in offers.get(expense.key, ())
+    ]
+    rows.append([_button(f"{prefix}➖ Без сделки", f"x:{message_id}:{line}")])
+    return rows
+
+
 def main_keyboard(
     message_id: int,
     expenses: Sequence[Expense],
     categories: Sequence[str],
     first: int = 0,
+    *,
+    offers: DealOffers | None = None,
 ) -> InlineKeyboardMarkup:
-    """Change category / undo (or bring back) for each expense of the reply.
+    """Change category / undo (or bring back) for each expense of the reply, and the deal
+    of one whose contract reference matched none (``offers``: ``ExpenseBook.offers``).
 
     ``first``: the number of the first expense in a part of a long reply (0: no parts).
     """
+    offered = offers or {}
     if len(expenses) == 1 and not first:
         expense = expenses[0]
         line = _line_no(expense)
@@ -313,15 +341,14 @@ def main_keyboard(
         if expense.category_guessed:
             rows = _category_rows(message_id, line, expense.category, categories)
             rows.append([_button("❌ Отменить", f"u:{message_id}:{line}")])
-            return InlineKeyboardMarkup(rows)
-        return InlineKeyboardMarkup(
+            return InlineKeyboardMarkup(rows + _deal_rows(message_id, expense, offered))
+        rows = [
             [
-                [
-                    _button("🏷 Категория", f"c:{message_id}:{line}"),
-                    _button("❌ Отменить", f"u:{message_id}:{line}"),
-                ]
+                _button("🏷 Категория", f"c:{message_id}:{line}"),
+                _button("❌ Отменить", f"u:{message_id}:{line}"),
             ]
-        )
+        ]
+        return InlineKeyboardMarkup(rows + _deal_rows(message_id, expense, offered))
     rows = []
     for n, expense in enumerate(expenses, start=first or 1):
         line = _line_no(expense)
@@ -334,6 +361,7 @@ def main_keyboard(
                     _button(f"{n}) ❌ Отменить", f"u:{message_id}:{line}"),
                 ]
             )
+            rows += _deal_rows(message_id, expense, offered, f"{n}) ")
     return InlineKeyboardMarkup(rows)
 
 
@@ -685,9 +713,12 @@ class ExpenseBot:
             fatal=recorded.fatal,
             again=recorded.redelivered and question is None,
         )
+        offers = await asyncio.to_thread(self.book.offers, recorded.expenses)
         for index, (part_text, chunk) in enumerate(parts):
             first = index * PART_LINES + 1 if len(parts) > 1 else 0
-            keyboard = main_keyboard(message.message_id, chunk, self.categories, first)
+            keyboard = main_keyboard(
+                message.message_id, chunk, self.categories, first, offers=offers
+            )
             if index == 0 and question is not None:
                 await self._edit(question, part_text, keyboard)
             else:
@@ -805,6 +836,18 @@ class ExpenseBot:
             changes, answer = {"void": True}, "Отменено: строка помечена и не входит в итоги"
         elif action == "r" and key in rows:
             changes, answer = {"void": False}, "Возвращено"
+        elif action in ("d", "x") and key in rows:
+            deal = numbers[2] if action == "d" and len(numbers) == 3 else None
+            if action == "d" and deal is None:
+                await _quietly(query.answer())
+                return
+            chosen_row = await asyncio.to_thread(self.book.choose_deal, key, deal)
+            if chosen_row is None:
+                await _quietly(query.answer("Не нашёл эту сделку.", show_alert=True))
+                return
+            log.info("expense %s: deal %s", key, deal if deal is not None else "none")
+            rows[key] = chosen_row
+            answer = "Привязано к сделке" if deal is not None else "Записано без сделки"
         elif action != "b":
             await _quietly(query.answer())
             return
@@ -824,7 +867,9 @@ class ExpenseBot:
             text = render_parts(ordered, pending=pending)[(first - 1) // PART_LINES][0]
         else:
             text = render_text(shown, pending=pending)
-        await self._edit(query, text, main_keyboard(message_id, shown, self.categories, first))
+        offers = await asyncio.to_thread(self.book.offers, shown)
+        markup = main_keyboard(message_id, shown, self.categories, first, offers=offers)
+        await self._edit(query, text, markup)
 
     async def _answer_question(
         self, query: CallbackQuery, action: str, chat_id: int, message_id: int
@@ -982,7 +1027,7 @@ def build_application(
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, bot.not_text)
     )
-    application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurban]:"))
+    application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurbandx]:"))
     application.add_handler(CallbackQueryHandler(bot.order_button, pattern=ORDER_BUTTONS))
     application.add_error_handler(bot.on_error)
     return application
