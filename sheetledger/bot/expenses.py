@@ -67,10 +67,10 @@ T = TypeVar("T")
 
 __all__ = [
     "DealIndex",
+    "DealOffers",
     "Earlier",
     "Expense",
     "ExpenseBook",
-    "DealOffers",
     "FlushReport",
     "OutboxEntry",
     "Question",
@@ -265,7 +265,9 @@ def deal_offers(expenses: Iterable[Expense], deals: DealIndex, limit: int = 4) -
     offers = {}
     for expense in expenses:
         if unmatched(expense) and expense.contract_no is not None:
-            found = dict.fromkeys([*deals.lookup(expense.contract_no), *deals.similar(expense.contract_no)])
+            found = dict.fromkeys(
+                [*deals.lookup(expense.contract_no), *deals.similar(expense.contract_no)]
+            )
             offers[expense.key] = tuple((deal, deals.label(deal)) for deal in list(found)[:limit])
     return offers
 

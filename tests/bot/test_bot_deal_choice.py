@@ -58,9 +58,7 @@ def test_a_similar_deal_is_picked_once_and_without_a_deal_keeps_the_reference(
     # state.db (lost): the rows are read back from the ledger, and set once.
     for _ in range(2):
         box.telegram.press_button(OWNER_ID, reply["message_id"], f"d:{mid}:0:31000777")
-        box.telegram.press_button(
-            OWNER_ID, other_reply["message_id"], f"x:{other['message_id']}:0"
-        )
+        box.telegram.press_button(OWNER_ID, other_reply["message_id"], f"x:{other['message_id']}:0")
     fresh = LocalState(state.path.with_name("fresh.db"))
     try:
         with RunningBot(make_bot(config, fresh)):

@@ -18,7 +18,15 @@ from sheetledger.orders.model import OrderEvent
 from sheetledger.sandbox.runner import SUPPLY_ID, Sandbox
 from sheetledger.store import LocalState
 from tests.bot.botkit import RunningBot, add_deal
-from tests.bot.test_bot_orders import CAPTION, News, last, order_bot, press, wait_edited, with_folder
+from tests.bot.test_bot_orders import (
+    CAPTION,
+    News,
+    last,
+    order_bot,
+    press,
+    wait_edited,
+    with_folder,
+)
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
