@@ -499,7 +499,10 @@ class ExpenseBot:
         message, user = update.message, self._user(update)
         assert message is not None and user is not None
         if message.photo:
-            photo = message.photo[-1]  # the largest size Telegram made
+            # The largest size Telegram made (its list is smallest first; never rely on it).
+            photo = max(
+                message.photo, key=lambda size: (size.width * size.height, size.file_size or 0)
+            )
             file = BillFile(
                 photo.file_id, f"photo-{message.message_id}.jpg", "image/jpeg", photo.file_size or 0
             )
