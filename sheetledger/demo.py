@@ -67,6 +67,7 @@ from sheetledger.money import rub as format_rub
 from sheetledger.reconcile.command import digest as digest_command
 from sheetledger.reconcile.command import reconcile as reconcile_command
 from sheetledger.reconcile.digest import CHART_FILE
+from sheetledger.reports.pivots import ensure_pivots
 from sheetledger.sandbox.amocrm import STATUS_LOST, STATUS_WON
 from sheetledger.sandbox.bank_statement import (
     ACQUIRER,
@@ -548,8 +549,10 @@ class Demo:
         table.add_column("spreadsheet")
         table.add_column("tabs created")
         problems: list[str] = []
-        for label, sheets in targets:
+        for index, (label, sheets) in enumerate(targets):
             report = prepare(sheets)
+            if index == 0:  # as ``init`` does: the pivots and the chart of the master
+                report.created.extend(ensure_pivots(sheets, self.cfg.google.tabs.pivots).added)
             table.add_row(label, ", ".join(report.created) or "—")
             problems.extend(f"{label}: {p}" for p in report.problems)
         self.console.print(table)
@@ -557,6 +560,7 @@ class Demo:
             "every spreadsheet prepared without a problem", not problems, "; ".join(problems)
         )
         again = [prepare(sheets).changed for _, sheets in targets]
+        again.append(bool(ensure_pivots(targets[0][1], self.cfg.google.tabs.pivots).added))
         self.check("init run again changes nothing (safe to repeat)", not any(again))
 
     # 3 ------------------------------------------------------------------------------------

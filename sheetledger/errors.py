@@ -3,8 +3,10 @@
     SheetledgerError
     ├── ConfigError        the config is broken: fix it (exit code 2)
     ├── RetriableError     429, 5xx, timeouts: back off and try the job again
-    ├── FatalError         401, 402, 403, a missing tab, a broken header: stop and tell the admin
-    └── RowError           one row is wrong: skip it and write ``code`` into its state cell
+    └── FatalError         401, 402, 403, a missing tab, a broken header: stop and tell the admin
+
+A wrong row is no error to raise: the planners flag it in its own cell with a ``RowCode``
+(``model.py``) and go on with the others.
 
 Messages are built here, once; the CLI, the job wrapper and the bot only print them.
 """
@@ -49,13 +51,3 @@ class FatalError(SheetledgerError):
         if hint:
             text += f" — {hint}"
         super().__init__(text)
-
-
-class RowError(SheetledgerError):
-    """One row cannot be handled; the rest go on. ``code`` is stable and searchable."""
-
-    def __init__(self, code: str, row_id: str, reason: str) -> None:
-        self.code = code
-        self.row_id = row_id
-        self.reason = reason
-        super().__init__(f"[{code}] {row_id}: {reason}")

@@ -1,11 +1,13 @@
 """``sheetledger init``: prepare a spreadsheet's managed tabs. Safe to run again.
 
-What it does, in one metadata read and at most one atomic batchUpdate:
+What it does, after three reads (the tabs, their header rows, the number formats of their
+first data row) and in at most one atomic batchUpdate:
 adds missing tabs, writes header rows where they are empty, freezes them, sets
-money/date formats and checkboxes on the data rows, column widths, and a
+money (₽) and date formats and checkboxes on the data rows, column widths, and a
 warning-only protection over the columns the daemon owns (people get a "you are
-editing a protected range" prompt, nothing is locked). A run on a prepared
-spreadsheet sends nothing after the read. It never deletes a tab, a row, or a
+editing a protected range" prompt, nothing is locked). A tab an older version prepared
+with money shown without ₽ gets the new money format. A run on a prepared
+spreadsheet sends nothing after the reads. It never deletes a tab, a row, or a
 column people added to the right of the managed ones; a header that differs from
 what the daemon expects is reported, not overwritten.
 """
@@ -23,10 +25,15 @@ from sheetledger.ledger.sheets import (
     MONEY_FORMAT,
     LedgerSheets,
     check_header,
+    column_letter,
+    quote_title,
 )
 from sheetledger.ledger.tabs import Owner, TabSchema
 
 PROTECTION_TAG = "sheetledger: filled by the daemon"
+# Money formats earlier versions set on the data rows: a tab still showing one is given
+# ``MONEY_FORMAT`` (a pattern of a person's own is left alone).
+OLD_MONEY_PATTERNS = frozenset({"#,##0.00"})
 
 
 @dataclass
@@ -57,6 +64,7 @@ def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
     meta = ledger.metadata("sheets(properties,protectedRanges,dataValidation)")
     sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
     headers = ledger.header_rows([title for title, _ in ledger.tabs.values() if title in sheets])
+    stale = _stale_money_formats(ledger, sheets)
     requests: list[dict[str, Any]] = []
     for title, schema in ledger.tabs.values():
         sheet = sheets.get(title)
@@ -98,6 +106,11 @@ def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
             requests.extend(
                 _formatting(sheet_id, schema, rows, protect=not _protected_ranges(sheet))
             )
+            report.formatted.append(title)
+        elif title in stale:
+            # Prepared by an older version (money without ₽): only the money formats change,
+            # a person's widths and the protections stay.
+            requests.extend(_number_formats(sheet_id, schema, rows, kinds=(Kind.MONEY,)))
             report.formatted.append(title)
     if requests:
         ledger.batch_update(requests, what="init")
@@ -187,30 +200,13 @@ def _formatting(
             }
         }
     ]
+    requests.extend(_number_formats(sheet_id, schema, rows, kinds=(Kind.MONEY, Kind.DATE)))
     for index, column in enumerate(schema.columns):
-        data_range = {
-            "sheetId": sheet_id,
-            "startRowIndex": 1,
-            "endRowIndex": rows,
-            "startColumnIndex": index,
-            "endColumnIndex": index + 1,
-        }
-        if column.kind in (Kind.MONEY, Kind.DATE):
-            fmt = MONEY_FORMAT if column.kind is Kind.MONEY else DATE_FORMAT
-            requests.append(
-                {
-                    "repeatCell": {
-                        "range": data_range,
-                        "cell": {"userEnteredFormat": {"numberFormat": fmt}},
-                        "fields": "userEnteredFormat.numberFormat",
-                    }
-                }
-            )
         if column.kind is Kind.BOOL:
             requests.append(
                 {
                     "setDataValidation": {
-                        "range": data_range,
+                        "range": _data_range(sheet_id, index, rows),
                         "rule": {"condition": {"type": "BOOLEAN"}, "strict": True},
                     }
                 }
@@ -246,6 +242,69 @@ def _formatting(
             }
         )
     return requests
+
+
+def _data_range(sheet_id: int, column: int, rows: int) -> dict[str, int]:
+    return {
+        "sheetId": sheet_id,
+        "startRowIndex": 1,
+        "endRowIndex": rows,
+        "startColumnIndex": column,
+        "endColumnIndex": column + 1,
+    }
+
+
+def _number_formats(
+    sheet_id: int, schema: TabSchema, rows: int, *, kinds: tuple[Kind, ...]
+) -> list[dict[str, Any]]:
+    """The money and date formats of the data rows of the columns of ``kinds``."""
+    formats = {Kind.MONEY: MONEY_FORMAT, Kind.DATE: DATE_FORMAT}
+    return [
+        {
+            "repeatCell": {
+                "range": _data_range(sheet_id, index, rows),
+                "cell": {"userEnteredFormat": {"numberFormat": formats[column.kind]}},
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        }
+        for index, column in enumerate(schema.columns)
+        if column.kind in kinds
+    ]
+
+
+def _stale_money_formats(ledger: LedgerSheets, sheets: Mapping[str, Any]) -> set[str]:
+    """The tabs whose first data row still carries an old money format (prepared by a
+    version that showed money without ₽): one read of row 2 of the tabs with money."""
+    ranges: dict[str, str] = {}
+    for title, schema in ledger.tabs.values():
+        props = (sheets.get(title) or {}).get("properties") or {}
+        if not any(c.kind is Kind.MONEY for c in schema.columns):
+            continue
+        if int(props.get("gridProperties", {}).get("rowCount", 0)) < 2:
+            continue
+        ranges[title] = f"{quote_title(title)}!A2:{column_letter(schema.width - 1)}2"
+    if not ranges:
+        return set()
+    fields = "sheets(properties(title),data(startColumn,rowData(values(userEnteredFormat))))"
+    reply = ledger.metadata(fields, ranges=list(ranges.values()))
+    schemas = {title: schema for title, schema in ledger.tabs.values() if title in ranges}
+    stale = set()
+    for sheet in reply.get("sheets", []):
+        title = sheet.get("properties", {}).get("title")
+        if title not in schemas:
+            continue
+        schema = schemas[title]
+        for block in sheet.get("data", []):
+            first = int(block.get("startColumn", 0))
+            cells = (block.get("rowData") or [{}])[0].get("values") or []
+            for offset, cell in enumerate(cells):
+                index = first + offset
+                if index >= schema.width or schema.columns[index].kind is not Kind.MONEY:
+                    continue
+                fmt = (cell.get("userEnteredFormat") or {}).get("numberFormat") or {}
+                if fmt.get("pattern") in OLD_MONEY_PATTERNS:
+                    stale.add(title)
+    return stale
 
 
 def _daemon_spans(schema: TabSchema) -> list[tuple[int, int]]:

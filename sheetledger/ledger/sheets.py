@@ -30,7 +30,8 @@ from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
-from sheetledger.ledger.rows import parse_rows
+from sheetledger.ledger.records import row_type
+from sheetledger.ledger.rows import RowCache, parse_rows
 from sheetledger.ledger.tabs import Tab, TabSchema
 from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 from sheetledger.retry import RetryPolicy, TryAgain
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 9 * 1024 * 1024  # one batchUpdate's body at most (see _EncodedBatch.bodies)
-MONEY_FORMAT = {"type": "NUMBER", "pattern": "#,##0.00"}
+# Every money cell sheetledger writes (ledger, cabinets, reports) shows roubles the same way.
+MONEY_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
 DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
 # Shared by every request that sets them (never modified).
 _MONEY_CELL_FORMAT = {"numberFormat": MONEY_FORMAT}
@@ -216,6 +218,9 @@ class LedgerSheets:
         self.reads_skipped = 0
         self.last_read_cached = False
         self.last_view: LedgerView | None = None  # what the last read found (kept, not copied)
+        # The typed rows of the last read of each tab (and width), by their raw cells: the
+        # next read converts only the rows whose cells changed (ledger/rows.py).
+        self._row_caches: dict[tuple[str, int], RowCache] = {}
 
     @property
     def sleep(self) -> Callable[[float], None]:
@@ -302,7 +307,12 @@ class LedgerSheets:
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=True):
             title, schema = self.tabs[key]
             rows = value_range.get("values", [])
-            tab, layout = self._parse_tab(title, schema, rows, widths.get(key))
+            cache = (
+                None
+                if key in headers
+                else self._row_caches.setdefault((key, widths.get(key, 0)), RowCache())
+            )
+            tab, layout = self._parse_tab(title, schema, rows, widths.get(key), cache)
             view.tabs[key] = tab
             self.layouts[key] = layout
         if "state" in view.tabs:
@@ -313,7 +323,12 @@ class LedgerSheets:
         return view
 
     def _parse_tab(
-        self, title: str, schema: TabSchema, rows: list[list[Any]], width: int | None = None
+        self,
+        title: str,
+        schema: TabSchema,
+        rows: list[list[Any]],
+        width: int | None = None,
+        cache: RowCache | None = None,
     ) -> tuple[TabRows, TabLayout]:
         layout = TabLayout(title, schema, last_row=max(1, len(rows)))
         tab = TabRows(schema)
@@ -323,7 +338,7 @@ class LedgerSheets:
         )
         if layout.header_problem:
             return tab, layout
-        parsed = parse_rows(schema, rows, self.tz, width)
+        parsed = parse_rows(schema, rows, self.tz, width, cache if row_type(schema) else None)
         tab.rows, tab.problems, tab.copies = parsed.rows, parsed.problems, parsed.copies
         tab.unkeyed = parsed.unkeyed
         layout.rows_by_id, layout.duplicates = parsed.positions, parsed.duplicates

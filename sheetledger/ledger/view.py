@@ -9,27 +9,63 @@ write, so a plan can be checked for idempotence without any I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from sheetledger.ledger.records import Row, RowT, row_type
 from sheetledger.ledger.tabs import TabSchema
 
 
 @dataclass
 class TabRows:
-    """One tab's data rows, by ID, in sheet order."""
+    """One tab's data rows, by ID, in sheet order.
+
+    The rows of a tab with a typed row (``ledger/records.py``: Deals, Payments, Cash on hand,
+    a cabinet's Payments and handover form) are of that type; rows given as mappings are
+    made so here. The other tabs' rows are plain dicts.
+    """
 
     schema: TabSchema
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> column -> problem
     # Rows that repeat an ID (a person pasted a copy): id -> the later copies, in sheet order.
     # ``rows`` holds the first; planning holds the ID back until one row is left.
-    copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    copies: dict[str, list[Any]] = field(default_factory=dict)
     # Rows a person filled without an ID, by 1-based sheet row (``RowKey`` gives them one).
     unkeyed: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def get(self, row_id: str) -> dict[str, Any] | None:
+    def __post_init__(self) -> None:
+        typed = row_type(self.schema)
+        if typed is None:
+            return
+        if any(type(row) is not typed for row in self.rows.values()):
+            self.rows = {key: typed.from_cells(row) for key, row in self.rows.items()}
+        if any(type(row) is not typed for rows in self.copies.values() for row in rows):
+            self.copies = {
+                key: [typed.from_cells(row) for row in rows] for key, rows in self.copies.items()
+            }
+
+    def get(self, row_id: str) -> Any:
         return self.rows.get(row_id)
+
+    def copy(self) -> TabRows:
+        """A copy whose rows and problems can be set apart (the rows themselves are shared:
+        they are typed already, and never modified)."""
+        twin = copy(self)  # (not through ``__init__``: its rows need no second look)
+        twin.rows, twin.problems = dict(self.rows), dict(self.problems)
+        twin.unkeyed = dict(self.unkeyed)
+        return twin
+
+    def typed(self, cls: type[RowT]) -> dict[str, RowT]:
+        """The rows, as the tab's row type ``cls`` (``ledger/records.py``)."""
+        assert row_type(self.schema) is cls, f"{self.schema.key} rows are not {cls.__name__}"
+        return self.rows
+
+    def typed_copies(self, cls: type[RowT]) -> dict[str, list[RowT]]:
+        """The later copies of repeated IDs, as the tab's row type ``cls``."""
+        assert row_type(self.schema) is cls, f"{self.schema.key} rows are not {cls.__name__}"
+        return self.copies
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.rows.values())
@@ -78,7 +114,7 @@ class RowKey:
 class LedgerChanges:
     updates: list[RowUpdate] = field(default_factory=list)
     appends: list[RowAppend] = field(default_factory=list)
-    replace: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # computed tabs
+    replace: dict[str, list[Any]] = field(default_factory=dict)  # computed tabs: rows, whole
     state: dict[str, str] = field(default_factory=dict)
     removes: list[tuple[str, str]] = field(default_factory=list)  # (tab, row id): rows to delete
     keys: list[RowKey] = field(default_factory=list)  # IDs for rows people filled without one
@@ -131,12 +167,7 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
         | set(changes.replace)
         | {k.tab for k in changes.keys}
     )
-    tabs = {
-        key: TabRows(tab.schema, dict(tab.rows), dict(tab.problems), tab.copies, dict(tab.unkeyed))
-        if key in touched
-        else tab
-        for key, tab in view.tabs.items()
-    }
+    tabs = {key: tab.copy() if key in touched else tab for key, tab in view.tabs.items()}
     for key in changes.keys:
         unkeyed = tabs[key.tab].unkeyed.pop(key.row, None)
         if unkeyed is not None and key.row_id not in tabs[key.tab].rows:
@@ -144,24 +175,39 @@ def apply_changes(view: LedgerView, changes: LedgerChanges) -> LedgerView:
     for append in changes.appends:
         rows = tabs[append.tab].rows
         if append.row_id in rows:
-            rows[append.row_id] = {**rows[append.row_id], **append.values}
+            rows[append.row_id] = _with(rows[append.row_id], append.values)
         else:
-            blank = {c.key: None for c in tabs[append.tab].schema.columns}
-            rows[append.row_id] = blank | dict(append.values)
+            schema = tabs[append.tab].schema
+            typed = row_type(schema)
+            if typed is not None:
+                rows[append.row_id] = typed.from_cells(append.values)
+            else:
+                rows[append.row_id] = {c.key: None for c in schema.columns} | dict(append.values)
     for (tab, row_id), values in changes.merged_updates().items():
         rows = tabs[tab].rows
         row = rows.get(row_id)
         if row is not None:
-            rows[row_id] = {**row, **values}
+            rows[row_id] = _with(row, values)
     for tab, row_id in changes.removes:
         tabs[tab].rows.pop(row_id, None)
     for tab, replacement in changes.replace.items():
         schema = tabs[tab].schema
-        tabs[tab].rows = {str(r[schema.id_column.key]): dict(r) for r in replacement}
+        typed = row_type(schema)
+        tabs[tab].rows = {
+            str(r[schema.id_column.key]): typed.from_cells(r) if typed else dict(r)
+            for r in replacement
+        }
         tabs[tab].copies = {}  # rewritten whole: a pasted copy is gone
     state = dict(view.state)
     state.update(changes.state)
     return LedgerView(tabs, state)
+
+
+def _with(row: Any, values: Mapping[str, Any]) -> Any:
+    """``row`` with ``values`` set: a typed row's copy, or a new dict."""
+    if isinstance(row, Row):
+        return row.replace(values)
+    return {**row, **values}
 
 
 def differing(

@@ -20,7 +20,7 @@ from typing import Any
 
 from sheetledger.config import Config
 from sheetledger.ledger.cells import Kind, neutralise
-from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
+from sheetledger.ledger.sheets import MONEY_FORMAT, HeaderProblem, LedgerSheets
 from sheetledger.ledger.tabs import PERCENT_COLUMNS, TabSchema
 from sheetledger.reports.figures import (
     Allocation,
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("deals", "payments", "expenses")
 REPORTS = ("profit", "pnl", "dimensions")
-RUB_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
 PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0.0%"}
 
 
@@ -176,7 +175,7 @@ def _cell(schema: TabSchema, index: int, value: Any) -> dict[str, Any]:
     if column.kind is Kind.MONEY:
         return {
             "userEnteredValue": {"numberValue": float(value)},
-            "userEnteredFormat": {"numberFormat": RUB_FORMAT},
+            "userEnteredFormat": {"numberFormat": MONEY_FORMAT},
         }
     if isinstance(value, bool):
         return {"userEnteredValue": {"boolValue": value}}

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from types import MappingProxyType
+from operator import attrgetter
 from typing import Any
 
 from sheetledger.config import Cabinet
+from sheetledger.ledger.records import CabinetPaymentRow, CashRow, DealRow, HandoverRow, PaymentRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
 from sheetledger.model import ZERO, money
 from sheetledger.sync.cash import outstanding, plan_cash, unconfirmed_cash
@@ -39,13 +39,15 @@ def cabinet_label(cabinet: Cabinet) -> str:
     return cabinet.title or cabinet.name
 
 
-def _mirror(values: Mapping[str, Any]) -> str:
-    received = values.get("received")
+def _mirror(confirmed: Any, received: Decimal | None, comment: str | None) -> str:
+    """The Synced text of a row whose shared cells are these."""
     return _mirror_text(
-        bool(values.get("confirmed")),
-        format(received, "f") if received is not None else "",
-        values.get("comment") or "",
+        bool(confirmed), format(received, "f") if received is not None else "", comment or ""
     )
+
+
+def _mirror_of(row: PaymentRow | CabinetPaymentRow) -> str:
+    return _mirror(row.confirmed, row.received, row.comment)
 
 
 # Most rows of a cabinet share a handful of Synced texts (unticked, no amount, no comment):
@@ -59,15 +61,33 @@ def _mirror_text(confirmed: bool, received: str, comment: str) -> str:
     )
 
 
-def _base(text: Any) -> Mapping[str, Any] | None:
-    """What the daemon last wrote into a cabinet row's shared cells (read-only)."""
+@dataclass(frozen=True)
+class Shared:
+    """The people's cells a cabinet shares with the master (``SHARED``), normalised: a tick
+    is True or False, an empty amount or comment is None."""
+
+    confirmed: bool
+    received: Decimal | None
+    comment: str | None
+
+    @classmethod
+    def of(cls, row: PaymentRow | CabinetPaymentRow) -> Shared:
+        return cls(bool(row.confirmed), _empty(row.received), _empty(row.comment))
+
+
+def _empty(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+def _base(text: Any) -> Shared | None:
+    """What the daemon last wrote into a cabinet row's shared cells, from its Synced text."""
     if not text:
         return None
     return _base_of(str(text))
 
 
 @functools.lru_cache(maxsize=4096)
-def _base_of(text: str) -> Mapping[str, Any] | None:
+def _base_of(text: str) -> Shared | None:
     try:
         raw = json.loads(text)
     except ValueError:
@@ -79,17 +99,7 @@ def _base_of(text: str) -> Mapping[str, Any] | None:
         amount = money(Decimal(received)) if received else None
     except (InvalidOperation, TypeError):
         amount = None
-    return MappingProxyType(
-        {"confirmed": bool(raw.get("c")), "received": amount, "comment": raw.get("m") or None}
-    )
-
-
-def _norm(key: str, value: Any) -> Any:
-    if key == "confirmed":
-        return bool(value)
-    if value in ("", None):
-        return None
-    return value
+    return Shared(bool(raw.get("c")), amount, _empty(raw.get("m") or None))
 
 
 # --------------------------------------------------------------------------- 1. edits
@@ -102,31 +112,32 @@ def merge_edits(
     changes = LedgerChanges()
     if "cabinet_payments" not in cabinet_view.tabs:
         return changes  # a cabinet of orders or requests only
-    payments = master.tab("payments")
-    cabinet_rows = cabinet_view.tab("cabinet_payments")
-    for row_id, cab in cabinet_rows.rows.items():
-        if cab.get("mirror") == _mirror(cab):
+    payments_tab = master.tab("payments")
+    payments = payments_tab.typed(PaymentRow)
+    cabinet_tab = cabinet_view.tab("cabinet_payments")
+    for row_id, cab in cabinet_tab.typed(CabinetPaymentRow).items():
+        if cab.mirror == _mirror_of(cab):
             continue  # the person changed nothing here since the daemon's last write
         mas = payments.get(row_id)
-        if mas is None or row_id in payments.copies or row_id in cabinet_rows.copies:
+        if mas is None or row_id in payments_tab.copies or row_id in cabinet_tab.copies:
             continue  # a row with copies (sync/duplicates.py) waits until one is left
-        base = _base(cab.get("mirror"))
+        base = _base(cab.mirror)
+        cab_cells, mas_cells = Shared.of(cab), Shared.of(mas)
         update: dict[str, Any] = {}
         for key in SHARED:
-            cab_value, mas_value = _norm(key, cab.get(key)), _norm(key, mas.get(key))
+            cab_value, mas_value = getattr(cab_cells, key), getattr(mas_cells, key)
             if base is None:
                 # Never mirrored (a row the person added, or the Synced cell was cleared):
                 # take what the person entered, keep the master where the cabinet is empty.
                 if cab_value not in (None, False) and cab_value != mas_value:
                     update[key] = cab_value
                 continue
-            base_value = _norm(key, base[key])
-            if cab_value != base_value and cab_value != mas_value:
+            if cab_value != getattr(base, key) and cab_value != mas_value:
                 update[key] = cab_value  # the cabinet changed it (it wins a same-cell conflict)
-        if update.get("confirmed") is True:
-            if not mas.get("confirmed_by"):
+        if "confirmed" in update and cab_cells.confirmed:
+            if not mas.confirmed_by:
                 update["confirmed_by"] = cabinet_label(cabinet)
-            if not mas.get("confirmed_at"):
+            if not mas.confirmed_at:
                 update["confirmed_at"] = today
         if update:
             changes.update("payments", row_id, update)
@@ -160,23 +171,22 @@ def plan_handovers(
     if "handover" not in cabinet_view.tabs:
         return plan
     label = cabinet_label(cabinet)
+    payments = master.tab("payments").typed(PaymentRow)
     held = master.tab("payments").copies
-    cash_rows = [r for r in unconfirmed_cash(master, today) if str(r["id"]) not in held]
-    for manager, form in cabinet_view.tab("handover").rows.items():
-        amount = form.get("received")
-        if not form.get("accept") or amount is None:
+    cash_rows = [r for r in unconfirmed_cash(master, today) if str(r.id) not in held]
+    for manager, form in cabinet_view.tab("handover").typed(HandoverRow).items():
+        amount = form.received
+        if not form.accept or amount is None:
             continue
-        number = int(form.get("done") or 0) + 1
+        number = int(form.done or 0) + 1
         ref = handover_ref(manager, number)
         stamp = f"{label}: {ref}"
-        touched = [r for r in master.tab("payments") if stamp in str(r.get("confirmed_by") or "")]
+        touched = [r for r in payments.values() if stamp in str(r.confirmed_by or "")]
         confirmed_ids: list[str] = []
         partial = ""
         if touched:  # applied by a cycle that died before it could reset the form
-            confirmed_ids = [str(r["id"]) for r in touched if r.get("confirmed")]
-            partial = ", ".join(
-                f"{r['id']}: {r.get('received')}" for r in touched if not r.get("confirmed")
-            )
+            confirmed_ids = [str(r.id) for r in touched if r.confirmed]
+            partial = ", ".join(f"{r.id}: {r.received}" for r in touched if not r.confirmed)
             left = ZERO
         elif amount <= 0:
             plan.cabinet.update(
@@ -186,22 +196,22 @@ def plan_handovers(
             continue
         else:
             left = money(amount)
-            for row in (r for r in cash_rows if str(r.get("manager") or "") == manager):
+            for row in (r for r in cash_rows if str(r.manager or "") == manager):
                 if left <= 0:
                     break
                 due = outstanding(row)
-                before = row.get("received") or ZERO
+                before = row.received or ZERO
                 if left >= due:
                     # All of it is in now: a plain confirmation of the expected amount.
                     values: dict[str, Any] = {"confirmed": True, "received": None}
                     left -= due
-                    confirmed_ids.append(str(row["id"]))
+                    confirmed_ids.append(str(row.id))
                 else:
                     values = {"received": money(before + left)}
-                    partial = f"{row['id']}: {money(before + left)} of {row.get('amount')}"
+                    partial = f"{row.id}: {money(before + left)} of {row.amount}"
                     left = ZERO
                 values |= {"confirmed_by": stamp, "confirmed_at": today}
-                plan.master.update("payments", str(row["id"]), values)
+                plan.master.update("payments", str(row.id), values)
         result = f"✔ {ref}: {money(amount)} — {len(confirmed_ids)} payment(s) confirmed"
         if partial:
             result += f"; partial {partial}"
@@ -235,18 +245,18 @@ def plan_handovers(
 
 
 def belongs(
-    row: Mapping[str, Any], cabinet: Cabinet, today: date, methods: frozenset[str] | None = None
+    row: PaymentRow, cabinet: Cabinet, today: date, methods: frozenset[str] | None = None
 ) -> bool:
     """Whether a master payment row is shown in this cabinet."""
     if methods is None:
         methods = frozenset(m.value for m in cabinet.methods)
-    if str(row.get("method") or "") not in methods:
+    if str(row.method or "") not in methods:
         return False
-    if RowState.parse(row.get("state")).status == "cancelled" and not row.get("confirmed"):
+    if RowState.parse(row.state).status == "cancelled" and not row.confirmed:
         return False
-    if not row.get("confirmed"):
+    if not row.confirmed:
         return True
-    when = row.get("confirmed_at")
+    when = row.confirmed_at
     return when is None or when >= today - timedelta(days=RECENT_DAYS)
 
 
@@ -255,7 +265,7 @@ def plan_mirror(
     cabinet_view: LedgerView,
     cabinet: Cabinet,
     today: date,
-    cash: list[dict[str, Any]] | None = None,
+    cash: list[CashRow] | None = None,
 ) -> LedgerChanges:
     """The cabinet writes that make it show what the master says, for its methods only.
 
@@ -264,61 +274,66 @@ def plan_mirror(
     changes = LedgerChanges()
     if "cabinet_payments" not in cabinet_view.tabs:
         return changes  # a cabinet of orders or requests only
-    deal_names = {row.get("id"): row.get("name") or "" for row in master.tab("deals")}
+    deal_names = {row.id: row.name or "" for row in master.tab("deals").typed(DealRow).values()}
     current = cabinet_view.tab("cabinet_payments")
+    have_rows = current.typed(CabinetPaymentRow)
     wanted_ids: set[str] = set()
     methods = frozenset(m.value for m in cabinet.methods)
     # A row with copies in either sheet is neither written nor removed until one is left.
     held = set(master.tab("payments").copies) | set(current.copies)
-    for row in master.tab("payments"):
-        if not belongs(row, cabinet, today, methods):
+    for row in master.tab("payments").typed(PaymentRow).values():
+        # (the method first: most rows are another cabinet's, told by one set lookup)
+        if row.method not in methods or not belongs(row, cabinet, today, methods):
             continue
-        row_id = str(row["id"])
+        row_id = str(row.id)
         wanted_ids.add(row_id)
         if row_id in held:
             continue
-        deal_name = deal_names.get(row.get("deal_id"), "")
-        have = current.get(row_id)
+        deal_name = deal_names.get(row.deal_id, "")
+        have = have_rows.get(row_id)
         # Most rows are as the last cycle left them: one tuple comparison tells (the
         # cabinets' merge and mirror touch only the rows that changed).
         if (
             have is not None
-            and have.get("deal") == deal_name
+            and have.deal == deal_name
             and _crm_cells(have) == _crm_cells(row)
+            and have.mirror == _mirror_of(row)
             and _shared_cells(have) == _shared_cells(row)
-            and have.get("mirror") == _mirror(row)
         ):
             continue
-        values = {
+        values: dict[str, Any] = {
             "id": row_id,
             "deal": deal_name,
-            "contract_no": row.get("contract_no"),
-            "manager": row.get("manager"),
-            "kind": row.get("kind"),
-            "method": row.get("method"),
-            "amount": row.get("amount"),
-            "date": row.get("date"),
+            "contract_no": row.contract_no,
+            "manager": row.manager,
+            "kind": row.kind,
+            "method": row.method,
+            "amount": row.amount,
+            "date": row.date,
         }
-        shared = {key: _norm(key, row.get(key)) for key in SHARED}
-        mirror = _mirror(shared)
+        shared = Shared.of(row)
+        mirror = _mirror(shared.confirmed, shared.received, shared.comment)
         if have is None:
+            cells = {key: getattr(shared, key) for key in SHARED}
             changes.appends.append(
-                RowAppend("cabinet_payments", row_id, values | shared | {"mirror": mirror})
+                RowAppend("cabinet_payments", row_id, values | cells | {"mirror": mirror})
             )
             continue
         diff = differing(have, values, _CRM_KEYS)
-        base = _base(have.get("mirror"))
+        base = _base(have.mirror)
+        now = Shared.of(have)
         for key in SHARED:
             # Write a shared cell only when the master moved it: a tick the person made in
             # the cabinet since its read is never overwritten by a stale value.
-            base_value = _norm(key, base[key]) if base else None
-            if shared[key] != base_value and shared[key] != _norm(key, have.get(key)):
-                diff[key] = shared[key]
-        if have.get("mirror") != mirror:
+            wanted = getattr(shared, key)
+            base_value = getattr(base, key) if base else None
+            if wanted != base_value and wanted != getattr(now, key):
+                diff[key] = wanted
+        if have.mirror != mirror:
             diff["mirror"] = mirror
         if diff:
             changes.update("cabinet_payments", row_id, diff)
-    for row_id in current.rows:
+    for row_id in have_rows:
         if row_id not in wanted_ids and row_id not in held:
             changes.removes.append(("cabinet_payments", row_id))
     if cabinet.handover and "handover" in cabinet_view.tabs:
@@ -327,26 +342,26 @@ def plan_mirror(
     return changes
 
 
-def _crm_cells(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(map(row.get, _CRM_KEYS[1:]))  # [0] is the deal's name, not in a master row
+# The CRM's cells a cabinet row shows as they are in the master (the deal's name aside).
+_crm_cells = attrgetter(*_CRM_KEYS[1:])
 
 
-def _shared_cells(row: Mapping[str, Any]) -> tuple[bool, Any, Any]:
-    return bool(row.get("confirmed")), row.get("received"), row.get("comment") or None
+def _shared_cells(row: PaymentRow | CabinetPaymentRow) -> tuple[bool, Any, Any]:
+    return bool(row.confirmed), row.received, row.comment or None
 
 
 def _plan_handover_form(
-    cash: list[dict[str, Any]], cabinet_view: LedgerView, changes: LedgerChanges
+    cash: list[CashRow], cabinet_view: LedgerView, changes: LedgerChanges
 ) -> None:
     """One form row per manager holding cash (the cabinet's view of Cash on hand)."""
-    form = cabinet_view.tab("handover")
-    held = {r["manager"]: r for r in cash}
+    form = cabinet_view.tab("handover").typed(HandoverRow)
+    held = {str(r.manager): r for r in cash}
     for manager, on_hand in held.items():
         values = {
             "manager": manager,
-            "held": on_hand["amount"],
-            "count": on_hand["count"],
-            "oldest": on_hand["oldest"],
+            "held": on_hand.amount,
+            "count": on_hand.count,
+            "oldest": on_hand.oldest,
         }
         have = form.get(manager)
         if have is None:
@@ -357,6 +372,6 @@ def _plan_handover_form(
             diff = differing(have, values, ("held", "count", "oldest"))
             if diff:
                 changes.update("handover", manager, diff)
-    for manager, have in form.rows.items():
-        if manager not in held and (have.get("held") or ZERO) != ZERO:
+    for manager, have in form.items():
+        if manager not in held and (have.held or ZERO) != ZERO:
             changes.update("handover", manager, {"held": ZERO, "count": 0, "oldest": None})

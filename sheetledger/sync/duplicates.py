@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from sheetledger.ledger.records import DealRow, PaymentRow
 from sheetledger.ledger.tabs import Owner, TabSchema
 from sheetledger.sync.ledger_view import LedgerChanges, LedgerView, TabRows
 from sheetledger.sync.state import RowState
@@ -79,22 +79,20 @@ def copies_problems(tab: TabRows, where: str) -> list[str]:
 
 
 def _flag_payments(tab: TabRows, plan: CopiesPlan) -> None:
-    for row_id, extra in tab.copies.items():
-        copies = [tab.rows[row_id], *extra]
+    rows = tab.typed(PaymentRow)
+    for row_id, extra in tab.typed_copies(PaymentRow).items():
+        copies = [rows[row_id], *extra]
         # The copy that knows the latest event speaks for amoCRM (a copy pasted from an
         # older row must not make a pushed payment look unpushed).
-        best = max(copies, key=lambda row: RowState.parse(row.get("state")).seq)
-        state = RowState.parse(best.get("state"))
-        wanted = {
-            "state": RowState(
-                state.status, state.seq, flagged(state.problem, len(copies))
-            ).render(),
-            "pushed_amount": best.get("pushed_amount"),
-        }
-        if any(any(row.get(k) != v for k, v in wanted.items()) for row in copies):
-            plan.changes.update("payments", row_id, wanted)
-    for row_id, row in tab.rows.items():
-        text = row.get("state") or ""
+        best = max(copies, key=lambda row: RowState.parse(row.state).seq)
+        state = RowState.parse(best.state)
+        flag = RowState(state.status, state.seq, flagged(state.problem, len(copies))).render()
+        if any(row.state != flag or row.pushed_amount != best.pushed_amount for row in copies):
+            plan.changes.update(
+                "payments", row_id, {"state": flag, "pushed_amount": best.pushed_amount}
+            )
+    for row_id, row in rows.items():
+        text = row.state or ""
         if CODE in text and row_id not in tab.copies:
             state = RowState.parse(text)
             if state.problem.startswith(CODE):
@@ -103,31 +101,32 @@ def _flag_payments(tab: TabRows, plan: CopiesPlan) -> None:
 
 
 def _flag_deals(tab: TabRows, plan: CopiesPlan) -> None:
-    for row_id, extra in tab.copies.items():
-        copies = [tab.rows[row_id], *extra]
-        wanted = flagged(str(tab.rows[row_id].get("flag") or ""), len(copies))
-        if any(row.get("flag") != wanted for row in copies):
+    rows = tab.typed(DealRow)
+    for row_id, extra in tab.typed_copies(DealRow).items():
+        copies = [rows[row_id], *extra]
+        wanted = flagged(str(rows[row_id].flag or ""), len(copies))
+        if any(row.flag != wanted for row in copies):
             plan.changes.update("deals", row_id, {"flag": wanted})
-    for row_id, row in tab.rows.items():
-        text = str(row.get("flag") or "")
+    for row_id, row in rows.items():
+        text = str(row.flag or "")
         if text.startswith(CODE) and row_id not in tab.copies:
             plan.changes.update("deals", row_id, {"flag": unflagged(text)})
 
 
-def as_recorded(row: Mapping[str, Any]) -> dict[str, Any]:
+def as_recorded(row: PaymentRow) -> PaymentRow:
     """A payment row as amoCRM has it: the people's cells say what its state says.
 
     Planned from, such a row makes no event (its tick agrees with its last push) and
     counts in its deal's total for exactly what was pushed.
     """
-    state = RowState.parse(row.get("state"))
-    pushed = row.get("pushed_amount")
+    state = RowState.parse(row.state)
+    pushed = row.pushed_amount
     if state.status == "pushed":
-        amount = pushed if pushed is not None else row.get("amount")
-        return {**row, "confirmed": True, "received": amount, "pushed_amount": amount}
+        amount = pushed if pushed is not None else row.amount
+        return row | {"confirmed": True, "received": amount, "pushed_amount": amount}
     if state.status == "partial" and pushed is not None:
-        return {**row, "confirmed": False, "received": pushed}
-    return {**row, "confirmed": False, "received": None}
+        return row | {"confirmed": False, "received": pushed}
+    return row | {"confirmed": False, "received": None}
 
 
 def hold_copies(view: LedgerView) -> LedgerView:
@@ -135,7 +134,7 @@ def hold_copies(view: LedgerView) -> LedgerView:
     if "payments" not in view.tabs or not view.tab("payments").copies:
         return view
     tab = view.tab("payments")
-    rows = dict(tab.rows)
+    rows = dict(tab.typed(PaymentRow))
     for row_id in tab.copies:
         rows[row_id] = as_recorded(rows[row_id])
     held = TabRows(tab.schema, rows, tab.problems, tab.copies)

@@ -20,6 +20,7 @@ from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import OutgoingNote, PushOutcome
+from sheetledger.ledger.records import CashRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView, apply_changes
 from sheetledger.sync.cabinets import merge_edits, plan_handovers, plan_mirror
 from sheetledger.sync.cash import plan_cash
@@ -197,7 +198,7 @@ class Settled:
     changes: LedgerChanges
     final: LedgerView  # the master once the write landed (what the cabinets mirror)
     pushed: tuple[PushEvent, ...]
-    cash: list[dict[str, Any]]  # Cash on hand as ``final`` has it (the cashbox's form too)
+    cash: list[CashRow]  # Cash on hand as ``final`` has it (the cashbox's form too)
 
 
 def settle(
@@ -266,25 +267,16 @@ def hold_back_lone_cursor(changes: LedgerChanges, old: int | None, new: int | No
 
 
 def cash_replacement(
-    wanted: list[dict[str, Any]], current: LedgerView, broken: Mapping[str, str]
-) -> dict[str, list[dict[str, Any]]]:
+    wanted: list[CashRow], current: LedgerView, broken: Mapping[str, str]
+) -> dict[str, list[Any]]:
     """Cash on hand rewritten when what it should show differs from what it shows."""
     if "cash" in broken or "cash" not in current.tabs:
         return {}
-    have = list(current.tab("cash"))
+    have = list(current.tab("cash").typed(CashRow).values())
     if _comparable(have) == _comparable(wanted) and not current.tab("cash").copies:
         return {}  # (a pasted copy of a row goes with a rewrite)
     return {"cash": wanted}
 
 
-def _comparable(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            str(r.get("manager")),
-            r.get("amount"),
-            r.get("count"),
-            r.get("oldest"),
-            str(r.get("payment_ids") or ""),
-        )
-        for r in rows
-    ]
+def _comparable(rows: Sequence[CashRow]) -> list[tuple[Any, ...]]:
+    return [(str(r.manager), r.amount, r.count, r.oldest, str(r.payment_ids or "")) for r in rows]

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sheetledger.config import Config
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.parse import parse_deal, parse_payments
+from sheetledger.ledger.records import DealRow, PaymentRow
 from sheetledger.ledger.tabs import DEALS, PAYMENTS
 from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
 from sheetledger.model import Deal, Payment, RowCode
@@ -38,6 +39,7 @@ class PullResult:
 
 
 def deal_row(deal: Deal, lookups: Lookups, base_url: str) -> dict[str, Any]:
+    """The CRM's cells of a Deals row (values to write, not a row read)."""
     return {
         "id": deal.id,
         "name": deal.name,
@@ -57,12 +59,13 @@ def deal_row(deal: Deal, lookups: Lookups, base_url: str) -> dict[str, Any]:
     }
 
 
-def payment_row(payment: Payment, deal_values: Mapping[str, Any]) -> dict[str, Any]:
+def payment_row(payment: Payment, contract_no: str | None, manager: str) -> dict[str, Any]:
+    """The CRM's cells of a Payments row; the deal's contract and manager come with them."""
     return {
         "id": payment.id,
         "deal_id": payment.deal_id,
-        "contract_no": deal_values.get("contract_no", ""),
-        "manager": deal_values.get("manager", ""),
+        "contract_no": contract_no,
+        "manager": manager,
         "kind": payment.kind,
         "method": payment.method.value if payment.method else "",
         "amount": payment.amount,
@@ -80,14 +83,17 @@ def plan_pull(
     """What the ledger must change so it shows ``leads`` as the CRM has them now."""
     tz = ZoneInfo(config.timezone)
     pipelines = set(config.amocrm.pipelines)
-    deals_tab = view.tab("deals")
-    pays_tab = view.tab("payments")
+    deals_tab = view.tab("deals").typed(DealRow)
+    pays_tab = view.tab("payments").typed(PaymentRow)
+    newest = _newest_per_id(leads)
+    # The Payments rows of the deals pulled (their IDs are ``<deal id>:<slot>``).
+    pulled = {str(int(lead["id"])) for lead in newest}
     slots_of: dict[str, list[str]] = {}
-    for row_id in pays_tab.rows:
-        slots_of.setdefault(row_id.split(":", 1)[0], []).append(row_id)
+    for row_id in [r for r in pays_tab if r.partition(":")[0] in pulled]:
+        slots_of.setdefault(row_id.partition(":")[0], []).append(row_id)
     changes = LedgerChanges()
     result = PullResult(changes, 0)
-    for lead in _newest_per_id(leads):
+    for lead in newest:
         deal = parse_deal(lead, config.amocrm, tz)
         result.max_updated_at = max(result.max_updated_at, deal.updated_at)
         key = str(deal.id)
@@ -96,11 +102,12 @@ def plan_pull(
             if existing is not None:
                 now_in = lookups.pipelines.get(deal.pipeline_id, deal.pipeline_id)
                 flag = f"moved out of the synced pipelines (now in {now_in})"
-                if existing.get("flag") != flag:
+                if existing.flag != flag:
                     changes.update("deals", key, {"flag": flag})
             continue
         result.deals_seen += 1
         wanted = deal_row(deal, lookups, config.amocrm.base_url) | {"flag": ""}
+        manager = str(wanted["manager"])
         if existing is None:
             changes.appends.append(RowAppend("deals", key, wanted))
             result.new_rows += 1
@@ -112,23 +119,23 @@ def plan_pull(
         filled = set()
         for payment in parse_payments(lead, config.amocrm, tz):
             filled.add(payment.id)
-            _plan_payment(payment, deal, wanted, pays_tab.get(payment.id), changes, result)
+            _plan_payment(payment, deal, manager, pays_tab.get(payment.id), changes, result)
         for row_id in slots_of.get(key, ()):
             if row_id not in filled:
-                _plan_emptied_slot(row_id, pays_tab.rows[row_id], changes, result)
+                _plan_emptied_slot(row_id, pays_tab[row_id], changes, result)
     return result
 
 
 def _plan_emptied_slot(
-    row_id: str, row: Mapping[str, Any], changes: LedgerChanges, result: PullResult
+    row_id: str, row: PaymentRow, changes: LedgerChanges, result: PullResult
 ) -> None:
     """A payment slot emptied in the CRM: the row stays (people may have worked on it), flagged.
 
     Unconfirmed, it no longer counts as expected money (cancelled, so not cash on hand);
     confirmed, the money arrived all the same and a person must look.
     """
-    state = RowState.parse(row.get("state"))
-    if row.get("confirmed") or state.status in ("pushed", "partial"):
+    state = RowState.parse(row.state)
+    if row.confirmed or state.status in ("pushed", "partial"):
         wanted = state.with_problem(
             RowCode.E_GONE.because("the payment was removed in amoCRM after confirmation")
         )
@@ -138,7 +145,7 @@ def _plan_emptied_slot(
             state.seq,
             RowCode.E_GONE.because("the payment was removed in amoCRM"),
         )
-    if wanted.render() != (row.get("state") or ""):
+    if wanted.render() != (row.state or ""):
         changes.update("payments", row_id, {"state": wanted.render()})
         result.updated_rows += 1
         result.problems.append(f"{row_id}: {wanted.problem}")
@@ -164,12 +171,12 @@ def _newest_per_id(leads: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]
 def _plan_payment(
     payment: Payment,
     deal: Deal,
-    deal_values: Mapping[str, Any],
-    existing: Mapping[str, Any] | None,
+    manager: str,
+    existing: PaymentRow | None,
     changes: LedgerChanges,
     result: PullResult,
 ) -> None:
-    wanted = payment_row(payment, deal_values)
+    wanted = payment_row(payment, deal.contract_no, manager)
     if existing is None:
         state = RowState.new(problem=payment.problem)
         if deal.lost:
@@ -181,8 +188,8 @@ def _plan_payment(
         if payment.problem:
             result.problems.append(f"{payment.id}: {payment.problem}")
         return
-    state = RowState.parse(existing.get("state"))
-    confirmed = bool(existing.get("confirmed"))
+    state = RowState.parse(existing.state)
+    confirmed = bool(existing.confirmed)
     diff = differing(existing, wanted, _PAY_CRM_KEYS)
     flag = ""
     if "amount" in diff and (state.status in ("pushed", "partial") or confirmed):
@@ -196,7 +203,7 @@ def _plan_payment(
         new_state = new_state.with_status(SyncStatus.CANCELLED)
     elif not deal.lost and state.status == "cancelled":
         new_state = new_state.with_status(SyncStatus.NONE)  # the deal came back to life
-    if new_state.render() != (existing.get("state") or ""):
+    if new_state.render() != (existing.state or ""):
         diff["state"] = new_state.render()
     if diff:
         changes.update("payments", payment.id, diff)

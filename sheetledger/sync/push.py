@@ -19,6 +19,7 @@ from typing import Any
 
 from sheetledger.config import Config, Method
 from sheetledger.crm.lookups import Lookups
+from sheetledger.ledger.records import DealRow, PaymentRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView
 from sheetledger.model import WON, ZERO, PaymentId, RowCode, money
 from sheetledger.money import rub
@@ -81,17 +82,16 @@ class PushPlan:
         return changes
 
 
-def effective_amount(row: Mapping[str, Any]) -> Decimal | None:
+def effective_amount(row: PaymentRow) -> Decimal | None:
     """What a confirmed payment brought: the received amount, or the expected one when empty."""
-    received = row.get("received")
-    return received if received is not None else row.get("amount")
+    return row.received if row.received is not None else row.amount
 
 
-def received_so_far(row: Mapping[str, Any]) -> Decimal | None:
+def received_so_far(row: PaymentRow) -> Decimal | None:
     """What the ledger says arrived: all of it when ticked, else a partial receipt."""
-    if row.get("confirmed"):
+    if row.confirmed:
         return effective_amount(row)
-    received = row.get("received")
+    received = row.received
     return received if received is not None and received > 0 else None
 
 
@@ -104,15 +104,15 @@ def _totals(view: LedgerView) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
     """Per deal: what the ledger says arrived, and what amoCRM was told (one pass)."""
     confirmed: dict[int, Decimal] = defaultdict(lambda: ZERO)
     pushed: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in view.tab("payments"):
-        deal_id = row.get("deal_id")
+    for row in view.tab("payments").typed(PaymentRow).values():
+        deal_id = row.deal_id
         if deal_id is None:
             continue
-        if row.get("confirmed") or row.get("received") is not None:
+        if row.confirmed or row.received is not None:
             amount = received_so_far(row)
             if amount is not None:
                 confirmed[int(deal_id)] += amount
-        state, before = row.get("state"), row.get("pushed_amount")
+        state, before = row.state, row.pushed_amount
         if state and before is not None and RowState.parse(state).status in ("pushed", "partial"):
             pushed[int(deal_id)] += before
     return dict(confirmed), dict(pushed)
@@ -132,8 +132,10 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
     """Events to push, the lead PATCHes they need, and the Deals totals to write."""
     plan = PushPlan()
     labels = method_labels(config)
-    deals = view.tab("deals")
-    for row in view.tab("payments"):
+    deals = view.tab("deals").typed(DealRow)
+    for row in view.tab("payments").typed(PaymentRow).values():
+        if not row.confirmed and not row.state and row.received is None:
+            continue  # never ticked, nothing received: most rows (``_event_for`` says None)
         event = _event_for(row, labels, today)
         if isinstance(event, str):
             plan.problems.append(event)
@@ -143,12 +145,15 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
 
     totals, pushed_before = _totals(view)
     event_deals = {e.deal_id for e in plan.events}
-    for deal_id_text, deal in deals.rows.items():
+    for deal_id_text, deal in deals.items():
         deal_id = int(deal_id_text)
         total = money(totals.get(deal_id, ZERO))
-        budget = deal.get("budget") or ZERO
-        wanted = {"confirmed_total": total, "balance_due": money(budget - total)}
-        diff = {k: v for k, v in wanted.items() if deal.get(k) != v}
+        balance = money((deal.budget or ZERO) - total)
+        diff: dict[str, Any] = {}
+        if deal.confirmed_total != total:
+            diff["confirmed_total"] = total
+        if deal.balance_due != balance:
+            diff["balance_due"] = balance
         if diff:
             plan.totals.update("deals", deal_id_text, diff)
         if deal_id in event_deals:
@@ -160,16 +165,14 @@ def plan_push(view: LedgerView, config: Config, lookups: Lookups, today: date) -
     return plan
 
 
-def _event_for(
-    row: Mapping[str, Any], labels: Mapping[str, str], today: date
-) -> PushEvent | str | None:
-    if not row.get("confirmed") and not row.get("state") and row.get("received") is None:
+def _event_for(row: PaymentRow, labels: Mapping[str, str], today: date) -> PushEvent | str | None:
+    if not row.confirmed and not row.state and row.received is None:
         return None  # never ticked, nothing received: most rows, decided at once
-    state = RowState.parse(row.get("state"))
-    confirmed = bool(row.get("confirmed"))
+    state = RowState.parse(row.state)
+    confirmed = bool(row.confirmed)
     amount = effective_amount(row)
-    pushed = row.get("pushed_amount")
-    partial = row.get("received") if not confirmed else None
+    pushed = row.pushed_amount
+    partial = row.received if not confirmed else None
     kind: EventKind
     if confirmed and state.status != SyncStatus.PUSHED:
         kind, previous = EventKind.CONFIRM, None
@@ -193,31 +196,30 @@ def _event_for(
     else:
         return None
     if kind != EventKind.REVERSE and (amount is None or amount <= 0):
-        return f"{row.get('id')}: " + RowCode.E_AMOUNT.because(
-            "ticked, but there is no amount to confirm"
-        )
-    if row.get("deal_id") is None:
-        return f"{row.get('id')}: " + RowCode.E_DEAL.because("the row has no deal id")
+        return f"{row.id}: " + RowCode.E_AMOUNT.because("ticked, but there is no amount to confirm")
+    if row.deal_id is None:
+        return f"{row.id}: " + RowCode.E_DEAL.because("the row has no deal id")
+    method = str(row.method or "")
     return PushEvent(
-        payment_id=PaymentId(str(row["id"])),
-        deal_id=int(row["deal_id"]),
+        payment_id=PaymentId(str(row.id)),
+        deal_id=int(row.deal_id),
         kind=kind,
         seq=state.seq + 1,
         amount=money(amount) if kind != EventKind.REVERSE and amount is not None else ZERO,
         previous=previous,
-        expected=row.get("amount"),
-        method=labels.get(str(row.get("method") or ""), str(row.get("method") or "")),
-        by=str(row.get("confirmed_by") or "ledger"),
-        on=row.get("confirmed_at") or today,
-        payment_kind=str(row.get("kind") or ""),
-        contract_no=str(row.get("contract_no") or ""),
+        expected=row.amount,
+        method=labels.get(method, method),
+        by=str(row.confirmed_by or "ledger"),
+        on=row.confirmed_at or today,
+        payment_kind=str(row.kind or ""),
+        contract_no=str(row.contract_no or ""),
         problem=state.problem,
     )
 
 
 def _lead_patch(
     deal_id: int,
-    deal: Mapping[str, Any],
+    deal: DealRow,
     total: Decimal,
     total_before: Decimal,
     config: Config,
@@ -232,21 +234,21 @@ def _lead_patch(
     target = _target_status(deal, total, total_before, config, lookups)
     if target is not None:
         patch["status_id"] = target
-        patch["pipeline_id"] = int(deal["pipeline_id"])
+        patch["pipeline_id"] = int(deal.pipeline_id or 0)
     if patch:
         patch["id"] = deal_id
     return patch
 
 
 def _target_status(
-    deal: Mapping[str, Any], total: Decimal, total_before: Decimal, config: Config, lookups: Lookups
+    deal: DealRow, total: Decimal, total_before: Decimal, config: Config, lookups: Lookups
 ) -> int | None:
     """The status the rules ask for, or None. Never moves a closed deal, never moves back."""
-    pipeline_id, status_id = deal.get("pipeline_id"), deal.get("status_id")
+    pipeline_id, status_id = deal.pipeline_id, deal.status_id
     if pipeline_id is None or status_id is None or status_id in (WON, 143):
         return None
     rules = config.amocrm.status_rules
-    budget = deal.get("budget") or ZERO
+    budget = deal.budget or ZERO
     target = None
     if rules.on_fully_paid and budget > 0 and total >= budget:
         target = rules.on_fully_paid.status_id

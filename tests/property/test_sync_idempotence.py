@@ -103,20 +103,23 @@ def lead_sets(draw: st.DrawFn, updated_at: st.SearchStrategy[int] = STAMPS) -> l
 def people_edits(draw: st.DrawFn, view: LedgerView) -> LedgerView:
     """Ticks, received amounts and earlier push states, as people and past cycles left them."""
     money = st.decimals(min_value=Decimal("-10"), max_value=Decimal("100000"), places=2)
-    for row in view.tab("payments"):
+    rows = view.tab("payments").rows
+    for row_id, row in list(rows.items()):
         if not draw(st.booleans()):
             continue
-        row["confirmed"] = draw(st.sampled_from([True, False, None]))
-        row["received"] = draw(st.one_of(st.none(), st.none(), money))
-        row["confirmed_by"] = draw(st.sampled_from([None, "Ольга", "=cmd"]))
-        row["comment"] = draw(st.one_of(st.none(), texts))
+        edits: dict[str, Any] = {}
+        edits["confirmed"] = draw(st.sampled_from([True, False, None]))
+        edits["received"] = draw(st.one_of(st.none(), st.none(), money))
+        edits["confirmed_by"] = draw(st.sampled_from([None, "Ольга", "=cmd"]))
+        edits["comment"] = draw(st.one_of(st.none(), texts))
         status = draw(st.sampled_from(["", "pushed", "partial", "reversed", "cancelled"]))
         seq = draw(st.integers(0, 4)) if status else 0
         if status in ("pushed", "partial"):
             seq = max(seq, 1)
-            row["pushed_amount"] = draw(st.one_of(money, st.just(row.get("amount"))))
-        problem = RowState.parse(row.get("state")).problem
-        row["state"] = RowState(status, seq, problem).render()
+            edits["pushed_amount"] = draw(st.one_of(money, st.just(row.amount)))
+        problem = RowState.parse(row.state).problem
+        edits["state"] = RowState(status, seq, problem).render()
+        rows[row_id] = row | edits  # rows are never changed in place
     return view
 
 

@@ -410,6 +410,44 @@ def test_hide_dimension_chart_and_pivot_are_stored(book: gspread.Spreadsheet) ->
     }
 
 
+def test_update_cells_gives_each_cell_its_own_format_and_note(book: gspread.Spreadsheet) -> None:
+    # One row of header cells, each with its own colour and note, over cells with no format yet
+    # (what ``init`` sends): each must keep its own, not the first cell's.
+    blue, yellow = (
+        {"red": 0.85, "green": 0.89, "blue": 0.95},
+        {"red": 1, "green": 0.95, "blue": 0.7},
+    )
+    cells = [
+        {"userEnteredValue": {"stringValue": "ID"}, "userEnteredFormat": {"backgroundColor": blue}},
+        {
+            "userEnteredValue": {"stringValue": "Confirmed"},
+            "userEnteredFormat": {"backgroundColor": yellow},
+            "note": "tick it",
+        },
+        {
+            "userEnteredValue": {"stringValue": "Synced"},
+            "userEnteredFormat": {"backgroundColor": blue},
+        },
+    ]
+    book.batch_update(
+        {
+            "requests": [
+                {
+                    "updateCells": {
+                        "start": {"sheetId": 0, "rowIndex": 0, "columnIndex": 0},
+                        "rows": [{"values": cells}],
+                        "fields": "userEnteredValue,userEnteredFormat.backgroundColor,note",
+                    }
+                }
+            ]
+        }
+    )
+    meta = book.fetch_sheet_metadata({"includeGridData": "true", "ranges": "Sheet1!A1:C1"})
+    got = meta["sheets"][0]["data"][0]["rowData"][0]["values"]
+    assert [c["userEnteredFormat"]["backgroundColor"] for c in got] == [blue, yellow, blue]
+    assert [c.get("note") for c in got] == [None, "tick it", None]
+
+
 # --------------------------------------------------------------------------- errors, auth, quota
 
 

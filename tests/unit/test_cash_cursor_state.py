@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sheetledger.ledger.records import PaymentRow
 from sheetledger.ledger.view import LedgerView
 from sheetledger.sync.cash import plan_cash, unconfirmed_cash
 from sheetledger.sync.cursor import next_cursor, pull_from
@@ -22,7 +23,7 @@ from tests.unit.builders import empty_view
 def with_payments(*rows: dict[str, Any]) -> LedgerView:
     view = empty_view()
     for row in rows:
-        view.tab("payments").rows[row["id"]] = row
+        view.tab("payments").rows[row["id"]] = PaymentRow.from_cells(row)
     return view
 
 

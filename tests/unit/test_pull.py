@@ -46,7 +46,8 @@ def updates_of(result: PullResult) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def tick(view: LedgerView, payment_id: str, **values: Any) -> LedgerView:
-    view.tab("payments").rows[payment_id].update(values)
+    rows = view.tab("payments").rows
+    rows[payment_id] = rows[payment_id] | values  # rows are never changed in place
     return view
 
 

@@ -54,7 +54,8 @@ def deal_lead(deal_id: int = 1001, *, status: int = NEW, price: int = 100_000) -
 
 
 def edit(view: LedgerView, payment_id: str, **values: Any) -> LedgerView:
-    view.tab("payments").rows[payment_id].update(values)
+    rows = view.tab("payments").rows
+    rows[payment_id] = rows[payment_id] | values  # rows are never changed in place
     return view
 
 
@@ -134,7 +135,7 @@ def test_second_confirmation_is_not_a_first_confirmation() -> None:
     view = ledger(deal_lead(price=200_000))
     edit(view, "1001:1", confirmed=True)
     view = after_push(view, push(view))
-    view.tab("deals").rows["1001"]["status_id"] = FIRST_PAID
+    view.tab("deals").rows["1001"] |= {"status_id": FIRST_PAID}
     edit(view, "1001:2", confirmed=True)
     plan = push(view)
     assert [(e.payment_id, e.seq) for e in plan.events] == [("1001:2", 1)]

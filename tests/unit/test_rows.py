@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheetledger.ledger.cells import CellProblem, from_cell
-from sheetledger.ledger.rows import parse_rows
+from sheetledger.ledger.records import PaymentRow
+from sheetledger.ledger.rows import RowCache, parse_rows
 from sheetledger.ledger.tabs import PAYMENTS, TabSchema
 from tests.unit.builders import TZ
 
@@ -78,3 +80,56 @@ def test_an_empty_tab_and_short_rows() -> None:
     parsed = parse_rows(PAYMENTS, [PAYMENTS.headers, ["7:1"], [], ["7:2", 7]], TZ)
     assert list(parsed.rows) == ["7:1", "7:2"] and parsed.positions == {"7:1": 2, "7:2": 4}
     assert parsed.rows["7:1"]["amount"] is None and parsed.rows["7:2"]["deal_id"] == 7
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and alike to the sign of a zero (``-0.0 == 0.0``) and the type of a value."""
+    return a.problems == b.problems and {k: repr(v) for k, v in a.rows.items()} == {
+        k: repr(v) for k, v in b.rows.items()
+    }
+
+
+@settings(deadline=None)  # (a busy machine is no failure)
+@given(
+    st.lists(
+        st.lists(st.tuples(IDS, st.lists(CELLS, max_size=PAYMENTS.width - 1)), max_size=8),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_row_cache_changes_nothing_read(reads: list[list[tuple[Any, list[Any]]]]) -> None:
+    """Read after read of a tab, the rows kept by their raw cells are what a fresh parse gives."""
+    cache = RowCache()
+    for data in reads:
+        rows: list[list[Any]] = [PAYMENTS.headers] + [[row_id, *cells] for row_id, cells in data]
+        cached, fresh = parse_rows(PAYMENTS, rows, TZ, cache=cache), parse_rows(PAYMENTS, rows, TZ)
+        assert _same(cached, fresh)
+        assert (cached.positions, cached.copies, cached.duplicates) == (
+            fresh.positions,
+            fresh.copies,
+            fresh.duplicates,
+        )
+
+
+def test_a_row_whose_cells_did_not_change_is_the_row_read_before() -> None:
+    cache = RowCache()
+    first = [
+        PAYMENTS.headers,
+        ["7:1", 7, "", "", "", "cash", 500],
+        ["7:2", 7, "", "", "", "bank", 9],
+    ]
+    before = parse_rows(PAYMENTS, first, TZ, cache=cache)
+    second = [first[0], first[1], ["7:2", 7, "", "", "", "bank", 10], [True, 1], ["7:3", 7, 1.0]]
+    after = parse_rows(PAYMENTS, second, TZ, cache=cache)
+    assert after.rows["7:1"] is before.rows["7:1"]  # unchanged: not converted again
+    assert after.rows["7:2"].amount == Decimal("10.00") and after.rows["7:3"].deal_id == 7
+    assert isinstance(after.rows["7:1"], PaymentRow)
+    # A tick is no number and -0.0 is no 0.0, though they compare equal: a row that holds
+    # one is never taken for a row read before that held the other.
+    for was, now in ((True, 1), (1, True), (0.0, -0.0), (-0.0, 0.0)):
+        cache = RowCache()
+        parse_rows(
+            PAYMENTS, [first[0], ["7:1", 7, "", "", "", "cash", was, "", was]], TZ, cache=cache
+        )
+        rows = [first[0], ["7:1", 7, "", "", "", "cash", now, "", now]]
+        assert _same(parse_rows(PAYMENTS, rows, TZ, cache=cache), parse_rows(PAYMENTS, rows, TZ))

@@ -65,9 +65,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
     # Optional dependency: selenium comes with the dev extra.
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(condition, message=what)
+    # The page redraws itself on every change: an element read mid-redraw is gone, and the
+    # condition is asked again on the new one.
+    waiting = WebDriverWait(
+        driver, WAIT, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    return waiting.until(condition, message=what)
 
 
 def open_view(driver: Any, world: World, query: str) -> None:
@@ -120,17 +126,20 @@ def test_a_person_ticks_writes_to_the_bot_and_sees_the_daemon_answer(
     field = browser.find_element("id", "chat-text")
     field.send_keys("3500 реклама")
     browser.find_element("css selector", "form.compose button").click()
+    # Each bubble's text and whether it has buttons, read in one poll (a redraw may come between
+    # two polls, never inside one).
     reply = wait_for(
         browser,
         lambda d: [
-            b
+            (b.text, bool(b.find_elements("css selector", "button.inline")))
             for b in d.find_elements("css selector", ".bubble.bot")
             if "3 500" in b.text and "реклама" in b.text
         ],
         "the bot's reply appeared in the chat",
     )
-    assert "Записал расход" in reply[-1].text
-    assert reply[-1].find_elements("css selector", "button.inline")  # its buttons
+    text, buttons = reply[-1]
+    assert "Записал расход" in text
+    assert buttons  # its buttons
     browser.save_screenshot(str(world.shots / "telegram.png"))
 
     # 3. A sync cycle pushes the tick to amoCRM; the master shows «pushed #1» by itself.
@@ -151,7 +160,9 @@ def test_a_person_ticks_writes_to_the_bot_and_sees_the_daemon_answer(
     # 4. The deal card shows the new note first.
     deal_id = payment_id.split(":")[0]
     open_view(browser, world, f"view=amocrm&deal={deal_id}")
-    newest = browser.find_element("css selector", "li.note .text").text
+    newest = wait_for(
+        browser, lambda d: d.find_element("css selector", "li.note .text").text, "the notes shown"
+    )
     assert "Оплата подтверждена" in newest and f"sheetledger:{payment_id}#1" in newest
     browser.save_screenshot(str(world.shots / "amocrm.png"))
 

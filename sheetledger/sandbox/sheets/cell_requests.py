@@ -80,15 +80,18 @@ class CellRequests(SheetsCore):
         c: int,
         cell: dict[str, Any],
         tree: dict[str, Any],
-        cache: dict[int, tuple[Any, Any]],
+        cache: dict[tuple[int, int], tuple[Any, Any, Any]],
     ) -> None:
         everything = "*" in tree
         if everything or "userEnteredValue" in tree:
             sheet.set_value(r, c, self._from_extended(cell.get("userEnteredValue"), book.locale))
         old = sheet.extra(r, c)
-        key = id(old) if old is not None else 0
+        # The same request cell over the same stored extras gives the same result (repeatCell
+        # over a formatted column); an updateCells row has a different cell in each column, so
+        # the cell is part of the key, and kept in the entry so its id is not reused.
+        key = (id(cell), id(old) if old is not None else 0)
         hit = cache.get(key)
-        if hit is not None and hit[0] is old:
+        if hit is not None and hit[0] is old and hit[2] is cell:
             sheet.set_extra(r, c, hit[1])
             return
         if everything:
@@ -107,7 +110,7 @@ class CellRequests(SheetsCore):
         if new.get("userEnteredFormat"):
             new["userEnteredFormat"] = with_colors_mirrored(new["userEnteredFormat"])
         kept = {k: v for k, v in new.items() if v not in (None, {})} or None
-        cache[key] = (old, kept)
+        cache[key] = (old, kept, cell)
         sheet.set_extra(r, c, kept)
 
     def _req_repeatCell(self, book: Spreadsheet, p: dict[str, Any], caller: str) -> None:
@@ -118,7 +121,7 @@ class CellRequests(SheetsCore):
         cell = p.get("cell") or {}
         if "userEnteredValue" in tree or "*" in tree:
             self._check_protection_invalid(book, sheet, r0, r1, c0, c1, caller)
-        cache: dict[int, tuple[Any, Any]] = {}
+        cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         for r in range(r0, r1):
             for c in range(c0, c1):
                 self._apply_cell(book, sheet, r, c, cell, tree, cache)
@@ -133,7 +136,7 @@ class CellRequests(SheetsCore):
             values = (row or {}).get("values") or []
             return [values] if isinstance(values, dict) else values
 
-        cache: dict[int, tuple[Any, Any]] = {}
+        cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         if p.get("start") is not None:
             start = p["start"]
             sheet = self._grid_sheet(book, {"sheetId": start.get("sheetId")})
@@ -198,7 +201,7 @@ class CellRequests(SheetsCore):
         r0, r1, c0, c1 = Bounds.from_grid_range(grid).clip(sheet.row_count, sheet.column_count)
         cell = {"dataValidation": rule} if rule else {}
         tree: dict[str, Any] = {"dataValidation": {}}
-        cache: dict[int, tuple[Any, Any]] = {}
+        cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         for r in range(r0, r1):
             for c in range(c0, c1):
                 self._apply_cell(book, sheet, r, c, cell, tree, cache)
