@@ -6,6 +6,7 @@ writes), so it works while the daemon runs and needs no secrets and no network.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from rich.console import Console
@@ -22,6 +23,19 @@ def _when(stamp: float | None, tz: object) -> str:
     return datetime.fromtimestamp(stamp, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
 
 
+def news_line(counts: Mapping[str, int], oldest: str | None) -> str:
+    """The notifications' outbox in one line: queued (``sending`` counts as queued: its
+    request is under way), sent, unsure, failed, cancelled when any, and the oldest queued."""
+    queued = counts.get("queued", 0) + counts.get("sending", 0)
+    parts = [f"queued {queued}"]
+    if queued and oldest:
+        parts[0] += f" (oldest since {oldest})"
+    parts += [f"{name} {counts.get(name, 0)}" for name in ("sent", "unsure", "failed")]
+    if counts.get("cancelled"):
+        parts.append(f"cancelled {counts['cancelled']}")
+    return "notifications outbox: " + ", ".join(parts)
+
+
 def print_status(config: Config, console: Console) -> int:
     path = config.state_dir / "state.db"
     if not path.exists():
@@ -33,6 +47,8 @@ def print_status(config: Config, console: Console) -> int:
         cursor = store.get(CURSOR_KEY)
         outbox = len(store.outbox_pending(100_000))
         journal = store.journal_size()
+        news = store.news_counts()
+        oldest = store.news_oldest_queued()
     finally:
         store.close()
     table = Table(title=f"sheetledger status ({path})")
@@ -54,5 +70,6 @@ def print_status(config: Config, console: Console) -> int:
     console.print(f"cursor (amoCRM leads updated up to): {cursor_text}")
     console.print(f"bot outbox: {outbox} expense(s) waiting for Google")
     console.print(f"pushes awaiting their mark in the ledger: {journal}")
+    console.print(news_line(news, _when(oldest, config.tz) if oldest else None))
     failed = [r for r in runs if r["ok"] == 0]
     return 1 if failed else 0

@@ -510,3 +510,12 @@ class LocalState:
                 "SELECT state, COUNT(*) FROM news_outbox GROUP BY state"
             ).fetchall()
         return {str(state): int(count) for state, count in rows}
+
+    def news_oldest_queued(self) -> float | None:
+        """When the oldest message still to send (queued or sending) was queued; None: none."""
+        self._news_tables()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(created) FROM news_outbox WHERE state IN ('queued', 'sending')"
+            ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])

@@ -31,7 +31,15 @@ CLIENT_LIBRARIES = {
     "google": {"ledger.google"},
     "requests": {"crm.amocrm", "ledger.drive", "ledger.google", "ledger.sheets", "notify.sms"},
     "urllib3": {"crm.amocrm"},
-    "telegram": {"bot.app", "bot.identity", "bot.orders", "bot.polling", "notify.telegram"},
+    "telegram": {
+        "bot.app",
+        "bot.identity",
+        "bot.orders",
+        "bot.polling",
+        "bot.replies",
+        "bot.run",
+        "notify.telegram",
+    },
     "apscheduler": {"daemon"},
     "tenacity": {"retry"},
 }

@@ -1,4 +1,7 @@
-"""The Telegram bot: who may talk to it, what it answers, its buttons, and how it runs.
+"""The Telegram bot's handlers: who may talk to it, what it does with each update.
+
+What it says and its keyboards are rendered in ``bot/replies.py``; which handler takes
+which update, and ``sheetledger bot``, are wired in ``bot/run.py``.
 
 * **Gate** (handler group -1, sees every update first): private chats of users
   whitelisted in ``telegram.users`` only. A stranger, and every group, gets one
@@ -18,9 +21,12 @@
   ``c:<msg>:<line>`` shows the categories, ``s:<msg>:<line>:<i>`` sets category
   number ``i`` of the config, ``u:<msg>:<line>`` undoes (ticks Void: kept, not
   counted), ``r:<msg>:<line>`` brings it back, ``b:<msg>`` returns to the main
-  keyboard. The chat comes from the pressed message, so a person can only touch
-  the rows of their own chat. State lives in the ledger and the outbox, not in
-  PTB: buttons of old replies keep working after restarts.
+  keyboard; ``d:<msg>:<line>:<deal>`` links an expense whose contract reference matched
+  no deal to one of the similar deals offered, ``x:<msg>:<line>`` goes on without one
+  (``ExpenseBook.choose_deal``; pressed twice, nothing changes twice). The chat comes
+  from the pressed message, so a person can only touch the rows of their own chat.
+  State lives in the ledger and the outbox, not in PTB: buttons of old replies keep
+  working after restarts.
 * ``a:<msg>`` / ``n:<msg>`` answer "record again?": a message whose text repeats one
   recorded less than ten minutes before (``ExpenseBook.same_text_before``) is not
   recorded; the reply shows the rows already there and asks.
@@ -36,7 +42,7 @@
 ``ExpenseBot`` is the entry: ``await bot.run(stop)`` on any event loop (the daemon
 shares its loop with the scheduler), ``await bot.flush_outbox()`` or
 ``bot.book.flush()`` (from a worker thread) for the scheduler, and ``run_bot``
-for ``sheetledger bot``.
+(``bot/run.py``) for ``sheetledger bot``.
 """
 
 from __future__ import annotations
@@ -46,13 +52,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import (
     Bot,
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     ReplyParameters,
@@ -62,7 +66,6 @@ from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
     Forbidden,
-    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -70,12 +73,7 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from sheetledger.bot.expenses import (
@@ -83,18 +81,44 @@ from sheetledger.bot.expenses import (
     ExpenseBook,
     FlushReport,
     Recorded,
-    Totals,
     plan_expenses,
     text_digest,
 )
-from sheetledger.bot.identity import make_bot, token_rejected
-from sheetledger.bot.orders import BUTTONS as ORDER_BUTTONS
+from sheetledger.bot.identity import token_rejected
 from sheetledger.bot.orders import ORDER_HELP, BillFile, BillStore, OrderTalk
-from sheetledger.bot.parse import HELP_EXAMPLES, LineError, ParseResult, dedup_key, parse_message
+from sheetledger.bot.parse import HELP_EXAMPLES, ParseResult, dedup_key, parse_message
 from sheetledger.bot.polling import Poller, retry_after_seconds
+from sheetledger.bot.replies import (
+    ASK_GONE,
+    COMMANDS_HELP,
+    EDIT_IGNORED,
+    FAILED_BUT_WRITTEN,
+    FAILED_BUTTON,
+    FAILED_NOTHING,
+    MAX_REPLY,
+    NO_ROLE,
+    NOT_RECORDED_AGAIN,
+    NOT_TEXT,
+    PART_LINES,
+    REFUSE_GROUP,
+    REFUSE_STRANGER,
+    SHEET_DOWN,
+    WAITING,
+    WAITING_FATAL,
+    ask_keyboard,
+    category_keyboard,
+    main_keyboard,
+    part_of,
+    render_ask,
+    render_errors,
+    render_parts,
+    render_text,
+    render_totals,
+    split_text,
+)
+from sheetledger.bot.run import build_application, initialised, run_bot
 from sheetledger.config import Config, Role, TelegramUser
 from sheetledger.errors import SheetledgerError
-from sheetledger.lifecycle import run_until_signalled
 from sheetledger.money import rub
 from sheetledger.orders.model import OrderDesk, OrderNews
 from sheetledger.outage import OutageWatch
@@ -108,7 +132,27 @@ log = logging.getLogger(__name__)
 # A reply is tried three times (a person waits for it); after that the update comes again.
 REPLY_RETRY = RetryPolicy(attempts=3, base=0.5, cap=1.5)
 
-__all__ = ["EXPENSE_ROLES", "ExpenseBot", "build_application", "run_bot"]
+# The texts, renderers and keyboards live in bot/replies.py and the Application's wiring
+# in bot/run.py; they stay importable from here, where the rest of the code and the tests
+# have always found them.
+__all__ = [
+    "EDIT_IGNORED",
+    "EXPENSE_ROLES",
+    "MAX_REPLY",
+    "REFUSE_GROUP",
+    "SHEET_DOWN",
+    "WAITING",
+    "WAITING_FATAL",
+    "ExpenseBot",
+    "build_application",
+    "category_keyboard",
+    "main_keyboard",
+    "render_parts",
+    "render_text",
+    "rub",
+    "run_bot",
+    "split_text",
+]
 
 EXPENSE_ROLES = frozenset({Role.OWNER, Role.ACCOUNTANT, Role.CASHIER})
 MAX_CALLBACK_BYTES = 64
@@ -116,288 +160,6 @@ MAX_CALLBACK_BYTES = 64
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-COMMANDS_HELP = """\
-Команды:
-/today — расходы за сегодня по категориям
-/month — расходы с начала месяца
-/categories — категории и слова, по которым я их узнаю
-/order — заявка на оплату счёта (или пришлите счёт файлом)
-/help — эта подсказка"""
-
-REFUSE_STRANGER = (
-    "Извините, этот бот ведёт учёт только для сотрудников компании.\n"
-    "Если вы сотрудник, передайте администратору ваш Telegram id: {user_id}."
-)
-REFUSE_GROUP = "Я работаю только в личной переписке — напишите мне напрямую."
-NO_ROLE = (
-    "Записывать расходы могут владелец, бухгалтер и кассир. "
-    "Счёт на оплату пришлите файлом (PDF или фото) с подписью или текстом."
-)
-EDIT_IGNORED = (
-    "Правку сообщения я не записываю. Чтобы исправить расход, нажмите «Отменить» "
-    "под моим ответом и отправьте расход заново."
-)
-NOT_TEXT = "Пока я понимаю только текст. " + HELP_EXAMPLES.splitlines()[0]
-WAITING = "⏳ Таблица сейчас не отвечает: расход сохранён и будет записан, как только она ответит."
-WAITING_FATAL = (
-    "⏳ Таблица не принимает запись (администратору нужно её поправить): расход сохранён "
-    "и будет записан после исправления."
-)
-SHEET_DOWN = "Таблица сейчас не отвечает — итоги покажу, когда она ответит."
-NOT_RECORDED_AGAIN = "Не записал повторно. Записано то, что вы отправили в первый раз."
-ASK_GONE = "Этот вопрос устарел: отправьте расход заново, если он нужен."
-FAILED_NOTHING = "Что-то пошло не так, ничего не записано. Попробуйте ещё раз чуть позже."
-FAILED_BUTTON = "Что-то пошло не так. Нажмите кнопку ещё раз чуть позже."
-FAILED_BUT_WRITTEN = "Что-то пошло не так при ответе, но записано вот что:"
-
-MAX_REPLY = 4096  # Telegram's limit for a message's text
-PART_LINES = 12  # expenses per reply message: 12 lines of ≤ ~270 characters fit 4,096
-SHOWN_COMMENT = 100  # characters of a comment shown in a reply (the sheet has it all)
-SHOWN_CATEGORY = 40
-SHOWN_CONTRACT = 30
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-def _deal_note(expense: Expense) -> str:
-    if not expense.contract_no:
-        return ""
-    contract = _shown(expense.contract_no, SHOWN_CONTRACT)
-    if not expense.deal_checked:
-        return f"договор № {contract} (проверю, когда таблица ответит)"
-    if expense.deal_id is None:
-        return f"договор № {contract} не найден в сделках — записал без привязки"
-    return f"договор № {contract}"
-
-
-def _shown(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters for a reply (the sheet keeps it whole)."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _describe(expense: Expense) -> str:
-    category = _shown(expense.category, SHOWN_CATEGORY)
-    if expense.category_guessed:
-        category += " (категорию не узнал — выберите)"
-    parts = [rub(expense.amount), category, f"{expense.date:%d.%m.%Y}"]
-    text = " · ".join(parts)
-    if expense.comment:
-        text += f" — {_shown(expense.comment, SHOWN_COMMENT)}"
-    note = _deal_note(expense)
-    if note:
-        text += f" · {note}"
-    if expense.void:
-        text = f"❌ отменено: {text}"
-    return text
-
-
-def _count(n: int) -> str:
-    return f"{n} {_plural(n, 'расход', 'расхода', 'расходов')}"
-
-
-def _live_total(expenses: Sequence[Expense]) -> Decimal:
-    return sum((e.amount for e in expenses if not e.void), Decimal(0))
-
-
-def render_text(
-    expenses: Sequence[Expense], *, pending: bool, fatal: bool = False, again: bool = False
-) -> str:
-    """The reply for one message's expenses (at most ``PART_LINES``), as they are now.
-
-    ``again``: the message was handled before (a redelivery), so nothing new was written.
-    """
-    if len(expenses) == 1:
-        head = "Уже записан расход:" if again else "Записал расход:"
-        lines = [head, _describe(expenses[0])]
-    else:
-        n = len(expenses)
-        head = f"Уже записаны {_count(n)}:" if again else f"Записал {_count(n)}:"
-        lines = [head]
-        lines += [f"{i}) {_describe(e)}" for i, e in enumerate(expenses, start=1)]
-        lines.append(f"Итого: {rub(_live_total(expenses))}")
-    if pending:
-        lines.append(WAITING_FATAL if fatal else WAITING)
-    return "\n".join(lines)
-
-
-def render_parts(
-    expenses: Sequence[Expense], *, pending: bool, fatal: bool = False, again: bool = False
-) -> list[tuple[str, list[Expense]]]:
-    """The reply as messages that fit Telegram (4,096 characters): ``(text, its expenses)``.
-
-    Up to ``PART_LINES`` expenses make one message (``render_text``); more are cut into
-    parts of ``PART_LINES`` in line order, numbered across parts, each with its buttons.
-    The cut depends only on the count, so a button pressed in part 3 re-renders part 3.
-    """
-    if len(expenses) <= PART_LINES:
-        return [(render_text(expenses, pending=pending, fatal=fatal, again=again), list(expenses))]
-    chunks = [list(expenses[i : i + PART_LINES]) for i in range(0, len(expenses), PART_LINES)]
-    n, total = len(expenses), rub(_live_total(expenses))
-    verb = "Уже записаны" if again else "Записал"
-    parts = []
-    for index, chunk in enumerate(chunks):
-        first = index * PART_LINES + 1
-        lines = [f"{verb} {_count(n)} на {total} — часть {index + 1} из {len(chunks)}:"]
-        lines += [f"{i}) {_describe(e)}" for i, e in enumerate(chunk, start=first)]
-        lines.append(f"Итого в этой части: {rub(_live_total(chunk))}")
-        if pending:
-            lines.append(WAITING_FATAL if fatal else WAITING)
-        parts.append(("\n".join(lines), chunk))
-    return parts
-
-
-def _part_of(expenses: Sequence[Expense], key: str) -> tuple[int, list[Expense]]:
-    """The part (``render_parts``) that shows ``key``: (number of its first line, its rows)."""
-    if len(expenses) <= PART_LINES:
-        return 0, list(expenses)
-    position = next((i for i, e in enumerate(expenses) if e.key == key), 0)
-    start = position - position % PART_LINES
-    return start + 1, list(expenses[start : start + PART_LINES])
-
-
-def split_text(text: str, limit: int = MAX_REPLY) -> list[str]:
-    """Plain text as messages of at most ``limit`` characters, cut between lines."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single line longer than a message
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    if current.strip():
-        parts.append(current)
-    return parts or [text[:limit]]
-
-
-def _line_no(expense: Expense) -> int:
-    return int(expense.key.rsplit(":", 1)[1])
-
-
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    assert len(data.encode()) <= MAX_CALLBACK_BYTES, data
-    return InlineKeyboardButton(text, callback_data=data)
-
-
-def main_keyboard(
-    message_id: int,
-    expenses: Sequence[Expense],
-    categories: Sequence[str],
-    first: int = 0,
-) -> InlineKeyboardMarkup:
-    """Change category / undo (or bring back) for each expense of the reply.
-
-    ``first``: the number of the first expense in a part of a long reply (0: no parts).
-    """
-    if len(expenses) == 1 and not first:
-        expense = expenses[0]
-        line = _line_no(expense)
-        if expense.void:
-            return InlineKeyboardMarkup([[_button("↩️ Вернуть", f"r:{message_id}:{line}")]])
-        if expense.category_guessed:
-            rows = _category_rows(message_id, line, expense.category, categories)
-            rows.append([_button("❌ Отменить", f"u:{message_id}:{line}")])
-            return InlineKeyboardMarkup(rows)
-        return InlineKeyboardMarkup(
-            [
-                [
-                    _button("🏷 Категория", f"c:{message_id}:{line}"),
-                    _button("❌ Отменить", f"u:{message_id}:{line}"),
-                ]
-            ]
-        )
-    rows = []
-    for n, expense in enumerate(expenses, start=first or 1):
-        line = _line_no(expense)
-        if expense.void:
-            rows.append([_button(f"{n}) ↩️ Вернуть", f"r:{message_id}:{line}")])
-        else:
-            rows.append(
-                [
-                    _button(f"{n}) 🏷 Категория", f"c:{message_id}:{line}"),
-                    _button(f"{n}) ❌ Отменить", f"u:{message_id}:{line}"),
-                ]
-            )
-    return InlineKeyboardMarkup(rows)
-
-
-def _category_rows(
-    message_id: int, line: int, current: str, categories: Sequence[str]
-) -> list[list[InlineKeyboardButton]]:
-    buttons = [
-        _button(("✓ " if name == current else "") + name, f"s:{message_id}:{line}:{i}")
-        for i, name in enumerate(categories)
-    ]
-    return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-
-
-def category_keyboard(
-    message_id: int, expense: Expense, categories: Sequence[str]
-) -> InlineKeyboardMarkup:
-    line = _line_no(expense)
-    rows = _category_rows(message_id, line, expense.category, categories)
-    rows.append([_button("← Назад", f"b:{message_id}:{line}")])
-    return InlineKeyboardMarkup(rows)
-
-
-def ask_keyboard(message_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button("✅ Записать ещё раз", f"a:{message_id}"),
-                _button("✖️ Не записывать", f"n:{message_id}"),
-            ]
-        ]
-    )
-
-
-def render_ask(earlier: Sequence[Expense], sent_at: datetime, *, lines: int = 10) -> str:
-    """The question asked when a message repeats one recorded minutes ago."""
-    live = [e for e in earlier if not e.void]
-    head = f"Такое же сообщение вы отправили в {sent_at:%H:%M} — " + (
-        "этот расход уже записан:" if len(live) == 1 else f"уже записаны {_count(len(live))}:"
-    )
-    shown = [f"• {_describe(e)}" for e in live[:lines]]
-    if len(live) > lines:
-        shown.append(f"… и ещё {len(live) - lines}")
-    total = f"Итого: {rub(_live_total(live))}"
-    return "\n".join([head, *shown, total, "Записать ещё раз?"])
-
-
-def render_errors(result_errors: Sequence[LineError], total_lines: int) -> str:
-    """Why nothing was written, line by line, and how to write it."""
-    head = "Ничего не записал."
-    if total_lines > 1:
-        head += " Исправьте строки ниже и отправьте сообщение целиком заново:"
-    lines = [head, *(f"• {error.message}" for error in result_errors), "", HELP_EXAMPLES]
-    return "\n".join(lines)
-
-
-def render_totals(title: str, totals: Totals) -> str:
-    if not totals.count:
-        return f"{title}: расходов нет."
-    lines = [f"{title}: {rub(totals.total)} ({totals.count})"]
-    lines += [f"{name} — {rub(amount)}" for name, amount in totals.by_category]
-    if totals.pending:
-        lines.append(f"⏳ из них ещё не в таблице: {totals.pending}")
-    return "\n".join(lines)
-
 
 # --------------------------------------------------------------------------- the application
 
@@ -470,7 +232,7 @@ class ExpenseBot:
         With ``flush_every`` the bot also flushes its outbox on its own (when it runs
         alone); the daemon leaves it None and schedules ``flush_outbox`` instead.
         """
-        if not await _initialised(self.application):
+        if not await initialised(self.application):
             raise token_rejected()
         async with self.application:
             await self.flush_outbox()
@@ -685,9 +447,12 @@ class ExpenseBot:
             fatal=recorded.fatal,
             again=recorded.redelivered and question is None,
         )
+        offers = await asyncio.to_thread(self.book.offers, recorded.expenses)
         for index, (part_text, chunk) in enumerate(parts):
             first = index * PART_LINES + 1 if len(parts) > 1 else 0
-            keyboard = main_keyboard(message.message_id, chunk, self.categories, first)
+            keyboard = main_keyboard(
+                message.message_id, chunk, self.categories, first, offers=offers
+            )
             if index == 0 and question is not None:
                 await self._edit(question, part_text, keyboard)
             else:
@@ -734,7 +499,10 @@ class ExpenseBot:
         message, user = update.message, self._user(update)
         assert message is not None and user is not None
         if message.photo:
-            photo = message.photo[-1]  # the largest size Telegram made
+            # The largest size Telegram made (its list is smallest first; never rely on it).
+            photo = max(
+                message.photo, key=lambda size: (size.width * size.height, size.file_size or 0)
+            )
             file = BillFile(
                 photo.file_id, f"photo-{message.message_id}.jpg", "image/jpeg", photo.file_size or 0
             )
@@ -805,6 +573,18 @@ class ExpenseBot:
             changes, answer = {"void": True}, "Отменено: строка помечена и не входит в итоги"
         elif action == "r" and key in rows:
             changes, answer = {"void": False}, "Возвращено"
+        elif action in ("d", "x") and key in rows:
+            deal = numbers[2] if action == "d" and len(numbers) == 3 else None
+            if action == "d" and deal is None:
+                await _quietly(query.answer())
+                return
+            chosen_row = await asyncio.to_thread(self.book.choose_deal, key, deal)
+            if chosen_row is None:
+                await _quietly(query.answer("Не нашёл эту сделку.", show_alert=True))
+                return
+            log.info("expense %s: deal %s", key, deal if deal is not None else "none")
+            rows[key] = chosen_row
+            answer = "Привязано к сделке" if deal is not None else "Записано без сделки"
         elif action != "b":
             await _quietly(query.answer())
             return
@@ -819,12 +599,14 @@ class ExpenseBot:
         ordered = [rows[k][0] for k in sorted(rows, key=lambda k: int(k.rsplit(":", 1)[1]))]
         pending = any(not written for _, written in rows.values())
         # The pressed message shows one part of the reply: the part of the pressed line.
-        first, shown = _part_of(ordered, key or ordered[0].key)
+        first, shown = part_of(ordered, key or ordered[0].key)
         if first:
             text = render_parts(ordered, pending=pending)[(first - 1) // PART_LINES][0]
         else:
             text = render_text(shown, pending=pending)
-        await self._edit(query, text, main_keyboard(message_id, shown, self.categories, first))
+        offers = await asyncio.to_thread(self.book.offers, shown)
+        markup = main_keyboard(message_id, shown, self.categories, first, offers=offers)
+        await self._edit(query, text, markup)
 
     async def _answer_question(
         self, query: CallbackQuery, action: str, chat_id: int, message_id: int
@@ -950,58 +732,6 @@ def _ids(message: Message) -> tuple[int, int]:
     return message.chat_id, message.message_id
 
 
-def build_application(
-    config: Config, bot: ExpenseBot, telegram: Bot | None = None
-) -> AnyApplication:
-    """The PTB application: no Updater (we poll ourselves), no JobQueue (the daemon schedules)."""
-    client = telegram or make_bot(config.telegram)
-    application: AnyApplication = (
-        Application.builder().bot(client).updater(None).job_queue(None).build()
-    )
-    application.add_handler(TypeHandler(Update, bot.gate), group=-1)
-    private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler(["start", "help"], bot.start, filters=private))
-    application.add_handler(CommandHandler("today", bot.today, filters=private))
-    application.add_handler(CommandHandler("month", bot.month, filters=private))
-    application.add_handler(CommandHandler("categories", bot.categories_command, filters=private))
-    application.add_handler(CommandHandler("order", bot.order_command, filters=private))
-    application.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND, bot.expense
-        )
-    )
-    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, bot.edited))
-    statement_file = filters.Document.FileExtension("txt")  # a bank's 1C export
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & private & statement_file, bot.statement)
-    )
-    bill = filters.PHOTO | (filters.Document.ALL & ~statement_file)  # its type is checked later
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & private & bill, bot.bill_file)
-    )
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, bot.not_text)
-    )
-    application.add_handler(CallbackQueryHandler(bot.button, pattern=r"^[csurban]:"))
-    application.add_handler(CallbackQueryHandler(bot.order_button, pattern=ORDER_BUTTONS))
-    application.add_error_handler(bot.on_error)
-    return application
-
-
-async def _initialised(application: AnyApplication) -> bool:
-    """Initialise (PTB asks getMe); False when Telegram rejects the token.
-
-    The error is raised by the caller, outside this ``except``: PTB's ``InvalidToken``
-    quotes the token, and an exception raised inside the block would keep it as its
-    context.
-    """
-    try:
-        await application.initialize()
-    except InvalidToken:
-        return False
-    return True
-
-
 # --------------------------------------------------------------------------- sending
 
 
@@ -1011,27 +741,3 @@ async def _quietly(call: Awaitable[Any]) -> None:
         await call
     except TelegramError as exc:
         log.warning("Telegram refused a courtesy call: %s", exc.message)
-
-
-# --------------------------------------------------------------------------- CLI entry
-
-
-def run_bot(config: Config, *, flush_every: float | None = None) -> int:
-    """``sheetledger bot``: run the bot alone until SIGINT/SIGTERM; returns an exit code."""
-    # Local: an import cycle (the composition root, connect.py, imports this module).
-    from sheetledger.connect import build_bot, build_clients, open_state
-
-    clients = build_clients(config)
-    state = open_state(config)
-    every = flush_every or float(config.schedule.outbox_flush.every_seconds or 30)
-    bot = build_bot(config, clients, state, flush_every=every)
-
-    async def serve(stop: asyncio.Event) -> None:
-        log.info("the bot is polling; Ctrl+C stops it")
-        await bot.run(stop)
-
-    try:
-        run_until_signalled(serve)
-    finally:
-        state.close()
-    return 0

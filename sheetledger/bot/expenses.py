@@ -67,6 +67,7 @@ T = TypeVar("T")
 
 __all__ = [
     "DealIndex",
+    "DealOffers",
     "Earlier",
     "Expense",
     "ExpenseBook",
@@ -75,13 +76,21 @@ __all__ = [
     "Question",
     "Recorded",
     "Totals",
+    "deal_choice",
+    "deal_offers",
     "plan_expenses",
     "text_digest",
+    "unmatched",
 ]
 
 TAB = "expenses"
 SOURCE = "telegram"
 _OUTBOX_KEEP_SECONDS = 60 * 24 * 3600  # the buttons of a two-month-old reply still work
+# What a button may change on a row (``ExpenseBook.change``).
+_CHANGEABLE = frozenset(
+    {"category", "category_guessed", "void", "contract_no", "deal_id", "deal_checked", "comment"}
+)
+
 # A message with the text of one recorded this long before is asked about, not recorded.
 RESEND_WINDOW = timedelta(minutes=10)
 
@@ -196,11 +205,15 @@ class DealIndex:
 
     by_contract: Mapping[str, tuple[int, ...]]
     labels: Mapping[int, str] = field(default_factory=dict)
+    # Each deal's contract number as the Deals tab writes it (what a chosen deal puts in
+    # the expense's Contract no).
+    contracts: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_view(cls, view: LedgerView) -> DealIndex:
         found: dict[str, list[int]] = {}
         labels: dict[int, str] = {}
+        contracts: dict[int, str] = {}
         for cells in view.tab("deals"):
             deal = DealContract.from_cells(cells)
             if deal.contract_no is None or deal.id is None:
@@ -209,7 +222,8 @@ class DealIndex:
             if key:
                 found.setdefault(key, []).append(deal.id)
                 labels[deal.id] = f"№ {deal.contract_no}" + (f" · {deal.name}" if deal.name else "")
-        return cls({k: tuple(v) for k, v in found.items()}, labels)
+                contracts[deal.id] = deal.contract_no
+        return cls({k: tuple(v) for k, v in found.items()}, labels, contracts)
 
     def lookup(self, contract_no: str) -> tuple[int, ...]:
         return self.by_contract.get(contract_key(contract_no), ())
@@ -229,6 +243,58 @@ class DealIndex:
 
     def label(self, deal_id: int) -> str:
         return self.labels.get(deal_id, f"сделка {deal_id}")
+
+
+def unmatched(expense: Expense) -> bool:
+    """A contract reference looked up in Deals that matched no deal (or several): the
+    person is offered the similar deals and «Без сделки» (``deal_choice``)."""
+    return (
+        expense.contract_no is not None
+        and expense.deal_checked
+        and expense.deal_id is None
+        and not expense.void
+    )
+
+
+DealOffers = Mapping[str, tuple[tuple[int, str], ...]]  # Expense ID -> (deal id, label), …
+
+
+def deal_offers(expenses: Iterable[Expense], deals: DealIndex, limit: int = 4) -> DealOffers:
+    """The deals offered for each unmatched expense: those matching its reference (several
+    deals with one contract number), then the similar ones."""
+    offers = {}
+    for expense in expenses:
+        if unmatched(expense) and expense.contract_no is not None:
+            found = dict.fromkeys(
+                [*deals.lookup(expense.contract_no), *deals.similar(expense.contract_no)]
+            )
+            offers[expense.key] = tuple((deal, deals.label(deal)) for deal in list(found)[:limit])
+    return offers
+
+
+def deal_choice(
+    expense: Expense, deal_id: int | None, deals: DealIndex
+) -> dict[str, str | bool | int | None] | None:
+    """The cells to change when the person picks ``deal_id`` for an unmatched expense, or
+    goes on without a deal (``None``); ``{}`` when it is already so (a second press), None
+    when the deal is not one of the ledger's.
+
+    A picked deal sets Deal ID and the deal's own contract number; «Без сделки» clears the
+    Contract no and keeps what was typed in the comment, so nothing the person wrote is lost
+    and the row no longer asks.
+    """
+    if deal_id is None:
+        if expense.contract_no is None or expense.deal_id is not None:
+            return {}
+        typed = f"(указан договор № {expense.contract_no}, без сделки)"
+        comment = f"{expense.comment} {typed}".strip()
+        return {"contract_no": None, "deal_id": None, "deal_checked": True, "comment": comment}
+    if deal_id not in deals.contracts:
+        return None
+    if expense.deal_id == deal_id:
+        return {}
+    contract = deals.contracts[deal_id]
+    return {"contract_no": contract, "deal_id": deal_id, "deal_checked": True}
 
 
 def plan_expenses(
@@ -463,6 +529,44 @@ class ExpenseBook:
             )
             return DealIndex.from_view(view)
 
+    def known_deals(self) -> DealIndex:
+        """The Deals index last read (a write with a contract number reads it), else read now."""
+        with self._lock:
+            return self._deals if self._deals is not None else self.deal_index()
+
+    def offers(self, expenses: Sequence[Expense]) -> DealOffers:
+        """The deals to offer for the unmatched expenses among ``expenses`` (no request when
+        none is; ``{}`` while Google does not answer: the buttons come with the next reply)."""
+        if not any(unmatched(e) for e in expenses):
+            return {}
+        try:
+            return deal_offers(expenses, self.known_deals())
+        except SheetledgerError as exc:
+            self._note_outage(exc)
+            return {}
+
+    def choose_deal(self, key: str, deal_id: int | None) -> tuple[Expense, bool] | None:
+        """The person picked ``deal_id`` for the row ``key`` (None: «Без сделки»): set it
+        (``deal_choice``), at most once — a second press, after a restart too, changes
+        nothing. Returns the row as it is now, as ``change``; None when the row or the
+        deal is unknown."""
+        with self._lock:
+            entry = self.entries([key]).get(key)
+            current = entry.expense if entry is not None else self._from_sheet(key)
+            if current is None:
+                return None
+            try:
+                deals = self.known_deals() if deal_id is not None else DealIndex({})
+            except SheetledgerError as exc:
+                self._note_outage(exc)
+                return None
+            values = deal_choice(current, deal_id, deals)
+            if values is None:
+                return None
+            if not values:
+                return current, entry is None or not entry.pending
+            return self.change(key, values)
+
     # -- the outbox, typed -----------------------------------------------------------------
 
     def pending(self, limit: int = 1000) -> list[OutboxEntry]:
@@ -496,13 +600,16 @@ class ExpenseBook:
                 fatal=not written and report.fatal,
             )
 
-    def change(self, key: str, values: Mapping[str, str | bool]) -> tuple[Expense, bool] | None:
-        """Set ``values`` (``category``, ``void``) on the row ``key``, through the outbox.
+    def change(
+        self, key: str, values: Mapping[str, str | bool | int | None]
+    ) -> tuple[Expense, bool] | None:
+        """Set ``values`` (``category``, ``void``, the deal: ``deal_choice``) on the row
+        ``key``, through the outbox.
 
         Returns the row as it is now and whether the sheet has it already; None when the
         row is known neither locally nor in the sheet.
         """
-        wanted = {k: v for k, v in values.items() if k in ("category", "category_guessed", "void")}
+        wanted = {k: v for k, v in values.items() if k in _CHANGEABLE}
         with self._lock:
             if key in self.entries([key]):
                 self.state.outbox_change(key, wanted)
