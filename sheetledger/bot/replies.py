@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from sheetledger.bot.expenses import DealOffers, Expense, Totals, unmatched
 from sheetledger.bot.parse import HELP_EXAMPLES, LineError
 from sheetledger.money import rub
+from sheetledger.texts import MESSAGE_LIMIT, split_text
 
 __all__ = [
     "MAX_REPLY",
@@ -69,7 +70,7 @@ FAILED_NOTHING = "Что-то пошло не так, ничего не запи
 FAILED_BUTTON = "Что-то пошло не так. Нажмите кнопку ещё раз чуть позже."
 FAILED_BUT_WRITTEN = "Что-то пошло не так при ответе, но записано вот что:"
 
-MAX_REPLY = 4096  # Telegram's limit for a message's text
+MAX_REPLY = MESSAGE_LIMIT
 PART_LINES = 12  # expenses per reply message: 12 lines of ≤ ~270 characters fit 4,096
 SHOWN_COMMENT = 100  # characters of a comment shown in a reply (the sheet has it all)
 SHOWN_CATEGORY = 40
@@ -185,27 +186,6 @@ def part_of(expenses: Sequence[Expense], key: str) -> tuple[int, list[Expense]]:
     position = next((i for i, e in enumerate(expenses) if e.key == key), 0)
     start = position - position % PART_LINES
     return start + 1, list(expenses[start : start + PART_LINES])
-
-
-def split_text(text: str, limit: int = MAX_REPLY) -> list[str]:
-    """Plain text as messages of at most ``limit`` characters, cut between lines."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single line longer than a message
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    if current.strip():
-        parts.append(current)
-    return parts or [text[:limit]]
 
 
 def _line_no(expense: Expense) -> int:

@@ -40,10 +40,11 @@ from sheetledger.store import LocalState
 from sheetledger.sync.cash import plan_cash
 from sheetledger.sync.ledger_view import LedgerView
 from sheetledger.sync.push import received_so_far
+from sheetledger.texts import MESSAGE_LIMIT, split_text
 
 log = logging.getLogger(__name__)
 
-TEXT_LIMIT = 4096  # Telegram's limit for a message (a caption has 1,024)
+TEXT_LIMIT = MESSAGE_LIMIT
 CHART_FILE = "digest-chart.png"  # in state_dir: the last chart sent, to look at
 SENT_KEY = "digest.sent"  # chat id -> the day (ISO) its digest was sent
 FAILED_KEY = "digest.failed"  # chat id -> the day a send failed (said once in the log)
@@ -330,39 +331,17 @@ def cashier_message(view: LedgerView, today: date) -> str:
     return "\n".join([head, *cash]) if cash else head + ": нет"
 
 
-def fit(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """``text`` as messages of at most ``limit`` characters, cut between lines."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one line longer than a message: cut it
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
-
-
 def plan_digest(view: LedgerView, config: Config, today: date) -> dict[int, list[str]]:
     """Chat id -> the messages of the day (owners get the summary, cashiers the cash)."""
     plan: dict[int, list[str]] = {}
     for user in config.telegram.users:
         texts: list[str] = []
         if Role.OWNER in user.roles:
-            texts += fit(owner_message(view, today, config))
+            texts += split_text(owner_message(view, today, config))
         if Role.CASHIER in user.roles:
-            texts += fit(cashier_message(view, today))
+            texts += split_text(cashier_message(view, today))
         if Role.ACCOUNTANT in user.roles:
-            texts += fit(accountant_message(view, today))
+            texts += split_text(accountant_message(view, today))
         if texts:
             plan[user.id] = texts
     return plan
@@ -414,7 +393,7 @@ def send_due(
         if not force and sent.get(str(chat)) == today.isoformat():
             continue
         # A chat named with --to that is no recipient gets the owner's digest.
-        texts = plan.get(chat) or fit(owner_message(view, today, config))
+        texts = plan.get(chat) or split_text(owner_message(view, today, config))
         try:
             for text in texts:
                 send(chat, text)

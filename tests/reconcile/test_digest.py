@@ -14,7 +14,6 @@ from sheetledger.reconcile.digest import (
     accountant_message,
     bank_lines,
     cashier_message,
-    fit,
     month_net_profit,
     orders_due,
     overdue_orders,
@@ -29,6 +28,7 @@ from sheetledger.reports.terminal import period_report
 from sheetledger.sandbox.runner import ACCOUNTANT_ID, CASHIER_ID, OWNER_ID
 from sheetledger.store import LocalState
 from sheetledger.sync.ledger_view import LedgerChanges, TabRows, apply_changes
+from sheetledger.texts import split_text
 from tests.e2e.world import make_world
 from tests.unit.builders import CONFIG, empty_view
 
@@ -106,10 +106,10 @@ def test_the_cashier_reads_only_the_cash_on_the_managers():
 
 def test_a_long_digest_is_cut_between_lines_within_telegrams_limit():
     text = "\n".join(f"строка {n} " + "ж" * 90 for n in range(200))
-    parts = fit(text)
+    parts = split_text(text)
     assert all(len(p) <= TEXT_LIMIT for p in parts) and len(parts) > 1
     assert "\n".join(parts) == text
-    assert fit("я" * 5000) == ["я" * TEXT_LIMIT, "я" * 904]
+    assert split_text("я" * 5000) == ["я" * TEXT_LIMIT, "я" * 904]
 
 
 def test_sent_once_a_day_at_its_minute_across_a_restart(tmp_path):
