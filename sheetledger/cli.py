@@ -513,9 +513,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         handler=cmd_sandbox,
         help="run emulators of amoCRM, Google Sheets and Telegram on loopback, with a config",
         description="Start faithful emulators of amoCRM API v4, Google Sheets v4 (+ Drive and "
-        "OAuth) and the Telegram Bot API on free loopback ports, seed them, and write "
-        "STATE_DIR/config.yaml (complete: no environment needed) and STATE_DIR/sandbox.json. "
-        "Runs until interrupted; the state is saved to STATE_DIR and resumed next time.",
+        "OAuth), the Telegram Bot API and an SMS gateway (sms.ru, SMSC) on free loopback ports, "
+        "seed them, and write STATE_DIR/config.yaml (complete: no environment needed) and "
+        "STATE_DIR/sandbox.json; serve a web page showing the spreadsheets, amoCRM and the "
+        "Telegram chats (its address is printed). Runs until interrupted; the state is saved "
+        "to STATE_DIR and resumed next time.",
         arguments=(
             arg(
                 "--seed",
@@ -561,9 +563,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         help="play a working day of a furniture business on the sandbox, checking every step",
         description="Start the sandbox with the demo business (about 200 deals over two months), "
         "prepare the spreadsheets, run the real daemon (sync and bot) in this process and play "
-        "a day: new deals, a cash handover, the accountant's ticks, expenses sent to the bot, "
-        "confirmations pushed to amoCRM. Prints each step and checks it; exits 1 if any check "
-        "fails. STATE_DIR is emptied first and keeps the sandbox state afterwards.",
+        "a day: new deals, a cash handover, a bank statement sent to the bot, expenses sent to "
+        "the bot, confirmations pushed to amoCRM, a payment order paid, the evening's "
+        "reconciliation, digest and reports. Prints each step and checks it; exits 1 if any "
+        "check fails. STATE_DIR is emptied first and keeps the sandbox state afterwards.",
         arguments=(
             arg(
                 "--state-dir",
