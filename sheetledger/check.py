@@ -255,8 +255,10 @@ def run_check(config_path: Path, console: Console) -> int:
     register_config_secrets(config)
     findings = [Finding("config", True, f"{config_path} is valid")]
     findings += _guard(AMO, lambda: check_amocrm(config))
-    findings += _guard(GOOGLE, lambda: check_google(config))
-    findings += _guard(DRIVE, lambda: check_drive(config))
+    google = _guard(GOOGLE, lambda: check_google(config))
+    findings += google
+    if any(f.ok for f in google):  # Google down or its key refused is said once, not again
+        findings += _guard(DRIVE, lambda: check_drive(config))
     findings += _guard(TELEGRAM, lambda: check_telegram(config))
     findings += _guard(SMS, lambda: check_sms(config))
     table = Table(title="sheetledger check", show_lines=False)

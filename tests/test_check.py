@@ -90,6 +90,7 @@ def test_all_green_against_the_sandbox(ready: Sandbox, check: Check) -> None:
         "Google Sheets │ cabinet 'cashbox': 3 tabs, headers right",
         "Google Sheets │ cabinet 'accountant': 2 tabs, headers right",
         "Google Sheets │ cabinet 'supply': 1 tabs, headers right",
+        "Google Drive │ bills into 'Счета' in a shared drive",
         "Telegram │ bot @sheetledger_sandbox_bot (id 7000000001)",
         f"SMS │ smsru ({ready.urls['sms']}): key accepted, balance 500,00 ₽",
     ]

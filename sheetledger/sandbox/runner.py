@@ -126,6 +126,7 @@ class Sandbox:
                 from sheetledger.sandbox.demo_seed import seed_demo
 
                 seed_demo(box)
+        box._ensure_bills_folder()
         box._write_files()
         return box
 
@@ -181,6 +182,21 @@ class Sandbox:
             # One key for both gateways: sms.ru's api_id, SMSC's psw (login may stay empty).
             "sms": {"api_key": self.sms.api_key, "login": self.sms.login},
         }
+
+    def _ensure_bills_folder(self) -> None:
+        """A «Счета» folder in a shared drive «Бухгалтерия» the service account organizes.
+
+        A service account cannot own files in a personal Drive, so bills go to a shared
+        drive (``ledger/drive.py``). The Drive emulator's files are not part of the saved
+        state, so a resumed sandbox makes the folder again (its config follows the new id).
+        """
+        google = self.info.setdefault("google", {})
+        if google.get("bills_folder_id") in self.sheets.drive_files:
+            return
+        email = google.get("service_account_email") or self.sheets.service_account_email
+        drive = self.sheets.create_shared_drive("Бухгалтерия", {email: "fileOrganizer"})
+        google["bills_drive_id"] = drive
+        google["bills_folder_id"] = self.sheets.create_folder("Счета", drive)
 
     # -- files ------------------------------------------------------------------------
 
@@ -271,7 +287,12 @@ class Sandbox:
                 "ceiling": 10000000,
                 "categories": list(CATEGORIES),
             },
-            "orders": {"sms": self.sms_config()},
+            "orders": {"sms": self.sms_config()}
+            | (
+                {"drive_folder_id": google["bills_folder_id"]}
+                if "bills_folder_id" in google
+                else {}
+            ),
             "schedule": {"sync": {"every_seconds": 60}, "outbox_flush": {"every_seconds": 30}},
         }
         if "demo" in self.info:  # the demo business has a bank account and its statements
