@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sheetledger.ledger.cells import int_of, text_of
 from sheetledger.ledger.tabs import DEALS
 
 __all__ = ["Cells", "DealContract", "ExpenseRow"]
@@ -23,22 +24,8 @@ __all__ = ["Cells", "DealContract", "ExpenseRow"]
 Cells = Mapping[str, object]  # column key -> typed cell value, as ``LedgerSheets.read`` gives
 
 
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
 def _optional_text(value: object) -> str | None:
     return None if value in (None, "") else str(value)
-
-
-def _optional_int(value: object) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    return None
 
 
 @dataclass(frozen=True)
@@ -63,20 +50,20 @@ class ExpenseRow:
     def from_cells(cls, cells: Cells) -> ExpenseRow:
         day, amount, recorded = cells.get("date"), cells.get("amount"), cells.get("recorded_at")
         return cls(
-            id=_text(cells.get("id")),
+            id=text_of(cells.get("id")),
             # A datetime is a date too: the column is DATE, so only a plain date is one.
             date=day if isinstance(day, date) and not isinstance(day, datetime) else None,
             amount=amount if isinstance(amount, Decimal) else None,
-            category=_text(cells.get("category")),
-            comment=_text(cells.get("comment")),
+            category=text_of(cells.get("category")),
+            comment=text_of(cells.get("comment")),
             contract_no=_optional_text(cells.get("contract_no")),
-            deal_id=_optional_int(cells.get("deal_id")),
-            entered_by=_text(cells.get("entered_by")),
-            source=_text(cells.get("source")),
+            deal_id=int_of(cells.get("deal_id")),
+            entered_by=text_of(cells.get("entered_by")),
+            source=text_of(cells.get("source")),
             recorded_at=recorded if isinstance(recorded, datetime) else None,
             void=cells.get("void") is True,
-            salon=_text(cells.get("salon")),
-            city=_text(cells.get("city")),
+            salon=text_of(cells.get("salon")),
+            city=text_of(cells.get("city")),
         )
 
     def to_cells(self) -> dict[str, object]:
@@ -117,7 +104,7 @@ class DealContract:
     @classmethod
     def from_cells(cls, cells: Cells) -> DealContract:
         return cls(
-            _optional_int(cells.get("id")),
+            int_of(cells.get("id")),
             _optional_text(cells.get("contract_no")),
-            _text(cells.get("name")),
+            text_of(cells.get("name")),
         )

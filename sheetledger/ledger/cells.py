@@ -147,6 +147,22 @@ def from_cell(kind: Kind, raw: Any, tz: ZoneInfo) -> Any:
     raise AssertionError(kind)
 
 
+def text_of(value: object) -> str:
+    """A parsed cell as text: empty for an empty cell."""
+    return "" if value is None else str(value)
+
+
+def int_of(value: object) -> int | None:
+    """A parsed cell as a whole number (an ID): None for empty, a tick or a fraction."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
 def _plain_number_text(raw: Any) -> str:
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))

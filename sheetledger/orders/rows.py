@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from sheetledger.ledger.cells import int_of, text_of
 from sheetledger.orders.model import Order, OrderDraft, OrderId, OrderState, Payment
 
 __all__ = [
@@ -33,20 +34,6 @@ Cells = Mapping[str, object]
 
 # The chat a bot order's requester writes from: tg:<chat>:<message>.
 _BOT_PREFIX = "tg:"
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    return None
 
 
 def _day(value: object) -> date | None:
@@ -72,28 +59,28 @@ def ticks_conflict(cells: Cells) -> bool:
 
 def order_from_cells(cells: Cells, today: date) -> Order | None:
     """The order of an Invoices row; None when it has no ID or no usable amount."""
-    oid, amount = _text(cells.get("id")), cells.get("amount")
+    oid, amount = text_of(cells.get("id")), cells.get("amount")
     if not oid or not isinstance(amount, Decimal):
         return None
     created = cells.get("created")
     if not isinstance(created, datetime):
         day = _day(created) or today
         created = datetime(day.year, day.month, day.day)
-    source = _text(cells.get("source"))
+    source = text_of(cells.get("source"))
     draft = OrderDraft(
         source=source,
-        requested_by=_text(cells.get("requested_by")),
+        requested_by=text_of(cells.get("requested_by")),
         amount=amount,
-        supplier=_text(cells.get("supplier")),
-        purpose=_text(cells.get("purpose")),
-        category=_text(cells.get("category")),
+        supplier=text_of(cells.get("supplier")),
+        purpose=text_of(cells.get("purpose")),
+        category=text_of(cells.get("category")),
         due=_day(cells.get("due")),
-        bill_no=_text(cells.get("bill_no")),
-        contract_no=_text(cells.get("contract_no")),
-        deal_id=_int(cells.get("deal_id")),
-        salon=_text(cells.get("salon")),
-        city=_text(cells.get("city")),
-        bill_link=_text(cells.get("bill_link")),
+        bill_no=text_of(cells.get("bill_no")),
+        contract_no=text_of(cells.get("contract_no")),
+        deal_id=int_of(cells.get("deal_id")),
+        salon=text_of(cells.get("salon")),
+        city=text_of(cells.get("city")),
+        bill_link=text_of(cells.get("bill_link")),
         requester_chat=requester_chat(source),
     )
     # Built at once, not through ``Order.paid``: a cycle reads every order of the tab.
@@ -102,14 +89,14 @@ def order_from_cells(cells: Cells, today: date) -> Order | None:
         payment = Payment(
             on=_day(cells.get("paid_on")) or today,
             amount=paid_amount if isinstance(paid_amount, Decimal) else amount,
-            paid_from=_text(cells.get("paid_from")),
-            ref=_text(cells.get("payment_ref")),
-            by=_text(cells.get("paid_by")),
+            paid_from=text_of(cells.get("paid_from")),
+            ref=text_of(cells.get("payment_ref")),
+            by=text_of(cells.get("paid_by")),
         )
         return Order(OrderId(oid), created, draft, OrderState.PAID, payment)
     if cells.get("reject") is True:
         return Order(
-            OrderId(oid), created, draft, OrderState.REJECTED, None, _text(cells.get("reason"))
+            OrderId(oid), created, draft, OrderState.REJECTED, None, text_of(cells.get("reason"))
         )
     return Order(OrderId(oid), created, draft)
 
