@@ -277,6 +277,17 @@ MASTER_TABS = (DEALS, PAYMENTS, CASH, EXPENSES, BANK, INVOICES, RECONCILIATION, 
 # A cabinet is a person's own spreadsheet: only the payments of its methods and only
 # the columns that person needs (README, "Cabinets": no budgets, no profit, no other rows).
 
+# A cabinet row's last state as the daemon wrote it (hidden): what tells a person's edit apart.
+_MIRROR = Column(
+    "mirror",
+    "Synced",
+    DAEMON,
+    Kind.TEXT,
+    80,
+    "the daemon's memory of this row; do not edit",
+    hidden=True,
+)
+
 CABINET_PAYMENTS = TabSchema(
     "cabinet_payments",
     (
@@ -285,15 +296,7 @@ CABINET_PAYMENTS = TabSchema(
         *_PAYMENT_FROM_CRM,
         *_CONFIRMATION,
         _c("comment", "Comment", PEOPLE, width=220),
-        Column(
-            "mirror",
-            "Synced",
-            DAEMON,
-            Kind.TEXT,
-            80,
-            "the daemon's memory of this row; do not edit",
-            hidden=True,
-        ),
+        _MIRROR,
     ),
 )
 
@@ -426,15 +429,7 @@ CABINET_ORDERS = TabSchema(
         _c("bill_link", "Bill", DAEMON, width=220),
         *_ORDER_PAYMENT,
         _c("state", "State", DAEMON, width=200),
-        Column(
-            "mirror",
-            "Synced",
-            DAEMON,
-            Kind.TEXT,
-            80,
-            "the daemon's memory of this row; do not edit",
-            hidden=True,
-        ),
+        _MIRROR,
     ),
 )
 
