@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["ContractRef", "contract_key", "find_contract_refs", "reference_span"]
 
@@ -147,6 +148,7 @@ _DIGIT_LETTER = re.compile(rf"(?<=[0-9])(?=[{_LETTER}])|(?<=[{_LETTER}])(?=[0-9]
 _LEADING = re.compile(r"^(?:[#№]|N(?:[OО°º]\.?)?(?=[\s0-9]))\s*")
 
 
+@lru_cache(maxsize=1 << 15)  # (a ledger's 10,000 contract numbers, keyed again each cycle)
 def contract_key(number: str) -> str:
     """The key two spellings of one contract number share; ``''`` for no number.
 

@@ -9,7 +9,8 @@ carry ``value`` (the option text) and ``enum_id``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -144,3 +145,30 @@ def parse_payments(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> lis
             )
         )
     return payments
+
+
+@dataclass(frozen=True, slots=True)
+class PulledLead:
+    """A lead as the pull needs it: its deal and its payments, parsed from its JSON.
+
+    A first import brings 10,000 leads; as JSON they take about 130 MB, parsed about a
+    tenth of that. The cycle parses each lead as its page arrives and keeps only this.
+    """
+
+    deal: Deal
+    payments: tuple[Payment, ...]
+
+
+def pull_lead(lead: Mapping[str, Any] | PulledLead, amo: AmoConfig, tz: ZoneInfo) -> PulledLead:
+    """``lead`` parsed (a lead parsed already is kept as it is)."""
+    if isinstance(lead, PulledLead):
+        return lead
+    return PulledLead(parse_deal(lead, amo, tz), tuple(parse_payments(lead, amo, tz)))
+
+
+def pull_leads(
+    leads: Iterable[Mapping[str, Any] | PulledLead], amo: AmoConfig, tz: ZoneInfo
+) -> Iterator[PulledLead]:
+    """Each lead parsed as it comes (a page of JSON is let go once its leads are parsed)."""
+    for lead in leads:
+        yield pull_lead(lead, amo, tz)

@@ -230,7 +230,7 @@ def _requests_to_orders(
     invoices = master.tab(TAB)
     requests = view.tab("requests")
     who = requester_name(cabinet, given.names)
-    deals = _deal_index(master)
+    deals = _DealIndex(master)
     # A row typed below the ready ones has no ID: its content gives it one (``form_id``), so
     # should the cabinet's write of that ID fail, the next cycle finds this order again.
     typed = {form_id(cabinet, row, given.today): row for row in requests.unkeyed.values()}
@@ -286,8 +286,24 @@ def requester_name(cabinet: Cabinet, names: Mapping[int, str]) -> str:
     return cabinet.title or cabinet.name
 
 
+class _DealIndex:
+    """Contract key -> deal id, for the contract numbers that name exactly one deal.
+
+    Built on the first lookup: most cycles have no order that names a contract, and the
+    index walks every Deals row (10,000 in bench/bench_sync.py).
+    """
+
+    def __init__(self, master: LedgerView) -> None:
+        self._master = master
+        self._index: dict[str, int] | None = None
+
+    def get(self, key: str) -> int | None:
+        if self._index is None:
+            self._index = _deal_index(self._master)
+        return self._index.get(key)
+
+
 def _deal_index(master: LedgerView) -> dict[str, int]:
-    """Contract key -> deal id, for the contract numbers that name exactly one deal."""
     found: dict[str, int | None] = {}
     if "deals" not in master.tabs:
         return {}
@@ -307,7 +323,7 @@ def _plan_rows(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> Ledg
     """Each Invoices row's daemon cells: deal, paid on, state, notified; and the news."""
     changes = LedgerChanges()
     invoices = master.tab(TAB)
-    deals = _deal_index(master)
+    deals = _DealIndex(master)
     config = given.config.orders
     remind = time.fromisoformat(config.remind_at)
     reminding = given.now.time() >= remind
@@ -321,8 +337,10 @@ def _plan_rows(master: LedgerView, given: OrdersInput, plan: OrdersPlan) -> Ledg
             if row.get("created") is None:
                 values["created"] = given.now.replace(tzinfo=None, microsecond=0)
         contract = str(row.get("contract_no") or "")
-        if row.get("deal_id") is None and contract and deals.get(contract_key(contract)):
-            values["deal_id"] = deals[contract_key(contract)]
+        if row.get("deal_id") is None and contract:
+            deal = deals.get(contract_key(contract))
+            if deal:
+                values["deal_id"] = deal
         if row.get("paid") is True and row.get("paid_on") is None:
             values["paid_on"] = given.today
         if row.get("paid") is True and not row.get("paid_by"):

@@ -11,13 +11,14 @@ Sheets write; PATCH leads and POST notes in batches of 50 when there are ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sheetledger.config import Config
 from sheetledger.crm.lookups import Lookups
+from sheetledger.crm.parse import PulledLead, pull_leads
 from sheetledger.crm.pusher import CrmPusher, PushOutcome
 from sheetledger.errors import SheetledgerError
 from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
@@ -107,13 +108,12 @@ def load_lookups(crm: Crm, store: LocalState, *, force: bool = False) -> Lookups
     return lookups
 
 
-def _needs_refresh(leads: list[Mapping[str, Any]], lookups: Lookups) -> bool:
+def _needs_refresh(leads: Iterable[PulledLead], lookups: Lookups) -> bool:
     for lead in leads:
-        key = (int(lead.get("pipeline_id") or 0), int(lead.get("status_id") or 0))
-        if key not in lookups.statuses:
+        deal = lead.deal
+        if (deal.pipeline_id, deal.status_id) not in lookups.statuses:
             return True
-        user = lead.get("responsible_user_id")
-        if user and int(user) not in lookups.users:
+        if deal.manager_id and int(deal.manager_id) not in lookups.users:
             return True
     return False
 
@@ -154,7 +154,7 @@ def run_cycle(
     given = replace(given, may_idle=memory is not None and not dry_run and not reminding)
     plan = plan_cycle(given)
     leads_read = len(given.leads)
-    given = replace(given, leads=())  # a first import's 10,000 lead JSONs (~100 MB) can go
+    given = replace(given, leads=())  # (a first import's 10,000 parsed leads can go)
     problems = [*read_problems, *plan.problems]
     if plan.idle:
         return CycleReport(leads_read=leads_read, problems=problems, cursor=plan.cursor, idle=True)
@@ -249,14 +249,18 @@ def _read(
         memory.read_all_at = now
     lookups = load_lookups(crm, store)
     cursor = None if full else stored_cursor(view)
-    leads = list(crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds)))
+    # Each lead is parsed as its page arrives: a first import's 10,000 lead JSONs never
+    # stand in memory together (crm/parse.py, PulledLead).
+    changed = crm.leads(updated_from=pull_from(cursor, config.amocrm.overlap_seconds))
+    leads = list(pull_leads(changed, config.amocrm, config.tz))
     # A master unchanged since the last read was remembered as it is: nothing to suspect.
     remembered = None if master_unchanged else remembered_states(store)
     suspect = suspects(view.tab("payments"), remembered)
     payments = view.tab("payments").rows  # (the journal holds payment orders' pushes too)
     suspect |= {key for key, _ in store.journal_keys() if key in payments}  # PATCH, no note?
     recall, recalled_leads = read_recall(crm, suspect, config)
-    leads += recalled_leads  # a deleted row comes back with its deal (the pull keeps the newest)
+    # A deleted row comes back with its deal (the pull keeps the newest copy of a lead).
+    leads += pull_leads(recalled_leads, config.amocrm, config.tz)
     if _needs_refresh(leads, lookups):
         lookups = load_lookups(crm, store, force=True)
     given = CycleInput(

@@ -19,6 +19,7 @@ from typing import Any
 from sheetledger.bank.assign import plan_assignments
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.lookups import Lookups
+from sheetledger.crm.parse import PulledLead
 from sheetledger.crm.pusher import OutgoingNote, PushOutcome
 from sheetledger.ledger.records import CashRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView, apply_changes
@@ -48,7 +49,7 @@ class CycleInput:
 
     config: Config
     master: LedgerView
-    leads: Sequence[Mapping[str, Any]]
+    leads: Sequence[Mapping[str, Any] | PulledLead]  # amoCRM's JSON, or parsed at the read
     lookups: Lookups
     today: date
     started: int  # unix seconds: the cursor never passes the cycle's start

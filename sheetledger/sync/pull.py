@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sheetledger.config import Config
 from sheetledger.crm.lookups import Lookups
-from sheetledger.crm.parse import parse_deal, parse_payments
+from sheetledger.crm.parse import PulledLead, pull_leads
 from sheetledger.ledger.records import DealRow, PaymentRow
 from sheetledger.ledger.tabs import DEALS, PAYMENTS
 from sheetledger.ledger.view import LedgerChanges, LedgerView, RowAppend, differing
@@ -78,23 +78,27 @@ _PAY_CRM_KEYS = [c.key for c in PAYMENTS.columns if c.owner.value == "crm"]
 
 
 def plan_pull(
-    view: LedgerView, leads: Iterable[Mapping[str, Any]], lookups: Lookups, config: Config
+    view: LedgerView,
+    leads: Iterable[Mapping[str, Any] | PulledLead],
+    lookups: Lookups,
+    config: Config,
 ) -> PullResult:
-    """What the ledger must change so it shows ``leads`` as the CRM has them now."""
+    """What the ledger must change so it shows ``leads`` (amoCRM's JSON, or parsed already
+    by the cycle's read) as the CRM has them now."""
     tz = ZoneInfo(config.timezone)
     pipelines = set(config.amocrm.pipelines)
     deals_tab = view.tab("deals").typed(DealRow)
     pays_tab = view.tab("payments").typed(PaymentRow)
-    newest = _newest_per_id(leads)
+    newest = _newest_per_id(pull_leads(leads, config.amocrm, tz))
     # The Payments rows of the deals pulled (their IDs are ``<deal id>:<slot>``).
-    pulled = {str(int(lead["id"])) for lead in newest}
+    pulled = {str(lead.deal.id) for lead in newest}
     slots_of: dict[str, list[str]] = {}
     for row_id in [r for r in pays_tab if r.partition(":")[0] in pulled]:
         slots_of.setdefault(row_id.partition(":")[0], []).append(row_id)
     changes = LedgerChanges()
     result = PullResult(changes, 0)
     for lead in newest:
-        deal = parse_deal(lead, config.amocrm, tz)
+        deal = lead.deal
         result.max_updated_at = max(result.max_updated_at, deal.updated_at)
         key = str(deal.id)
         existing = deals_tab.get(key)
@@ -117,7 +121,7 @@ def plan_pull(
                 changes.update("deals", key, diff)
                 result.updated_rows += 1
         filled = set()
-        for payment in parse_payments(lead, config.amocrm, tz):
+        for payment in lead.payments:
             filled.add(payment.id)
             _plan_payment(payment, deal, manager, pays_tab.get(payment.id), changes, result)
         for row_id in slots_of.get(key, ()):
@@ -151,18 +155,18 @@ def _plan_emptied_slot(
         result.problems.append(f"{row_id}: {wanted.problem}")
 
 
-def _newest_per_id(leads: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _newest_per_id(leads: Iterable[PulledLead]) -> list[PulledLead]:
     """Each lead once, as its newest copy (the latest one on a tie).
 
     Pages ordered by ``updated_at`` shift while a lead is saved mid-pagination, so the
     same lead can come twice: planned twice it would be appended as two rows, or an
     older copy would overwrite a newer one.
     """
-    newest: dict[Any, Mapping[str, Any]] = {}
+    newest: dict[int, PulledLead] = {}
     for lead in leads:
-        key = lead.get("id")
+        key = lead.deal.id
         kept = newest.get(key)
-        if kept is None or int(lead.get("updated_at") or 0) >= int(kept.get("updated_at") or 0):
+        if kept is None or lead.deal.updated_at >= kept.deal.updated_at:
             newest.pop(key, None)
             newest[key] = lead
     return list(newest.values())
