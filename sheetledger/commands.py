@@ -173,7 +173,8 @@ def _tell_made(console: Console, cabinet: CabinetFile) -> None:
     if cabinet.how != "recorded":
         lines.append(
             "  kept in state.db; you may also write it into the config "
-            f"(spreadsheet_id: {cabinet.spreadsheet_id})"
+            f"(spreadsheet_id: {cabinet.spreadsheet_id}); a daemon already running sees it "
+            "once restarted"
         )
     for line in lines:
         console.print(Text(line), soft_wrap=True)

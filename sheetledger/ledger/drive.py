@@ -1,6 +1,6 @@
-"""Google Drive: the one adapter of Drive's files API, for the bills and the statements inbox.
+"""Google Drive: the one adapter of Drive's files API: bills, created cabinets, statements inbox.
 
-Two uses, one transport (the authorised ``requests`` session google-auth gives;
+Three uses, one transport (the authorised ``requests`` session google-auth gives;
 ``ledger/google.py`` builds it, tests/test_layers.py keeps it so), one error mapping, one
 retry policy, one ``q`` quoting, one paged list:
 
@@ -11,6 +11,9 @@ retry policy, one ``q`` quoting, one paged list:
   The caller names files by order ID, so the name is the idempotency key. ``download``
   (``files.get?alt=media``), ``fetch(link)`` (an order's Bill link → its name and bytes),
   ``folder`` (where the folder lies; ``check`` says which set-up is in use).
+* **Cabinets init creates** (``ledger/cabinet_files.py``, as the person of
+  ``google.oauth_user``): ``create`` a spreadsheet tagged with app properties, find it again by
+  them (``tagged``), see who has access (``grantees``) and ``share`` it.
 * **The statements inbox** (``DriveInbox``, a thin user of ``DriveFiles``): the files
   waiting directly in a folder people save into (paged, the oldest first), their bytes,
   a subfolder found by name or made (folders take no storage quota, so a service account
