@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 import yaml
@@ -23,7 +22,7 @@ from sheetledger.sandbox.runner import Sandbox
 from sheetledger.sandbox.sheets import PERSON
 from sheetledger.sandbox.sheets.model import Spreadsheet
 from sheetledger.store import LocalState
-from tests.e2e.world import CASH, _ts
+from tests.e2e.world import add_cash_deal
 
 CASHIER_EMAIL = "kassa@gmail.com"
 CREATE = "POST /drive/v3/files?"  # files.create (the bills' uploads go to /upload/...)
@@ -80,25 +79,6 @@ def book_of(box: Sandbox, sid: str) -> Spreadsheet:
 
 def requests_to(box: Sandbox, prefix: str) -> int:
     return sum(line.startswith(prefix) for line in box.sheets.log)
-
-
-def add_cash_deal(box: Sandbox) -> int:
-    amo = box.info["amocrm"]
-    slot = amo["slots"][0]
-    lead = box.amo.add_lead(
-        "Договор 77",
-        price=10_000,
-        pipeline_id=amo["pipeline_id"],
-        status_id=amo["statuses"]["Договор заключен"],
-        responsible_user_id=amo["managers"][0],
-        custom_fields_values=[
-            {"field_id": amo["fields"]["contract_no"], "values": [{"value": "77"}]},
-            {"field_id": slot["amount"], "values": [{"value": "10000"}]},
-            {"field_id": slot["method"], "values": [{"value": CASH}]},
-            {"field_id": slot["date"], "values": [{"value": _ts(date(2026, 11, 20))}]},
-        ],
-    )
-    return int(lead["id"])
 
 
 def test_init_creates_the_cabinet_as_the_person_and_sync_writes_into_it(box, capsys) -> None:
