@@ -21,6 +21,7 @@ from sheetledger.connect import (
     master_ledger,
     register_config_secrets,
     service_account_info,
+    uncreated_cabinets,
 )
 from sheetledger.errors import ConfigError, RetriableError, SheetledgerError
 from sheetledger.ledger.drive import NO_QUOTA_HINT
@@ -187,7 +188,11 @@ def check_google(config: Config) -> list[Finding]:
     client = build_google(probe)
     targets = [("master spreadsheet", master_ledger(probe, client))]
     cabinets = cabinet_ledgers(probe, client)
-    targets += [(f"cabinet '{name}'", sheets) for name, sheets in cabinets.items()]
+    made = {c.name for c in config.google.cabinets if c.spreadsheet_id is None}
+    targets += [
+        (f"cabinet '{name}'" + (" (created by init)" if name in made else ""), sheets)
+        for name, sheets in cabinets.items()
+    ]
     found: list[Finding] = []
     for label, ledger in targets:
         ledger.sleep = _no_wait
@@ -198,6 +203,10 @@ def check_google(config: Config) -> list[Finding]:
             found.append(Finding(GOOGLE, False, f"{label} ({ledger.spreadsheet_id}): {problem}"))
             if whole_service:
                 break
+    found += [
+        Finding(GOOGLE, False, f"cabinet '{c.name}': not created yet — run `sheetledger init`")
+        for c in uncreated_cabinets(config)
+    ]
     return found
 
 

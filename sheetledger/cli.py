@@ -299,8 +299,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         help="prepare the spreadsheet's tabs, headers, formats and checkboxes (safe to repeat)",
         description="Add the managed tabs (Deals, Payments, Cash on hand, Invoices, hidden _state; "
         "a cabinet's Payments, Orders, Requests) with "
-        "their headers, formats, checkboxes and warning-only protection. Running it again "
-        "changes nothing; it never deletes tabs, rows or columns people added.",
+        "their headers, formats, checkboxes and warning-only protection. With "
+        "google.oauth_user, a cabinet without spreadsheet_id is created in your Drive, shared "
+        "with the service account (and the cabinet's email), and its ID kept in state.db. "
+        "Running it again changes nothing; it never deletes tabs, rows or columns people added.",
     ),
     Subcommand(
         "discover",
@@ -471,7 +473,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         help="sign in to a service once and keep the credentials (auth google)",
         description="auth google: the installed-app OAuth flow for a personal Google account; "
         "its refresh token is kept as a secret file, so bills are uploaded to Drive as that "
-        "person (a service account cannot own files in a personal Drive).",
+        "person and `sheetledger init` can create the cabinets' spreadsheets (a service "
+        "account cannot own files in a personal Drive).",
         arguments=(
             arg("service", choices=["google"], help="the service to sign in to: google"),
             arg(

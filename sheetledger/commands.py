@@ -12,13 +12,15 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sheetledger.bank.inbox import import_inbox, inbox_of
-from sheetledger.config import Config
+from sheetledger.config import Cabinet, Config
 from sheetledger.connect import (
     build_crm,
     build_google,
     build_order_news,
+    build_user_drive,
     cabinet_ledgers,
     master_ledger,
     open_state,
@@ -27,7 +29,9 @@ from sheetledger.connect import (
 )
 from sheetledger.daemon import settle_journal
 from sheetledger.errors import SheetledgerError
-from sheetledger.ledger.setup import prepare
+from sheetledger.ledger.cabinet_files import CabinetFile, Grant, ensure_cabinet, recorded_ids
+from sheetledger.ledger.setup import drop_blank_first_tab, prepare
+from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.rebuild.guard import lost_on_init
 from sheetledger.reports.figures import DIMENSIONS, Period
 from sheetledger.reports.pivots import ensure_pivots
@@ -50,36 +54,130 @@ def init(config: Config, console: Console) -> int:
     for column in ("spreadsheet", "created", "headers written", "formatted"):
         table.add_column(column)
     problems: list[str] = []
-    targets = [("master", master_ledger(config, client))]
-    targets += [
-        (f"cabinet '{name}'", sheets) for name, sheets in cabinet_ledgers(config, client).items()
-    ]
     email = service_account_info(config).get("client_email", "the service account")
-    for label, sheets in targets:
-        try:
-            report = prepare(sheets)
-        except SheetledgerError as exc:
-            problems.append(
-                f"{label} ({sheets.spreadsheet_id}): {exc}. "
-                "Create it in Google Sheets and share it "
-                f"with {email} as an editor (a service account cannot create files in your Drive)."
-            )
-            continue
-        if label == "master":
-            report.created.extend(ensure_pivots(sheets, config.google.tabs.pivots).added)
-        table.add_row(
-            label,
-            ", ".join(report.created) or "—",
-            ", ".join(report.headers_written) or "—",
-            ", ".join(report.formatted) or "—",
-        )
-        problems.extend(f"{label}: {p}" for p in report.problems)
-        if label == "master" and report.created:
-            problems.extend(_lost_tabs(config, sheets, report.created))
+    master = master_ledger(config, client)
+    _prepare_one(config, table, problems, "master", master, _unreachable_hint(config, None, email))
+    made = _make_cabinets(config, master, email, problems)
+    configured = {c.name: c for c in config.google.cabinets}
+    for name, sheets in cabinet_ledgers(config, client).items():
+        hint = _unreachable_hint(config, configured[name], email)
+        if _prepare_one(config, table, problems, f"cabinet '{name}'", sheets, hint) and (
+            name in made and made[name].how == "created"
+        ):
+            drop_blank_first_tab(sheets)
     console.print(table)
+    for cabinet in made.values():
+        _tell_made(console, cabinet)
     for problem in problems:
         console.print(f"[red]✘[/red] {problem}", soft_wrap=True)
     return 1 if problems else 0
+
+
+def _prepare_one(
+    config: Config, table: Table, problems: list[str], label: str, sheets: Any, hint: str
+) -> bool:
+    """``prepare`` one spreadsheet into the table; False when it could not be reached."""
+    try:
+        report = prepare(sheets)
+    except SheetledgerError as exc:
+        problems.append(f"{label} ({sheets.spreadsheet_id}): {exc}. {hint}")
+        return False
+    if label == "master":
+        report.created.extend(ensure_pivots(sheets, config.google.tabs.pivots).added)
+    table.add_row(
+        label,
+        ", ".join(report.created) or "—",
+        ", ".join(report.headers_written) or "—",
+        ", ".join(report.formatted) or "—",
+    )
+    problems.extend(f"{label}: {p}" for p in report.problems)
+    if label == "master" and report.created:
+        problems.extend(_lost_tabs(config, sheets, report.created))
+    return True
+
+
+def _unreachable_hint(config: Config, cabinet: Cabinet | None, email: str) -> str:
+    """What to do about a spreadsheet the service account cannot open."""
+    if cabinet is not None and cabinet.spreadsheet_id is None:  # init made it
+        return f"Run `sheetledger init` again: it shares the spreadsheet with {email}."
+    hint = (
+        f"Create it in Google Sheets and share it with {email} as an editor "
+        "(a service account cannot create files in your Drive)"
+    )
+    if cabinet is not None and config.google.oauth_user is not None:
+        hint += ", or leave out its spreadsheet_id: init then creates it as you"
+    elif cabinet is not None:
+        hint += (
+            ", or sign in with `sheetledger auth google` (google.oauth_user) and leave out "
+            "its spreadsheet_id: init then creates it"
+        )
+    return hint + "."
+
+
+def _make_cabinets(
+    config: Config, master: LedgerSheets, service: str, problems: list[str]
+) -> dict[str, CabinetFile]:
+    """The cabinets without ``spreadsheet_id``: created as the person of ``google.oauth_user``
+    (``ledger/cabinet_files.py``), once; by name."""
+    wanted = [c for c in config.google.cabinets if c.spreadsheet_id is None]
+    if not wanted:
+        return {}
+    drive = build_user_drive(config, setting="google.oauth_user")
+    if drive is None:  # the config's validation asks for it; a config built in code may not
+        problems += [f"cabinet '{c.name}': no spreadsheet_id, no google.oauth_user" for c in wanted]
+        return {}
+    made: dict[str, CabinetFile] = {}
+    store = open_state(config)
+    try:
+        recorded = recorded_ids(store, [c.name for c in wanted])
+        business = _title_of(master) if len(recorded) < len(wanted) else ""
+        for cabinet in wanted:
+            grants = [Grant(service, notify=False)]
+            grants += [Grant(cabinet.email, notify=True)] if cabinet.email else []
+            try:
+                made[cabinet.name] = ensure_cabinet(
+                    drive,
+                    store,
+                    name=cabinet.name,
+                    title=f"{business} — {cabinet.title or cabinet.name}",
+                    master_id=config.google.spreadsheet_id,
+                    grants=grants,
+                )
+            except SheetledgerError as exc:
+                problems.append(f"cabinet '{cabinet.name}' (made by init): {exc}")
+    finally:
+        store.close()
+    return made
+
+
+def _title_of(master: LedgerSheets) -> str:
+    """The master spreadsheet's title (the new cabinets' titles start with it)."""
+    try:
+        return str(master.metadata("properties.title")["properties"]["title"])
+    except (SheetledgerError, KeyError):
+        return "sheetledger"
+
+
+def _tell_made(console: Console, cabinet: CabinetFile) -> None:
+    said = {
+        "created": "created in your Google Drive",
+        "found": "found in your Google Drive (an earlier init created it)",
+        "recorded": "created by an earlier init",
+    }[cabinet.how]
+    lines = [f"cabinet '{cabinet.name}': {said}"]
+    if cabinet.gone:
+        lines[0] += f" (its spreadsheet {cabinet.gone} was deleted)"
+    if cabinet.shared:
+        lines.append(f"  shared now with {', '.join(cabinet.shared)} (editor)")
+    lines.append(f"  ID {cabinet.spreadsheet_id}  {cabinet.link}")
+    if cabinet.how != "recorded":
+        lines.append(
+            "  kept in state.db; you may also write it into the config "
+            f"(spreadsheet_id: {cabinet.spreadsheet_id}); a daemon already running sees it "
+            "once restarted"
+        )
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
 
 
 def _lost_tabs(config: Config, sheets: Any, created: list[str]) -> list[str]:

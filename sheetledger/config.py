@@ -178,11 +178,23 @@ class AmoConfig(_Model):
         return value.rstrip("/")
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class Cabinet(_Model):
-    """A person's own spreadsheet: the payments of some methods, to confirm."""
+    """A person's own spreadsheet: the payments of some methods, to confirm.
+
+    Without ``spreadsheet_id`` (and with ``google.oauth_user``), ``sheetledger init``
+    creates it as that person and keeps its ID in state.db (``ledger/cabinet_files.py``).
+    """
 
     name: str = Field(min_length=1)
-    spreadsheet_id: str = Field(min_length=1)
+    spreadsheet_id: str | None = Field(
+        default=None, min_length=1, description="none: `sheetledger init` creates it"
+    )
+    email: str | None = Field(
+        default=None, description="the cabinet's person: given edit access when init creates it"
+    )
     methods: tuple[Method, ...] = Field(
         default=(), description="the payment methods it confirms (none: no Payments tab)"
     )
@@ -194,6 +206,13 @@ class Cabinet(_Model):
     requests: bool = Field(
         default=False, description="a Requests form for this cabinet's users' payment orders"
     )
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address (e.g. olga@gmail.com)")
+        return value
 
     @model_validator(mode="after")
     def _shows_something(self) -> Cabinet:
@@ -230,7 +249,8 @@ class Tabs(_Model):
 class GoogleUser(_Model):
     """A person's OAuth user credentials (``sheetledger auth google`` writes them): the
     ``authorized_user`` JSON with the refresh token. Bills are uploaded to Drive as this
-    person, so a My Drive folder works (a service account has no storage quota)."""
+    person, so a My Drive folder works (a service account has no storage quota), and
+    ``sheetledger init`` creates the cabinets that have no ``spreadsheet_id`` as them."""
 
     credentials: Secret = Field(description="the authorized_user JSON with a refresh token")
 
@@ -725,10 +745,16 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     method_owner: dict[str, tuple[int, str]] = {}
     name_owner: dict[str, int] = {}
+    creator = isinstance(google, dict) and google.get("oauth_user") is not None
     for index, cabinet in enumerate(cabinets):
         if not isinstance(cabinet, dict):
             continue
         where = f"google.cabinets.{index}"
+        if cabinet.get("spreadsheet_id") is None and not creator:
+            problems.append(
+                f"{where}.spreadsheet_id: missing — set it, or set google.oauth_user so "
+                "`sheetledger init` creates the spreadsheet"
+            )
         name = cabinet.get("name")
         label = f"cabinet {name!r}" if isinstance(name, str) and name else f"cabinet {index}"
         if isinstance(name, str) and name:

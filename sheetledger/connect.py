@@ -20,6 +20,7 @@ from sheetledger.bot.identity import make_bot
 from sheetledger.config import Cabinet, Config
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.errors import ConfigError
+from sheetledger.ledger.cabinet_files import recorded_ids
 from sheetledger.ledger.drive import DriveFiles
 from sheetledger.ledger.google import connect, session_of, user_session
 from sheetledger.ledger.sheets import SHEETS_RETRY, LedgerSheets
@@ -163,17 +164,26 @@ def build_drive(
 ) -> DriveFiles:
     """Drive for the bills: as the person when ``google.oauth_user`` is set, else as the
     service account (then the folder must be in a shared drive)."""
+    person = build_user_drive(config, retry=retry)
+    if person is not None:
+        return person
+    return DriveFiles(session_of(google), timeout=config.google.timeout_seconds, retry=retry)
+
+
+def build_user_drive(
+    config: Config, *, retry: RetryPolicy = SHEETS_RETRY, setting: str = "orders.drive_folder_id"
+) -> DriveFiles | None:
+    """Drive as the person of ``google.oauth_user``; None when it is not set up."""
     info = oauth_user_info(config)
     if info is None:
-        session = session_of(google)
-    else:
-        session = user_session(
-            info,
-            api_base_url=config.google.api_base_url,
-            drive_base_url=config.google.drive_base_url,
-            timeout=config.google.timeout_seconds,
-        )
-    return DriveFiles(session, timeout=config.google.timeout_seconds, retry=retry)
+        return None
+    session = user_session(
+        info,
+        api_base_url=config.google.api_base_url,
+        drive_base_url=config.google.drive_base_url,
+        timeout=config.google.timeout_seconds,
+    )
+    return DriveFiles(session, timeout=config.google.timeout_seconds, retry=retry, setting=setting)
 
 
 def master_tabs(config: Config) -> dict[str, tuple[str, TabSchema]]:
@@ -227,11 +237,36 @@ def cabinet_tabs(cabinet: Cabinet) -> dict[str, tuple[str, TabSchema]]:
 
 
 def cabinet_ledgers(config: Config, client: gspread.Client) -> dict[str, LedgerSheets]:
-    """One ``LedgerSheets`` per cabinet of the config, by cabinet name."""
+    """One ``LedgerSheets`` per cabinet of the config that has a spreadsheet, by name.
+
+    A cabinet without ``spreadsheet_id`` is the one ``sheetledger init`` created (its ID in
+    state.db); one not created yet is left out (``uncreated_cabinets``)."""
+    ids = cabinet_ids(config)
     return {
-        cabinet.name: LedgerSheets(client, cabinet.spreadsheet_id, cabinet_tabs(cabinet), config.tz)
+        cabinet.name: LedgerSheets(client, ids[cabinet.name], cabinet_tabs(cabinet), config.tz)
         for cabinet in config.google.cabinets
+        if cabinet.name in ids
     }
+
+
+def cabinet_ids(config: Config) -> dict[str, str]:
+    """Each cabinet's spreadsheet ID: the config's, else the one init recorded in state.db."""
+    ids = {c.name: c.spreadsheet_id for c in config.google.cabinets if c.spreadsheet_id}
+    pending = [c.name for c in config.google.cabinets if not c.spreadsheet_id]
+    path = config.state_dir / "state.db"
+    if pending and path.exists():  # a look, never a new state.db (``check`` makes none)
+        store = LocalState(path)
+        try:
+            ids |= recorded_ids(store, pending)
+        finally:
+            store.close()
+    return ids
+
+
+def uncreated_cabinets(config: Config) -> list[Cabinet]:
+    """The cabinets with no spreadsheet yet: no ``spreadsheet_id``, none made by init."""
+    ids = cabinet_ids(config)
+    return [c for c in config.google.cabinets if c.name not in ids]
 
 
 def open_state(config: Config) -> LocalState:

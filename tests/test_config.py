@@ -8,6 +8,7 @@ The foundation's promise: "Every problem is reported at once, each with its path
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -543,3 +544,32 @@ def test_a_duplicate_key_is_refused_with_its_path(tmp_path: Path) -> None:
     first = text.splitlines().index("  timeout_seconds: 20") + 1
     assert dupes[0] == f"amocrm.timeout_seconds: given twice (lines {first} and {first + 1})"
     assert any(p.startswith("timezone: given twice") for p in dupes)
+
+
+def test_a_cabinet_without_spreadsheet_id_needs_oauth_user(tmp_path: Path) -> None:
+    text = re.sub(r"      spreadsheet_id: 1Cashbox.*\n", "", EXAMPLE.read_text(encoding="utf-8"))
+    path = write(tmp_path / "c.yaml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, require_secrets=False, environ={})
+    assert caught.value.problems == [
+        "google.cabinets.0.spreadsheet_id: missing — set it, or set google.oauth_user so "
+        "`sheetledger init` creates the spreadsheet"
+    ]
+    with_user = text.replace(
+        "  cabinets:", "  oauth_user:\n    credentials_file: google-user.json\n  cabinets:"
+    )
+    config = load_config(write(tmp_path / "d.yaml", with_user), require_secrets=False, environ={})
+    assert config.google.cabinets[0].spreadsheet_id is None
+
+
+def test_a_cabinet_email_is_checked(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    good = text.replace("title: Касса\n", "title: Касса\n      email: kassa@gmail.com\n")
+    config = load_config(write(tmp_path / "a.yaml", good), require_secrets=False, environ={})
+    assert config.google.cabinets[0].email == "kassa@gmail.com"
+    bad = good.replace("kassa@gmail.com", "касса")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path / "b.yaml", bad), require_secrets=False, environ={})
+    assert caught.value.problems == [
+        "google.cabinets.0.email: 'касса' is not an e-mail address (e.g. olga@gmail.com)"
+    ]

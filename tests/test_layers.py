@@ -48,6 +48,7 @@ CLIENT_LIBRARIES = {
 ADAPTERS = {
     "amoCRM": {"crm.amocrm"},
     "Google": {
+        "ledger.cabinet_files",
         "ledger.drive",
         "ledger.google",
         "ledger.sheets",

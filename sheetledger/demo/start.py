@@ -148,11 +148,11 @@ class StartSteps(DemoBase):
         self.step(2, "sheetledger init: the master spreadsheet and the cabinets")
         client = build_google(self.cfg)
         targets = [("master (the ledger)", master_ledger(self.cfg, client))]
+        cabinets = cabinet_ledgers(self.cfg, client)
         targets += [
-            (f"cabinet «{c.title or c.name}»", sheets)
-            for c, sheets in zip(
-                self.cfg.google.cabinets, cabinet_ledgers(self.cfg, client).values(), strict=True
-            )
+            (f"cabinet «{c.title or c.name}»", cabinets[c.name])
+            for c in self.cfg.google.cabinets
+            if c.name in cabinets
         ]
         table = Table(
             title="Tabs prepared (headers, formats, checkboxes, protection)", title_justify="left"

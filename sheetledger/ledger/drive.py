@@ -1,6 +1,6 @@
-"""Google Drive: the one adapter of Drive's files API, for the bills and the statements inbox.
+"""Google Drive: the one adapter of Drive's files API: bills, created cabinets, statements inbox.
 
-Two uses, one transport (the authorised ``requests`` session google-auth gives;
+Three uses, one transport (the authorised ``requests`` session google-auth gives;
 ``ledger/google.py`` builds it, tests/test_layers.py keeps it so), one error mapping, one
 retry policy, one ``q`` quoting, one paged list:
 
@@ -11,6 +11,9 @@ retry policy, one ``q`` quoting, one paged list:
   The caller names files by order ID, so the name is the idempotency key. ``download``
   (``files.get?alt=media``), ``fetch(link)`` (an order's Bill link → its name and bytes),
   ``folder`` (where the folder lies; ``check`` says which set-up is in use).
+* **Cabinets init creates** (``ledger/cabinet_files.py``, as the person of
+  ``google.oauth_user``): ``create`` a spreadsheet tagged with app properties, find it again by
+  them (``tagged``), see who has access (``grantees``) and ``share`` it.
 * **The statements inbox** (``DriveInbox``, a thin user of ``DriveFiles``): the files
   waiting directly in a folder people save into (paged, the oldest first), their bytes,
   a subfolder found by name or made (folders take no storage quota, so a service account
@@ -52,10 +55,12 @@ __all__ = [
     "DRIVE",
     "FOLDER_MIME",
     "NO_QUOTA_HINT",
+    "SHEETS_MIME",
     "DriveFile",
     "DriveFiles",
     "DriveFolder",
     "DriveInbox",
+    "NotFound",
     "quoted",
 ]
 
@@ -65,6 +70,7 @@ DRIVE = "Google Drive"
 BASE = "https://www.googleapis.com"
 FILES = f"{BASE}/drive/v3/files"
 FOLDER_MIME = "application/vnd.google-apps.folder"
+SHEETS_MIME = "application/vnd.google-apps.spreadsheet"
 GOOGLE_MIME_PREFIX = "application/vnd.google-apps."  # Docs Editors files: not downloadable
 NO_QUOTA_HINT = (
     "a service account cannot own files in a personal Drive: put orders.drive_folder_id "
@@ -76,6 +82,10 @@ ALL_DRIVES = {"supportsAllDrives": "true"}
 PAGE = 100
 ONCE = RetryPolicy(attempts=1)  # a POST: not repeated (see the module's docstring)
 RATE_LIMITS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+class NotFound(FatalError):
+    """Drive's 404: no such file, or not one this account may see."""
 
 
 @dataclass(frozen=True)
@@ -218,11 +228,15 @@ class DriveFiles:
     ) -> list[DriveFile]:
         """The files directly in the folder (not trashed) matching ``q``, the oldest first,
         every page."""
+        return self.search(f"{quoted(folder_id)} in parents and {q}", what, retry=retry)
+
+    def search(self, q: str, what: str, *, retry: RetryPolicy | None = None) -> list[DriveFile]:
+        """Every file (not trashed) the account sees matching ``q``, the oldest first."""
         found: list[DriveFile] = []
         token: str | None = None
         while True:
             params = {
-                "q": f"{quoted(folder_id)} in parents and trashed = false and {q}",
+                "q": f"trashed = false and {q}",
                 "fields": f"nextPageToken,files({FILE_FIELDS})",
                 "pageSize": str(PAGE),
                 "orderBy": "createdTime",
@@ -248,6 +262,63 @@ class DriveFiles:
             json={"name": name, "mimeType": FOLDER_MIME, "parents": [parent_id]},
         ).json()
         return str(made["id"])
+
+    def create(self, name: str, mime: str, app_properties: dict[str, str]) -> DriveFile:
+        """A new empty file (a Google spreadsheet: ``SHEETS_MIME``) in the account's My Drive,
+        tagged with ``app_properties`` so a later search finds it. One attempt (a POST)."""
+        made = self._call(
+            "POST",
+            FILES,
+            f"create {name}",
+            retry=ONCE,
+            params={"fields": FILE_FIELDS, **ALL_DRIVES},
+            json={"name": name, "mimeType": mime, "appProperties": app_properties},
+        ).json()
+        return _file(made, 0)
+
+    def tagged(self, key: str, value: str, mime: str) -> list[DriveFile]:
+        """The files of type ``mime`` carrying the app property ``key`` = ``value``."""
+        q = f"appProperties has {{ key={quoted(key)} and value={quoted(value)} }}"
+        return self.search(f"{q} and mimeType = {quoted(mime)}", f"find {key} {value}")
+
+    def grantees(self, file_id: str) -> dict[str, str]:
+        """Who has access to the file: e-mail (lower case) -> role (owner, writer, ...)."""
+        found: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            params = {
+                "fields": "nextPageToken,permissions(id,type,role,emailAddress)",
+                "pageSize": str(PAGE),
+                **ALL_DRIVES,
+            }
+            if token:
+                params["pageToken"] = token
+            body = self._call(
+                "GET", f"{FILES}/{file_id}/permissions", "list who has access", params=params
+            ).json()
+            for permission in body.get("permissions") or []:
+                email = str(permission.get("emailAddress") or "").lower()
+                if email:
+                    found[email] = str(permission.get("role") or "")
+            token = body.get("nextPageToken")
+            if not token:
+                return found
+
+    def share(self, file_id: str, email: str, role: str, *, notify: bool) -> None:
+        """Give ``email`` the ``role`` on the file; ``notify``: Drive e-mails them. One attempt
+        (a POST: a second one would e-mail twice)."""
+        self._call(
+            "POST",
+            f"{FILES}/{file_id}/permissions",
+            f"share with {email}",
+            retry=ONCE,
+            params={
+                "sendNotificationEmail": "true" if notify else "false",
+                "fields": "id",
+                **ALL_DRIVES,
+            },
+            json={"type": "user", "role": role, "emailAddress": email},
+        )
 
     def move(
         self, file: DriveFile, source: str, target: str, *, description: str | None = None
@@ -292,7 +363,7 @@ class DriveFiles:
             return FatalError(DRIVE, detail, hint=NO_QUOTA_HINT)
         if status == 404:
             hint = f"is {self.setting} right, and shared with sheetledger's account?"
-            return FatalError(DRIVE, detail, hint=hint)
+            return NotFound(DRIVE, detail, hint=hint)
         return FatalError(DRIVE, detail)
 
 

@@ -118,6 +118,20 @@ def prepare(ledger: LedgerSheets, *, header_notes: bool = True) -> SetupReport:
     return report
 
 
+def drop_blank_first_tab(ledger: LedgerSheets) -> bool:
+    """Remove the blank tab a spreadsheet is born with (``Sheet1``, «Лист1», sheetId 0) once
+    the managed tabs are there. Only for a spreadsheet init has just created (``commands``):
+    the tab is then known to be empty. Nothing is done unless it is the one other tab."""
+    meta = ledger.metadata("sheets.properties(sheetId,title)")
+    managed = {title for title, _ in ledger.tabs.values()}
+    tabs = [s["properties"] for s in meta.get("sheets", [])]
+    others = [p for p in tabs if p.get("title") not in managed]
+    if len(others) != 1 or len(tabs) < 2 or int(others[0].get("sheetId", 0)) != 0:
+        return False
+    ledger.batch_update([{"deleteSheet": {"sheetId": 0}}], what="remove the blank first tab")
+    return True
+
+
 def _add_sheet(sheet_id: int, title: str, schema: TabSchema) -> dict[str, Any]:
     return {
         "addSheet": {

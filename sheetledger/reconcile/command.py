@@ -15,6 +15,7 @@ from sheetledger.config import Config
 from sheetledger.connect import (
     build_crm,
     build_google,
+    cabinet_ids,
     master_ledger,
     open_state,
     register_config_secrets,
@@ -110,8 +111,8 @@ def backup(config: Config, console: Console) -> int:
     register_config_secrets(config)
     client = build_google(config)
     books = {"master": (client.http_client, config.google.spreadsheet_id)}
-    for cabinet in config.google.cabinets:
-        books[cabinet.name] = (client.http_client, cabinet.spreadsheet_id)
+    for name, spreadsheet_id in cabinet_ids(config).items():  # init's own ones too
+        books[name] = (client.http_client, spreadsheet_id)
     path, pruned = take_backup(books, backup_folder(config), datetime.now(UTC), config.backup.keep)
     console.print(Text(f"backup saved: {path}"))
     if pruned:

@@ -291,6 +291,10 @@ def _read_cabinets(
     for cabinet in config.google.cabinets:
         sheets = cabinets.get(cabinet.name)
         if sheets is None:
+            if cabinet.spreadsheet_id is None:  # to be made by init (google.oauth_user)
+                problems.append(
+                    f"cabinet '{cabinet.name}' has no spreadsheet yet — run `sheetledger init`"
+                )
             continue
         try:
             view = sheets.read_if_changed(force=force)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from sheetledger.cli import main
 from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.ledger.setup import prepare
 from sheetledger.sandbox.runner import Sandbox
-from tests.e2e.world import CASH, _ts
+from tests.e2e.world import add_cash_deal
 
 
 @pytest.fixture
@@ -77,21 +75,7 @@ def test_discover_lists_pipelines_users_and_fields(box: Sandbox, capsys):
 def test_sync_dry_run_writes_nothing_and_sync_writes(box: Sandbox, capsys):
     cfg = str(box.config_path)
     assert _run(capsys, "-c", cfg, "init")[0] == 0
-    amo = box.info["amocrm"]
-    slot = amo["slots"][0]
-    box.amo.add_lead(
-        "Договор 77",
-        price=10_000,
-        pipeline_id=amo["pipeline_id"],
-        status_id=amo["statuses"]["Договор заключен"],
-        responsible_user_id=amo["managers"][0],
-        custom_fields_values=[
-            {"field_id": amo["fields"]["contract_no"], "values": [{"value": "77"}]},
-            {"field_id": slot["amount"], "values": [{"value": "10000"}]},
-            {"field_id": slot["method"], "values": [{"value": CASH}]},
-            {"field_id": slot["date"], "values": [{"value": _ts(date(2026, 11, 20))}]},
-        ],
-    )
+    add_cash_deal(box)
     box.sheets.counters.reset()
     code, out = _run(capsys, "-c", cfg, "sync", "--dry-run")
     assert code == 0, out

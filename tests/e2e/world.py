@@ -186,6 +186,26 @@ def _ts(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp())
 
 
+def add_cash_deal(box: Sandbox) -> int:
+    """Deal «Договор 77» of 10,000 ₽ with one cash payment on 20.11.2026; its lead id."""
+    amo = box.info["amocrm"]
+    slot = amo["slots"][0]
+    lead = box.amo.add_lead(
+        "Договор 77",
+        price=10_000,
+        pipeline_id=amo["pipeline_id"],
+        status_id=amo["statuses"]["Договор заключен"],
+        responsible_user_id=amo["managers"][0],
+        custom_fields_values=[
+            {"field_id": amo["fields"]["contract_no"], "values": [{"value": "77"}]},
+            {"field_id": slot["amount"], "values": [{"value": "10000"}]},
+            {"field_id": slot["method"], "values": [{"value": CASH}]},
+            {"field_id": slot["date"], "values": [{"value": _ts(date(2026, 11, 20))}]},
+        ],
+    )
+    return int(lead["id"])
+
+
 def make_world(folder: Path) -> World:
     clock = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC).timestamp())
     box = Sandbox.start(folder, clock=clock)

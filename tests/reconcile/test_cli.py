@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from sheetledger.cli import main
 from sheetledger.sandbox.runner import CASHIER_ID, OWNER_ID, Sandbox
-from tests.e2e.world import CASH, _ts
+from tests.e2e.world import add_cash_deal
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -22,21 +20,7 @@ def test_backup_restore_and_digest_from_the_command_line(tmp_path, capsys):
     try:
         cfg = str(box.config_path)
         assert _run(capsys, "-c", cfg, "init")[0] == 0
-        amo = box.info["amocrm"]
-        slot = amo["slots"][0]
-        box.amo.add_lead(
-            "Договор 77",
-            price=10_000,
-            pipeline_id=amo["pipeline_id"],
-            status_id=amo["statuses"]["Договор заключен"],
-            responsible_user_id=amo["managers"][0],
-            custom_fields_values=[
-                {"field_id": amo["fields"]["contract_no"], "values": [{"value": "77"}]},
-                {"field_id": slot["amount"], "values": [{"value": "10000"}]},
-                {"field_id": slot["method"], "values": [{"value": CASH}]},
-                {"field_id": slot["date"], "values": [{"value": _ts(date(2026, 11, 20))}]},
-            ],
-        )
+        add_cash_deal(box)
         assert _run(capsys, "-c", cfg, "sync")[0] == 0
         code, out = _run(capsys, "-c", cfg, "backup")
         assert code == 0 and "backup saved:" in out

@@ -405,6 +405,95 @@ def test_moving_a_bill_into_the_imported_subfolder(
     assert emulator.file_bytes(fid) == PDF
 
 
+# --------------------------------------------------------------------------- a person's spreadsheet
+
+
+def test_a_person_creates_a_tagged_spreadsheet_and_shares_it_with_the_robot(
+    emulator: SheetsEmulator, robot: Drive, person: Drive, tmp_path: Any
+) -> None:
+    """What ``sheetledger init`` does for a cabinet (ledger/cabinet_files.py), by hand."""
+    tag = {"sheetledgerCabinet": "a1b2"}
+    made = person.ok(
+        "POST",
+        "/drive/v3/files",
+        params={**ALL, "fields": "id,name,mimeType,webViewLink,appProperties,owners"},
+        json={"name": "Учёт — Касса", "mimeType": SHEETS_MIME, "appProperties": tag},
+    )
+    sid = made["id"]
+    assert made["mimeType"] == SHEETS_MIME and made["appProperties"] == tag
+    assert made["owners"][0]["emailAddress"] == PERSON
+    assert made["webViewLink"] == f"https://docs.google.com/spreadsheets/d/{sid}/edit?usp=drivesdk"
+    # the robot cannot open what a person made and did not share
+    assert robot.call("GET", f"/v4/spreadsheets/{sid}").status_code == 403
+    # found again by its tag (both the key and the value are asked for)
+    q = "appProperties has { key='sheetledgerCabinet' and value='a1b2' } and trashed = false"
+    found = person.ok("GET", "/drive/v3/files", params={"q": q, "fields": "files(id)"})
+    assert found["files"] == [{"id": sid}]
+    other = q.replace("a1b2", "zzz")
+    assert person.ok("GET", "/drive/v3/files", params={"q": other})["files"] == []
+    half = person.call("GET", "/drive/v3/files", params={"q": "appProperties has { key='k' }"})
+    assert half.status_code == 400
+    # the share: Drive v3's Permission resource comes back (kind, id, type, role)
+    permission = person.ok(
+        "POST",
+        f"/drive/v3/files/{sid}/permissions",
+        params={**ALL, "sendNotificationEmail": "false"},
+        json={"type": "user", "role": "writer", "emailAddress": emulator.service_account_email},
+    )
+    assert permission["kind"] == "drive#permission" and permission["id"]
+    assert (permission["type"], permission["role"]) == ("user", "writer")
+    assert "emailAddress" not in permission  # not in the default fields
+    person.ok(
+        "POST",
+        f"/drive/v3/files/{sid}/permissions",
+        json={"type": "user", "role": "writer", "emailAddress": "olga@gmail.com"},
+    )
+    assert emulator.share_notices == [  # Drive e-mails the person, not the robot
+        {"fileId": sid, "emailAddress": "olga@gmail.com", "role": "writer"}
+    ]
+    listed = person.ok(
+        "GET",
+        f"/drive/v3/files/{sid}/permissions",
+        params={"fields": "permissions(type,role,emailAddress)"},
+    )
+    assert {p["emailAddress"]: p["role"] for p in listed["permissions"]} == {
+        PERSON: "owner",
+        emulator.service_account_email: "writer",
+        "olga@gmail.com": "writer",
+    }
+    assert robot.ok("GET", f"/v4/spreadsheets/{sid}")["properties"]["title"] == "Учёт — Касса"
+    # the tag survives a save and a load
+    emulator.save(tmp_path)
+    again = SheetsEmulator(clock=ManualClock(1_800_000_000.0))
+    again.load(tmp_path)
+    assert again.spreadsheets[sid].app_properties == tag
+
+
+def test_app_properties_are_limited_to_124_bytes(person: Drive) -> None:
+    long = {"sheetledgerCabinet": "ж" * 60}  # 18 + 120 bytes of UTF-8
+    refused = person.call(
+        "POST",
+        "/drive/v3/files",
+        json={"name": "L", "mimeType": SHEETS_MIME, "appProperties": long},
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["errors"][0]["reason"] == "propertyLengthLimitExceeded"
+    fits = {"sheetledgerCabinet": "ж" * 53}
+    made = person.ok(
+        "POST",
+        "/drive/v3/files",
+        params={"fields": "id"},
+        json={"name": "L", "mimeType": SHEETS_MIME, "appProperties": fits},
+    )
+    patched = person.ok(
+        "PATCH",
+        f"/drive/v3/files/{made['id']}",
+        params={"fields": "appProperties"},
+        json={"appProperties": {"sheetledgerCabinet": None, "b": "2"}},
+    )
+    assert patched == {"appProperties": {"b": "2"}}
+
+
 # --------------------------------------------------------------------------- persistence
 
 

@@ -24,7 +24,12 @@ from sheetledger.sandbox.sheets.drive_model import (
     evaluate,
     parse_query,
 )
-from sheetledger.sandbox.sheets.drive_store import Entry, no_permission, not_found
+from sheetledger.sandbox.sheets.drive_store import (
+    Entry,
+    app_properties,
+    no_permission,
+    not_found,
+)
 from sheetledger.sandbox.sheets.drive_upload import DEFAULT_FIELDS, DriveUploads
 from sheetledger.sandbox.sheets.errors import drive_error
 from sheetledger.sandbox.sheets.model import Spreadsheet
@@ -71,7 +76,9 @@ class DriveApi(DriveUploads, SharedDrivesApi):
                 item = self._store_file(request, body)
                 return self._drive_reply(request, self._entry_json(item), DEFAULT_FIELDS)
             place = self._target(request, body.get("parents"), SHEETS_MIME)
+            properties = app_properties(body)
             book = self._new_book(body.get("name") or "Untitled spreadsheet", self._caller(request))
+            book.app_properties = properties
             if place != Place():
                 self.sheet_places[book.id] = place
             return self._drive_reply(request, self._entry_json(book), DEFAULT_FIELDS)
@@ -221,9 +228,15 @@ class DriveApi(DriveUploads, SharedDrivesApi):
                 "The parents field is not directly writable in update requests. Use the "
                 "addParents and removeParents parameters instead.",
             )
+        changes = app_properties(body, patch=True)
         with self.lock:
             entry = self._visible(request, fid, write=True)
             self._move(request, entry)
+            for key, value in changes.items():  # a null value removes the property
+                if value is None:
+                    entry.app_properties.pop(key, None)
+                else:
+                    entry.app_properties[key] = value
             if isinstance(entry, Spreadsheet):
                 entry.title = str(body.get("name") or entry.title)
                 self._touch(entry)
@@ -233,11 +246,6 @@ class DriveApi(DriveUploads, SharedDrivesApi):
                     entry.description = str(body["description"] or "")
                 if "trashed" in body:
                     entry.trashed = bool(body["trashed"])
-                for key, value in (body.get("appProperties") or {}).items():
-                    if value is None:
-                        entry.app_properties.pop(key, None)
-                    else:
-                        entry.app_properties[key] = str(value)
                 entry.modified = self.clock()
                 entry.version += 1
             return self._drive_reply(request, self._entry_json(entry), DEFAULT_FIELDS)
@@ -346,9 +354,17 @@ class DriveApi(DriveUploads, SharedDrivesApi):
                 raise drive_error(400, "invalid", "Invalid permission type or role.")
             if kind in ("user", "group") and not body.get("emailAddress"):
                 raise drive_error(400, "required", "Permission emailAddress is required.")
+            # sendNotificationEmail: Drive e-mails the person by default (users and groups).
+            notify = kind in ("user", "group") and flag(
+                request.arg("sendNotificationEmail"), default=True
+            )
             permission = self._add_permission(
                 entry, kind, role, body.get("emailAddress"), body.get("domain")
             )
+            if notify:  # the e-mail Drive sends ("… shared a spreadsheet with you")
+                self.share_notices.append(
+                    {"fileId": entry.id, "emailAddress": body["emailAddress"], "role": role}
+                )
             if isinstance(entry, Spreadsheet):
                 self._touch(entry)
             return self._drive_reply(request, permission, "kind,id,type,role")

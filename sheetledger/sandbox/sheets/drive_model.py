@@ -155,7 +155,7 @@ class QueryError(ValueError):
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")
-      | (?P<op>!=|<=|>=|=|<|>|\(|\))
+      | (?P<op>!=|<=|>=|=|<|>|\(|\)|\{|\})
       | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
     )""",
     re.VERBOSE,
@@ -173,6 +173,7 @@ _FIELDS = {
     "createdTime",
     "sharedWithMe",
 }
+_PROPERTY_FIELDS = {"properties", "appProperties"}  # appProperties has { key='k' and value='v' }
 
 
 def _tokens(query: str) -> list[tuple[str, str]]:
@@ -194,7 +195,8 @@ def _tokens(query: str) -> list[tuple[str, str]]:
 
 class _Parser:
     """``expr := term (or term)*``, ``term := factor (and factor)*``,
-    ``factor := not factor | ( expr ) | 'value' in field | field op value``."""
+    ``factor := not factor | ( expr ) | 'value' in field | field op value
+    | properties has { key = 'k' and value = 'v' }``."""
 
     def __init__(self, query: str) -> None:
         self.tokens = _tokens(query)
@@ -252,6 +254,8 @@ class _Parser:
             if target[0] != "word" or target[1] not in _FIELDS:
                 raise QueryError("unknown field")
             return ("in", target[1], text)
+        if kind == "word" and text in _PROPERTY_FIELDS:
+            return self.has(text)
         if kind != "word" or text not in _FIELDS:
             raise QueryError(f"unknown field {text}")
         _, op = self.take()
@@ -263,6 +267,25 @@ class _Parser:
         elif value_kind != "string":
             raise QueryError("expected a value")
         return (op, text, value)
+
+    def has(self, field_name: str) -> Any:
+        """``{ key = 'k' and value = 'v' }`` after ``properties`` / ``appProperties``: Drive
+        asks for both, the key and the value."""
+        if not self.keyword("has") or self.take() != ("op", "{"):
+            raise QueryError("expected has {")
+        pair: dict[str, str] = {}
+        for position, name in enumerate(("key", "value")):
+            if position and not self.keyword("and"):
+                raise QueryError("expected and")
+            if not self.keyword(name) or self.take() != ("op", "="):
+                raise QueryError(f"expected {name} =")
+            kind, text = self.take()
+            if kind != "string":
+                raise QueryError("expected a string")
+            pair[name] = text
+        if self.take() != ("op", "}"):
+            raise QueryError("missing }")
+        return ("has", field_name, pair["key"], pair["value"])
 
 
 def parse_query(query: str) -> Any:
@@ -281,6 +304,9 @@ def evaluate(tree: Any, info: dict[str, Any]) -> bool:
         return all(evaluate(part, info) for part in tree[1])
     if head == "not":
         return not evaluate(tree[1], info)
+    if head == "has":
+        _, field_name, key, value = tree
+        return bool((info.get(field_name) or {}).get(key) == value)
     if head == "in":
         _, field_name, value = tree
         if field_name == "owners":

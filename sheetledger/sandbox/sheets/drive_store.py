@@ -51,6 +51,30 @@ def storage_quota_error() -> HTTPError:
     return HTTPError(Response.json(body, 403))
 
 
+PROPERTY_LIMIT = (
+    "Properties and app properties are limited to 124 bytes in UTF-8 encoding, counting both "
+    "the key and the value."
+)
+
+
+def app_properties(body: dict[str, Any], *, patch: bool = False) -> dict[str, Any]:
+    """The ``appProperties`` of a create (or an update: ``patch``, where null removes one),
+    refused as Drive refuses them: each key and value together at most 124 bytes of UTF-8."""
+    given = body.get("appProperties") or {}
+    if not isinstance(given, dict):
+        raise drive_error(400, "invalid", "Invalid value for appProperties.", "appProperties")
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None and patch:
+            out[str(key)] = None
+            continue
+        text = "" if value is None else str(value)
+        if len(str(key).encode()) + len(text.encode()) > 124:
+            raise drive_error(403, "propertyLengthLimitExceeded", PROPERTY_LIMIT)
+        out[str(key)] = text
+    return out
+
+
 def not_found(fid: str) -> HTTPError:
     return drive_error(404, "notFound", f"File not found: {fid}.", "fileId")
 
@@ -71,6 +95,8 @@ class DriveStore(SheetsCore):
         self.drive_files: dict[str, DriveFile] = {}
         self.shared_drives: dict[str, SharedDrive] = {}
         self.sheet_places: dict[str, Place] = {}
+        # The sharing e-mails Drive would send (permissions.create, sendNotificationEmail).
+        self.share_notices: list[dict[str, str]] = []
 
     # ------------------------------------------------------------------ ids and lookups
 
@@ -198,7 +224,7 @@ class DriveStore(SheetsCore):
             drive_id=place.drive_id,
             content=content if mime != FOLDER_MIME else b"",
             description=str(metadata.get("description") or ""),
-            app_properties=dict(metadata.get("appProperties") or {}),
+            app_properties=app_properties(metadata),
         )
         self.drive_files[item.id] = item
         return item
@@ -253,6 +279,8 @@ class DriveStore(SheetsCore):
             "modifiedTime": rfc3339(book.modified),
             "shared": bool(book.permissions) or place.drive_id is not None,
         }
+        if book.app_properties:
+            out["appProperties"] = dict(book.app_properties)
         self._add_ownership(out, book.owner, place.drive_id)
         return out
 

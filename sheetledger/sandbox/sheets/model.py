@@ -342,10 +342,12 @@ class Spreadsheet:
         self.metadata: list[DevMeta] = []
         self.metadata_ids: set[int] | None = None  # cache for id checks; rebuilt when stale
         self.trashed = False
+        self.app_properties: dict[str, str] = {}  # Drive's appProperties of the file
 
     def clone(self) -> Spreadsheet:
         twin = copy.copy(self)
         twin.permissions = copy.deepcopy(self.permissions)
+        twin.app_properties = dict(self.app_properties)
         twin.sheets = [sheet.clone() for sheet in self.sheets]
         twin.named_ranges = copy.deepcopy(self.named_ranges)
         twin.metadata = [meta.clone() for meta in self.metadata]
@@ -361,6 +363,7 @@ class Spreadsheet:
         """
         twin = copy.copy(self)
         twin.permissions = copy.deepcopy(self.permissions)
+        twin.app_properties = dict(self.app_properties)
         twin.sheets = [sheet.fork() for sheet in self.sheets]
         twin.named_ranges = copy.deepcopy(self.named_ranges)
         twin.metadata = [meta.clone() for meta in self.metadata]

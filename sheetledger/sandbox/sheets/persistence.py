@@ -32,6 +32,7 @@ class Persistence(SheetsCore):
             "locale": book.locale,
             "timeZone": book.time_zone,
             "permissions": book.permissions,
+            "appProperties": book.app_properties,
             "created": book.created,
             "modified": book.modified,
             "version": book.version,
@@ -81,6 +82,7 @@ class Persistence(SheetsCore):
                     now=data["created"],
                 )
                 book.permissions = data["permissions"]
+                book.app_properties = dict(data.get("appProperties") or {})
                 book.modified, book.version = data["modified"], data["version"]
                 book.named_ranges = data["namedRanges"]
                 book.metadata = [DevMeta(*m) for m in data["metadata"]]
