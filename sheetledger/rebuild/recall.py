@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from sheetledger.config import Config
 from sheetledger.crm.parse import confirmed_total, parse_payments
+from sheetledger.ledger.records import PaymentRow
 from sheetledger.ledger.view import LedgerChanges, LedgerView, TabRows
 from sheetledger.model import ZERO, RowCode, money
 from sheetledger.rebuild.notes import NoteRecord, latest_records
@@ -97,7 +98,11 @@ def _text(value: Any) -> str:
 
 
 def current_states(payments: TabRows) -> dict[str, str]:
-    return {row_id: state_key(row) for row_id, row in payments.rows.items()}
+    key = _state_key
+    return {
+        row_id: key(row.state, row.pushed_amount, row.amount)
+        for row_id, row in payments.typed(PaymentRow).items()
+    }
 
 
 def remembered_states(store: LocalState) -> dict[str, str] | None:
@@ -132,10 +137,12 @@ def suspects(payments: TabRows, remembered: Mapping[str, str] | None) -> set[str
     """
     if remembered is None:
         return set()
+    key, copies = _state_key, payments.copies
     found = {
         row_id
-        for row_id, row in payments.rows.items()
-        if row_id not in payments.copies and remembered.get(row_id, "") != state_key(row)
+        for row_id, row in payments.typed(PaymentRow).items()
+        if remembered.get(row_id, "") != key(row.state, row.pushed_amount, row.amount)
+        and row_id not in copies
     }
     return found | (set(remembered) - set(payments.rows))
 
