@@ -529,17 +529,26 @@ class LedgerSheets:
             positions: dict[str, int] = {}
             copies: dict[str, list[int]] = {}
             last_id = 1
+            kind = schema.id_column.kind
             for block in sheet.get("data", []):
                 first = int(block.get("startRow", 0)) + 1
                 for offset, row in enumerate(block.get("rowData", []), start=first):
                     raw = _effective((row.get("values") or [{}])[0])
-                    if offset == 1 or raw in ("", None):
+                    if offset == 1 or raw is None or raw == "":
                         continue
-                    last_id = max(last_id, offset)
-                    try:
-                        row_id = str(from_cell(schema.id_column.kind, raw, self.tz))
-                    except CellProblem:
-                        continue
+                    if offset > last_id:
+                        last_id = offset
+                    # (an ID as Sheets holds it, most of them, is taken as it is: a write
+                    # locates the rows of 40,000 IDs)
+                    if kind is Kind.TEXT and type(raw) is str and raw[0] != "'":
+                        row_id = raw
+                    elif kind is Kind.INT and type(raw) is int:
+                        row_id = str(raw)
+                    else:
+                        try:
+                            row_id = str(from_cell(kind, raw, self.tz))
+                        except CellProblem:
+                            continue
                     if positions.setdefault(row_id, offset) != offset:
                         copies.setdefault(row_id, []).append(offset)
             sheet_id = int(sheet["properties"].get("sheetId", 0))
