@@ -48,6 +48,7 @@ from sheetledger.connect import (
     open_state,
 )
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
+from sheetledger.ledger.records import PaymentRow
 from sheetledger.ledger.sheets import LedgerSheets
 from sheetledger.lifecycle import run_until_signalled
 from sheetledger.logs import redact
@@ -95,7 +96,7 @@ def settle_journal(store: LocalState, ledger: LedgerSheets) -> None:
     """
     view = ledger.last_view
     if view is not None and "payments" in view.tabs:
-        store.journal_settle(marked_pushes(view.tab("payments")))
+        store.journal_settle(marked_pushes(view.tab("payments").typed(PaymentRow).values()))
     if view is not None and "invoices" in view.tabs:  # the payment orders' pushes
         store.journal_settle(marked_orders(view.tab("invoices")))
 

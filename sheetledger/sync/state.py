@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+
+from sheetledger.ledger.records import PaymentRow
 
 
 class SyncStatus(StrEnum):
@@ -66,14 +67,14 @@ class RowState:
         return RowState(status, self.seq + 1, "")
 
 
-def marked_pushes(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+def marked_pushes(rows: Iterable[PaymentRow]) -> dict[str, int]:
     """Payment ID -> the last event the ledger shows as pushed (its ``#n``), for the rows
     that show one. A journaled push at or below it has its mark: it awaits nothing."""
     marked = {}
     for row in rows:
-        seq = RowState.parse(row.get("state")).seq
-        if seq and row.get("id") is not None:
-            marked[str(row["id"])] = seq
+        seq = RowState.parse(row.state).seq
+        if seq and row.id is not None:
+            marked[str(row.id)] = seq
     return marked
 
 

@@ -17,6 +17,7 @@ from sheetledger.config import Secret
 from sheetledger.connect import build_clients, open_state
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.daemon import Daemon
+from sheetledger.ledger.records import PaymentRow
 from sheetledger.retry import RetryPolicy
 from sheetledger.sandbox.runner import OWNER_ID, Sandbox
 from sheetledger.store import LocalState
@@ -157,11 +158,12 @@ def test_the_journal_forgets_only_pushes_the_ledger_shows_marked(tmp_path: Path)
         ]
     )
     marked = marked_pushes(
-        [
+        PaymentRow.from_cells(cells)
+        for cells in (
             {"id": "501:1", "state": "pushed #1"},
             {"id": "502:1", "state": ""},
             {"id": "503:1", "state": "reversed #2"},
-        ]
+        )
     )
     assert marked == {"501:1": 1, "503:1": 2}
     assert store.journal_settle(marked) == 1
