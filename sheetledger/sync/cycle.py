@@ -35,6 +35,7 @@ from sheetledger.sync.plan import (
     CabinetPlan,
     CabinetRead,
     CycleInput,
+    CyclePlan,
     Settled,
     must_read_all,
     plan_cabinet,
@@ -148,14 +149,14 @@ def run_cycle(
     news: OrderNews | None = None,
 ) -> CycleReport:
     """Read → plan → push → write → mirror. Every decision is ``plan_cycle``'s."""
-    today = now.astimezone(config.tz).date()
-    given, read_problems = _read(config, ledger, crm, store, cabinets or {}, memory, full, now)
+    today, rooms = now.astimezone(config.tz).date(), cabinets or {}
+    given, problems = _read(config, ledger, crm, store, rooms, memory, full, now)
     reminding = memory is not None and reminder_due(config, now, memory.orders_reminded_on)
     given = replace(given, may_idle=memory is not None and not dry_run and not reminding)
     plan = plan_cycle(given)
     leads_read = len(given.leads)
     given = replace(given, leads=())  # (a first import's 10,000 parsed leads can go)
-    problems = [*read_problems, *plan.problems]
+    problems += plan.problems
     if plan.idle:
         return CycleReport(leads_read=leads_read, problems=problems, cursor=plan.cursor, idle=True)
     if memory is not None and not dry_run:
@@ -165,34 +166,14 @@ def run_cycle(
     outcome = PushOutcome()
     if (plan.push.events or plan.push.lead_patches) and not dry_run:
         outcome = CrmPusher(crm, store).push(list(plan.push.lead_patches.values()), plan.notes())
-    done = settle(plan, outcome, given, dry_run=dry_run)
     problems += outcome.problems
-    orders = _orders(config, given, done, crm, store, news, now, dry_run)
-    if "invoices" in given.broken:
-        title = ledger.tabs["invoices"].title
-        problems.append(f"tab '{title}': {given.broken['invoices']} — payment orders not synced")
-    if orders is not None:
-        merged = LedgerChanges()
-        merged.extend(done.changes)
-        merged.extend(orders.changes)
-        done = replace(done, changes=merged, final=orders.final)
-        problems += orders.problems
+    done = settle(plan, outcome, given, dry_run=dry_run)
+    done, orders = _orders(config, given, done, crm, store, news, now, dry_run, problems)
     cells, mirrored = 0, True
     if not dry_run:
-        if "cash" in given.broken:
-            title = ledger.tabs["cash"].title
-            problems.append(f"tab '{title}': {given.broken['cash']} — not rewritten")
-        cells = ledger.write(done.changes)
-        remember_ledger(store, done.final)
-        if done.pushed:
-            store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
-        planned = ((e.payment_id, e.seq) for e in plan.push.events)
-        store.journal_remove(stale_pushes(store.journal_keys(), given.recall, planned))
-        if orders is not None and orders.delivered:
-            store.journal_remove(orders.delivered)
-        store.trust_journal()
+        cells = _write(ledger, store, given, plan, done, orders, problems)
         for room in plan.cabinets:
-            written, problem = _write_cabinet(config, room, cabinets or {}, done, today)
+            written, problem = _write_cabinet(config, room, rooms, done, today)
             cells += written
             problems += [problem] if problem else []
             mirrored = mirrored and not problem
@@ -219,6 +200,33 @@ def run_cycle(
         handovers=list(plan.handovers),
         unsettled=unsettled,
     )
+
+
+def _write(
+    ledger: LedgerSheets,
+    store: LocalState,
+    given: CycleInput,
+    plan: CyclePlan,
+    done: Settled,
+    orders: OrdersDone | None,
+    problems: list[str],
+) -> int:
+    """The master's write, then what the local state keeps of it: the rows' states, and the
+    journal without the pushes the write marked. The cells written."""
+    if "cash" in given.broken:
+        problems.append(
+            f"tab '{ledger.tabs['cash'].title}': {given.broken['cash']} — not rewritten"
+        )
+    cells = ledger.write(done.changes)
+    remember_ledger(store, done.final)
+    if done.pushed:
+        store.journal_remove((e.payment_id, e.seq) for e in done.pushed)
+    planned = ((e.payment_id, e.seq) for e in plan.push.events)
+    store.journal_remove(stale_pushes(store.journal_keys(), given.recall, planned))
+    if orders is not None and orders.delivered:
+        store.journal_remove(orders.delivered)
+    store.trust_journal()
+    return cells
 
 
 def _read(
@@ -324,16 +332,25 @@ def _orders(
     news: OrderNews | None,
     now: datetime,
     dry_run: bool,
-) -> OrdersDone | None:
-    """The payment orders' step (``orders/cycle.py``); None when Invoices cannot be used."""
-    if "invoices" not in done.final.tabs:
-        return None
+    problems: list[str],
+) -> tuple[Settled, OrdersDone | None]:
+    """The payment orders' step (``orders/cycle.py``): ``done`` with the orders' changes
+    added, and what the step did (None when the Invoices tab cannot be used)."""
     if "invoices" in given.broken:
-        return None  # said in the cycle's problems
+        title = given.titles["invoices"]
+        problems.append(f"tab '{title}': {given.broken['invoices']} — payment orders not synced")
+        return done, None
+    if "invoices" not in done.final.tabs:
+        return done, None
     rooms = [(read.cabinet, read.view) for read in given.cabinets]
-    return run_orders(
+    orders = run_orders(
         config, done.final, rooms, given.lookups, crm, store, news, now=now, dry_run=dry_run
     )
+    problems += orders.problems
+    merged = LedgerChanges()
+    merged.extend(done.changes)
+    merged.extend(orders.changes)
+    return replace(done, changes=merged, final=orders.final), orders
 
 
 def _write_cabinet(
