@@ -173,8 +173,11 @@ def plan_handovers(
     label = cabinet_label(cabinet)
     payments = master.tab("payments").typed(PaymentRow)
     held = master.tab("payments").copies
+    forms = cabinet_view.tab("handover").typed(HandoverRow)
+    if not any(form.accept and form.received is not None for form in forms.values()):
+        return plan  # (most cycles: no handover accepted, no cash looked at)
     cash_rows = [r for r in unconfirmed_cash(master, today) if str(r.id) not in held]
-    for manager, form in cabinet_view.tab("handover").typed(HandoverRow).items():
+    for manager, form in forms.items():
         amount = form.received
         if not form.accept or amount is None:
             continue
