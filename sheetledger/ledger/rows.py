@@ -55,7 +55,10 @@ class RowCache:
     forgotten then). Belongs to one tab read at one width, in one time zone.
     """
 
-    rows: dict[tuple[Any, ...], Parsed] = field(default_factory=dict)
+    # raw cells -> (those raw cells as first read, the row): a row read again is kept
+    # under the key of the read that converted it, whose cells the row itself holds, so
+    # the cache holds one copy of a row's text, not that read's and the latest one's.
+    rows: dict[tuple[Any, ...], tuple[tuple[Any, ...], Parsed]] = field(default_factory=dict)
 
 
 def parse_rows(
@@ -143,11 +146,11 @@ def _parse(
             missed = data if len(misses) == len(data) else [data[index] for index in misses]
             fresh = _convert(columns, missed, tz, build, zeros)
             for index, parsed in zip(misses, fresh, strict=True):
-                found[index] = parsed
-            cache.rows = dict(zip(raw_keys, found, strict=True))
+                found[index] = (raw_keys[index], parsed)
+            cache.rows = {kept[0]: kept for kept in found}
             for index in zeros:  # 0.0 == -0.0, but their amounts differ: such rows are not kept
                 cache.rows.pop(raw_keys[misses[index]], None)
-        parsed_rows: list[Parsed] = found
+        parsed_rows: list[Parsed] = [kept[1] for kept in found]
     else:
         parsed_rows = _convert(columns, data, tz, build)
     by_id, positions = out.rows, out.positions

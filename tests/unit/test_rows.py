@@ -133,3 +133,17 @@ def test_a_row_whose_cells_did_not_change_is_the_row_read_before() -> None:
         )
         rows = [first[0], ["7:1", 7, "", "", "", "cash", now, "", now]]
         assert _same(parse_rows(PAYMENTS, rows, TZ, cache=cache), parse_rows(PAYMENTS, rows, TZ))
+
+
+def test_a_row_read_again_keeps_one_copy_of_its_text() -> None:
+    """The cache keeps a row under the cells it was converted from, not the latest read's
+    equal copies: the row and its key share one copy of the text."""
+    cache = RowCache()
+    name = "".join(["Ива", "нова"])  # an object of its own, as each read's JSON gives
+    parse_rows(PAYMENTS, [PAYMENTS.headers, ["7:1", 7, "", name]], TZ, cache=cache)
+    again = "".join(["Ива", "нова"])
+    assert again == name and again is not name
+    after = parse_rows(PAYMENTS, [PAYMENTS.headers, ["7:1", 7, "", again]], TZ, cache=cache)
+    assert after.rows["7:1"].manager is name
+    [(key, (kept_key, _))] = cache.rows.items()
+    assert key[3] is name and kept_key is key
