@@ -81,8 +81,14 @@ def _amount(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None  # "NaN" parses, then breaks every comparison
 
 
-def parse_deal(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> Deal:
-    values = field_values(lead)
+def parse_deal(
+    lead: Mapping[str, Any],
+    amo: AmoConfig,
+    tz: ZoneInfo,
+    values: dict[int, list[dict[str, Any]]] | None = None,
+) -> Deal:
+    """The lead as a ``Deal``; ``values`` is ``field_values(lead)`` when the caller has it."""
+    values = field_values(lead) if values is None else values
     fields = amo.fields
     return Deal(
         id=int(lead["id"]),
@@ -100,14 +106,19 @@ def parse_deal(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> Deal:
     )
 
 
-def parse_payments(lead: Mapping[str, Any], amo: AmoConfig, tz: ZoneInfo) -> list[Payment]:
+def parse_payments(
+    lead: Mapping[str, Any],
+    amo: AmoConfig,
+    tz: ZoneInfo,
+    values: dict[int, list[dict[str, Any]]] | None = None,
+) -> list[Payment]:
     """One ``Payment`` per filled slot; a slot counts as filled when its amount or type is set.
 
     A value the ledger cannot use (an unknown payment type, an amount that is not a
     number) does not drop the payment: it comes back with ``problem`` set, so the row
     shows the code and the rest of the sync goes on.
     """
-    values = field_values(lead)
+    values = field_values(lead) if values is None else values
     deal_id = int(lead["id"])
     methods: Mapping[str, Method] = {k.casefold(): v for k, v in amo.methods.items()}
     payments = []
@@ -163,7 +174,10 @@ def pull_lead(lead: Mapping[str, Any] | PulledLead, amo: AmoConfig, tz: ZoneInfo
     """``lead`` parsed (a lead parsed already is kept as it is)."""
     if isinstance(lead, PulledLead):
         return lead
-    return PulledLead(parse_deal(lead, amo, tz), tuple(parse_payments(lead, amo, tz)))
+    values = field_values(lead)
+    return PulledLead(
+        parse_deal(lead, amo, tz, values), tuple(parse_payments(lead, amo, tz, values))
+    )
 
 
 def pull_leads(
