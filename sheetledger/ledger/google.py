@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 SERVICE = "Google Sheets"
+SIGN_IN = "Google sign-in"
 
 SCOPES = (
     "https://www.googleapis.com/auth/spreadsheets",
@@ -173,13 +174,29 @@ def installed_app_flow(client_secrets_file: str, *, open_browser: bool = True) -
     flow, a local redirect); the ``authorized_user`` JSON with the refresh token is returned."""
     # optional dependency: only this one-time command needs google-auth-oauthlib
     from google_auth_oauthlib.flow import InstalledAppFlow
+    from oauthlib.oauth2 import OAuth2Error
 
     flow = InstalledAppFlow.from_client_secrets_file(client_secrets_file, scopes=list(SCOPES))
-    credentials = flow.run_local_server(port=0, open_browser=open_browser)
+    try:
+        credentials = flow.run_local_server(port=0, open_browser=open_browser)
+    except OAuth2Error as exc:
+        raise sign_in_refused(exc.error, exc.description) from exc
     info: dict[str, Any] = json.loads(credentials.to_json())
     info.pop("token", None)  # the access token is short-lived; the refresh token is the secret
     info.pop("expiry", None)
     return info
+
+
+def sign_in_refused(error: str, description: str) -> FatalError:
+    """The installed-app flow's OAuth error (``access_denied``, ``invalid_grant``...) as ours."""
+    if error == "access_denied":
+        return FatalError(
+            SIGN_IN, "access was declined in the browser (access_denied); nothing was saved"
+        )
+    hint = "check the --client-secrets file (a Desktop app client of your project)"
+    if error == "insecure_transport":
+        hint = "the sandbox's emulator is plain http: set OAUTHLIB_INSECURE_TRANSPORT=1"
+    return FatalError(SIGN_IN, f"Google refused the sign-in: {error}: {description}", hint=hint)
 
 
 def connect(

@@ -15,6 +15,11 @@ takes; the access token then belongs to the person's e-mail (they own what they 
 A wrong client secret or an unknown refresh token is ``invalid_grant`` /
 ``invalid_client`` as Google answers.
 
+The same refresh token can be had the way a person gets it, through the installed-app
+flow (google_consent.py): ``add_client`` makes a "Desktop app" OAuth client,
+``authorize`` answers the consent request of ``GET /o/oauth2/auth`` for the person
+``consent`` says is at the browser, and ``grant_type=authorization_code`` redeems its code.
+
 Key pairs are generated once per process per e-mail (RSA 2048 takes ~50 ms) so
 many emulators in one test run stay fast.
 """
@@ -33,10 +38,22 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-__all__ = ["JWT_BEARER", "ServiceAccount", "TokenError", "TokenIssuer"]
+from sheetledger.sandbox.google_consent import (
+    CODE_LIFETIME,
+    AuthPage,
+    Code,
+    Consent,
+    InstalledClient,
+    check_verifier,
+    redirect_matches,
+    with_query,
+)
+
+__all__ = ["JWT_BEARER", "AuthPage", "ServiceAccount", "TokenError", "TokenIssuer"]
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 REFRESH = "refresh_token"
+AUTH_CODE = "authorization_code"
 TOKEN_LIFETIME = 3599  # what oauth2.googleapis.com answers for a fresh token
 
 
@@ -121,6 +138,19 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+def _request_problem(query: dict[str, str]) -> str:
+    """What Google's error page says of a malformed consent request, or ``""``."""
+    if query.get("response_type") != "code":
+        return "Invalid response_type: " + query.get("response_type", "")
+    if not query.get("scope", "").strip():
+        return "Missing required parameter: scope"
+    if query.get("code_challenge_method", "plain") not in ("S256", "plain"):
+        return "Invalid code_challenge_method: " + query["code_challenge_method"]
+    if "code_challenge_method" in query and not query.get("code_challenge"):
+        return "Missing required parameter: code_challenge"
+    return ""
+
+
 @dataclass
 class _Token:
     email: str
@@ -134,6 +164,9 @@ class TokenIssuer:
         self.accounts: dict[str, ServiceAccount] = {}
         self.users: dict[str, tuple[str, str, str]] = {}  # refresh token -> email, id, secret
         self._tokens: dict[str, _Token] = {}
+        self.clients: dict[str, InstalledClient] = {}
+        self.consent = Consent()
+        self._codes: dict[str, Code] = {}
         self._lock = threading.Lock()
 
     def add_account(self, email: str) -> ServiceAccount:
@@ -156,6 +189,90 @@ class TokenIssuer:
             "client_secret": client_secret,
             "refresh_token": refresh,
             "token_uri": token_uri,
+        }
+
+    def add_client(self) -> InstalledClient:
+        """A new OAuth client of type "Desktop app" (its secrets: ``client.secrets_json``)."""
+        client = InstalledClient.new()
+        with self._lock:
+            self.clients[client.client_id] = client
+        return client
+
+    def sign_in(self, email: str | None, *, allow: bool = True) -> None:
+        """Who is signed in at the browser, and whether they allow the app (or decline)."""
+        with self._lock:
+            self.consent = Consent(email, allow)
+
+    def authorize(self, query: dict[str, str], now: float) -> str:
+        """The URL ``GET /o/oauth2/auth`` redirects the browser to, or raise ``AuthPage``.
+
+        ``AuthPage`` with status 200 is the sign-in page: nobody is signed in.
+        """
+        with self._lock:
+            client = self.clients.get(query.get("client_id", ""))
+            consent = self.consent
+        if client is None:
+            raise AuthPage(401, "invalid_client", "The OAuth client was not found.")
+        redirect_uri = query.get("redirect_uri", "")
+        if not redirect_matches(redirect_uri, client.redirect_uris):
+            raise AuthPage(
+                400,
+                "redirect_uri_mismatch",
+                "You can't sign in to this app because it doesn't comply with Google's OAuth "
+                "2.0 policy. If you're the app developer, register the redirect URI in the "
+                "Google Cloud Console. Request details: redirect_uri=" + redirect_uri,
+            )
+        refused = _request_problem(query)
+        if refused:
+            raise AuthPage(400, "invalid_request", refused)
+        if consent.email is None:
+            raise AuthPage(200, "sign_in", "Sign in - Google Accounts")
+        answer = {"state": query["state"]} if "state" in query else {}
+        if not consent.allow:
+            return with_query(redirect_uri, {"error": "access_denied", **answer})
+        code = "4/0sandbox-" + secrets.token_urlsafe(32)
+        scope = " ".join(query["scope"].split())
+        with self._lock:
+            self._codes[code] = Code(
+                consent.email,
+                client.client_id,
+                redirect_uri,
+                scope,
+                query.get("code_challenge", ""),
+                query.get("code_challenge_method", "plain"),
+                now + CODE_LIFETIME,
+            )
+        return with_query(redirect_uri, {**answer, "code": code, "scope": scope})
+
+    def _exchange(self, form: dict[str, Any], now: float) -> dict[str, Any]:
+        with self._lock:
+            client = self.clients.get(str(form.get("client_id") or ""))
+            # single use: whatever comes of this try, the code is spent
+            code = self._codes.pop(str(form.get("code") or ""), None)
+        if client is None:
+            raise TokenError("invalid_client", "The OAuth client was not found.", status=401)
+        if form.get("client_secret") != client.client_secret:
+            raise TokenError("invalid_client", "Unauthorized", status=401)
+        if code is None:
+            raise TokenError("invalid_grant", "Malformed auth code.")
+        if code.client_id != client.client_id or now >= code.expires_at:
+            raise TokenError("invalid_grant", "Bad Request")
+        if form.get("redirect_uri") != code.redirect_uri:
+            raise TokenError("redirect_uri_mismatch", "Bad Request")
+        problem = check_verifier(code, str(form.get("code_verifier") or ""))
+        if problem:
+            raise TokenError("invalid_grant", problem)
+        refresh = "1//sandbox-" + secrets.token_urlsafe(32)
+        token = "ya29.sandbox-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self.users[refresh] = (code.email, client.client_id, client.client_secret)
+            self._tokens[token] = _Token(code.email, now + TOKEN_LIFETIME)
+        return {
+            "access_token": token,
+            "expires_in": TOKEN_LIFETIME,
+            "refresh_token": refresh,
+            "scope": code.scope,
+            "token_type": "Bearer",
         }
 
     def _refresh(self, form: dict[str, Any], now: float) -> dict[str, Any]:
@@ -193,6 +310,8 @@ class TokenIssuer:
         signed_now = now if wall is None else wall
         if form.get("grant_type") == REFRESH:
             return self._refresh(form, now)
+        if form.get("grant_type") == AUTH_CODE:
+            return self._exchange(form, now)
         if form.get("grant_type") != JWT_BEARER:
             raise TokenError(
                 "unsupported_grant_type", "Invalid grant_type: " + str(form.get("grant_type", ""))

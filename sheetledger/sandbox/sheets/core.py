@@ -6,6 +6,7 @@ Every resource module (values, batchUpdate requests, Drive, people's edits) is a
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import random
@@ -23,7 +24,7 @@ from sheetledger.sandbox.a1 import (
     parse_cells,
     split_range,
 )
-from sheetledger.sandbox.google_auth import TokenError, TokenIssuer
+from sheetledger.sandbox.google_auth import AuthPage, TokenError, TokenIssuer
 from sheetledger.sandbox.server import Emulator, HTTPError, Request, Response, route
 from sheetledger.sandbox.sheets.cells import Formula, json_number
 from sheetledger.sandbox.sheets.errors import (
@@ -49,6 +50,22 @@ VALUE_INPUT = ("RAW", "USER_ENTERED")
 VALUE_RENDER = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
 DATETIME_RENDER = ("SERIAL_NUMBER", "FORMATTED_STRING")
 DIMENSIONS = ("ROWS", "COLUMNS")
+
+
+def basic_credentials(header: str) -> dict[str, str]:
+    """``client_id``/``client_secret`` of an HTTP Basic ``Authorization`` header (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except ValueError:
+        return {}
+    client_id, _, client_secret = decoded.partition(":")
+    return {
+        "client_id": urllib.parse.unquote_plus(client_id),
+        "client_secret": urllib.parse.unquote_plus(client_secret),
+    }
 
 
 def flag(value: Any, default: bool = False) -> bool:
@@ -83,13 +100,18 @@ class SheetsCore(Emulator):
         account = self.issuer.add_account(email or self.service_account_email)
         return account.info(token_uri)
 
+    def installed_app_secrets(self, base_url: str) -> dict[str, dict[str, object]]:
+        """A new "Desktop app" OAuth client's secrets JSON, its URIs at ``base_url``."""
+        base = base_url.rstrip("/")
+        return self.issuer.add_client().secrets_json(f"{base}/o/oauth2/auth", f"{base}/token")
+
     def access_token(self, email: str | None = None) -> str:
         """A bearer token for raw HTTP calls (tests, scripts) without the JWT grant."""
         return self.issuer.issue_for_tests(email or self.service_account_email, self.clock())
 
     def refuse(self, request: Request, kind: str | None) -> Response | None:
         path = request.path
-        if path == "/token" or path.startswith("/_sandbox/"):
+        if path == "/token" or path.startswith(("/_sandbox/", "/o/oauth2/")):
             return None
         header = request.headers.get("Authorization") or ""
         if not header.lower().startswith("bearer "):
@@ -631,11 +653,22 @@ class SheetsCore(Emulator):
 
     @route("POST", r"/token")
     def oauth_token(self, request: Request) -> Response:
+        form = {**basic_credentials(request.headers.get("Authorization") or ""), **request.form()}
         try:
-            body = self.issuer.grant(request.form(), self.clock(), wall=time.time())
+            body = self.issuer.grant(form, self.clock(), wall=time.time())
         except TokenError as exc:
             return Response.json(exc.body, exc.status)
         return Response.json(body)
+
+    @route("GET", r"/o/oauth2/(?:v2/)?auth")
+    def oauth_consent(self, request: Request) -> Response:
+        """The consent page: a 302 back to the app's redirect URI, or Google's error page."""
+        query = {name: values[0] for name, values in request.query.items() if values}
+        try:
+            location = self.issuer.authorize(query, self.clock())
+        except AuthPage as page:
+            return Response(page.status, page.html(), {"Content-Type": "text/html; charset=utf-8"})
+        return Response(302, b"", {"Location": location})
 
     # ------------------------------------------------------------------ new spreadsheets
 

@@ -345,6 +345,20 @@ class PeopleEdits(DriveApi, CopyPasteRequests, SheetRequests):
             self.service_account_info(f"http://{host}/token", request.arg("email"))
         )
 
+    @route("POST", r"/_sandbox/oauth_client")
+    def control_oauth_client(self, request: Request) -> Response:
+        """An installed app's client secrets (``sheetledger auth google --client-secrets``)."""
+        host = request.headers.get("Host") or "127.0.0.1"
+        return Response.json(self.installed_app_secrets(f"http://{host}"), 201)
+
+    @route("POST", r"/_sandbox/sign_in")
+    def control_sign_in(self, request: Request) -> Response:
+        """Who is at the browser of the consent page; ``allow: false`` declines."""
+        body = request.json() or {}
+        email = body.get("email")
+        self.issuer.sign_in(str(email) if email else None, allow=bool(body.get("allow", True)))
+        return Response.json({"email": email, "allow": bool(body.get("allow", True))})
+
     @route("POST", r"/_sandbox/token")
     def control_token(self, request: Request) -> Response:
         body = request.json() or {}
