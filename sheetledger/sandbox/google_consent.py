@@ -12,7 +12,7 @@ The emulator's "browser" is told from the control side who is signed in and whet
 allow (``Consent``). A request Google cannot trust to redirect (an unknown client, a
 redirect URI the client does not have, a malformed request) gets Google's error page, not
 a redirect. A loopback redirect URI matches the client's ``http://localhost`` whatever its
-port (RFC 8252 §7.3). A code is single-use, lives 10 minutes, and is redeemed only by its
+port (RFC 8252, section 7.3). A code is single-use, lives 10 minutes, and is redeemed only by its
 client with its redirect URI and a verifier whose S256 hash is the challenge.
 """
 

@@ -53,7 +53,7 @@ DIMENSIONS = ("ROWS", "COLUMNS")
 
 
 def basic_credentials(header: str) -> dict[str, str]:
-    """``client_id``/``client_secret`` of an HTTP Basic ``Authorization`` header (RFC 6749 §2.3.1)."""
+    """The client id and secret of an HTTP Basic ``Authorization`` header (RFC 6749, 2.3.1)."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return {}
