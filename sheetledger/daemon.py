@@ -50,7 +50,7 @@ from sheetledger.connect import (
 from sheetledger.errors import FatalError, RetriableError, SheetledgerError
 from sheetledger.ledger.records import PaymentRow
 from sheetledger.ledger.sheets import LedgerSheets
-from sheetledger.lifecycle import run_until_signalled
+from sheetledger.lifecycle import run_until_signalled, settle_heap
 from sheetledger.logs import redact
 from sheetledger.orders.plan import marked_orders
 from sheetledger.outage import AMOCRM, GOOGLE, OutageWatch
@@ -488,6 +488,7 @@ class DaemonThread:
 def run_daemon(config: Config) -> int:
     """``sheetledger run``: serve until SIGTERM/SIGINT; returns the exit code."""
     daemon = Daemon(config)
+    settle_heap()
     try:
         run_until_signalled(daemon.serve)
     finally:
