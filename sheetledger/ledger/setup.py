@@ -19,15 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sheetledger.ledger.batch import DATE_FORMAT, MONEY_FORMAT
 from sheetledger.ledger.cells import Kind
-from sheetledger.ledger.sheets import (
-    DATE_FORMAT,
-    MONEY_FORMAT,
-    LedgerSheets,
-    check_header,
-    column_letter,
-    quote_title,
-)
+from sheetledger.ledger.sheets import LedgerSheets, check_header, column_letter, quote_title
 from sheetledger.ledger.tabs import Owner, TabSchema
 
 PROTECTION_TAG = "sheetledger: filled by the daemon"

@@ -15,11 +15,9 @@ in which a person's sort could still move a row; Sheets offers no conditional wr
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -29,7 +27,17 @@ from gspread.exceptions import APIError
 from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheetledger.errors import FatalError, RetriableError
-from sheetledger.ledger.cells import CellProblem, Kind, from_cell, to_cell
+from sheetledger.ledger.batch import (
+    MAX_BODY_BYTES,
+    ROWS_PER_REQUEST,
+    EncodedBatch,
+    cell_data,
+    column_runs,
+    new_cell_format,
+    row_formats,
+    update_cells,
+)
+from sheetledger.ledger.cells import CellProblem, Kind, from_cell
 from sheetledger.ledger.records import row_type
 from sheetledger.ledger.rows import RowCache, parse_rows
 from sheetledger.ledger.tabs import Tab, TabSchema
@@ -40,15 +48,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_BODY_BYTES = 9 * 1024 * 1024  # one batchUpdate's body at most (see _EncodedBatch.bodies)
-# Every money cell sheetledger writes (ledger, cabinets, reports) shows roubles the same way.
-MONEY_FORMAT = {"type": "NUMBER", "pattern": '#,##0.00 "₽"'}
-DATE_FORMAT = {"type": "DATE", "pattern": "dd.mm.yyyy"}
-# Shared by every request that sets them (never modified).
-_MONEY_CELL_FORMAT = {"numberFormat": MONEY_FORMAT}
-_DATE_CELL_FORMAT = {"numberFormat": DATE_FORMAT}
-_CHECKBOX_RULE = {"condition": {"type": "BOOLEAN"}, "strict": True}
-ROWS_PER_REQUEST = 500  # rows of one updateCells request within the batch (see _EncodedBatch)
 _READ_PARAMS = {
     "valueRenderOption": "UNFORMATTED_VALUE",
     "dateTimeRenderOption": "SERIAL_NUMBER",
@@ -417,10 +416,10 @@ class LedgerSheets:
         sheet_id = self._sheet_ids.get(title)
         if sheet_id is None:
             sheet_id = self.sheet_ids()[title]
-        batch = _EncodedBatch()
+        batch = EncodedBatch()
         cells = 0
-        for start, run in _runs(schema, values):
-            batch.add(self._update_cells(sheet_id, row, start, [run], schema, start, fmt=False))
+        for start, run in column_runs(schema, values):
+            batch.add(update_cells(self.tz, sheet_id, row, start, [run], schema, start, fmt=False))
             cells += len(run)
         if cells:
             body = batch.body()
@@ -592,7 +591,7 @@ class LedgerSheets:
             if layout is not None and layout.header_problem:
                 raise HeaderProblem(layout.title, layout.header_problem)
         where = self._locate(touched)  # raises when a tab is missing
-        requests_ = _EncodedBatch()
+        requests_ = EncodedBatch()
         cells = 0
         state_rows = self._state_rows(changes, where)
         merged = changes.merged_updates()
@@ -636,9 +635,11 @@ class LedgerSheets:
                     continue
                 # Every copy of a pasted row gets the same cells (its E_DUPLICATE flag).
                 for at in (row, *located.copies.get(rid, ())):
-                    for start, run in _runs(schema, vals):
+                    for start, run in column_runs(schema, vals):
                         requests_.add(
-                            self._update_cells(sheet_id, at, start, [run], schema, start, fmt=False)
+                            update_cells(
+                                self.tz, sheet_id, at, start, [run], schema, start, fmt=False
+                            )
                         )
                         cells += len(run)
             if new_rows:
@@ -648,10 +649,8 @@ class LedgerSheets:
                 for first in range(0, len(block), ROWS_PER_REQUEST):
                     part = block[first : first + ROWS_PER_REQUEST]
                     at = last_row + 1 + first
-                    requests_.add(self._update_cells(sheet_id, at, 0, part, schema, 0, fmt=True))
-                for request in _row_formats(
-                    sheet_id, last_row + 1, len(block), schema, clear=False
-                ):
+                    requests_.add(update_cells(self.tz, sheet_id, at, 0, part, schema, 0, fmt=True))
+                for request in row_formats(sheet_id, last_row + 1, len(block), schema, clear=False):
                     requests_.add(request)
                 cells += sum(len(b) for b in block)
             if replacement is not None:
@@ -661,11 +660,11 @@ class LedgerSheets:
                 if block:
                     for first in range(0, len(block), ROWS_PER_REQUEST):
                         part = block[first : first + ROWS_PER_REQUEST]
-                        cleared = self._update_cells(
-                            sheet_id, 2 + first, 0, part, schema, 0, fmt=True, clear=True
+                        cleared = update_cells(
+                            self.tz, sheet_id, 2 + first, 0, part, schema, 0, fmt=True, clear=True
                         )
                         requests_.add(cleared)
-                    for request in _row_formats(sheet_id, 2, len(block), schema, clear=True):
+                    for request in row_formats(sheet_id, 2, len(block), schema, clear=True):
                         requests_.add(request)
                     cells += sum(len(b) for b in block)
         for row_key in changes.keys:
@@ -683,8 +682,15 @@ class LedgerSheets:
             written = [(i, v) for i, v in enumerate(line) if schema.columns[i].key in values]
             for index, value in written:
                 requests_.add(
-                    self._update_cells(
-                        located.sheet_id, row_key.row, index, [[value]], schema, index, fmt=False
+                    update_cells(
+                        self.tz,
+                        located.sheet_id,
+                        row_key.row,
+                        index,
+                        [[value]],
+                        schema,
+                        index,
+                        fmt=False,
                     )
                 )
                 cells += 1
@@ -742,12 +748,14 @@ class LedgerSheets:
             raise FatalError(
                 "Google Sheets", f"tab '{title}' not found", hint="run `sheetledger init`"
             )
-        formats = [_new_cell_format(column.kind) for column in schema.columns]
+        formats = [new_cell_format(column.kind) for column in schema.columns]
         data = []
         for values in rows:
             cells = []
             for column, fmt in zip(schema.columns, formats, strict=True):
-                cell = self._cell(column.kind, values.get(column.key), fmt=True, clear=False)
+                cell = cell_data(
+                    column.kind, values.get(column.key), self.tz, fmt=True, clear=False
+                )
                 cells.append(cell | fmt)
             data.append({"values": cells})
         request = {
@@ -757,7 +765,7 @@ class LedgerSheets:
                 "fields": "userEnteredValue,userEnteredFormat.numberFormat,dataValidation",
             }
         }
-        batch = _EncodedBatch()
+        batch = EncodedBatch()
         batch.add(request)
         body = batch.body()
 
@@ -787,175 +795,6 @@ class LedgerSheets:
             (k, {"key": k, "value": v}) for k, v in changes.state.items() if k not in positions
         ]
         return updates, appends
-
-    def _update_cells(
-        self,
-        sheet_id: int,
-        row: int,
-        column: int,
-        block: list[list[Any]],
-        schema: TabSchema,
-        first_column: int,
-        *,
-        fmt: bool,
-        clear: bool = False,
-    ) -> dict[str, Any]:
-        rows = []
-        # Equal values make equal cells: share them. A first import is ~660,000 cells, and a
-        # dict per cell (two with its value, more with formats) was most of its peak memory.
-        # Zero is not shared: 0 == -0.0, but the two are written differently.
-        shared: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for line in block:
-            cells = []
-            for offset, value in enumerate(line):
-                kind = schema.columns[first_column + offset].kind
-                if type(value) in (Decimal, int, float) and value == 0:
-                    cells.append(self._cell(kind, value, fmt=fmt, clear=clear))
-                    continue
-                key = (kind, type(value), value)
-                cell = shared.get(key)
-                if cell is None:
-                    cell = shared[key] = self._cell(kind, value, fmt=fmt, clear=clear)
-                cells.append(cell)
-            rows.append({"values": cells})
-        # Values only: the formats of new rows go by column (``_row_formats``), not per cell.
-        return {
-            "updateCells": {
-                "start": {"sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": column},
-                "rows": rows,
-                "fields": "userEnteredValue",
-            }
-        }
-
-    def _cell(self, kind: Kind, value: Any, *, fmt: bool, clear: bool) -> dict[str, Any]:
-        cell: dict[str, Any] = {}
-        raw = to_cell(kind, value, self.tz)
-        if kind is Kind.BOOL and fmt and not clear:
-            raw = bool(raw) if raw != "" else False
-        if raw == "" or raw is None:
-            pass  # no userEnteredValue under the mask: the cell is cleared
-        elif isinstance(raw, bool):
-            cell["userEnteredValue"] = {"boolValue": raw}
-        elif isinstance(raw, int | float):
-            cell["userEnteredValue"] = {"numberValue": raw}
-        else:
-            cell["userEnteredValue"] = {"stringValue": raw}
-        return cell
-
-
-def _new_cell_format(kind: Kind) -> dict[str, Any]:
-    """The format and validation a new cell of ``kind`` gets (as ``_row_formats`` gives)."""
-    cell: dict[str, Any] = {}
-    if kind is Kind.MONEY:
-        cell["userEnteredFormat"] = _MONEY_CELL_FORMAT
-    elif kind is Kind.DATE:
-        cell["userEnteredFormat"] = _DATE_CELL_FORMAT
-    if kind is Kind.BOOL:
-        cell["dataValidation"] = _CHECKBOX_RULE
-    return cell
-
-
-def _row_formats(
-    sheet_id: int, row: int, count: int, schema: TabSchema, *, clear: bool
-) -> list[dict[str, Any]]:
-    """Number formats and checkboxes of ``count`` rows from ``row``: a repeatCell per run
-    of alike columns. Other columns get theirs cleared, as a per-cell write would.
-
-    Sent per cell they were 40% of a first import's request body (16 of 40 MB).
-    """
-    runs: list[tuple[int, int, dict[str, Any]]] = []  # (first column, end column, cell)
-    for index, column in enumerate(schema.columns):
-        cell = _new_cell_format(column.kind)
-        if clear:
-            cell.pop("dataValidation", None)
-        if runs and runs[-1][2] == cell:
-            runs[-1] = (runs[-1][0], index + 1, cell)
-        else:
-            runs.append((index, index + 1, cell))
-    return [
-        {
-            "repeatCell": {
-                "range": {
-                    "sheetId": sheet_id,
-                    "startRowIndex": row - 1,
-                    "endRowIndex": row - 1 + count,
-                    "startColumnIndex": first,
-                    "endColumnIndex": end,
-                },
-                "cell": cell,
-                "fields": "userEnteredFormat.numberFormat,dataValidation",
-            }
-        }
-        for first, end, cell in runs
-    ]
-
-
-class _EncodedBatch:
-    """The requests of one ``spreadsheets:batchUpdate``, JSON-encoded as they are added.
-
-    A first import writes ~660,000 cells. Kept as one tree of dicts, then dumped to one
-    JSON string, then encoded to bytes, it was three copies of itself at the peak; added
-    here ``ROWS_PER_REQUEST`` rows at a time, each part is bytes at once and its dicts go.
-    The parts still make one atomic batchUpdate, applied in order.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def add(self, request: Mapping[str, Any]) -> None:
-        # UTF-8, not \uXXXX escapes: Russian text is a third of the size.
-        text = json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        self.parts.append(text.encode())
-
-    def __bool__(self) -> bool:
-        return bool(self.parts)
-
-    def body(self) -> bytes:
-        """The request body, made in one join (so one copy of the parts, not two)."""
-        return next(self.bodies(None), b'{"requests":[]}')
-
-    def bodies(self, limit: int | None) -> Iterator[bytes]:
-        """The bodies to send, in order: one, unless it would pass ``limit`` bytes.
-
-        Google processes one batchUpdate atomically but times out after 180 s and advises
-        small payloads; a first import (tens of MB) is cut into several, in order. Every
-        row write is idempotent by ID and the cursor (the ``_state`` tab) comes last, so a
-        failure between two of them is finished by the next cycle, never doubled.
-        """
-        parts, self.parts = self.parts, []
-        batch: list[bytes] = []
-        size = 0
-        for part in parts:
-            if batch and limit is not None and size + len(part) + 1 > limit:
-                yield _join(batch)
-                batch, size = [], 0
-            batch.append(part)
-            size += len(part) + 1
-        if batch:
-            yield _join(batch)
-
-
-def _join(parts: list[bytes]) -> bytes:
-    pieces = [b'{"requests":[']
-    for index, part in enumerate(parts):
-        pieces += (b",", part) if index else (part,)
-    pieces.append(b"]}")
-    return b"".join(pieces)
-
-
-def _runs(schema: TabSchema, values: Mapping[str, Any]) -> list[tuple[int, list[Any]]]:
-    """Contiguous runs of columns to write: [(first column index, [values...])]."""
-    indexes = sorted(
-        schema.index[k] for k in values if k in schema.index and k != schema.id_column.key
-    )
-    runs: list[tuple[int, list[Any]]] = []
-    for index in indexes:
-        value = values[schema.columns[index].key]
-        if runs and runs[-1][0] + len(runs[-1][1]) == index:
-            runs[-1][1].append(value)
-        else:
-            runs.append((index, [value]))
-    return runs
 
 
 def _effective(cell: Mapping[str, Any]) -> Any:

@@ -19,8 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from sheetledger.config import Config
+from sheetledger.ledger.batch import MONEY_FORMAT
 from sheetledger.ledger.cells import Kind, neutralise
-from sheetledger.ledger.sheets import MONEY_FORMAT, HeaderProblem, LedgerSheets
+from sheetledger.ledger.sheets import HeaderProblem, LedgerSheets
 from sheetledger.ledger.tabs import PERCENT_COLUMNS, TabSchema
 from sheetledger.reports.figures import (
     Allocation,

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
+from sheetledger.ledger.batch import MONEY_FORMAT
 from sheetledger.ledger.cells import Kind
 from sheetledger.ledger.setup import prepare
-from sheetledger.ledger.sheets import MONEY_FORMAT, LedgerSheets, column_letter, quote_title
+from sheetledger.ledger.sheets import LedgerSheets, column_letter, quote_title
 from sheetledger.ledger.tabs import Owner
 from sheetledger.sandbox.runner import Sandbox
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheetledger.ledger.sheets import _runs, check_header, column_letter
+from sheetledger.ledger.batch import column_runs
+from sheetledger.ledger.sheets import check_header, column_letter
 from sheetledger.ledger.tabs import CASH, DEALS, MASTER_TABS, PAYMENTS, STATE, Owner
 from sheetledger.ledger.view import LedgerChanges, RowAppend, apply_changes, differing
 from tests.unit.builders import CONFIG, empty_view
@@ -122,18 +123,18 @@ def test_swapped_columns_are_caught() -> None:
 
 def test_runs_group_contiguous_columns_and_skip_the_id() -> None:
     values = {"id": "x", "amount": 1, "date": 2, "state": "s", "kind": "k", "unknown": 0}
-    assert _runs(PAYMENTS, values) == [
+    assert column_runs(PAYMENTS, values) == [
         (PAYMENTS.index["kind"], ["k"]),
         (PAYMENTS.index["amount"], [1, 2]),
         (PAYMENTS.index["state"], ["s"]),
     ]
-    assert _runs(PAYMENTS, {}) == []
+    assert column_runs(PAYMENTS, {}) == []
 
 
 @given(st.sets(st.sampled_from([c.key for c in PAYMENTS.columns])))
 def test_runs_cover_each_written_column_once(keys: set[str]) -> None:
     values = {k: f"v:{k}" for k in keys}
-    runs = _runs(PAYMENTS, values)
+    runs = column_runs(PAYMENTS, values)
     written = {}
     for start, run in runs:
         for offset, value in enumerate(run):
