@@ -29,14 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
+
+from seeded import deal_rows, expense_rows  # bench/seeded.py, beside this script
 
 from sheetledger.connect import build_google, master_ledger
 from sheetledger.ledger.setup import prepare
 from sheetledger.sandbox.runner import OWNER_ID, SUPPLY_ID, Sandbox
-from sheetledger.sync.ledger_view import LedgerChanges, RowAppend
+from sheetledger.sync.ledger_view import LedgerChanges
 
 MESSAGES = (
     "3500 реклама яндекс",
@@ -60,27 +60,7 @@ def seed(box: Sandbox, rows: int, deals: int) -> None:
     prepare(ledger)
     ledger.read(["expenses", "deals"])
     changes = LedgerChanges()
-    for n in range(deals):
-        values = {"id": 30_000_000 + n, "name": f"Сделка {n}", "contract_no": str(1000 + n)}
-        changes.appends.append(RowAppend("deals", str(30_000_000 + n), values))
-    start = date(2026, 1, 1)
-    now = datetime.now(UTC)
-    for n in range(rows):
-        # Another chat's keys: the bench's own messages (ids 1, 2, ... in the owner's chat)
-        # must be new rows, not updates of seeded ones.
-        key = f"tg:{OWNER_ID + 1}:{n + 1}:0"
-        values = {
-            "id": key,
-            "date": start + timedelta(days=n % 300),
-            "amount": Decimal(100 + n % 5000),
-            "category": "Офис",
-            "comment": f"строка {n}",
-            "entered_by": "bench",
-            "source": "telegram",
-            "recorded_at": now,
-            "void": False,
-        }
-        changes.appends.append(RowAppend("expenses", key, values))
+    changes.appends += deal_rows(deals) + expense_rows(rows)
     ledger.write(changes)
 
 
@@ -176,8 +156,9 @@ def send_bills(box: Sandbox, count: int, deals: int) -> str:
             SUPPLY_ID,
             1,
             timeout=60,
-            predicate=lambda m, i=asked["message_id"]: m["message_id"] == i
-            and "отправлена" in (m.get("text") or ""),
+            predicate=lambda m, i=asked["message_id"]: (
+                m["message_id"] == i and "отправлена" in (m.get("text") or "")
+            ),
         )
         sends.append(time.perf_counter() - pressed)
         counted = box.sheets.counters.as_dict()["by_kind"]

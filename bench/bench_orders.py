@@ -22,13 +22,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from seeded import order_rows  # bench/seeded.py, beside this script
+
 from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.ledger.setup import prepare
-from sheetledger.ledger.view import LedgerChanges, RowAppend
+from sheetledger.ledger.view import LedgerChanges
 from sheetledger.orders.book import OrderBook
-from sheetledger.orders.model import Order, OrderDraft, Payment, order_id
-from sheetledger.orders.rows import draft_cells, order_cells
+from sheetledger.orders.model import OrderDraft, Payment
 from sheetledger.sandbox.runner import SUPPLY_ID, Sandbox
 from sheetledger.store import LocalState
 from sheetledger.sync.cycle import run_cycle
@@ -40,17 +41,8 @@ def seed(box: Sandbox, rows: int) -> None:
     prepare(ledger)
     ledger.read(["invoices"])
     changes = LedgerChanges()
-    for n in range(rows):
-        # A year and more of orders, ~120 a day (one day's IDs are 4 hex digits of a hash).
-        created = datetime(2026, 11, 1, 10, 0) - timedelta(days=n % 420)
-        source = f"tg:{SUPPLY_ID}:{n}"
-        oid = order_id(source, created.date())
-        draft = OrderDraft(source, "Павел (снабжение)", Decimal(1000 + n % 500), f"Поставщик {n}")
-        order = Order(oid, created, draft)
-        if n % 10:  # most were paid long ago: out of the accountant's Orders tab
-            order = order.paid(Payment(created.date(), draft.amount, "р/с", by="Бухгалтер"))
-        cells = draft_cells(oid, draft, created) | order_cells(order)
-        changes.appends.append(RowAppend("invoices", oid, cells))
+    # A year and more of orders, ~120 a day (one day's IDs are 4 hex digits of a hash).
+    changes.appends += order_rows(rows, days=420)
     ledger.write(changes)
 
 

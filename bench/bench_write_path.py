@@ -34,16 +34,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from seeded import deal_rows, expense_rows, order_rows  # bench/seeded.py, beside this script
+
 from sheetledger.connect import build_google, build_order_news, master_ledger
 from sheetledger.ledger.setup import prepare
-from sheetledger.ledger.view import LedgerChanges, RowAppend
-from sheetledger.orders.model import Order, OrderDraft, Payment, order_id
-from sheetledger.orders.rows import draft_cells, order_cells
+from sheetledger.ledger.view import LedgerChanges
 from sheetledger.sandbox.runner import ACCOUNTANT_ID, ACCOUNTANT_PHONE, OWNER_ID, SUPPLY_ID, Sandbox
 from sheetledger.store import LocalState
 
@@ -63,36 +61,9 @@ def seed(box: Sandbox, deals: int, orders: int, rows: int) -> None:
     prepare(ledger)
     ledger.read(["deals", "invoices", "expenses"])
     changes = LedgerChanges()
-    for n in range(deals):
-        values = {"id": 30_000_000 + n, "name": f"Сделка {n}", "contract_no": str(1000 + n)}
-        changes.appends.append(RowAppend("deals", str(30_000_000 + n), values))
-    for n in range(orders):
-        # A year of orders, one in ten still open (the others paid when they were made).
-        created = datetime(2026, 11, 1, 10, 0) - timedelta(days=n % 365)
-        source = f"tg:{SUPPLY_ID}:seed{n}"
-        oid = order_id(source, created.date())
-        draft = OrderDraft(source, "Павел (снабжение)", Decimal(1000 + n % 500), f"Поставщик {n}")
-        order = Order(oid, created, draft)
-        if n % 10:
-            order = order.paid(Payment(created.date(), draft.amount, "р/с", by="Бухгалтер"))
-        cells = draft_cells(oid, draft, created) | order_cells(order)
-        changes.appends.append(RowAppend("invoices", oid, cells))
-    start, now = date(2026, 1, 1), datetime.now(UTC)
-    for n in range(rows):
-        # Another chat's keys: the bench's own messages must be new rows.
-        key = f"tg:{OWNER_ID + 1}:{n + 1}:0"
-        values = {
-            "id": key,
-            "date": start + timedelta(days=n % 300),
-            "amount": Decimal(100 + n % 5000),
-            "category": "Офис",
-            "comment": f"строка {n}",
-            "entered_by": "bench",
-            "source": "telegram",
-            "recorded_at": now,
-            "void": False,
-        }
-        changes.appends.append(RowAppend("expenses", key, values))
+    # A year of orders, one in ten still open (the others paid when they were made).
+    orders_ = order_rows(orders, days=365, tag="seed")
+    changes.appends += deal_rows(deals) + orders_ + expense_rows(rows)
     ledger.write(changes)
 
 
