@@ -73,11 +73,11 @@ class NotesAndLeads(Protocol):
     ) -> Iterator[dict[str, Any]]: ...
 
 
-def state_key(row: Mapping[str, Any]) -> str:
+def state_key(row: PaymentRow) -> str:
     """A row's state as compared between cycles: status, event number, pushed amount, and
     the amount beside it (a sort of the first columns moves an ID away from its amount).
     The problem text after the state is left out: the pull rewrites it."""
-    return _state_key(row.get("state"), row.get("pushed_amount"), row.get("amount"))
+    return _state_key(row.state, row.pushed_amount, row.amount)
 
 
 @lru_cache(maxsize=1 << 16, typed=True)
@@ -98,11 +98,7 @@ def _text(value: Any) -> str:
 
 
 def current_states(payments: TabRows) -> dict[str, str]:
-    key = _state_key
-    return {
-        row_id: key(row.state, row.pushed_amount, row.amount)
-        for row_id, row in payments.typed(PaymentRow).items()
-    }
+    return {row_id: state_key(row) for row_id, row in payments.typed(PaymentRow).items()}
 
 
 def remembered_states(store: LocalState) -> dict[str, str] | None:
@@ -137,12 +133,10 @@ def suspects(payments: TabRows, remembered: Mapping[str, str] | None) -> set[str
     """
     if remembered is None:
         return set()
-    key, copies = _state_key, payments.copies
     found = {
         row_id
-        for row_id, row in payments.typed(PaymentRow).items()
-        if remembered.get(row_id, "") != key(row.state, row.pushed_amount, row.amount)
-        and row_id not in copies
+        for row_id, key in current_states(payments).items()
+        if remembered.get(row_id, "") != key and row_id not in payments.copies
     }
     return found | (set(remembered) - set(payments.rows))
 

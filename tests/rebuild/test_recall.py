@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sheetledger.ledger.records import PaymentRow
 from sheetledger.ledger.tabs import DEALS, PAYMENTS
 from sheetledger.ledger.view import LedgerView, TabRows
 from sheetledger.rebuild.notes import NoteRecord
@@ -37,9 +38,13 @@ def payments(
 def test_a_state_is_compared_by_status_number_and_amount_not_by_its_problem_text() -> None:
     pushed = row(state="pushed #1", pushed_amount=Decimal("30000"))
     flagged = row(state="pushed #1 · E_CHANGED amount changed", pushed_amount=Decimal("30000.00"))
-    assert state_key(pushed) == state_key(flagged) == "pushed|1|30000.00|30000.00"
-    assert state_key(row()) == state_key(row(state="E_METHOD unknown")) == "|0||30000.00"
-    assert state_key({"id": "1001:1"}) == ""
+
+    def key(cells: dict[str, Any]) -> str:
+        return state_key(PaymentRow.from_cells(cells))
+
+    assert key(pushed) == key(flagged) == "pushed|1|30000.00|30000.00"
+    assert key(row()) == key(row(state="E_METHOD unknown")) == "|0||30000.00"
+    assert key({"id": "1001:1"}) == ""
 
 
 def test_suspects_are_rows_not_as_the_daemon_left_them_and_rows_that_are_gone() -> None:
