@@ -6,8 +6,7 @@ scripted fault, a wrong secret file or an edited config — what a person would 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,13 +18,6 @@ from sheetledger.ledger.tabs import CABINET_PAYMENTS, MASTER_TABS, PAYMENTS
 from sheetledger.sandbox.runner import Sandbox
 
 Check = Callable[[], tuple[int, str]]
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from sheetledger.connect import master_ledger, service_account_info
@@ -12,13 +9,6 @@ from sheetledger.errors import FatalError, RetriableError
 from sheetledger.ledger.google import KeyRefused, NoAccessToken, connect
 from sheetledger.outage import OutageWatch
 from sheetledger.sandbox.runner import Sandbox
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
 
 
 def _ledger(box: Sandbox, **changes: str):

@@ -34,13 +34,6 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
-
-
-@pytest.fixture
 def browser() -> Iterator[requests.Session]:
     session = requests.Session()
     session.trust_env = False  # loopback only, never through a proxy from the environment

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from sheetledger.cli import main
 from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.ledger.setup import prepare
 from sheetledger.sandbox.runner import Sandbox
 from tests.e2e.world import add_cash_deal
-
-
-@pytest.fixture
-def box(tmp_path):
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
 
 
 def _run(capsys, *argv: str) -> tuple[int, str]:

@@ -4,11 +4,7 @@ headers, one money format with ₽ everywhere, and a spreadsheet an older versio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from sheetledger.connect import build_google, cabinet_ledgers, master_ledger
 from sheetledger.ledger.batch import MONEY_FORMAT
@@ -19,13 +15,6 @@ from sheetledger.ledger.tabs import Owner
 from sheetledger.sandbox.runner import Sandbox
 
 YELLOW = {"red": 1.0, "green": 0.95, "blue": 0.7}
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
 
 
 def _ledgers(box: Sandbox) -> list[LedgerSheets]:

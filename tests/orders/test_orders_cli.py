@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,13 +15,6 @@ from sheetledger.orders.book import OrderBook
 from sheetledger.orders.command import select_orders
 from sheetledger.orders.model import Order, OrderDraft, OrderId, Payment
 from sheetledger.sandbox.runner import Sandbox
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -11,13 +11,6 @@ from sheetledger.sandbox.runner import Sandbox
 from tests.e2e.world import CASH, _ts
 
 
-@pytest.fixture
-def box(tmp_path):
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
-
-
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     code = main(list(argv))
     out = capsys.readouterr()

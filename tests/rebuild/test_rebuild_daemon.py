@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-import pytest
-
 from sheetledger.connect import build_clients, build_google, master_ledger
 from sheetledger.crm.amocrm import AmoClient
 from sheetledger.daemon import Daemon
@@ -30,13 +28,6 @@ def _lead(box: Sandbox, contract_no: str) -> dict:
             {"field_id": slot["method"], "values": [{"value": CASH}]},
         ],
     }
-
-
-@pytest.fixture
-def box(tmp_path):
-    sandbox = Sandbox.start(tmp_path / "sandbox")
-    yield sandbox
-    sandbox.stop(save=False)
 
 
 def test_the_daemon_logs_an_error_naming_rebuild_and_writes_nothing(box: Sandbox, caplog):
