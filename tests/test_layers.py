@@ -68,6 +68,7 @@ PLANNERS = {
     "sync.cycle",
     "bot.parse",
     "orders.parse",
+    "orders.cabinets",
     "orders.plan",
     "orders.rows",
 }

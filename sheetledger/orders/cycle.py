@@ -2,8 +2,8 @@
 
 ``sync/cycle.py`` calls ``run_orders`` after the payments are settled, with the master as
 it will stand after the write; what it returns joins that one write, and each cabinet's
-mirror joins that cabinet's write (``order_mirror``). Every decision is
-``orders/plan.py``'s; amoCRM's side of a push is ``crm/pusher.py``'s (journal first,
+mirror joins that cabinet's write (``order_mirror``). Every decision is ``orders/plan.py``'s
+and ``orders/cabinets.py``'s; amoCRM's side of a push is ``crm/pusher.py``'s (journal first,
 marker looked for before a note is posted), so a crash between the push and the write
 leaves one note: the next cycle plans the same event and finds its marker.
 
@@ -25,8 +25,9 @@ from sheetledger.config import Cabinet, Config
 from sheetledger.crm.lookups import Lookups
 from sheetledger.crm.pusher import CrmPusher, NotesCrm, PushOutcome
 from sheetledger.ledger.view import LedgerChanges, LedgerView, RowUpdate, apply_changes
+from sheetledger.orders.cabinets import plan_order_mirror
 from sheetledger.orders.model import OrderEvent, OrderNews
-from sheetledger.orders.plan import OrdersInput, plan_order_mirror, plan_orders
+from sheetledger.orders.plan import OrdersInput, plan_orders
 from sheetledger.store import LocalState
 from sheetledger.sync.plan import lead_marks
 from sheetledger.sync.push import PushPlan

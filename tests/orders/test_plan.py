@@ -11,16 +11,9 @@ import pytest
 from sheetledger.config import Cabinet, Config, StatusMove
 from sheetledger.ledger.tabs import DEALS, INVOICES, REQUESTS
 from sheetledger.ledger.view import LedgerView, TabRows
+from sheetledger.orders.cabinets import BLANK_REQUEST_ROWS, plan_order_mirror
 from sheetledger.orders.model import OrderEvent
-from sheetledger.orders.plan import (
-    BLANK_REQUEST_ROWS,
-    OrdersInput,
-    Pushed,
-    PushKind,
-    marked_orders,
-    plan_order_mirror,
-    plan_orders,
-)
+from sheetledger.orders.plan import OrdersInput, Pushed, PushKind, marked_orders, plan_orders
 from tests.unit.builders import CONFIG, DELIVERY, FIRST_PAID, LOOKUPS, LOST, NEW, PIPE, WON
 
 TODAY = date(2026, 12, 2)
